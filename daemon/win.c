@@ -1,0 +1,599 @@
+/* win: cells, sensors and rolling windows of the engine (see win.h). */
+#include "daemon/win.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/fix.h"
+
+#define SEEN_WORDS 57	     /* 3648 bits: one per second of an hour */
+#define MINUTES_VALID 45     /* sensor-hour validity, GB 3095 table 4 */
+#define DAY_HOURS_VALID 20   /* daily and 24-hour means */
+#define WIN8_HOURS_VALID 6   /* 8-hour means */
+#define MDA8_WINDOWS_VALID 14 /* daily maximum 8-hour mean */
+#define VAL_NONE INT32_MIN   /* an invalid hourly value */
+#define VAL_MAX 1000000.0    /* largest value accepted, canonical unit */
+#define NONE UINT32_MAX
+#define MILLI_TO_FIX (FIX_ONE / 1000)
+
+/* One sensor's readings within one hour. */
+struct slot {
+	int64_t hour;
+	uint64_t seen[SEEN_WORDS];    /* timestamps seen, by second */
+	uint64_t cover[POL_COUNT];    /* minutes covered, per pollutant */
+	double sum[POL_COUNT];
+	uint16_t n[POL_COUNT];
+};
+
+struct sensor {
+	char id[WIN_SENSOR_ID_MAX];
+	uint32_t cell;
+	uint32_t next; /* next sensor of the same cell */
+	int64_t last_ts;
+};
+
+struct cell {
+	char id[WIN_CELL_ID_MAX];
+	int64_t newest_ts;
+	int64_t newest_hour;
+	uint32_t first_sensor;
+	/* Cell-hour values in 0.001 unit, ring indexed by hour. */
+	int32_t val[WIN_HOURS][POL_COUNT];
+};
+
+/* Open-addressing index from id to position + 1 (0: empty). */
+struct index {
+	uint32_t *tab;
+	uint32_t mask;
+};
+
+struct win {
+	struct tz tz;
+	int32_t lateness;
+	uint32_t nslots; /* slots per sensor */
+	struct limits_opts limits;
+	uint32_t ncells, cells_max, nsensors, sensors_max;
+	struct cell *cells;
+	struct sensor *sensors;
+	struct slot *slots;
+	struct index cell_ix, sensor_ix;
+};
+
+/* The indicators of each pollutant at 1, 24 and 8 hours (-1: none). */
+static const int pol_inds[POL_COUNT][3] = {
+	[POL_PM25] = {IND_PM25_1H, IND_PM25_24H, -1},
+	[POL_PM10] = {IND_PM10_1H, IND_PM10_24H, -1},
+	[POL_SO2] = {IND_SO2_1H, IND_SO2_24H, -1},
+	[POL_NO2] = {IND_NO2_1H, IND_NO2_24H, -1},
+	[POL_CO] = {IND_CO_1H, IND_CO_24H, IND_CO_8H},
+	[POL_O3] = {IND_O3_1H, -1, IND_O3_8H},
+};
+
+static uint32_t hash_id(const char *s);
+static int index_init(struct index *ix, uint32_t max);
+static int64_t index_find(const struct index *ix, const char *id,
+    const void *base, size_t stride);
+static void index_put(struct index *ix, const char *id, uint32_t pos);
+static int id_ok(const char *id, size_t max);
+static uint32_t ring(int64_t hour);
+static struct slot *slot_of(const struct win *w, uint32_t sensor,
+    int64_t hour);
+static int32_t cell_get(const struct cell *c, int64_t hour, enum pol p);
+static void cell_advance(struct cell *c, int64_t hour);
+static void cell_recompute(struct win *w, struct cell *c, int64_t hour,
+    uint32_t has);
+static uint64_t minute_mask(int64_t from, int64_t to);
+static int mean_of(const struct cell *c, int64_t first, int64_t last,
+    enum pol p, int need, int64_t *out, uint8_t *n);
+static void put(struct aqi_input *in, int ind, int64_t v);
+static void day_max8(const struct win *w, const struct cell *c, int64_t e0,
+    int64_t e1, enum pol p, int32_t date, struct win_day *out, int ind);
+
+static uint32_t
+hash_id(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static int
+index_init(struct index *ix, uint32_t max)
+{
+	uint32_t cap = 16;
+
+	while (cap < 2 * (uint64_t)max && cap < (1u << 31))
+		cap <<= 1;
+	if ((ix->tab = calloc(cap, sizeof(*ix->tab))) == NULL)
+		return AQ_ERR_NOMEM;
+	ix->mask = cap - 1;
+	return AQ_OK;
+}
+
+/* Ids sit at the start of each element of base, stride bytes apart. */
+static int64_t
+index_find(const struct index *ix, const char *id, const void *base,
+    size_t stride)
+{
+	uint32_t i = hash_id(id) & ix->mask;
+
+	for (; ix->tab[i] != 0; i = (i + 1) & ix->mask) {
+		const char *cand =
+		    (const char *)base + (size_t)(ix->tab[i] - 1) * stride;
+
+		if (strcmp(cand, id) == 0)
+			return ix->tab[i] - 1;
+	}
+	return -1;
+}
+
+static void
+index_put(struct index *ix, const char *id, uint32_t pos)
+{
+	uint32_t i = hash_id(id) & ix->mask;
+
+	while (ix->tab[i] != 0)
+		i = (i + 1) & ix->mask;
+	ix->tab[i] = pos + 1;
+}
+
+static int
+id_ok(const char *id, size_t max)
+{
+	size_t len = strlen(id);
+
+	return len > 0 && len < max;
+}
+
+struct win *
+win_new(const struct win_conf *conf)
+{
+	struct win *w = NULL;
+
+	if (conf->lateness < 0 || conf->lateness > WIN_LATENESS_MAX ||
+	    conf->cells_max == 0 || conf->cells_max > (1u << 26) ||
+	    conf->sensors_max > (1u << 26))
+		return NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if (tz_init(&w->tz, conf->tz) != AQ_OK)
+		goto fail;
+	w->lateness = conf->lateness;
+	/* Hours a reading may still reach: see win_update(). */
+	w->nslots = (uint32_t)((conf->lateness + 3599) / 3600) + 1;
+	w->limits = conf->limits;
+	w->cells_max = conf->cells_max;
+	w->sensors_max = conf->sensors_max;
+	w->cells = calloc(conf->cells_max, sizeof(*w->cells));
+	w->sensors = calloc(conf->sensors_max + 1, sizeof(*w->sensors));
+	w->slots = calloc((size_t)(conf->sensors_max + 1) * w->nslots,
+	    sizeof(*w->slots));
+	if (w->cells == NULL || w->sensors == NULL || w->slots == NULL ||
+	    index_init(&w->cell_ix, conf->cells_max) != AQ_OK ||
+	    index_init(&w->sensor_ix, conf->sensors_max) != AQ_OK)
+		goto fail;
+	return w;
+fail:
+	win_free(w);
+	return NULL;
+}
+
+void
+win_free(struct win *w)
+{
+	if (w == NULL)
+		return;
+	free(w->cell_ix.tab);
+	free(w->sensor_ix.tab);
+	free(w->slots);
+	free(w->sensors);
+	free(w->cells);
+	free(w);
+}
+
+struct tz *
+win_tz(struct win *w)
+{
+	return &w->tz;
+}
+
+int
+win_add_cell(struct win *w, const char *id, uint32_t *out)
+{
+	struct cell *c;
+
+	if (!id_ok(id, WIN_CELL_ID_MAX) || win_find_cell(w, id) >= 0)
+		return AQ_ERR_INVAL;
+	if (w->ncells == w->cells_max)
+		return AQ_ERR_FULL;
+	c = &w->cells[w->ncells];
+	memcpy(c->id, id, strlen(id) + 1);
+	c->newest_ts = WIN_NO_HOUR;
+	c->newest_hour = WIN_NO_HOUR;
+	c->first_sensor = NONE;
+	for (int h = 0; h < WIN_HOURS; h++)
+		for (int p = 0; p < POL_COUNT; p++)
+			c->val[h][p] = VAL_NONE;
+	index_put(&w->cell_ix, id, w->ncells);
+	*out = w->ncells++;
+	return AQ_OK;
+}
+
+int
+win_add_sensor(struct win *w, const char *id, uint32_t cell, uint32_t *out)
+{
+	struct sensor *s;
+	uint32_t n = w->nsensors;
+
+	if (!id_ok(id, WIN_SENSOR_ID_MAX) || cell >= w->ncells ||
+	    win_find_sensor(w, id) >= 0)
+		return AQ_ERR_INVAL;
+	if (n == w->sensors_max)
+		return AQ_ERR_FULL;
+	s = &w->sensors[n];
+	memcpy(s->id, id, strlen(id) + 1);
+	s->cell = cell;
+	s->last_ts = WIN_NO_HOUR;
+	s->next = w->cells[cell].first_sensor;
+	w->cells[cell].first_sensor = n;
+	for (uint32_t k = 0; k < w->nslots; k++)
+		w->slots[(size_t)n * w->nslots + k].hour = WIN_NO_HOUR;
+	index_put(&w->sensor_ix, id, n);
+	*out = w->nsensors++;
+	return AQ_OK;
+}
+
+int64_t
+win_find_cell(const struct win *w, const char *id)
+{
+	return index_find(&w->cell_ix, id, w->cells, sizeof(*w->cells));
+}
+
+int64_t
+win_find_sensor(const struct win *w, const char *id)
+{
+	return index_find(&w->sensor_ix, id, w->sensors, sizeof(*w->sensors));
+}
+
+uint32_t
+win_cells(const struct win *w)
+{
+	return w->ncells;
+}
+
+uint32_t
+win_sensors(const struct win *w)
+{
+	return w->nsensors;
+}
+
+const char *
+win_cell_id(const struct win *w, uint32_t cell)
+{
+	return w->cells[cell].id;
+}
+
+const char *
+win_sensor_id(const struct win *w, uint32_t sensor)
+{
+	return w->sensors[sensor].id;
+}
+
+uint32_t
+win_sensor_cell(const struct win *w, uint32_t sensor)
+{
+	return w->sensors[sensor].cell;
+}
+
+int64_t
+win_sensor_last(const struct win *w, uint32_t sensor)
+{
+	return w->sensors[sensor].last_ts;
+}
+
+int64_t
+win_cell_newest_hour(const struct win *w, uint32_t cell)
+{
+	return w->cells[cell].newest_hour;
+}
+
+static uint32_t
+ring(int64_t hour)
+{
+	int64_t r = hour % WIN_HOURS;
+
+	return (uint32_t)(r < 0 ? r + WIN_HOURS : r);
+}
+
+static struct slot *
+slot_of(const struct win *w, uint32_t sensor, int64_t hour)
+{
+	int64_t k = hour % (int64_t)w->nslots;
+
+	if (k < 0)
+		k += w->nslots;
+	return &w->slots[(size_t)sensor * w->nslots + (size_t)k];
+}
+
+static int32_t
+cell_get(const struct cell *c, int64_t hour, enum pol p)
+{
+	if (c->newest_hour == WIN_NO_HOUR || hour > c->newest_hour ||
+	    hour <= c->newest_hour - WIN_HOURS)
+		return VAL_NONE;
+	return c->val[ring(hour)][p];
+}
+
+/* Moves the cell's newest hour forward, clearing the hours it passes. */
+static void
+cell_advance(struct cell *c, int64_t hour)
+{
+	int64_t from = c->newest_hour == WIN_NO_HOUR ||
+		hour - c->newest_hour >= WIN_HOURS ?
+	    hour - WIN_HOURS + 1 :
+	    c->newest_hour + 1;
+
+	for (int64_t h = from; h <= hour; h++)
+		for (int p = 0; p < POL_COUNT; p++)
+			c->val[ring(h)][p] = VAL_NONE;
+	c->newest_hour = hour;
+}
+
+/* Minutes of an hour overlapped by the seconds [from, to), to > from. */
+static uint64_t
+minute_mask(int64_t from, int64_t to)
+{
+	int lo = (int)(from / 60), hi = (int)((to - 1) / 60);
+	uint64_t upto = hi >= 63 ? ~UINT64_C(0) : (UINT64_C(1) << (hi + 1)) - 1;
+
+	return upto & ~((UINT64_C(1) << lo) - 1);
+}
+
+/* The cell-hour value is the mean of its sensors' valid hour means. */
+static void
+cell_recompute(struct win *w, struct cell *c, int64_t hour, uint32_t has)
+{
+	for (int p = 0; p < POL_COUNT; p++) {
+		int64_t total = 0, n = 0;
+
+		if (!(has & (1u << p)))
+			continue;
+		for (uint32_t si = c->first_sensor; si != NONE;
+		     si = w->sensors[si].next) {
+			const struct slot *sl = slot_of(w, si, hour);
+
+			if (sl->hour != hour || sl->n[p] == 0 ||
+			    __builtin_popcountll(sl->cover[p]) < MINUTES_VALID)
+				continue;
+			total += llround(sl->sum[p] / sl->n[p] * 1000.0);
+			n++;
+		}
+		c->val[ring(hour)][p] =
+		    n == 0 ? VAL_NONE : (int32_t)((2 * total + n) / (2 * n));
+	}
+}
+
+int
+win_update(struct win *w, uint32_t sensor, const struct reading *r)
+{
+	struct sensor *s;
+	struct cell *c;
+	struct slot *sl;
+	int64_t hour, off, end;
+	uint64_t mask;
+
+	if (sensor >= w->nsensors)
+		return AQ_ERR_INVAL;
+	if (r->period < 1 || r->period > 86400 || r->has == 0 ||
+	    r->has >= (1u << POL_COUNT))
+		return AQ_ERR_RANGE;
+	for (int p = 0; p < POL_COUNT; p++)
+		if ((r->has & (1u << p)) &&
+		    !(r->v[p] >= 0.0 && r->v[p] <= VAL_MAX))
+			return AQ_ERR_RANGE;
+	s = &w->sensors[sensor];
+	c = &w->cells[s->cell];
+	if (c->newest_ts != WIN_NO_HOUR && r->ts < c->newest_ts - w->lateness)
+		return AQ_ERR_STALE;
+	hour = tz_hour(&w->tz, r->ts);
+	/* A reading reaches at most nslots hours back from its cell's newest
+	 * hour, which no sensor of the cell is past; so a slot holding
+	 * another hour holds an older one, already frozen in the cell. */
+	sl = slot_of(w, sensor, hour);
+	off = r->ts - (tz_hour_end(&w->tz, hour) - 3600);
+	if (sl->hour == hour &&
+	    (sl->seen[off / 64] & (UINT64_C(1) << (off % 64))))
+		return AQ_ERR_DUP;
+	if (sl->hour != hour) {
+		memset(sl, 0, sizeof(*sl));
+		sl->hour = hour;
+	}
+	sl->seen[off / 64] |= UINT64_C(1) << (off % 64);
+	end = off + r->period < 3600 ? off + r->period : 3600;
+	mask = minute_mask(off, end);
+	for (int p = 0; p < POL_COUNT; p++) {
+		if (!(r->has & (1u << p)))
+			continue;
+		sl->sum[p] += r->v[p];
+		sl->n[p]++;
+		sl->cover[p] |= mask;
+	}
+	if (c->newest_hour == WIN_NO_HOUR || hour > c->newest_hour)
+		cell_advance(c, hour);
+	if (r->ts > c->newest_ts)
+		c->newest_ts = r->ts;
+	if (r->ts > s->last_ts)
+		s->last_ts = r->ts;
+	cell_recompute(w, c, hour, r->has);
+	return AQ_OK;
+}
+
+/* Mean of the valid hours first..last in fix, valid with >= need hours. */
+static int
+mean_of(const struct cell *c, int64_t first, int64_t last, enum pol p,
+    int need, int64_t *out, uint8_t *n)
+{
+	int64_t sum = 0;
+	int cnt = 0;
+
+	for (int64_t h = first; h <= last; h++) {
+		int32_t v = cell_get(c, h, p);
+
+		if (v != VAL_NONE) {
+			sum += v;
+			cnt++;
+		}
+	}
+	*n = (uint8_t)cnt;
+	if (cnt < need || cnt == 0)
+		return 0;
+	/* sum is in 0.001 unit: scale to fix and divide, rounding half up. */
+	*out = (2 * sum * MILLI_TO_FIX + cnt) / (2 * cnt);
+	return 1;
+}
+
+static void
+put(struct aqi_input *in, int ind, int64_t v)
+{
+	in->has |= IND_BIT(ind);
+	in->v[ind] = v;
+}
+
+int
+win_cell_hour(struct win *w, uint32_t cell, int64_t hour,
+    struct win_hour *out)
+{
+	const struct cell *c;
+
+	if (cell >= w->ncells)
+		return AQ_ERR_INVAL;
+	c = &w->cells[cell];
+	if (c->newest_hour == WIN_NO_HOUR || hour > c->newest_hour ||
+	    hour <= c->newest_hour - WIN_HOURS)
+		return AQ_ERR_RANGE;
+	memset(out, 0, sizeof(*out));
+	out->hour = hour;
+	for (int p = 0; p < POL_COUNT; p++) {
+		const int *ind = pol_inds[p];
+		int32_t v = cell_get(c, hour, (enum pol)p);
+		int64_t m;
+
+		for (int k = 0; k < 3; k++)
+			if (ind[k] >= 0)
+				out->in.unit[ind[k]] = pol_unit((enum pol)p);
+		out->n[ind[0]] = v != VAL_NONE;
+		if (v != VAL_NONE)
+			put(&out->in, ind[0], v * MILLI_TO_FIX);
+		if (ind[1] >= 0 &&
+		    mean_of(c, hour - 23, hour, (enum pol)p, DAY_HOURS_VALID,
+			&m, &out->n[ind[1]]))
+			put(&out->in, ind[1], m);
+		if (ind[2] >= 0 &&
+		    mean_of(c, hour - 7, hour, (enum pol)p, WIN8_HOURS_VALID,
+			&m, &out->n[ind[2]]))
+			put(&out->in, ind[2], m);
+	}
+	return AQ_OK;
+}
+
+/* The largest valid 8-hour mean over windows ending at e0..e1, into
+ * out's indicator ind: valid with >= 14 windows, or fewer for O3 when it
+ * already exceeds the O3 8-hour limit. */
+static void
+day_max8(const struct win *w, const struct cell *c, int64_t e0, int64_t e1,
+    enum pol p, int32_t date, struct win_day *out, int ind)
+{
+	int64_t best = -1, m, limit;
+	int windows = 0;
+	uint8_t n;
+
+	for (int64_t e = e0; e <= e1; e++) {
+		if (!mean_of(c, e - 7, e, p, WIN8_HOURS_VALID, &m, &n))
+			continue;
+		windows++;
+		if (m > best)
+			best = m;
+	}
+	out->n[ind] = (uint8_t)windows;
+	if (windows == 0)
+		return;
+	if (windows >= MDA8_WINDOWS_VALID ||
+	    (p == POL_O3 && limits_get(&w->limits, date, IND_O3_8H, &limit) &&
+		best > limit))
+		put(&out->in, ind, best);
+}
+
+int
+win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
+    struct win_day *out)
+{
+	const struct cell *c;
+	int64_t first, last;
+
+	if (cell >= w->ncells)
+		return AQ_ERR_INVAL;
+	c = &w->cells[cell];
+	last = tz_day_last_hour(&w->tz, date);
+	first = tz_day_last_hour(&w->tz,
+		    tz_date_from_days(tz_days_from_date(date) - 1)) +
+	    1;
+	if (c->newest_hour == WIN_NO_HOUR || first > c->newest_hour ||
+	    first <= c->newest_hour - WIN_HOURS)
+		return AQ_ERR_RANGE;
+	memset(out, 0, sizeof(*out));
+	out->date = date;
+	for (int p = 0; p < POL_COUNT; p++) {
+		const int *ind = pol_inds[p];
+		int64_t m, max = -1;
+		int cnt = 0;
+
+		for (int k = 0; k < 3; k++)
+			if (ind[k] >= 0)
+				out->in.unit[ind[k]] = pol_unit((enum pol)p);
+		if (ind[1] >= 0 &&
+		    mean_of(c, first, last, (enum pol)p, DAY_HOURS_VALID, &m,
+			&out->n[ind[1]]))
+			put(&out->in, ind[1], m);
+		/* Daily maximum hourly value, on the daily means' rule (D12). */
+		for (int64_t h = first; h <= last; h++) {
+			int32_t v = cell_get(c, h, (enum pol)p);
+
+			if (v == VAL_NONE)
+				continue;
+			cnt++;
+			if (v > max)
+				max = v;
+		}
+		out->n[ind[0]] = (uint8_t)cnt;
+		if (cnt >= DAY_HOURS_VALID)
+			put(&out->in, ind[0], max * MILLI_TO_FIX);
+		if (ind[2] < 0)
+			continue;
+		/* China: 8-hour windows ending 08:00 ... 24:00 of the day; the
+		 * US O3 windows start 07:00 ... 23:00 instead. */
+		if (us && p == POL_O3)
+			day_max8(w, c, first + 14, first + 30, (enum pol)p, date,
+			    out, ind[2]);
+		else
+			day_max8(w, c, first + 7, last, (enum pol)p, date, out,
+			    ind[2]);
+	}
+	return AQ_OK;
+}
+
+size_t
+win_cell_bytes(void)
+{
+	/* The cell and its two index entries. */
+	return sizeof(struct cell) + 2 * sizeof(uint32_t);
+}
+
+size_t
+win_sensor_bytes(const struct win *w)
+{
+	return sizeof(struct sensor) + w->nslots * sizeof(struct slot) +
+	    2 * sizeof(uint32_t);
+}

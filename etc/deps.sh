@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh: makes sure aqgrid's build, test and demo dependencies are present.
+# On Debian, as root, it installs the missing packages itself; otherwise it
+# prints the one command to run and fails.  Called by make before building.
+set -u
+
+PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev \
+libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev mosquitto \
+tzdata valgrind clang clang-format"
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+else
+	pkg-config --exists check jansson libmosquitto libmicrohttpd libcurl \
+	    2>/dev/null || missing=" (a pkg-config library)"
+fi
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends $missing >/dev/null; then
+		apt-get update -qq >/dev/null &&
+		    apt-get install -y --no-install-recommends $missing \
+		    >/dev/null || { echo "deps: apt-get failed" >&2; exit 1; }
+	fi
+	exit 0
+fi
+echo "deps: missing:$missing" >&2
+echo "deps: run: sudo apt-get install -y --no-install-recommends$missing" >&2
+exit 1
