@@ -126,13 +126,13 @@ pol_convert(enum pol p, int64_t v, enum unit from, enum unit to, bool floor,
 	int64_t mid;
 	int rc;
 
+	if (!pol_is_gas(p) && (!from_mass || !to_mass))
+		return AQ_ERR_INVAL;
 	if (from == to) {
 		*out = v;
 		return AQ_OK;
 	}
 	if (from_mass != to_mass) {
-		if (!pol_is_gas(p))
-			return AQ_ERR_INVAL;
 		if (from_mass) {
 			num *= MOLAR_VOLUME;
 			den *= pols[p].molar_mass;
