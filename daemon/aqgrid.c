@@ -1,0 +1,1202 @@
+/*
+ * aqgrid: the operator's command line.  Each subcommand is one row of
+ * cmds[] (name, usage line, help text, function), so adding one touches the
+ * table and one function.  Output is JSON on stdout, one object per input.
+ * Exit status: 0 done; 1 a failure while running (a bad standard-input
+ * line, a write error); 2 bad arguments, told in one line on stderr with
+ * nothing on stdout.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/aqi.h"
+#include "daemon/err.h"
+#include "daemon/fix.h"
+#include "daemon/limits.h"
+#include "daemon/pol.h"
+#include "daemon/tz.h"
+#include "daemon/version.h"
+
+#define EXIT_USAGE 2
+/* GB 3095 is China's: "today", which picks its limit set, is China's. */
+#define DEFAULT_ZONE "Asia/Shanghai"
+/* A standard-input line longer than this is refused before parsing. */
+#define INPUT_LINE_MAX 65536
+#define REASON_MAX 512
+/* Arguments are echoed in messages at most this long, escaped. */
+#define SHOWN_MAX 80
+#define SHOWN_BUF (SHOWN_MAX * 4 + 8)
+#define NOWCAST_HOURS 12
+/* A value's text with its unit, from standard input. */
+#define VALUE_TEXT_MAX 128
+/* Real numbers in output: enough digits for any decimal the engine keeps
+ * (at most nine before and three after the point), few enough that the
+ * binary noise of a double never shows ("0.071", not "0.0709999..."). */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+struct cmd {
+	const char *name;
+	const char *usage; /* one line, after "aqgrid " */
+	const char *help;  /* the details, for --help */
+	int (*run)(const struct cmd *c, int argc, char **argv);
+};
+
+struct optspec {
+	const char *name; /* with its leading "--" */
+	bool arg;
+};
+
+/* What aqgrid aqi's options decide; the same for every input. */
+struct aqi_cfg {
+	struct aqi_opts aqi;
+	bool report_set; /* else chosen per input, see report_for() */
+	struct limits_opts lim;
+	int32_t date; /* yyyymmdd */
+	bool date_set;
+};
+
+enum aqi_optid {
+	AO_STANDARD,
+	AO_REPORT,
+	AO_LIMITS,
+	AO_GRADE,
+	AO_DATE,
+	AO_CAP,
+	AO_HELP,
+	AO_HELP_SHORT,
+	AO_COUNT
+};
+
+enum nowcast_optid { NO_POLLUTANT, NO_HELP, NO_HELP_SHORT, NO_COUNT };
+
+static int cmd_aqi(const struct cmd *c, int argc, char **argv);
+static int cmd_nowcast(const struct cmd *c, int argc, char **argv);
+static int cmd_help(const struct cmd *c, int argc, char **argv);
+static const struct cmd *find_cmd(const char *name);
+static void print_usage(FILE *f);
+static void print_cmd_help(const struct cmd *c);
+static int finish_output(int rc);
+static void usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *shown(const char *s, char *buf, size_t len);
+static int take_option(const char *cmd, const struct optspec *specs, int n,
+    int argc, char **argv, int *i, const char **val);
+static bool is_option(const char *a);
+static int aqi_option(
+    const char *cmd, struct aqi_cfg *cfg, int id, const char *val);
+static int aqi_arg(
+    const char *arg, struct aqi_input *in, char *why, size_t len);
+static int parse_value(enum ind i, const char *text, bool unit_ok, int64_t *v,
+    enum unit *u, char *why, size_t len);
+static bool looks_numeric(const char *s);
+static int check_range(enum ind i, int64_t v, enum unit u);
+static int real_text(double x, char *buf, size_t len);
+static int member_text(enum ind i, json_t *j, char *text, size_t tlen,
+    bool *missing, char *why, size_t len);
+static int json_value(
+    enum ind i, json_t *j, struct aqi_input *in, char *why, size_t len);
+static int parse_line(
+    const char *line, struct aqi_input *in, char *why, size_t len);
+static enum aqi_report report_for(
+    const struct aqi_cfg *cfg, const struct aqi_input *in);
+static int evaluate(const struct aqi_cfg *cfg, const struct aqi_input *in,
+    json_t **out, char *why, size_t len);
+static json_t *result_json(
+    const struct aqi_cfg *cfg, const struct aqi_result *r, uint32_t exceeds);
+static bool put(json_t *o, const char *key, json_t *v);
+static json_t *nullable_int(bool na, json_int_t v);
+static json_t *nullable_str(bool na, const char *s);
+static json_t *ind_array(uint32_t bits);
+static int emit(json_t *j);
+static int emit_error(long lineno, const char *why);
+static bool utf8_ok(const char *s);
+static int read_line(FILE *f, char *buf, size_t len, const char **bad);
+static int aqi_stdin(const struct aqi_cfg *cfg);
+static int nowcast_pollutant(const char *cmd, const char *val);
+static int nowcast_hour(
+    const char *cmd, const char *arg, int64_t *v, bool *present);
+static int nowcast_print(const char *cmd, enum pol p, const int64_t *conc,
+    const bool *present, int n);
+
+static const struct cmd cmds[] = {
+    {
+	"aqi",
+	"aqi [--standard hj633-2026|hj633-2012|epa-2024] "
+	"[--report hourly|daily] [--limits gb3095-2026|gb3095-2012] "
+	"[--grade 1|2] [--date YYYY-MM-DD] [--cap] [IND=VALUE[UNIT] ...]",
+	"Computes the AQI of the concentrations given as IND=VALUE[UNIT]\n"
+	"arguments, or, when none is given, of each JSON object read from\n"
+	"standard input, one per line.  Prints one JSON object per input.\n"
+	"\n"
+	"  --standard STD  hj633-2026 (default), hj633-2012 or epa-2024\n"
+	"  --report REP    hourly or daily; default: daily when no *_1h\n"
+	"                  indicator is given, else hourly (decided for\n"
+	"                  each input line on its own)\n"
+	"  --limits ED     gb3095-2026 (default) or gb3095-2012, for\n"
+	"                  \"exceeds\"\n"
+	"  --grade G       1 or 2 (default 2): the GB 3095 area class\n"
+	"  --date DATE     the day whose limits apply (default: today in\n"
+	"                  " DEFAULT_ZONE "); GB 3095-2026 has transition\n"
+	"                  limits to 2030-12-31, final ones from 2031-01-01\n"
+	"  --cap           cap the US AQI at 500 (default: extrapolate)\n"
+	"\n"
+	"IND: pm25_1h pm25_24h pm10_1h pm10_24h so2_1h so2_24h no2_1h\n"
+	"  no2_24h co_1h co_8h co_24h o3_1h o3_8h, and, for the limits\n"
+	"  only, pm25_annual pm10_annual so2_annual no2_annual.\n"
+	"VALUE: a plain decimal, not negative, no exponent.  UNIT: ug/m3\n"
+	"  (default), mg/m3 (default for CO), ppb or ppm (gases only).\n"
+	"  Examples: pm25_24h=80 o3_8h=0.071ppm so2_1h=80ppb co_1h=1.2mg/m3\n"
+	"\n"
+	"Standard input: one object a line, e.g.\n"
+	"  {\"pm25_24h\":80,\"so2_1h\":\"80ppb\",\n"
+	"   \"o3_8h\":{\"value\":0.071,\"unit\":\"ppm\"}}\n"
+	"  Numbers are in the default unit; a string may carry a unit;\n"
+	"  null means missing.  Blank lines are skipped.  A bad line prints\n"
+	"  {\"error\":\"line N: reason\"} in its place, the other lines go\n"
+	"  on, and the exit status is then 1.\n"
+	"\n"
+	"Output: standard, report, aqi, level, category, category_en,\n"
+	"  color, primary, iaqi (every indicator the report reads, null\n"
+	"  for NA), exceeds, nonattainment (hj633-2012 only), na, ignored,\n"
+	"  converted, notes, limits, grade, date.\n",
+	cmd_aqi,
+    },
+    {
+	"nowcast",
+	"nowcast --pollutant pm25|pm10|o3 V1 [V2 ... V12]",
+	"Computes the US NowCast of hourly values, the current hour first,\n"
+	"and its EPA 2024 AQI.  Prints {\"nowcast\":X,\"aqi\":N}.\n"
+	"PM2.5 and PM10 are in ug/m3 (12 hours); O3 is in ppm (AirNow's\n"
+	"legacy 8-hour method).  NA marks a missing hour.  With fewer than\n"
+	"2 of the 3 most recent hours present both are null.\n",
+	cmd_nowcast,
+    },
+    {
+	"help",
+	"help [SUBCOMMAND]",
+	"Prints this help, or one subcommand's.\n",
+	cmd_help,
+    },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const struct optspec aqi_opts[AO_COUNT] = {
+    [AO_STANDARD] = {"--standard", true},
+    [AO_REPORT] = {"--report", true},
+    [AO_LIMITS] = {"--limits", true},
+    [AO_GRADE] = {"--grade", true},
+    [AO_DATE] = {"--date", true},
+    [AO_CAP] = {"--cap", false},
+    [AO_HELP] = {"--help", false},
+    [AO_HELP_SHORT] = {"-h", false},
+};
+
+static const struct optspec nowcast_opts[NO_COUNT] = {
+    [NO_POLLUTANT] = {"--pollutant", true},
+    [NO_HELP] = {"--help", false},
+    [NO_HELP_SHORT] = {"-h", false},
+};
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd *c = NULL;
+	int rc;
+
+	if (argc < 2) {
+		usage_error(NULL, "missing subcommand (try 'aqgrid --help')");
+		rc = EXIT_USAGE;
+	} else if (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		rc = cmd_help(find_cmd("help"), argc - 1, argv + 1);
+	} else if (strcmp(argv[1], "--version") == 0) {
+		printf("aqgrid %s\n", AQ_VERSION);
+		rc = finish_output(EXIT_SUCCESS);
+	} else if ((c = find_cmd(argv[1])) != NULL) {
+		rc = c->run(c, argc - 1, argv + 1);
+	} else {
+		char b[SHOWN_BUF];
+
+		usage_error(NULL,
+		    "unknown subcommand '%s' (try 'aqgrid --help')",
+		    shown(argv[1], b, sizeof(b)));
+		rc = EXIT_USAGE;
+	}
+	return rc;
+}
+
+static const struct cmd *
+find_cmd(const char *name)
+{
+	const struct cmd *found = NULL;
+
+	for (size_t k = 0; k < NCMDS && found == NULL; k++)
+		if (strcmp(cmds[k].name, name) == 0)
+			found = &cmds[k];
+	return found;
+}
+
+static void
+print_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: aqgrid SUBCOMMAND [ARG ...]\n"
+	    "       aqgrid --help | --version\n\n");
+	for (size_t k = 0; k < NCMDS; k++)
+		fprintf(f, "  aqgrid %s\n", cmds[k].usage);
+}
+
+static void
+print_cmd_help(const struct cmd *c)
+{
+	printf("usage: aqgrid %s\n\n%s", c->usage, c->help);
+}
+
+/* Exit status after flushing stdout: a full disk or a closed pipe must not
+ * pass for success. */
+static int
+finish_output(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "aqgrid: writing standard output failed\n");
+		rc = EXIT_FAILURE;
+	}
+	return rc;
+}
+
+static void
+usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "aqgrid%s%s: ", cmd != NULL ? " " : "",
+	    cmd != NULL ? cmd : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/*
+ * s as it may be shown in a one-line message: control bytes become \xNN
+ * (UTF-8 passes) and anything past SHOWN_MAX bytes becomes "...".
+ */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0, k;
+
+	for (k = 0; s[k] != '\0' && k < SHOWN_MAX && o + 5 < len; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	if (s[k] != '\0' && o + 4 <= len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * Matches argv[*i] against specs, as "--name", "--name=value" or
+ * "--name value" (then *i moves past the value).  Returns the spec's index,
+ * or -1 after telling the user what is wrong.
+ */
+static int
+take_option(const char *cmd, const struct optspec *specs, int n, int argc,
+    char **argv, int *i, const char **val)
+{
+	const char *a = argv[*i];
+	const char *eq = strchr(a, '=');
+	size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+	char b[SHOWN_BUF];
+	int id = -1;
+
+	for (int k = 0; k < n && id < 0; k++)
+		if (strlen(specs[k].name) == nlen &&
+		    strncmp(specs[k].name, a, nlen) == 0)
+			id = k;
+	if (id < 0) {
+		usage_error(cmd, "unknown option '%s'", shown(a, b, sizeof(b)));
+	} else if (!specs[id].arg && eq != NULL) {
+		usage_error(
+		    cmd, "option '%s' takes no argument", specs[id].name);
+		id = -1;
+	} else if (specs[id].arg && eq != NULL) {
+		*val = eq + 1;
+	} else if (specs[id].arg && *i + 1 >= argc) {
+		usage_error(
+		    cmd, "option '%s' needs an argument", specs[id].name);
+		id = -1;
+	} else if (specs[id].arg) {
+		*val = argv[++*i];
+	}
+	return id;
+}
+
+/* "-x" and "--x" are options; "-" alone and "-5" (a negative value, told
+ * as such later) are not. */
+static bool
+is_option(const char *a)
+{
+	return a[0] == '-' && a[1] != '\0' && !(a[1] >= '0' && a[1] <= '9') &&
+	    a[1] != '.';
+}
+
+static int
+cmd_help(const struct cmd *c, int argc, char **argv)
+{
+	const struct cmd *about = NULL;
+	char b[SHOWN_BUF];
+	int rc = EXIT_SUCCESS;
+
+	if (argc > 2) {
+		usage_error(c->name, "too many arguments");
+		rc = EXIT_USAGE;
+	} else if (argc == 2 && (about = find_cmd(argv[1])) == NULL) {
+		usage_error(c->name, "unknown subcommand '%s'",
+		    shown(argv[1], b, sizeof(b)));
+		rc = EXIT_USAGE;
+	} else if (about != NULL) {
+		print_cmd_help(about);
+		rc = finish_output(rc);
+	} else {
+		print_usage(stdout);
+		for (size_t k = 0; k < NCMDS; k++)
+			printf("\naqgrid %s\n%s", cmds[k].name, cmds[k].help);
+		printf("\nExit status: 0 done, 1 a failure while running (for "
+		       "aqi, a bad input line),\n2 bad arguments.\n");
+		rc = finish_output(rc);
+	}
+	return rc;
+}
+
+static int
+cmd_aqi(const struct cmd *c, int argc, char **argv)
+{
+	struct aqi_cfg cfg = {
+	    .aqi = {.std = AQI_HJ633_2026, .report = AQI_DAILY},
+	    .lim = {.ed = LIMITS_GB3095_2026, .grade = 2},
+	};
+	struct aqi_input in = {0};
+	json_t *out = NULL;
+	char why[REASON_MAX];
+	bool opts_done = false, help = false;
+	int nargs = 0, rc = EXIT_SUCCESS;
+	struct tz z;
+
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = true;
+		} else if (!opts_done && is_option(argv[i])) {
+			id = take_option(
+			    c->name, aqi_opts, AO_COUNT, argc, argv, &i, &val);
+			if (id < 0)
+				rc = EXIT_USAGE;
+			else if (id == AO_HELP || id == AO_HELP_SHORT)
+				help = true;
+			else
+				rc = aqi_option(c->name, &cfg, id, val);
+		} else if (aqi_arg(argv[i], &in, why, sizeof(why)) != AQ_OK) {
+			usage_error(c->name, "%s", why);
+			rc = EXIT_USAGE;
+		} else {
+			nargs++;
+		}
+	}
+	if (help) {
+		print_cmd_help(c);
+		rc = finish_output(EXIT_SUCCESS);
+		goto out;
+	}
+	if (rc != EXIT_SUCCESS)
+		goto out;
+	if (!cfg.date_set) {
+		if (tz_init(&z, DEFAULT_ZONE) != AQ_OK) {
+			fprintf(stderr,
+			    "aqgrid %s: no time zone %s on this system; "
+			    "give --date\n",
+			    c->name, DEFAULT_ZONE);
+			rc = EXIT_FAILURE;
+			goto out;
+		}
+		cfg.date = tz_date(&z, (int64_t)time(NULL));
+	}
+	if (nargs == 0) {
+		rc = aqi_stdin(&cfg);
+	} else if (evaluate(&cfg, &in, &out, why, sizeof(why)) != AQ_OK) {
+		/* The arguments were checked one by one, so this is a
+		 * combination the engine refuses. */
+		usage_error(c->name, "%s", why);
+		rc = EXIT_USAGE;
+	} else {
+		rc = finish_output(
+		    emit(out) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+out:
+	json_decref(out);
+	return rc;
+}
+
+/* Applies one option; returns EXIT_SUCCESS or, after telling, EXIT_USAGE. */
+static int
+aqi_option(const char *cmd, struct aqi_cfg *cfg, int id, const char *val)
+{
+	char b[SHOWN_BUF];
+	const char *expect = NULL;
+	int v;
+
+	switch (id) {
+	case AO_STANDARD:
+		if ((v = aqi_std_from_name(val)) < 0)
+			expect = "hj633-2026, hj633-2012 or epa-2024";
+		else
+			cfg->aqi.std = (enum aqi_std)v;
+		break;
+	case AO_REPORT:
+		cfg->report_set = true;
+		if (strcmp(val, "hourly") == 0)
+			cfg->aqi.report = AQI_HOURLY;
+		else if (strcmp(val, "daily") == 0)
+			cfg->aqi.report = AQI_DAILY;
+		else
+			expect = "hourly or daily";
+		break;
+	case AO_LIMITS:
+		if ((v = limits_ed_from_name(val)) < 0)
+			expect = "gb3095-2026 or gb3095-2012";
+		else
+			cfg->lim.ed = (enum limits_ed)v;
+		break;
+	case AO_GRADE:
+		if (strcmp(val, "1") == 0 || strcmp(val, "2") == 0)
+			cfg->lim.grade = val[0] - '0';
+		else
+			expect = "1 or 2";
+		break;
+	case AO_DATE:
+		if (tz_parse_date(val, &cfg->date) != AQ_OK)
+			expect = "a date YYYY-MM-DD";
+		else
+			cfg->date_set = true;
+		break;
+	case AO_CAP:
+		cfg->aqi.cap = true;
+		break;
+	default:
+		break;
+	}
+	if (expect != NULL)
+		usage_error(cmd, "bad %s '%s' (expected %s)", aqi_opts[id].name,
+		    shown(val, b, sizeof(b)), expect);
+	return expect != NULL ? EXIT_USAGE : EXIT_SUCCESS;
+}
+
+/* One IND=VALUE[UNIT] argument into in; AQ_ERR_INVAL with the reason. */
+static int
+aqi_arg(const char *arg, struct aqi_input *in, char *why, size_t len)
+{
+	const char *eq = strchr(arg, '=');
+	char name[SHOWN_MAX + 1], b[SHOWN_BUF];
+	size_t nlen = eq != NULL ? (size_t)(eq - arg) : 0;
+	int64_t v;
+	enum unit u;
+	int i = -1, rc = AQ_ERR_INVAL;
+
+	/* The name alone is shown when unknown: it is what was mistyped. */
+	snprintf(name, sizeof(name), "%.*s",
+	    (int)(nlen < SHOWN_MAX ? nlen : SHOWN_MAX), arg);
+	if (eq != NULL && nlen < SHOWN_MAX)
+		i = ind_from_name(name);
+	if (eq == NULL)
+		snprintf(why, len, "expected IND=VALUE, got '%s'",
+		    shown(arg, b, sizeof(b)));
+	else if (i < 0)
+		snprintf(why, len, "unknown indicator '%s'",
+		    shown(name, b, sizeof(b)));
+	else if (in->has & IND_BIT(i))
+		snprintf(why, len, "duplicate indicator '%s'",
+		    ind_name((enum ind)i));
+	else
+		rc = parse_value((enum ind)i, eq + 1, true, &v, &u, why, len);
+	if (rc == AQ_OK) {
+		in->has |= IND_BIT(i);
+		in->v[i] = v;
+		in->unit[i] = u;
+	}
+	return rc;
+}
+
+/*
+ * VALUE[UNIT] for indicator i (the unit only when unit_ok).  Returns AQ_OK,
+ * or AQ_ERR_INVAL with the reason in why.  Besides the syntax it refuses
+ * what the engine would: a negative value, a mixing ratio of particulate
+ * matter, and a value too large to convert to the units of the standards.
+ */
+static int
+parse_value(enum ind i, const char *text, bool unit_ok, int64_t *v,
+    enum unit *u, char *why, size_t len)
+{
+	enum pol p = ind_pol(i);
+	const char *end = text;
+	char b[SHOWN_BUF], ub[SHOWN_BUF];
+	int64_t x = 0;
+	int pr = fix_parse(text, &end, &x);
+	int unit = pol_unit(p), rc = AQ_ERR_INVAL;
+
+	if (pr == AQ_OK && *end != '\0')
+		unit = unit_ok ? unit_from_name(end) : -1;
+	if (pr == AQ_ERR_RANGE)
+		snprintf(why, len, "value '%s' out of range for %s",
+		    shown(text, b, sizeof(b)), ind_name(i));
+	else if (pr != AQ_OK || (unit < 0 && !unit_ok))
+		snprintf(why, len, "bad value '%s' for %s",
+		    shown(text, b, sizeof(b)), ind_name(i));
+	else if (unit < 0 && looks_numeric(end))
+		snprintf(why, len, "bad value '%s' for %s (plain decimal only)",
+		    shown(text, b, sizeof(b)), ind_name(i));
+	else if (unit < 0)
+		snprintf(why, len, "unknown unit '%s' for %s",
+		    shown(end, ub, sizeof(ub)), ind_name(i));
+	else if (x < 0 || text[0] == '-')
+		snprintf(why, len, "negative value '%s' for %s",
+		    shown(text, b, sizeof(b)), ind_name(i));
+	else if (!pol_is_gas(p) && (unit == UNIT_PPB || unit == UNIT_PPM))
+		snprintf(why, len, "unit '%s' does not apply to %s",
+		    unit_name((enum unit)unit), ind_name(i));
+	else if (check_range(i, x, (enum unit)unit) != AQ_OK)
+		snprintf(why, len, "value '%s' out of range for %s",
+		    shown(text, b, sizeof(b)), ind_name(i));
+	else
+		rc = AQ_OK;
+	if (rc == AQ_OK) {
+		*v = x;
+		*u = (enum unit)unit;
+	}
+	return rc;
+}
+
+/* Whether the text after a number still belongs to it ("1e5", "1.2.3",
+ * "5-"): then the value is bad, rather than its unit unknown. */
+static bool
+looks_numeric(const char *s)
+{
+	return (s[0] != '\0' && strchr("0123456789.+-", s[0]) != NULL) ||
+	    ((s[0] == 'e' || s[0] == 'E') && s[1] != '\0' &&
+		strchr("0123456789+-", s[1]) != NULL);
+}
+
+/* AQ_OK when v converts to every unit a standard may read it in, so that
+ * neither aqi_compute() nor limits_exceeds() can fail on it later. */
+static int
+check_range(enum ind i, int64_t v, enum unit u)
+{
+	enum pol p = ind_pol(i);
+	int rc = AQ_OK;
+	int64_t out;
+
+	for (int to = 0; to < UNIT_COUNT && rc == AQ_OK; to++) {
+		if (!pol_is_gas(p) && (to == UNIT_PPB || to == UNIT_PPM))
+			continue;
+		rc = pol_convert(p, v, u, (enum unit)to, false, &out);
+		if (rc == AQ_OK)
+			rc = pol_convert(p, v, u, (enum unit)to, true, &out);
+		if (rc == AQ_OK && out > FIX_MAX)
+			rc = AQ_ERR_RANGE;
+	}
+	return rc;
+}
+
+/*
+ * The shortest plain decimal that reads back as x (x >= 0), e.g. "0.071"
+ * for the double jansson parsed from 0.071: what the sender wrote, when it
+ * had at most 17 significant digits.  buf holds at least 64 bytes.  Returns
+ * AQ_ERR_RANGE from 1e21 up, where fix_parse() would refuse it anyway.
+ */
+static int
+real_text(double x, char *buf, size_t len)
+{
+	static const char zeros[] = "00000000000000000000";
+	char e[40], digits[24];
+	int prec, nd = 0, rc = AQ_OK;
+	const char *p;
+	long exp;
+
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, x);
+		if (strtod(e, NULL) == x)
+			break;
+	}
+	/* e is "d.ddde+XX": keep the digits, then place the point. */
+	for (p = e; *p != 'e' && *p != '\0'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[nd++] = *p;
+	exp = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
+	if (exp > 20)
+		rc = AQ_ERR_RANGE;
+	else if (exp < -20) /* far below a fix value's 1e-9 */
+		snprintf(buf, len, "0");
+	else if (exp < 0)
+		snprintf(
+		    buf, len, "0.%.*s%.*s", (int)(-exp - 1), zeros, nd, digits);
+	else if (nd <= exp + 1)
+		snprintf(buf, len, "%.*s%.*s", nd, digits, (int)(exp + 1 - nd),
+		    zeros);
+	else
+		snprintf(buf, len, "%.*s.%.*s", (int)(exp + 1), digits,
+		    (int)(nd - exp - 1), digits + exp + 1);
+	return rc;
+}
+
+/*
+ * The text "VALUE[UNIT]" of one member of a standard-input object, which
+ * is a number in the default unit, a string "VALUE[UNIT]", an object
+ * {"value":V,"unit":U} with V a number or a string, or null (*missing).
+ * A number goes through its shortest decimal text, so 0.071 stays 0.071.
+ * Returns AQ_OK, or AQ_ERR_INVAL with the reason in why.
+ */
+static int
+member_text(enum ind i, json_t *j, char *text, size_t tlen, bool *missing,
+    char *why, size_t len)
+{
+	json_t *jv = j, *ju = NULL;
+	const char *unit = "", *s;
+	char num[64] = "", b[SHOWN_BUF];
+	int64_t dummy;
+	int rc = AQ_OK;
+
+	*missing = false;
+	if (json_is_object(j)) {
+		jv = json_object_get(j, "value");
+		ju = json_object_get(j, "unit");
+		for (void *it = json_object_iter(j); it != NULL && rc == AQ_OK;
+		     it = json_object_iter_next(j, it)) {
+			s = json_object_iter_key(it);
+			if (strcmp(s, "value") != 0 && strcmp(s, "unit") != 0) {
+				snprintf(why, len, "unknown key '%s' in %s",
+				    shown(s, b, sizeof(b)), ind_name(i));
+				rc = AQ_ERR_INVAL;
+			}
+		}
+		if (rc == AQ_OK && jv == NULL) {
+			snprintf(why, len, "no \"value\" for %s", ind_name(i));
+			rc = AQ_ERR_INVAL;
+		} else if (rc == AQ_OK && ju != NULL &&
+		    (!json_is_string(ju) ||
+			unit_from_name(json_string_value(ju)) < 0)) {
+			snprintf(why, len,
+			    "bad \"unit\" for %s (expected "
+			    "ug/m3, mg/m3, ppb or ppm)",
+			    ind_name(i));
+			rc = AQ_ERR_INVAL;
+		} else if (ju != NULL) {
+			unit = json_string_value(ju);
+		}
+	}
+	if (rc != AQ_OK) {
+		/* told above */
+	} else if (json_is_null(jv)) {
+		*missing = true;
+	} else if (json_is_integer(jv)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(jv));
+	} else if (json_is_real(jv) && json_real_value(jv) < 0) {
+		snprintf(why, len, "negative value %g for %s",
+		    json_real_value(jv), ind_name(i));
+		rc = AQ_ERR_INVAL;
+	} else if (json_is_real(jv) &&
+	    real_text(json_real_value(jv), num, sizeof(num)) != AQ_OK) {
+		snprintf(why, len, "value %g out of range for %s",
+		    json_real_value(jv), ind_name(i));
+		rc = AQ_ERR_INVAL;
+	} else if (json_is_string(jv) && ju != NULL &&
+	    (fix_parse(json_string_value(jv), &s, &dummy) != AQ_OK ||
+		*s != '\0')) {
+		snprintf(why, len,
+		    "bad \"value\" for %s (a plain decimal, as \"unit\" "
+		    "is given)",
+		    ind_name(i));
+		rc = AQ_ERR_INVAL;
+	} else if (!json_is_real(jv) && !json_is_string(jv)) {
+		snprintf(why, len,
+		    "bad value for %s (expected a number, a string or an "
+		    "object)",
+		    ind_name(i));
+		rc = AQ_ERR_INVAL;
+	}
+	s = json_is_string(jv) ? json_string_value(jv) : num;
+	if (rc == AQ_OK && !*missing &&
+	    (size_t)snprintf(text, tlen, "%s%s", s, unit) >= tlen) {
+		snprintf(why, len, "value of %s too long", ind_name(i));
+		rc = AQ_ERR_INVAL;
+	}
+	return rc;
+}
+
+/* One member of a standard-input object into in (see member_text()). */
+static int
+json_value(enum ind i, json_t *j, struct aqi_input *in, char *why, size_t len)
+{
+	char text[VALUE_TEXT_MAX];
+	bool missing = false;
+	int64_t v = 0;
+	enum unit u = UNIT_UGM3;
+	int rc = member_text(i, j, text, sizeof(text), &missing, why, len);
+
+	if (rc == AQ_OK && !missing)
+		rc = parse_value(i, text, true, &v, &u, why, len);
+	if (rc == AQ_OK && !missing) {
+		in->has |= IND_BIT(i);
+		in->v[i] = v;
+		in->unit[i] = u;
+	}
+	return rc;
+}
+
+/* One standard-input line into in; AQ_ERR_INVAL with the reason. */
+static int
+parse_line(const char *line, struct aqi_input *in, char *why, size_t len)
+{
+	json_t *root;
+	json_error_t jerr;
+	const char *key;
+	json_t *val;
+	char b[SHOWN_BUF];
+	int rc = AQ_OK, i;
+
+	*in = (struct aqi_input){0};
+	root = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(why, len, "bad JSON: %s", jerr.text);
+		rc = AQ_ERR_INVAL;
+	} else if (!json_is_object(root)) {
+		snprintf(why, len, "expected a JSON object");
+		rc = AQ_ERR_INVAL;
+	}
+	json_object_foreach(root, key, val)
+	{
+		if (rc != AQ_OK)
+			break;
+		if ((i = ind_from_name(key)) < 0) {
+			snprintf(why, len, "unknown indicator '%s'",
+			    shown(key, b, sizeof(b)));
+			rc = AQ_ERR_INVAL;
+		} else {
+			rc = json_value((enum ind)i, val, in, why, len);
+		}
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* The report asked for, else hourly exactly when a 1-hour value is given. */
+static enum aqi_report
+report_for(const struct aqi_cfg *cfg, const struct aqi_input *in)
+{
+	static const uint32_t hourly = IND_BIT(IND_PM25_1H) |
+	    IND_BIT(IND_PM10_1H) | IND_BIT(IND_SO2_1H) | IND_BIT(IND_NO2_1H) |
+	    IND_BIT(IND_CO_1H) | IND_BIT(IND_O3_1H);
+
+	enum aqi_report rep = cfg->aqi.report;
+
+	if (!cfg->report_set)
+		rep = (in->has & hourly) != 0 ? AQI_HOURLY : AQI_DAILY;
+	return rep;
+}
+
+/*
+ * The AQI, the exceedances and their JSON for one input.  The annual
+ * indicators feed the limits only: the AQI engine never sees them, so they
+ * are not listed as "ignored" either.
+ */
+static int
+evaluate(const struct aqi_cfg *cfg, const struct aqi_input *in, json_t **out,
+    char *why, size_t len)
+{
+	struct aqi_opts o = cfg->aqi;
+	struct aqi_input ain = *in;
+	struct aqi_result r;
+	uint32_t exceeds = 0;
+	int rc;
+
+	o.report = report_for(cfg, in);
+	ain.has &= IND_BIT(IND_AQI_COUNT) - 1;
+	rc = aqi_compute(&o, &ain, &r);
+	if (rc == AQ_OK)
+		rc = limits_exceeds(&cfg->lim, cfg->date, in, &exceeds);
+	if (rc != AQ_OK)
+		snprintf(why, len, "cannot evaluate: %s", aq_strerror(rc));
+	else if ((*out = result_json(cfg, &r, exceeds)) == NULL)
+		snprintf(why, len, "%s", aq_strerror(rc = AQ_ERR_NOMEM));
+	return rc;
+}
+
+static json_t *
+result_json(
+    const struct aqi_cfg *cfg, const struct aqi_result *r, uint32_t exceeds)
+{
+	json_t *o = json_object(), *iaqi = json_object(), *notes = json_array();
+	bool na = r->aqi < 0;
+	bool ok = o != NULL && iaqi != NULL && notes != NULL;
+	char date[16];
+
+	for (int i = 0; i < IND_COUNT && ok; i++)
+		if (r->used & IND_BIT(i))
+			ok = put(iaqi, ind_name((enum ind)i),
+			    nullable_int(r->iaqi[i] < 0, r->iaqi[i]));
+	for (int b = 0; b < AQI_NOTE_COUNT_ && ok; b++)
+		if ((r->notes & (1u << b)) != 0 &&
+		    aqi_note_text(1u << b) != NULL)
+			ok = json_array_append_new(notes,
+				 json_string(aqi_note_text(1u << b))) == 0;
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", (int)(cfg->date / 10000),
+	    (int)(cfg->date / 100 % 100), (int)(cfg->date % 100));
+
+	/* The keys in the order the usage documents. */
+	ok = ok && put(o, "standard", json_string(aqi_std_name(r->std)));
+	ok = ok &&
+	    put(o, "report",
+		json_string(r->report == AQI_HOURLY ? "hourly" : "daily"));
+	ok = ok && put(o, "aqi", nullable_int(na, r->aqi));
+	ok = ok && put(o, "level", nullable_int(na, r->level));
+	ok = ok &&
+	    put(o, "category",
+		nullable_str(na, na ? NULL : aqi_category(r->std, r->level)));
+	ok = ok &&
+	    put(o, "category_en",
+		nullable_str(
+		    na, na ? NULL : aqi_category_en(r->std, r->level)));
+	ok = ok &&
+	    put(o, "color",
+		nullable_str(na, na ? NULL : aqi_color(r->std, r->level)));
+	ok = ok && put(o, "primary", ind_array(r->primary));
+	ok = ok && put(o, "iaqi", json_incref(iaqi));
+	ok = ok && put(o, "exceeds", ind_array(exceeds));
+	if (r->std == AQI_HJ633_2012)
+		ok = ok && put(o, "nonattainment", ind_array(r->nonattain));
+	ok = ok && put(o, "na", ind_array(r->na));
+	ok = ok && put(o, "ignored", ind_array(r->ignored));
+	ok = ok && put(o, "converted", ind_array(r->converted));
+	ok = ok && put(o, "notes", json_incref(notes));
+	ok = ok && put(o, "limits", json_string(limits_ed_name(cfg->lim.ed)));
+	ok = ok && put(o, "grade", json_integer(cfg->lim.grade));
+	ok = ok && put(o, "date", json_string(date));
+	json_decref(iaqi);
+	json_decref(notes);
+	if (!ok) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* Adds v (taking ownership) to o; false when v is NULL or adding fails,
+ * so that one flag tracks every allocation. */
+static bool
+put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *
+nullable_int(bool na, json_int_t v)
+{
+	return na ? json_null() : json_integer(v);
+}
+
+static json_t *
+nullable_str(bool na, const char *s)
+{
+	return na || s == NULL ? json_null() : json_string(s);
+}
+
+/* Names of the indicators in bits, in the order of enum ind. */
+static json_t *
+ind_array(uint32_t bits)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < IND_COUNT && a != NULL; i++) {
+		if ((bits & IND_BIT(i)) != 0 &&
+		    json_array_append_new(
+			a, json_string(ind_name((enum ind)i))) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+/* Prints j as one line; AQ_ERR_NOMEM or AQ_ERR_IO on failure. */
+static int
+emit(json_t *j)
+{
+	char *s = json_dumps(j, DUMP_FLAGS);
+	int rc = AQ_OK;
+
+	if (s == NULL)
+		rc = AQ_ERR_NOMEM;
+	else if (puts(s) == EOF)
+		rc = AQ_ERR_IO;
+	free(s);
+	return rc;
+}
+
+static int
+emit_error(long lineno, const char *why)
+{
+	char text[REASON_MAX + 32];
+	json_t *j;
+	int rc;
+
+	snprintf(text, sizeof(text), "line %ld: %s", lineno, why);
+	/* A reason may quote bytes that are not UTF-8 (a line cut inside a
+	 * character), which a JSON string cannot hold: they become '?'. */
+	if (!utf8_ok(text))
+		for (char *p = text; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	j = json_pack("{s:s}", "error", text);
+	rc = j != NULL ? emit(j) : AQ_ERR_NOMEM;
+	json_decref(j);
+	return rc;
+}
+
+/* Whether json_string() takes s: it checks UTF-8 as a JSON parser must. */
+static bool
+utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
+/*
+ * Reads one line, without its newline, into buf (len bytes).  Returns 1
+ * for a line, 0 at the end of input and -1 on a read error.  A line too
+ * long for buf, or holding a NUL byte, is read to its end and *bad tells
+ * why; memory stays bounded however long the line.
+ */
+static int
+read_line(FILE *f, char *buf, size_t len, const char **bad)
+{
+	size_t n = 0;
+	int ch = EOF, rc;
+
+	*bad = NULL;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0' && *bad == NULL)
+			*bad = "NUL byte in line";
+		if (n + 1 < len)
+			buf[n++] = (char)ch;
+		else
+			*bad = "line too long";
+	}
+	buf[n] = '\0';
+	if (ferror(f))
+		rc = -1;
+	else if (ch == EOF && n == 0 && *bad == NULL)
+		rc = 0;
+	else
+		rc = 1;
+	return rc;
+}
+
+/* aqgrid aqi without IND arguments: one result line per input line. */
+static int
+aqi_stdin(const struct aqi_cfg *cfg)
+{
+	char *buf = malloc(INPUT_LINE_MAX + 1);
+	char why[REASON_MAX];
+	const char *bad;
+	struct aqi_input in;
+	json_t *out;
+	long lineno = 0;
+	bool failed = false;
+	int r = 0, rc = AQ_OK;
+
+	if (buf == NULL) {
+		fprintf(stderr, "aqgrid aqi: %s\n", aq_strerror(AQ_ERR_NOMEM));
+		return EXIT_FAILURE;
+	}
+	while (rc == AQ_OK &&
+	    (r = read_line(stdin, buf, INPUT_LINE_MAX + 1, &bad)) > 0) {
+		lineno++;
+		if (bad == NULL && buf[strspn(buf, " \t\r")] == '\0')
+			continue;
+		out = NULL;
+		if (bad != NULL)
+			snprintf(why, sizeof(why), "%s", bad);
+		if (bad != NULL ||
+		    parse_line(buf, &in, why, sizeof(why)) != AQ_OK ||
+		    evaluate(cfg, &in, &out, why, sizeof(why)) != AQ_OK) {
+			failed = true;
+			rc = emit_error(lineno, why);
+		} else {
+			rc = emit(out);
+		}
+		json_decref(out);
+	}
+	free(buf);
+	if (r < 0)
+		fprintf(stderr, "aqgrid aqi: reading standard input failed\n");
+	if (rc != AQ_OK)
+		fprintf(stderr, "aqgrid aqi: %s\n", aq_strerror(rc));
+	return finish_output(
+	    failed || r < 0 || rc != AQ_OK ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+static int
+cmd_nowcast(const struct cmd *c, int argc, char **argv)
+{
+	int64_t conc[NOWCAST_HOURS] = {0};
+	bool present[NOWCAST_HOURS] = {false};
+	bool opts_done = false, help = false;
+	int n = 0, pol = -1, rc = EXIT_SUCCESS;
+
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = true;
+		} else if (!opts_done && is_option(argv[i])) {
+			id = take_option(c->name, nowcast_opts, NO_COUNT, argc,
+			    argv, &i, &val);
+			if (id < 0)
+				rc = EXIT_USAGE;
+			else if (id == NO_HELP || id == NO_HELP_SHORT)
+				help = true;
+			else if ((pol = nowcast_pollutant(c->name, val)) < 0)
+				rc = EXIT_USAGE;
+		} else if (n == NOWCAST_HOURS) {
+			usage_error(c->name,
+			    "too many hourly values at '%s' (at most %d)",
+			    argv[i], NOWCAST_HOURS);
+			rc = EXIT_USAGE;
+		} else {
+			rc = nowcast_hour(
+			    c->name, argv[i], &conc[n], &present[n]);
+			n++;
+		}
+	}
+	if (help) {
+		print_cmd_help(c);
+		rc = finish_output(EXIT_SUCCESS);
+	} else if (rc == EXIT_SUCCESS && pol < 0) {
+		usage_error(c->name, "missing --pollutant");
+		rc = EXIT_USAGE;
+	} else if (rc == EXIT_SUCCESS && n == 0) {
+		usage_error(
+		    c->name, "no hourly values (give 1 to %d)", NOWCAST_HOURS);
+		rc = EXIT_USAGE;
+	} else if (rc == EXIT_SUCCESS) {
+		rc = nowcast_print(c->name, (enum pol)pol, conc, present, n);
+	}
+	return rc;
+}
+
+/* The pollutant of --pollutant, or -1 after telling. */
+static int
+nowcast_pollutant(const char *cmd, const char *val)
+{
+	static const char *const names[] = {"pm25", "pm10", "o3"};
+	static const enum pol pols[] = {POL_PM25, POL_PM10, POL_O3};
+	char b[SHOWN_BUF];
+	int p = -1;
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strcmp(val, names[k]) == 0)
+			p = (int)pols[k];
+	if (p < 0)
+		usage_error(cmd,
+		    "bad --pollutant '%s' (expected pm25, pm10 or o3)",
+		    shown(val, b, sizeof(b)));
+	return p;
+}
+
+/* One hourly value, or NA; EXIT_SUCCESS or, after telling, EXIT_USAGE. */
+static int
+nowcast_hour(const char *cmd, const char *arg, int64_t *v, bool *present)
+{
+	const char *end = arg, *what = NULL;
+	char b[SHOWN_BUF];
+	int pr;
+
+	*present = strcmp(arg, "NA") != 0;
+	pr = *present ? fix_parse(arg, &end, v) : AQ_OK;
+	if (pr == AQ_ERR_RANGE)
+		what = "out-of-range";
+	else if (pr != AQ_OK || (*present && *end != '\0'))
+		what = "bad";
+	else if (*present && (*v < 0 || arg[0] == '-'))
+		what = "negative";
+	if (what != NULL)
+		usage_error(cmd,
+		    "%s value '%s' (expected a concentration or NA)", what,
+		    shown(arg, b, sizeof(b)));
+	return what != NULL ? EXIT_USAGE : EXIT_SUCCESS;
+}
+
+/*
+ * Computes and prints {"nowcast":X,"aqi":N}.  The AQI is read as the TAD
+ * reads a NowCast: PM on the 24-hour rows (as pm25_1h/pm10_1h of an
+ * hourly EPA report), O3 on the 8-hour rows in ppm.
+ */
+static int
+nowcast_print(const char *cmd, enum pol p, const int64_t *conc,
+    const bool *present, int n)
+{
+	struct aqi_opts o = {.std = AQI_EPA_2024, .report = AQI_HOURLY};
+	struct aqi_input in = {0};
+	struct aqi_result r = {.aqi = -1};
+	enum ind i = p == POL_PM25 ? IND_PM25_1H
+	    : p == POL_PM10        ? IND_PM10_1H
+				   : IND_O3_8H;
+	char num[FIX_STR_MAX];
+	json_t *out = NULL, *x = NULL;
+	int64_t nc = 0;
+	int nrc = aqi_nowcast(p, conc, present, n, &nc), rc = EXIT_FAILURE;
+
+	if (nrc == AQ_OK) {
+		in.has = IND_BIT(i);
+		in.v[i] = nc;
+		in.unit[i] = p == POL_O3 ? UNIT_PPM : UNIT_UGM3;
+		nrc = aqi_compute(&o, &in, &r);
+		/* The truncated NowCast has at most three decimals: the
+		 * double nearest that text prints back as the same text
+		 * under DUMP_FLAGS. */
+		x = json_real(strtod(fix_format(nc, num, sizeof(num)), NULL));
+	} else if (nrc == AQ_ERR_RANGE) {
+		/* Fewer than 2 of the 3 latest hours: NA, not an error. */
+		nrc = AQ_OK;
+		x = json_null();
+	}
+	if (nrc != AQ_OK) {
+		fprintf(stderr, "aqgrid %s: %s\n", cmd, aq_strerror(nrc));
+		json_decref(x);
+	} else if ((out = json_object()) == NULL) {
+		json_decref(x);
+	} else if (put(out, "nowcast", x) &&
+	    put(out, "aqi", nullable_int(r.aqi < 0, r.aqi)) &&
+	    emit(out) == AQ_OK) {
+		rc = EXIT_SUCCESS;
+	}
+	json_decref(out);
+	return finish_output(rc);
+}
