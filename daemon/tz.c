@@ -1,6 +1,6 @@
 /* tz: event time in the configured zone (see tz.h). */
 
-/* tm_gmtoff and timegm are not in POSIX 2008: glibc's default set has them. */
+/* tm_gmtoff is not in POSIX 2008: glibc's default set has it. */
 #define _DEFAULT_SOURCE
 #include "daemon/tz.h"
 
@@ -12,20 +12,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static int zone_exists(const char *name);
 static int parse_num(const char **p, int digits, int *out);
 
-static int
-zone_exists(const char *name)
+bool
+tz_known(const char *name)
 {
 	const char *dir = getenv("TZDIR");
 	char path[512];
 
 	if (strcmp(name, "UTC") == 0)
-		return 1;
+		return true;
 	/* A relative name must not climb out of the zone database. */
 	if (name[0] == '\0' || name[0] == '/' || strstr(name, "..") != NULL)
-		return 0;
+		return false;
 	snprintf(path, sizeof(path), "%s/%s",
 	    dir != NULL ? dir : "/usr/share/zoneinfo", name);
 	return access(path, R_OK) == 0;
@@ -36,7 +35,7 @@ tz_init(struct tz *z, const char *name)
 {
 	int32_t off;
 
-	if (strlen(name) >= TZ_NAME_MAX || !zone_exists(name))
+	if (strlen(name) >= TZ_NAME_MAX || !tz_known(name))
 		return AQ_ERR_INVAL;
 	if (setenv("TZ", name, 1) != 0)
 		return AQ_ERR_NOMEM;

@@ -11,6 +11,7 @@
 #ifndef AQ_DAEMON_TZ_H
 #define AQ_DAEMON_TZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct tz {
 	int64_t cache_slot; /* 900 s slot of the cached offset */
 	int32_t cache_off;  /* seconds east of UTC */
 };
+
+/* Whether the system's zone database has name (without installing it). */
+bool tz_known(const char *name);
 
 /* AQ_ERR_INVAL for a zone the system does not know. */
 int tz_init(struct tz *z, const char *name) AQ_MUSTCHECK;

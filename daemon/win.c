@@ -288,6 +288,25 @@ win_sensor_cell(const struct win *w, uint32_t sensor)
 	return w->sensors[sensor].cell;
 }
 
+uint32_t
+win_cell_sensors(const struct win *w, uint32_t cell, uint32_t *out,
+    uint32_t max)
+{
+	uint32_t n = 0;
+
+	for (uint32_t si = w->cells[cell].first_sensor; si != NONE;
+	     si = w->sensors[si].next, n++)
+		if (n < max)
+			out[n] = si;
+	return n;
+}
+
+int64_t
+win_cell_newest(const struct win *w, uint32_t cell)
+{
+	return w->cells[cell].newest_ts;
+}
+
 int64_t
 win_sensor_last(const struct win *w, uint32_t sensor)
 {

@@ -95,6 +95,12 @@ uint32_t win_sensors(const struct win *w);
 const char *win_cell_id(const struct win *w, uint32_t cell);
 const char *win_sensor_id(const struct win *w, uint32_t sensor);
 uint32_t win_sensor_cell(const struct win *w, uint32_t sensor);
+/* Sensors of a cell, newest first: writes up to max indices to out and
+ * returns how many the cell has. */
+uint32_t win_cell_sensors(const struct win *w, uint32_t cell, uint32_t *out,
+    uint32_t max);
+/* Newest reading time of a cell, or WIN_NO_HOUR. */
+int64_t win_cell_newest(const struct win *w, uint32_t cell);
 /* Newest reading time of a sensor, or WIN_NO_HOUR. */
 int64_t win_sensor_last(const struct win *w, uint32_t sensor);
 
