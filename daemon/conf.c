@@ -1,0 +1,943 @@
+/* conf: the configuration file and its option table (see conf.h). */
+#include "daemon/conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/tz.h"
+
+#define INCLUDE_DEPTH_MAX 8
+#define LINE_MAX_LEN 4096
+#define CELLS_MAX 1000000
+#define AREAS_MAX 4096
+#define SENSORS_MAX 1000000
+#define METRES_PER_DEG_LAT 111320.0
+#define PI 3.14159265358979323846
+
+enum scope { S_CONF, S_AREA, S_SENSOR };
+
+enum opt_type { T_STR, T_INT, T_DBL, T_BOOL, T_ENUM, T_FN };
+
+struct parse;
+
+struct opt {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t off;  /* into struct conf, conf_area or conf_sensor */
+	size_t size; /* T_STR: buffer size */
+	double min, max;
+	const char *def; /* default, as it would be written in the file */
+	const char *const *names; /* T_ENUM, index order */
+	int (*fn)(struct parse *p, const struct opt *o, const char *val);
+	const char *doc;
+};
+
+/* An area's cell list, resolved once the whole grid is known. */
+struct ref {
+	uint32_t area;
+	char *text;
+	char file[CONF_PATH_MAX];
+	int line;
+};
+
+struct parse {
+	struct conf *c;
+	const struct conf_hooks *hooks;
+	FILE *errs;
+	int nerr;
+	const char *file;
+	int line;
+	char section[32];
+	void *obj; /* current area or sensor */
+	struct ref *refs;
+	size_t nrefs;
+	/* explicit [grid] cell entries, kept until the grid is built */
+	struct conf_cell *extra;
+	size_t nextra;
+	int depth;
+};
+
+static const char *const std_names[] = {
+    "hj633-2026", "hj633-2012", "epa-2024", NULL};
+static const char *const limits_names[] = {"gb3095-2026", "gb3095-2012", NULL};
+static const char *const proto_names[] = {
+    "auto", "", "", "", "3.1.1", "5", NULL};
+
+static int fn_subscribe(struct parse *p, const struct opt *o, const char *val);
+static int fn_listen(struct parse *p, const struct opt *o, const char *val);
+static int fn_timezone(struct parse *p, const struct opt *o, const char *val);
+static int fn_grade(struct parse *p, const struct opt *o, const char *val);
+static int fn_qcmax(struct parse *p, const struct opt *o, const char *val);
+static int fn_cell(struct parse *p, const struct opt *o, const char *val);
+static int fn_cells(struct parse *p, const struct opt *o, const char *val);
+static int fn_calibrate(struct parse *p, const struct opt *o, const char *val);
+
+#define C(f) offsetof(struct conf, f)
+#define CS(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+#define A(f) offsetof(struct conf_area, f), sizeof(((struct conf_area *)0)->f)
+#define SN(f)                                                                  \
+	offsetof(struct conf_sensor, f), sizeof(((struct conf_sensor *)0)->f)
+
+static const struct opt opts[] = {
+    {"mqtt", "host", T_STR, CS(mqtt_host), 0, 0, "127.0.0.1", NULL, NULL,
+	"Broker host name or address."},
+    {"mqtt", "port", T_INT, C(mqtt_port), 0, 1, 65535, "1883", NULL, NULL,
+	"Broker port."},
+    {"mqtt", "client_id", T_STR, CS(mqtt_client_id), 0, 0, "aqgridd", NULL,
+	NULL,
+	"Fixed client id: with the persistent session, the broker keeps "
+	"what arrives while aqgridd is away."},
+    {"mqtt", "keepalive", T_INT, C(mqtt_keepalive), 0, 5, 3600, "30", NULL,
+	NULL, "Keep-alive interval, seconds."},
+    {"mqtt", "protocol", T_ENUM, C(mqtt_protocol), 0, 0, 0, "auto", proto_names,
+	NULL, "MQTT version: 5, 3.1.1, or auto (5, falling back to 3.1.1)."},
+    {"mqtt", "username", T_STR, CS(mqtt_username), 0, 0, "", NULL, NULL,
+	"User name; empty for none."},
+    {"mqtt", "password_file", T_STR, CS(mqtt_password_file), 0, 0, "", NULL,
+	NULL, "File whose first line is the password (kept out of this file)."},
+    {"mqtt", "ca_file", T_STR, CS(mqtt_ca_file), 0, 0, "", NULL, NULL,
+	"CA certificate file: set to use TLS."},
+    {"mqtt", "cert_file", T_STR, CS(mqtt_cert_file), 0, 0, "", NULL, NULL,
+	"Client certificate for TLS, optional."},
+    {"mqtt", "key_file", T_STR, CS(mqtt_key_file), 0, 0, "", NULL, NULL,
+	"Client key for TLS, with cert_file."},
+    {"mqtt", "backoff_min", T_INT, C(mqtt_backoff_min), 0, 1, 60, "1", NULL,
+	NULL, "First reconnect delay, seconds."},
+    {"mqtt", "backoff_max", T_INT, C(mqtt_backoff_max), 0, 1, 3600, "60", NULL,
+	NULL, "Largest reconnect delay, seconds (doubling, with jitter)."},
+    {"mqtt", "subscribe", T_FN, 0, 0, 0, 0, NULL, NULL, fn_subscribe,
+	"FILTER DECODER QOS: a topic filter, the decoder for its payloads "
+	"(json, senml, airgradient, sensor.community) and QoS 0-2. "
+	"Repeat for more filters."},
+    {"http", "listen", T_FN, 0, 0, 0, 0, "127.0.0.1:8080", NULL, fn_listen,
+	"ADDRESS:PORT of the HTTP API and dashboard; port 0 picks a free "
+	"one."},
+    {"http", "web_root", T_STR, CS(web_root), 0, 0, "web", NULL, NULL,
+	"Folder of the dashboard's static files."},
+    {"http", "threads", T_INT, C(http_threads), 0, 1, 64, "4", NULL, NULL,
+	"HTTP worker threads."},
+    {"http", "connections", T_INT, C(http_connections), 0, 1, 100000, "1024",
+	NULL, NULL, "Largest number of open HTTP connections."},
+    {"standards", "aqi", T_ENUM, C(aqi_std), 0, 0, 0, "hj633-2026", std_names,
+	NULL, "AQI standard: hj633-2026, hj633-2012 or epa-2024."},
+    {"standards", "limits", T_ENUM, C(limits.ed), 0, 0, 0, "gb3095-2026",
+	limits_names, NULL,
+	"Concentration limits: gb3095-2026 or gb3095-2012."},
+    {"standards", "grade", T_FN, 0, 0, 1, 2, "2", NULL, fn_grade,
+	"Limit grade: 1 (class 1 areas) or 2."},
+    {"standards", "timezone", T_FN, 0, 0, 0, 0, "Asia/Shanghai", NULL,
+	fn_timezone,
+	"Zone whose clock labels hours and days (tz database name)."},
+    {"ingest", "lateness", T_INT, C(lateness), 0, 0, WIN_LATENESS_MAX, "7200",
+	NULL, NULL,
+	"Seconds a reading may lag its cell's newest one and still count."},
+    {"ingest", "check_future", T_BOOL, C(check_future), 0, 0, 0, "yes", NULL,
+	NULL,
+	"Refuse readings stamped ahead of the clock (turn off for "
+	"replays)."},
+    {"ingest", "max_future", T_INT, C(max_future), 0, 0, 86400, "300", NULL,
+	NULL, "Seconds a timestamp may lead the clock."},
+    {"ingest", "max_payload", T_INT, C(max_payload), 0, 64, 1048576, "16384",
+	NULL, NULL, "Largest payload decoded, bytes; longer ones are refused."},
+    {"ingest", "queue", T_INT, C(queue), 0, 16, 4194304, "65536", NULL, NULL,
+	"Messages buffered between MQTT and the engine."},
+    {"ingest", "sensors_max", T_INT, C(sensors_max), 0, 0, SENSORS_MAX, "0",
+	NULL, NULL,
+	"Sensors the engine has room for; 0: four per cell plus the "
+	"registry."},
+    {"ingest", "max", T_FN, 0, 0, 0, 0, NULL, NULL, fn_qcmax,
+	"POLLUTANT VALUE: largest physically possible value (ug/m3, CO "
+	"mg/m3); defaults pm25 2000, pm10 10000, so2 10000, no2 5000, "
+	"co 150, o3 2000."},
+    {"grid", "origin", T_FN, 0, 0, 0, 0, NULL, NULL, fn_cell,
+	"LAT LON of the regular grid's north-west corner."},
+    {"grid", "cell_size", T_INT, C(cell_size), 0, 10, 100000, "1000", NULL,
+	NULL, "Side of a grid cell, metres."},
+    {"grid", "rows", T_INT, C(rows), 0, 0, 1000, "0", NULL, NULL,
+	"Rows of the regular grid (r000 is the northern row)."},
+    {"grid", "cols", T_INT, C(cols), 0, 0, 1000, "0", NULL, NULL,
+	"Columns of the regular grid (c000 is the western column)."},
+    {"grid", "cell", T_FN, 0, 0, 0, 0, NULL, NULL, fn_cell,
+	"ID LAT LON: a cell outside the regular grid. Repeatable."},
+    {"area", "name", T_STR, A(name), 0, 0, "", NULL, NULL,
+	"Name of the area (e.g. a street or town), in Chinese."},
+    {"area", "name_en", T_STR, A(name_en), 0, 0, "", NULL, NULL,
+	"Name of the area in English."},
+    {"area", "cells", T_FN, 0, 0, 0, 0, NULL, NULL, fn_cells,
+	"Cells of the area: ids and rectangles like r000c000-r004c009. "
+	"Repeatable."},
+    {"sensor", "cell", T_STR, SN(cell), 0, 0, "", NULL, NULL,
+	"Cell the sensor stands in."},
+    {"sensor", "interval", T_INT, offsetof(struct conf_sensor, interval), 0, 1,
+	86400, "60", NULL, NULL, "Expected seconds between its readings."},
+    {"sensor", "calibrate", T_FN, 0, 0, 0, 0, NULL, NULL, fn_calibrate,
+	"POLLUTANT SLOPE INTERCEPT: value = raw * SLOPE + INTERCEPT. "
+	"Repeatable."},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void err(struct parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static char *trim(char *s);
+static int parse_int(const char *s, int64_t *out);
+static int parse_dbl(const char *s, double *out);
+static int set_value(
+    struct parse *p, const struct opt *o, void *base, const char *val);
+static void *scope_base(struct parse *p, const struct opt *o);
+static int read_file(struct parse *p, const char *path);
+static void handle_line(struct parse *p, char *line, const char *path);
+static void open_section(struct parse *p, char *hdr);
+static void set_defaults(struct parse *p);
+static void build_grid(struct parse *p);
+static void resolve_refs(struct parse *p);
+static int cell_id_rc(const char *id, int *r, int *c);
+static void finish(struct parse *p);
+
+static void
+err(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(p->errs, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+	p->nerr++;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return AQ_ERR_INVAL;
+	*out = v;
+	return AQ_OK;
+}
+
+static int
+parse_dbl(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+		return AQ_ERR_INVAL;
+	*out = v;
+	return AQ_OK;
+}
+
+static void *
+scope_base(struct parse *p, const struct opt *o)
+{
+	if (strcmp(o->section, "area") == 0 ||
+	    strcmp(o->section, "sensor") == 0)
+		return p->obj;
+	return p->c;
+}
+
+static int
+set_value(struct parse *p, const struct opt *o, void *base, const char *val)
+{
+	char *dst = (char *)base + o->off;
+	int64_t i;
+	double d;
+
+	switch (o->type) {
+	case T_STR:
+		if (strlen(val) >= o->size) {
+			err(p, "%s: longer than %zu characters", o->key,
+			    o->size - 1);
+			return AQ_ERR_RANGE;
+		}
+		memcpy(dst, val, strlen(val) + 1);
+		return AQ_OK;
+	case T_INT:
+		if (parse_int(val, &i) != AQ_OK) {
+			err(p, "%s: '%s' is not an integer", o->key, val);
+			return AQ_ERR_INVAL;
+		}
+		if ((double)i < o->min || (double)i > o->max) {
+			err(p, "%s: %lld is outside %.0f..%.0f", o->key,
+			    (long long)i, o->min, o->max);
+			return AQ_ERR_RANGE;
+		}
+		memcpy(dst, &i, sizeof(i));
+		return AQ_OK;
+	case T_DBL:
+		if (parse_dbl(val, &d) != AQ_OK || d < o->min || d > o->max) {
+			err(p, "%s: '%s' is not a number in %g..%g", o->key,
+			    val, o->min, o->max);
+			return AQ_ERR_RANGE;
+		}
+		memcpy(dst, &d, sizeof(d));
+		return AQ_OK;
+	case T_BOOL:
+		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 ||
+		    strcmp(val, "on") == 0)
+			*(bool *)(void *)dst = true;
+		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
+		    strcmp(val, "off") == 0)
+			*(bool *)(void *)dst = false;
+		else {
+			err(p, "%s: '%s' is not yes or no", o->key, val);
+			return AQ_ERR_INVAL;
+		}
+		return AQ_OK;
+	case T_ENUM:
+		for (int k = 0; o->names[k] != NULL; k++) {
+			if (o->names[k][0] != '\0' &&
+			    strcmp(o->names[k], val) == 0) {
+				memcpy(dst, &k, sizeof(k));
+				return AQ_OK;
+			}
+		}
+		err(p, "%s: unknown value '%s'", o->key, val);
+		return AQ_ERR_INVAL;
+	case T_FN:
+		return o->fn(p, o, val);
+	}
+	return AQ_ERR_INVAL;
+}
+
+static int
+fn_subscribe(struct parse *p, const struct opt *o, const char *val)
+{
+	char filter[256], dec[64];
+	int qos, d, n = 0;
+	struct conf_sub *s;
+
+	(void)o;
+	if (sscanf(val, "%255s %63s %d %n", filter, dec, &qos, &n) != 3 ||
+	    val[n] != '\0') {
+		err(p, "subscribe: expected FILTER DECODER QOS, got '%s'", val);
+		return AQ_ERR_INVAL;
+	}
+	if ((d = p->hooks->decoder(dec)) < 0) {
+		err(p, "subscribe: unknown decoder '%s'", dec);
+		return AQ_ERR_INVAL;
+	}
+	if (qos < 0 || qos > 2) {
+		err(p, "subscribe: QoS %d is not 0, 1 or 2", qos);
+		return AQ_ERR_RANGE;
+	}
+	if (p->c->nsubs == CONF_SUBS_MAX) {
+		err(p, "subscribe: more than %d filters", CONF_SUBS_MAX);
+		return AQ_ERR_RANGE;
+	}
+	s = &p->c->subs[p->c->nsubs++];
+	snprintf(s->filter, sizeof(s->filter), "%s", filter);
+	s->decoder = d;
+	s->qos = qos;
+	return AQ_OK;
+}
+
+static int
+fn_listen(struct parse *p, const struct opt *o, const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	int64_t port;
+
+	(void)o;
+	if (colon == NULL || colon == val ||
+	    (size_t)(colon - val) >= sizeof(p->c->http_addr) ||
+	    parse_int(colon + 1, &port) != AQ_OK || port < 0 || port > 65535) {
+		err(p, "listen: expected ADDRESS:PORT, got '%s'", val);
+		return AQ_ERR_INVAL;
+	}
+	memcpy(p->c->http_addr, val, (size_t)(colon - val));
+	p->c->http_addr[colon - val] = '\0';
+	p->c->http_port = port;
+	return AQ_OK;
+}
+
+static int
+fn_timezone(struct parse *p, const struct opt *o, const char *val)
+{
+	(void)o;
+	/* The zone is checked without installing it: tz_init() would change
+	 * the running daemon's zone before the new config is accepted. */
+	if (strlen(val) >= sizeof(p->c->timezone) || !tz_known(val)) {
+		err(p, "timezone: unknown zone '%s'", val);
+		return AQ_ERR_INVAL;
+	}
+	snprintf(p->c->timezone, sizeof(p->c->timezone), "%s", val);
+	return AQ_OK;
+}
+
+static int
+fn_grade(struct parse *p, const struct opt *o, const char *val)
+{
+	int64_t g;
+
+	(void)o;
+	if (parse_int(val, &g) != AQ_OK || (g != 1 && g != 2)) {
+		err(p, "grade: '%s' is not 1 or 2", val);
+		return AQ_ERR_INVAL;
+	}
+	p->c->limits.grade = (int)g;
+	return AQ_OK;
+}
+
+static int
+fn_qcmax(struct parse *p, const struct opt *o, const char *val)
+{
+	char name[16];
+	double v;
+	int pol, n = 0;
+
+	(void)o;
+	if (sscanf(val, "%15s %lf %n", name, &v, &n) != 2 || val[n] != '\0' ||
+	    (pol = pol_from_name(name)) < 0 || !isfinite(v) || v <= 0) {
+		err(p, "max: expected POLLUTANT VALUE > 0, got '%s'", val);
+		return AQ_ERR_INVAL;
+	}
+	p->c->qc_max[pol] = v;
+	return AQ_OK;
+}
+
+/* [grid] origin = LAT LON, and cell = ID LAT LON. */
+static int
+fn_cell(struct parse *p, const struct opt *o, const char *val)
+{
+	char id[WIN_CELL_ID_MAX + 1] = "";
+	double lat, lon;
+	int n = 0, ok;
+	struct conf_cell *cc;
+
+	if (strcmp(o->key, "origin") == 0)
+		ok = sscanf(val, "%lf %lf %n", &lat, &lon, &n) == 2;
+	else
+		ok = sscanf(val, "%32s %lf %lf %n", id, &lat, &lon, &n) == 3 &&
+		    strlen(id) < WIN_CELL_ID_MAX;
+	if (!ok || val[n] != '\0' || !(lat >= -90 && lat <= 90) ||
+	    !(lon >= -180 && lon <= 180)) {
+		err(p, "%s: expected %sLAT LON, got '%s'", o->key,
+		    strcmp(o->key, "cell") == 0 ? "ID " : "", val);
+		return AQ_ERR_INVAL;
+	}
+	if (strcmp(o->key, "origin") == 0) {
+		p->c->origin_lat = lat;
+		p->c->origin_lon = lon;
+		return AQ_OK;
+	}
+	if (p->nextra == CELLS_MAX) {
+		err(p, "cell: too many cells");
+		return AQ_ERR_RANGE;
+	}
+	cc = realloc(p->extra, (p->nextra + 1) * sizeof(*cc));
+	if (cc == NULL) {
+		err(p, "out of memory");
+		return AQ_ERR_NOMEM;
+	}
+	p->extra = cc;
+	cc = &p->extra[p->nextra++];
+	memset(cc, 0, sizeof(*cc));
+	memcpy(cc->id, id, strlen(id) + 1);
+	cc->lat = lat;
+	cc->lon = lon;
+	cc->row = cc->col = -1;
+	return AQ_OK;
+}
+
+static int
+fn_cells(struct parse *p, const struct opt *o, const char *val)
+{
+	struct ref *r = realloc(p->refs, (p->nrefs + 1) * sizeof(*r));
+
+	(void)o;
+	if (r == NULL || (r[p->nrefs].text = strdup(val)) == NULL) {
+		if (r != NULL)
+			p->refs = r;
+		err(p, "out of memory");
+		return AQ_ERR_NOMEM;
+	}
+	p->refs = r;
+	r = &p->refs[p->nrefs++];
+	r->area = (uint32_t)((struct conf_area *)p->obj - p->c->areas);
+	snprintf(r->file, sizeof(r->file), "%s", p->file);
+	r->line = p->line;
+	return AQ_OK;
+}
+
+static int
+fn_calibrate(struct parse *p, const struct opt *o, const char *val)
+{
+	struct conf_sensor *s = p->obj;
+	char name[16];
+	double slope, icpt;
+	int pol, n = 0;
+
+	(void)o;
+	if (sscanf(val, "%15s %lf %lf %n", name, &slope, &icpt, &n) != 3 ||
+	    val[n] != '\0' || (pol = pol_from_name(name)) < 0 ||
+	    !isfinite(slope) || !isfinite(icpt) || slope <= 0 || slope > 100 ||
+	    fabs(icpt) > 10000) {
+		err(p,
+		    "calibrate: expected POLLUTANT SLOPE INTERCEPT (slope "
+		    "in (0, 100]), got '%s'",
+		    val);
+		return AQ_ERR_INVAL;
+	}
+	s->cal_has |= 1u << pol;
+	s->slope[pol] = slope;
+	s->intercept[pol] = icpt;
+	return AQ_OK;
+}
+
+static void
+open_section(struct parse *p, char *hdr)
+{
+	char *name = trim(hdr), *id = NULL, *sp;
+
+	p->obj = NULL;
+	p->section[0] = '\0';
+	if ((sp = strpbrk(name, " \t")) != NULL) {
+		*sp = '\0';
+		id = trim(sp + 1);
+	}
+	if (strcmp(name, "area") == 0 || strcmp(name, "sensor") == 0) {
+		bool area = name[0] == 'a';
+		size_t max = area ? CONF_ID_MAX : WIN_SENSOR_ID_MAX;
+		uint32_t *count = area ? &p->c->nareas : &p->c->nsensors;
+		size_t size = area ? sizeof(struct conf_area)
+				   : sizeof(struct conf_sensor);
+		void **arr =
+		    area ? (void **)&p->c->areas : (void **)&p->c->sensors;
+		char *grown;
+
+		if (id == NULL || *id == '\0' || strlen(id) >= max ||
+		    strpbrk(id, " \t\"/") != NULL) {
+			err(p,
+			    "[%s]: needs an id (no spaces, quotes or '/', "
+			    "under %zu characters)",
+			    name, max);
+			return;
+		}
+		for (uint32_t k = 0; k < *count; k++) {
+			if (strcmp((char *)*arr + k * size, id) == 0) {
+				err(p, "[%s %s]: defined twice", name, id);
+				return;
+			}
+		}
+		if (*count >= (area ? AREAS_MAX : SENSORS_MAX) ||
+		    (grown = realloc(*arr, (*count + 1) * size)) == NULL) {
+			err(p, "[%s]: too many", name);
+			return;
+		}
+		*arr = grown;
+		p->obj = grown + *count * size;
+		memset(p->obj, 0, size);
+		memcpy(p->obj, id, strlen(id) + 1);
+		(*count)++;
+		if (!area)
+			((struct conf_sensor *)p->obj)->interval = 60;
+	} else if (id != NULL ||
+	    (strcmp(name, "mqtt") != 0 && strcmp(name, "http") != 0 &&
+		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
+		strcmp(name, "grid") != 0)) {
+		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
+		    id ? id : "");
+		return;
+	}
+	snprintf(p->section, sizeof(p->section), "%s", name);
+}
+
+static void
+handle_line(struct parse *p, char *line, const char *path)
+{
+	char *s = trim(line), *eq, *key, *val;
+	const struct opt *o = NULL;
+
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return;
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+
+		if (close == NULL || trim(close + 1)[0] != '\0') {
+			err(p, "malformed section header");
+			p->section[0] = '\0';
+			return;
+		}
+		*close = '\0';
+		open_section(p, s + 1);
+		return;
+	}
+	if ((eq = strchr(s, '=')) == NULL) {
+		err(p, "expected key = value");
+		return;
+	}
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	if (strcmp(key, "include") == 0) {
+		char full[CONF_PATH_MAX];
+		const char *slash = strrchr(path, '/');
+		int saved_line = p->line;
+
+		if (val[0] == '/' || slash == NULL)
+			snprintf(full, sizeof(full), "%s", val);
+		else
+			snprintf(full, sizeof(full), "%.*s/%s",
+			    (int)(slash - path), path, val);
+		if (p->depth >= INCLUDE_DEPTH_MAX) {
+			err(p, "include: nested too deep");
+			return;
+		}
+		if (read_file(p, full) != AQ_OK)
+			err(p, "include: cannot read '%s'", full);
+		p->file = path;
+		p->line = saved_line;
+		return;
+	}
+	if (p->section[0] == '\0') {
+		err(p, "'%s' outside a valid section", key);
+		return;
+	}
+	for (size_t k = 0; k < NOPTS; k++) {
+		if (strcmp(opts[k].section, p->section) == 0 &&
+		    strcmp(opts[k].key, key) == 0) {
+			o = &opts[k];
+			break;
+		}
+	}
+	if (o == NULL) {
+		err(p, "unknown key '%s' in [%s]", key, p->section);
+		return;
+	}
+	(void)set_value(p, o, scope_base(p, o), val);
+}
+
+static int
+read_file(struct parse *p, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[LINE_MAX_LEN];
+	int line = 0;
+
+	if (f == NULL)
+		return AQ_ERR_IO;
+	p->depth++;
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		size_t len = strlen(buf);
+
+		p->file = path;
+		p->line = ++line;
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+			int ch;
+
+			err(p, "line longer than %d bytes", LINE_MAX_LEN - 2);
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+			continue;
+		}
+		handle_line(p, buf, path);
+	}
+	p->depth--;
+	fclose(f);
+	return AQ_OK;
+}
+
+static void
+set_defaults(struct parse *p)
+{
+	static const double qc[POL_COUNT] = {[POL_PM25] = 2000,
+	    [POL_PM10] = 10000,
+	    [POL_SO2] = 10000,
+	    [POL_NO2] = 5000,
+	    [POL_CO] = 150,
+	    [POL_O3] = 2000};
+
+	p->file = "(defaults)";
+	for (size_t k = 0; k < NOPTS; k++)
+		if (opts[k].def != NULL && strcmp(opts[k].section, "area") &&
+		    strcmp(opts[k].section, "sensor"))
+			(void)set_value(p, &opts[k], p->c, opts[k].def);
+	memcpy(p->c->qc_max, qc, sizeof(qc));
+}
+
+/* "r012c034" -> 12, 34. */
+static int
+cell_id_rc(const char *id, int *r, int *c)
+{
+	int n = 0;
+
+	if (sscanf(id, "r%3dc%3d%n", r, c, &n) != 2 || id[n] != '\0' ||
+	    strlen(id) != 8 || *r < 0 || *c < 0)
+		return 0;
+	return 1;
+}
+
+static void
+build_grid(struct parse *p)
+{
+	struct conf *c = p->c;
+	uint64_t n = (uint64_t)c->rows * (uint64_t)c->cols + p->nextra;
+	double dlat = (double)c->cell_size / METRES_PER_DEG_LAT;
+
+	p->file = c->path;
+	p->line = 0;
+	if ((c->rows == 0) != (c->cols == 0)) {
+		err(p, "[grid]: rows and cols go together");
+		return;
+	}
+	if (n == 0) {
+		err(p, "[grid]: no cells (set rows and cols, or list cells)");
+		return;
+	}
+	if (n > CELLS_MAX ||
+	    (c->cells = calloc(n, sizeof(*c->cells))) == NULL) {
+		err(p, "[grid]: too many cells (%llu)", (unsigned long long)n);
+		return;
+	}
+	for (int64_t r = 0; r < c->rows; r++) {
+		for (int64_t k = 0; k < c->cols; k++) {
+			struct conf_cell *cc = &c->cells[c->ncells++];
+			double lat = c->origin_lat - ((double)r + 0.5) * dlat;
+
+			snprintf(cc->id, sizeof(cc->id), "r%03dc%03d", (int)r,
+			    (int)k);
+			cc->lat = lat;
+			cc->lon = c->origin_lon +
+			    ((double)k + 0.5) * dlat / cos(lat * PI / 180);
+			cc->row = (int32_t)r;
+			cc->col = (int32_t)k;
+			cc->area = -1;
+		}
+	}
+	for (size_t k = 0; k < p->nextra; k++) {
+		if (conf_cell_find(c, p->extra[k].id) >= 0) {
+			err(p, "[grid]: cell '%s' listed twice",
+			    p->extra[k].id);
+			continue;
+		}
+		c->cells[c->ncells] = p->extra[k];
+		c->cells[c->ncells++].area = -1;
+	}
+}
+
+static void
+resolve_refs(struct parse *p)
+{
+	struct conf *c = p->c;
+
+	for (size_t k = 0; k < p->nrefs; k++) {
+		struct ref *r = &p->refs[k];
+		struct conf_area *a = &c->areas[r->area];
+		char *save = NULL, *tok;
+
+		p->file = r->file;
+		p->line = r->line;
+		for (tok = strtok_r(r->text, " \t,", &save); tok != NULL;
+		     tok = strtok_r(NULL, " \t,", &save)) {
+			char *dash = strchr(tok, '-');
+			int64_t one = conf_cell_find(c, tok);
+			int r0, c0, r1, c1;
+			uint32_t *grown;
+
+			/* A listed cell's id may itself hold a '-'. */
+			if (one >= 0 || dash == NULL) {
+				if (one < 0) {
+					err(p, "cells: no cell '%s'", tok);
+					continue;
+				}
+				r0 = r1 = -1;
+				c0 = c1 = (int)one;
+			} else {
+				*dash = '\0';
+				if (!cell_id_rc(tok, &r0, &c0) ||
+				    !cell_id_rc(dash + 1, &r1, &c1) || r1 < r0 ||
+				    c1 < c0 || r1 >= c->rows || c1 >= c->cols) {
+					err(p, "cells: bad rectangle '%s-%s'",
+					    tok, dash + 1);
+					continue;
+				}
+			}
+			grown = realloc(a->cells,
+			    (a->ncells +
+				(size_t)(r0 < 0
+					? 1
+					: (r1 - r0 + 1) * (c1 - c0 + 1))) *
+				sizeof(*grown));
+			if (grown == NULL) {
+				err(p, "out of memory");
+				return;
+			}
+			a->cells = grown;
+			if (r0 < 0) {
+				a->cells[a->ncells++] = (uint32_t)c0;
+				continue;
+			}
+			for (int rr = r0; rr <= r1; rr++)
+				for (int cc = c0; cc <= c1; cc++)
+					a->cells[a->ncells++] =
+					    (uint32_t)(rr * c->cols + cc);
+		}
+	}
+	for (uint32_t k = 0; k < c->nareas; k++)
+		for (uint32_t i = 0; i < c->areas[k].ncells; i++)
+			if (c->cells[c->areas[k].cells[i]].area < 0)
+				c->cells[c->areas[k].cells[i]].area =
+				    (int32_t)k;
+}
+
+static void
+finish(struct parse *p)
+{
+	struct conf *c = p->c;
+
+	build_grid(p);
+	if (c->cells != NULL)
+		resolve_refs(p);
+	p->file = c->path;
+	p->line = 0;
+	for (uint32_t k = 0; k < c->nareas; k++)
+		if (c->areas[k].ncells == 0)
+			err(p, "[area %s]: no cells", c->areas[k].id);
+	for (uint32_t k = 0; k < c->nsensors && c->cells != NULL; k++)
+		if (conf_cell_find(c, c->sensors[k].cell) < 0)
+			err(p, "[sensor %s]: cell '%s' is not in the grid",
+			    c->sensors[k].id, c->sensors[k].cell);
+	if (c->nsubs == 0)
+		err(p, "[mqtt]: no subscribe lines");
+	if (c->mqtt_backoff_max < c->mqtt_backoff_min)
+		err(p, "[mqtt]: backoff_max is below backoff_min");
+	if ((c->mqtt_cert_file[0] != '\0') != (c->mqtt_key_file[0] != '\0'))
+		err(p, "[mqtt]: cert_file and key_file go together");
+	if (c->sensors_max == 0)
+		c->sensors_max = 4 * (int64_t)c->ncells + c->nsensors;
+	if (c->sensors_max < c->nsensors)
+		err(p, "[ingest]: sensors_max is below the registry's %u",
+		    c->nsensors);
+}
+
+int
+conf_load(const char *path, const struct conf_hooks *hooks, struct conf **out,
+    FILE *errs)
+{
+	struct parse p = {.hooks = hooks, .errs = errs, .file = path};
+	int rc = AQ_ERR_INVAL;
+
+	if ((p.c = calloc(1, sizeof(*p.c))) == NULL) {
+		fprintf(errs, "%s: out of memory\n", path);
+		return AQ_ERR_NOMEM;
+	}
+	snprintf(p.c->path, sizeof(p.c->path), "%s", path);
+	set_defaults(&p);
+	p.file = path;
+	if (read_file(&p, path) != AQ_OK) {
+		fprintf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+		p.nerr++;
+	} else {
+		finish(&p);
+	}
+	if (p.nerr == 0) {
+		*out = p.c;
+		p.c = NULL;
+		rc = AQ_OK;
+	}
+	for (size_t k = 0; k < p.nrefs; k++)
+		free(p.refs[k].text);
+	free(p.refs);
+	free(p.extra);
+	conf_free(p.c);
+	return rc;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	for (uint32_t k = 0; k < c->nareas; k++)
+		free(c->areas[k].cells);
+	free(c->areas);
+	free(c->sensors);
+	free(c->cells);
+	free(c);
+}
+
+int64_t
+conf_cell_find(const struct conf *c, const char *id)
+{
+	int r, k;
+
+	if (cell_id_rc(id, &r, &k) && r < c->rows && k < c->cols)
+		return (int64_t)r * c->cols + k;
+	for (uint32_t i = (uint32_t)(c->rows * c->cols); i < c->ncells; i++)
+		if (strcmp(c->cells[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+int64_t
+conf_cell_at(const struct conf *c, double lat, double lon)
+{
+	double dlat = (double)c->cell_size / METRES_PER_DEG_LAT;
+	double r, k;
+
+	if (c->rows == 0 || !isfinite(lat) || !isfinite(lon))
+		return -1;
+	r = floor((c->origin_lat - lat) / dlat);
+	if (r < 0 || r >= (double)c->rows)
+		return -1;
+	/* Columns are as wide as the row's centre latitude makes them. */
+	k = floor((lon - c->origin_lon) /
+	    (dlat / cos((c->origin_lat - (r + 0.5) * dlat) * PI / 180)));
+	if (k < 0 || k >= (double)c->cols)
+		return -1;
+	return (int64_t)r * c->cols + (int64_t)k;
+}
+
+void
+conf_write_man(FILE *f)
+{
+	const char *section = "";
+
+	for (size_t k = 0; k < NOPTS; k++) {
+		const struct opt *o = &opts[k];
+
+		if (strcmp(o->section, section) != 0) {
+			section = o->section;
+			fprintf(f, ".SS [%s%s]\n", section,
+			    strcmp(section, "area") == 0 ||
+				    strcmp(section, "sensor") == 0
+				? " ID"
+				: "");
+		}
+		fprintf(f, ".TP\n.B %s\n", o->key);
+		if (o->type == T_INT)
+			fprintf(f, "Integer %.0f to %.0f. ", o->min, o->max);
+		if (o->def != NULL)
+			fprintf(
+			    f, "Default: %s. ", o->def[0] ? o->def : "empty");
+		fprintf(f, "%s\n", o->doc);
+	}
+}

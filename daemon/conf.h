@@ -1,0 +1,134 @@
+/*
+ * conf: aqgridd's configuration, read from an INI-style file into a fresh
+ * struct conf that is either wholly valid or not returned at all.
+ *
+ *   # comment
+ *   [section]          mqtt, http, standards, ingest, grid
+ *   [area ID]          a named set of cells
+ *   [sensor ID]        an entry of the sensor registry
+ *   key = value
+ *   include = FILE     (anywhere; relative to the including file)
+ *
+ * Every key is a row of one option table (name, type, range, default,
+ * description) that the parser, the defaults and the manual page share.
+ * Unknown keys, values out of range and dangling references are errors,
+ * each reported as "file:line: reason"; all of them are reported, not only
+ * the first.  conf_load() allocates; the result is immutable and may be
+ * read from any thread.  Never logs: errors go to the stream given.
+ */
+#ifndef AQ_DAEMON_CONF_H
+#define AQ_DAEMON_CONF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "daemon/aqi.h"
+#include "daemon/err.h"
+#include "daemon/limits.h"
+#include "daemon/pol.h"
+#include "daemon/win.h"
+
+#define CONF_PATH_MAX 512
+#define CONF_SUBS_MAX 32
+#define CONF_ID_MAX 32
+#define CONF_NAME_MAX 128
+
+struct conf_sub {
+	char filter[256];
+	int decoder; /* from conf_hooks.decoder */
+	int qos;
+};
+
+struct conf_cell {
+	char id[WIN_CELL_ID_MAX];
+	double lat, lon;  /* centre */
+	int32_t row, col; /* -1 for a cell listed on its own */
+	int32_t area;     /* first area holding it, or -1 */
+};
+
+struct conf_area {
+	char id[CONF_ID_MAX];
+	char name[CONF_NAME_MAX];
+	char name_en[CONF_NAME_MAX];
+	uint32_t *cells; /* indices into conf.cells */
+	uint32_t ncells;
+};
+
+struct conf_sensor {
+	char id[WIN_SENSOR_ID_MAX];
+	char cell[WIN_CELL_ID_MAX];
+	int64_t interval; /* expected seconds between readings */
+	uint32_t cal_has; /* 1u << POL_x with a calibration */
+	double slope[POL_COUNT], intercept[POL_COUNT];
+};
+
+struct conf {
+	char path[CONF_PATH_MAX];
+	/* [mqtt] */
+	char mqtt_host[256];
+	int64_t mqtt_port;
+	char mqtt_client_id[64];
+	int64_t mqtt_keepalive;
+	int mqtt_protocol; /* 0 auto (v5, then v3.1.1), 5, 4 (v3.1.1) */
+	char mqtt_username[128];
+	char mqtt_password_file[CONF_PATH_MAX];
+	char mqtt_ca_file[CONF_PATH_MAX];
+	char mqtt_cert_file[CONF_PATH_MAX];
+	char mqtt_key_file[CONF_PATH_MAX];
+	int64_t mqtt_backoff_min, mqtt_backoff_max;
+	struct conf_sub subs[CONF_SUBS_MAX];
+	int nsubs;
+	/* [http] */
+	char http_addr[64];
+	int64_t http_port;
+	char web_root[CONF_PATH_MAX];
+	int64_t http_threads;
+	int64_t http_connections;
+	/* [standards] */
+	int aqi_std; /* enum aqi_std */
+	struct limits_opts limits;
+	char timezone[64];
+	/* [ingest] */
+	int64_t lateness;
+	bool check_future;
+	int64_t max_future;
+	int64_t max_payload;
+	int64_t queue;
+	int64_t sensors_max;
+	double qc_max[POL_COUNT];
+	/* [grid] */
+	double origin_lat, origin_lon; /* north-west corner */
+	int64_t cell_size;             /* metres */
+	int64_t rows, cols;
+	struct conf_cell *cells;
+	uint32_t ncells;
+	struct conf_area *areas;
+	uint32_t nareas;
+	struct conf_sensor *sensors;
+	uint32_t nsensors;
+};
+
+/* What conf needs to know from outside the core: decoder names. */
+struct conf_hooks {
+	int (*decoder)(const char *name); /* index, or -1 if unknown */
+};
+
+/*
+ * Reads path.  Returns AQ_OK and *out (owned), or AQ_ERR_INVAL after
+ * writing every problem to errs as "file:line: reason" lines.
+ */
+int conf_load(const char *path, const struct conf_hooks *hooks,
+    struct conf **out, FILE *errs) AQ_MUSTCHECK;
+void conf_free(struct conf *c);
+
+/* Index of a cell by id, or -1 (linear in rows only for listed cells). */
+int64_t conf_cell_find(const struct conf *c, const char *id);
+/* The regular grid's cell holding a position, or -1. */
+int64_t conf_cell_at(const struct conf *c, double lat, double lon);
+
+/* Writes the option table as a manual-page section (troff) to f. */
+void conf_write_man(FILE *f);
+
+#endif

@@ -1,0 +1,389 @@
+/* state: the daemon's shared state and published cell views (state.h). */
+#include "daemon/state.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/limits.h"
+#include "daemon/tz.h"
+
+#define OFFLINE_INTERVALS 3 /* silent this many intervals: offline */
+
+const double state_latency_bounds[STATE_LATENCY_BUCKETS] = {0.00005, 0.0001,
+    0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0, 10.0};
+
+struct view_slot {
+	pthread_mutex_t mu;
+	struct cell_view v;
+};
+
+struct state {
+	_Atomic(const struct conf *) conf;
+	const struct conf **old; /* replaced, kept for readers */
+	size_t nold;
+	const char *const *decoders;
+	int ndecoders;
+	int64_t started;
+	struct win *w;
+	struct view_slot *views;
+	uint8_t *dirty;
+	uint32_t *dirty_list;
+	uint32_t ndirty;
+	_Atomic int64_t *last; /* per sensor: newest reading's own time */
+	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
+	int64_t *interval;     /* per sensor, seconds */
+	_Atomic uint32_t nsensors;
+	struct counters counters;
+};
+
+static void touch(struct state *st, uint32_t cell);
+static void build_view(struct state *st, const struct conf *conf, uint32_t cell,
+    struct cell_view *v);
+
+struct state *
+state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
+{
+	struct state *st;
+	struct win_conf wc = {.tz = conf->timezone,
+	    .lateness = (int32_t)conf->lateness,
+	    .cells_max = conf->ncells,
+	    .sensors_max = (uint32_t)conf->sensors_max,
+	    .limits = conf->limits};
+	uint32_t idx;
+
+	if (ndecoders > STATE_DECODERS_MAX ||
+	    (st = calloc(1, sizeof(*st))) == NULL) {
+		conf_free(conf);
+		return NULL;
+	}
+	atomic_init(&st->conf, conf);
+	st->decoders = decoder_names;
+	st->ndecoders = ndecoders;
+	st->started = (int64_t)time(NULL);
+	st->w = win_new(&wc);
+	st->views = calloc(conf->ncells, sizeof(*st->views));
+	st->dirty = calloc(conf->ncells, 1);
+	st->dirty_list = calloc(conf->ncells, sizeof(*st->dirty_list));
+	st->last = calloc(wc.sensors_max + 1, sizeof(*st->last));
+	st->seen = calloc(wc.sensors_max + 1, sizeof(*st->seen));
+	st->interval = calloc(wc.sensors_max + 1, sizeof(*st->interval));
+	if (st->w == NULL || st->views == NULL || st->dirty == NULL ||
+	    st->dirty_list == NULL || st->last == NULL || st->seen == NULL ||
+	    st->interval == NULL)
+		goto fail;
+	for (uint32_t c = 0; c < conf->ncells; c++) {
+		if (win_add_cell(st->w, conf->cells[c].id, &idx) != AQ_OK)
+			goto fail;
+		pthread_mutex_init(&st->views[c].mu, NULL);
+	}
+	for (uint32_t k = 0; k < conf->nsensors; k++) {
+		int64_t cell = conf_cell_find(conf, conf->sensors[k].cell);
+
+		if (cell < 0 ||
+		    state_sensor(
+			st, conf->sensors[k].id, (uint32_t)cell, &idx) != AQ_OK)
+			goto fail;
+		st->interval[idx] = conf->sensors[k].interval;
+	}
+	st->ndirty = 0;
+	memset(st->dirty, 0, conf->ncells);
+	for (uint32_t c = 0; c < conf->ncells; c++)
+		build_view(st, conf, c, &st->views[c].v);
+	atomic_store(&st->counters.queue_capacity, conf->queue);
+	return st;
+fail:
+	state_free(st);
+	return NULL;
+}
+
+void
+state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->views != NULL && st->w != NULL)
+		for (uint32_t c = 0; c < win_cells(st->w); c++)
+			pthread_mutex_destroy(&st->views[c].mu);
+	for (size_t k = 0; k < st->nold; k++)
+		conf_free((struct conf *)(uintptr_t)st->old[k]);
+	conf_free((struct conf *)(uintptr_t)atomic_load(&st->conf));
+	free(st->old);
+	free(st->interval);
+	free(st->seen);
+	free(st->last);
+	free(st->dirty_list);
+	free(st->dirty);
+	free(st->views);
+	win_free(st->w);
+	free(st);
+}
+
+const struct conf *
+state_conf(const struct state *st)
+{
+	return atomic_load(&((struct state *)(uintptr_t)st)->conf);
+}
+
+void
+state_set_conf(struct state *st, struct conf *conf)
+{
+	const struct conf **grown =
+	    realloc(st->old, (st->nold + 1) * sizeof(*grown));
+
+	/* Without room to remember the old one, keep it: readers may hold
+	 * it, and an unswapped reload is safer than a use after free. */
+	if (grown == NULL) {
+		conf_free(conf);
+		return;
+	}
+	st->old = grown;
+	st->old[st->nold++] = atomic_exchange(&st->conf, conf);
+}
+
+const struct tz *
+state_tz(const struct state *st)
+{
+	return win_tz(st->w);
+}
+
+struct counters *
+state_counters(struct state *st)
+{
+	return &st->counters;
+}
+
+const char *
+state_decoder_name(const struct state *st, int d)
+{
+	return d >= 0 && d < st->ndecoders ? st->decoders[d] : "unknown";
+}
+
+int
+state_ndecoders(const struct state *st)
+{
+	return st->ndecoders;
+}
+
+int64_t
+state_started(const struct state *st)
+{
+	return st->started;
+}
+
+uint32_t
+state_ncells(const struct state *st)
+{
+	return win_cells(st->w);
+}
+
+int
+state_view(struct state *st, uint32_t cell, struct cell_view *out)
+{
+	if (cell >= win_cells(st->w))
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&st->views[cell].mu);
+	*out = st->views[cell].v;
+	pthread_mutex_unlock(&st->views[cell].mu);
+	return AQ_OK;
+}
+
+uint32_t
+state_nsensors(const struct state *st)
+{
+	return atomic_load_explicit(
+	    &((struct state *)(uintptr_t)st)->nsensors, memory_order_acquire);
+}
+
+/* A sensor's id and cell never change once its index is published, so
+ * readers may read them from the engine without the ingest thread. */
+const char *
+state_sensor_id(const struct state *st, uint32_t sensor)
+{
+	return win_sensor_id(st->w, sensor);
+}
+
+int64_t
+state_sensor_last(const struct state *st, uint32_t sensor)
+{
+	return atomic_load_explicit(&st->last[sensor], memory_order_relaxed);
+}
+
+enum sensor_status
+state_sensor_status(const struct state *st, uint32_t sensor, int64_t now)
+{
+	int64_t seen =
+	    atomic_load_explicit(&st->seen[sensor], memory_order_relaxed);
+
+	if (seen == WIN_NO_HOUR)
+		return SENSOR_NO_DATA;
+	/* Liveness is a wall-clock matter: silent for several expected
+	 * intervals is offline, whatever the readings' own times say (a
+	 * replay of last year is alive; a sensor sending nothing is not). */
+	if (now - seen > OFFLINE_INTERVALS * st->interval[sensor])
+		return SENSOR_OFFLINE;
+	return SENSOR_OK;
+}
+
+const char *
+sensor_status_name(enum sensor_status s)
+{
+	static const char *const names[] = {"ok", "offline", "no_data"};
+
+	return names[s];
+}
+
+void
+state_latency(struct state *st, uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+	int b = 0;
+
+	while (b < STATE_LATENCY_BUCKETS - 1 && s > state_latency_bounds[b])
+		b++;
+	/* The last bucket also takes what lies above it; +Inf is count. */
+	if (s <= state_latency_bounds[b])
+		atomic_fetch_add_explicit(
+		    &st->counters.latency_bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->counters.latency_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->counters.latency_sum_ns, ns, memory_order_relaxed);
+}
+
+void
+state_count_reject(struct state *st, enum reason r, uint64_t n)
+{
+	if ((unsigned)r < REASON_COUNT && n > 0)
+		atomic_fetch_add_explicit(
+		    &st->counters.rejected[r], n, memory_order_relaxed);
+}
+
+struct win *
+state_engine(struct state *st)
+{
+	return st->w;
+}
+
+static void
+touch(struct state *st, uint32_t cell)
+{
+	if (st->dirty[cell])
+		return;
+	st->dirty[cell] = 1;
+	st->dirty_list[st->ndirty++] = cell;
+}
+
+int
+state_sensor(struct state *st, const char *id, uint32_t cell, uint32_t *out)
+{
+	int64_t found = win_find_sensor(st->w, id);
+	uint32_t idx;
+	int rc;
+
+	if (found >= 0) {
+		*out = (uint32_t)found;
+		return AQ_OK;
+	}
+	if ((rc = win_add_sensor(st->w, id, cell, &idx)) != AQ_OK)
+		return rc;
+	atomic_store_explicit(
+	    &st->last[idx], WIN_NO_HOUR, memory_order_relaxed);
+	atomic_store_explicit(
+	    &st->seen[idx], WIN_NO_HOUR, memory_order_relaxed);
+	st->interval[idx] = 60;
+	atomic_store_explicit(&st->nsensors, idx + 1, memory_order_release);
+	touch(st, cell);
+	*out = idx;
+	return AQ_OK;
+}
+
+void
+state_updated(struct state *st, uint32_t sensor, int64_t ts,
+    int64_t prev_newest_hour, int64_t now)
+{
+	uint32_t cell = win_sensor_cell(st->w, sensor);
+	int64_t newest = win_cell_newest_hour(st->w, cell);
+
+	if (ts > atomic_load_explicit(&st->last[sensor], memory_order_relaxed))
+		atomic_store_explicit(
+		    &st->last[sensor], ts, memory_order_relaxed);
+	atomic_store_explicit(&st->seen[sensor], now, memory_order_relaxed);
+	/* The view shows complete hours only: it changes when the newest
+	 * hour moves on, or when a late reading lands in a complete hour. */
+	if (newest != prev_newest_hour || tz_hour(win_tz(st->w), ts) < newest)
+		touch(st, cell);
+}
+
+static void
+build_view(struct state *st, const struct conf *conf, uint32_t cell,
+    struct cell_view *v)
+{
+	const struct tz *z = win_tz(st->w);
+	struct aqi_opts ho = {
+	    .std = (enum aqi_std)conf->aqi_std, .report = AQI_HOURLY};
+	struct aqi_opts dopt = ho;
+	int64_t newest_hour = win_cell_newest_hour(st->w, cell);
+	int32_t date;
+
+	dopt.report = AQI_DAILY;
+	memset(v, 0, sizeof(*v));
+	v->cell = cell;
+	v->newest = win_cell_newest(st->w, cell);
+	v->hour = WIN_NO_HOUR;
+	v->aqi.aqi = v->day_aqi.aqi = -1;
+	v->nsensors =
+	    win_cell_sensors(st->w, cell, v->sensors, STATE_VIEW_SENSORS);
+	if (newest_hour == WIN_NO_HOUR)
+		return;
+	v->hour = newest_hour - 1;
+	v->hour_end = tz_hour_end(z, v->hour);
+	date = tz_hour_day(z, v->hour);
+	if (win_cell_hour(st->w, cell, v->hour, &v->stats) != AQ_OK ||
+	    aqi_compute(&ho, &v->stats.in, &v->aqi) != AQ_OK ||
+	    limits_exceeds(&conf->limits, date, &v->stats.in, &v->exceeds) !=
+		AQ_OK) {
+		v->aqi.aqi = -1;
+		v->exceeds = 0;
+	}
+	/* The latest complete day ends at or before the latest complete
+	 * hour. */
+	if (tz_day_last_hour(z, date) != v->hour)
+		date = tz_date_from_days(tz_days_from_date(date) - 1);
+	if (win_cell_day(st->w, cell, date, conf->aqi_std == AQI_EPA_2024,
+		&v->day_stats) != AQ_OK)
+		return;
+	v->day = date;
+	if (aqi_compute(&dopt, &v->day_stats.in, &v->day_aqi) != AQ_OK ||
+	    limits_exceeds(&conf->limits, date, &v->day_stats.in,
+		&v->day_exceeds) != AQ_OK) {
+		v->day_aqi.aqi = -1;
+		v->day_exceeds = 0;
+	}
+}
+
+uint32_t
+state_publish(struct state *st)
+{
+	const struct conf *conf = state_conf(st);
+	uint32_t n = st->ndirty;
+	struct cell_view v;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t cell = st->dirty_list[k];
+		struct view_slot *slot = &st->views[cell];
+
+		/* Built outside the lock: readers wait only for the copy. */
+		build_view(st, conf, cell, &v);
+		pthread_mutex_lock(&slot->mu);
+		v.version = slot->v.version + 1;
+		slot->v = v;
+		pthread_mutex_unlock(&slot->mu);
+		st->dirty[cell] = 0;
+	}
+	st->ndirty = 0;
+	atomic_fetch_add_explicit(
+	    &st->counters.publishes, n, memory_order_relaxed);
+	return n;
+}

@@ -1,0 +1,126 @@
+/*
+ * state: what the running daemon knows, shared by the ingest thread (the
+ * only writer of the engine), the HTTP threads and the main loop.
+ *
+ * The engine (win.h) belongs to the ingest thread.  Readers never touch it:
+ * they copy per-cell views that the ingest thread publishes with
+ * state_publish(), each under that cell's own lock, so a reader waits at
+ * most for one copy and never sees a half-updated cell.  A view holds the
+ * latest complete hour (the hour before the cell's newest reading, in
+ * event time) and the latest complete day.  Sensors' last-seen times and
+ * all counters are atomics, readable at any time.
+ *
+ * The state owns its configuration, swapped whole on reload
+ * (state_set_conf); readers take it with state_conf() and may keep using
+ * it until state_free(): replaced configurations are kept, not freed,
+ * while the state lives.
+ */
+#ifndef AQ_DAEMON_STATE_H
+#define AQ_DAEMON_STATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/aqi.h"
+#include "daemon/conf.h"
+#include "daemon/err.h"
+#include "daemon/reason.h"
+#include "daemon/win.h"
+
+#define STATE_VIEW_SENSORS 8 /* sensors listed in a cell's view */
+#define STATE_DECODERS_MAX 8
+#define STATE_LATENCY_BUCKETS 12
+
+enum sensor_status { SENSOR_OK, SENSOR_OFFLINE, SENSOR_NO_DATA };
+
+struct cell_view {
+	uint32_t cell;
+	int64_t newest;        /* newest reading, Unix s; WIN_NO_HOUR */
+	int64_t hour;          /* latest complete hour index; WIN_NO_HOUR */
+	int64_t hour_end;      /* its end (the hour's label), Unix s */
+	struct win_hour stats; /* at that hour */
+	struct aqi_result aqi; /* real-time report of that hour */
+	uint32_t exceeds;      /* IND_BIT()s over their limit */
+	int32_t day;           /* latest complete local day, or 0 */
+	struct win_day day_stats;
+	struct aqi_result day_aqi; /* daily report of that day */
+	uint32_t day_exceeds;
+	uint32_t nsensors; /* sensors of the cell (all, even past the list) */
+	uint32_t sensors[STATE_VIEW_SENSORS];
+	uint64_t version; /* bumped at every publish */
+};
+
+/* Counters; every field is written with relaxed atomics. */
+struct counters {
+	_Atomic uint64_t messages[STATE_DECODERS_MAX][2]; /* [dec][ok?] */
+	_Atomic uint64_t readings[STATE_DECODERS_MAX][2];
+	_Atomic uint64_t rejected[REASON_COUNT]; /* payloads+readings+values */
+	_Atomic int mqtt_connected;
+	_Atomic uint64_t mqtt_connects;
+	_Atomic uint64_t mqtt_reconnects;
+	_Atomic int64_t queue_depth;
+	_Atomic int64_t queue_capacity;
+	/* Arrival at the MQTT callback to engine update, seconds. */
+	_Atomic uint64_t latency_bucket[STATE_LATENCY_BUCKETS];
+	_Atomic uint64_t latency_count;
+	_Atomic uint64_t latency_sum_ns;
+	_Atomic uint64_t publishes;
+};
+
+/* Upper bounds of the latency histogram's buckets, seconds. */
+extern const double state_latency_bounds[STATE_LATENCY_BUCKETS];
+
+struct state;
+
+/*
+ * Builds the engine from conf with its cells and registered sensors, and
+ * takes ownership of conf (also on failure).  decoder_names are borrowed
+ * static strings.  Returns owned, or NULL.
+ */
+struct state *state_new(
+    struct conf *conf, const char *const *decoder_names, int ndecoders);
+void state_free(struct state *st);
+
+/* --- Any thread --- */
+const struct conf *state_conf(const struct state *st);
+/* The zone hours are labelled in (immutable, shared). */
+const struct tz *state_tz(const struct state *st);
+struct counters *state_counters(struct state *st);
+const char *state_decoder_name(const struct state *st, int d);
+int state_ndecoders(const struct state *st);
+int64_t state_started(const struct state *st); /* Unix s */
+uint32_t state_ncells(const struct state *st);
+/* Copies cell's view; AQ_ERR_INVAL for a bad index. */
+int state_view(
+    struct state *st, uint32_t cell, struct cell_view *out) AQ_MUSTCHECK;
+/* Sensors known to the engine (published count) and their facts: the
+ * newest reading's time, and a status from when readings last arrived. */
+uint32_t state_nsensors(const struct state *st);
+const char *state_sensor_id(const struct state *st, uint32_t sensor);
+int64_t state_sensor_last(const struct state *st, uint32_t sensor);
+enum sensor_status state_sensor_status(
+    const struct state *st, uint32_t sensor, int64_t now);
+const char *sensor_status_name(enum sensor_status s);
+/* Records an ingest latency. */
+void state_latency(struct state *st, uint64_t ns);
+void state_count_reject(struct state *st, enum reason r, uint64_t n);
+
+/* Replaces the configuration after a reload that kept the same grid;
+ * takes ownership of conf. */
+void state_set_conf(struct state *st, struct conf *conf);
+
+/* --- Ingest thread only --- */
+struct win *state_engine(struct state *st);
+/* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
+int state_sensor(struct state *st, const char *id, uint32_t cell,
+    uint32_t *out) AQ_MUSTCHECK;
+/* After win_update() succeeded for a sensor's reading stamped ts, given
+ * the cell's newest hour before it and the wall clock now. */
+void state_updated(struct state *st, uint32_t sensor, int64_t ts,
+    int64_t prev_newest_hour, int64_t now);
+/* Recomputes and publishes the views of the cells touched since the last
+ * call; returns how many. */
+uint32_t state_publish(struct state *st);
+
+#endif

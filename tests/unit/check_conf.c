@@ -1,0 +1,258 @@
+/* check_conf: the configuration parser, its defaults, ranges and errors. */
+#include "daemon/conf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/aqgrid-conf.XXXXXX";
+static char errs[8192];
+
+static int decoder(const char *name);
+static const char *write_file(const char *name, const char *text);
+static struct conf *load(const char *text, int want);
+
+static const struct conf_hooks hooks = {.decoder = decoder};
+
+static int
+decoder(const char *name)
+{
+	return strcmp(name, "json") == 0 ? 0 :
+	    strcmp(name, "senml") == 0	 ? 1 :
+					   -1;
+}
+
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Loads text as a.conf; want is AQ_OK or AQ_ERR_INVAL.  Errors land in
+ * errs. */
+static struct conf *
+load(const char *text, int want)
+{
+	struct conf *c = NULL;
+	const char *path = write_file("a.conf", text);
+	FILE *f = fmemopen(errs, sizeof(errs), "w");
+
+	ck_assert_ptr_nonnull(f);
+	memset(errs, 0, sizeof(errs));
+	ck_assert_int_eq(conf_load(path, &hooks, &c, f), want);
+	fclose(f);
+	if (want != AQ_OK)
+		ck_assert_ptr_null(c);
+	return c;
+}
+
+#define MIN "[mqtt]\nsubscribe = aq/# json 1\n[grid]\nrows = 2\ncols = 3\n"
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/aqgrid-conf.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(defaults)
+{
+	struct conf *c = load(MIN, AQ_OK);
+
+	ck_assert_str_eq(c->mqtt_host, "127.0.0.1");
+	ck_assert_int_eq(c->mqtt_port, 1883);
+	ck_assert_str_eq(c->mqtt_client_id, "aqgridd");
+	ck_assert_int_eq(c->mqtt_protocol, 0);
+	ck_assert_str_eq(c->http_addr, "127.0.0.1");
+	ck_assert_int_eq(c->http_port, 8080);
+	ck_assert_int_eq(c->aqi_std, AQI_HJ633_2026);
+	ck_assert_int_eq(c->limits.ed, LIMITS_GB3095_2026);
+	ck_assert_int_eq(c->limits.grade, 2);
+	ck_assert_str_eq(c->timezone, "Asia/Shanghai");
+	ck_assert_int_eq(c->lateness, 7200);
+	ck_assert(c->check_future);
+	ck_assert_int_eq(c->max_payload, 16384);
+	ck_assert(c->qc_max[POL_CO] == 150);
+	ck_assert_uint_eq(c->ncells, 6);
+	ck_assert_int_eq(c->sensors_max, 24);
+	ck_assert_str_eq(c->cells[4].id, "r001c001");
+	ck_assert_int_eq(c->subs[0].decoder, 0);
+	ck_assert_int_eq(c->subs[0].qos, 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(every_error_with_its_line)
+{
+	load("[mqtt]\nport = 70000\nprotocol = 4\nsubscribe = a/# xml 1\n"
+	     "subscribe = a/#\n[http]\nlisten = nowhere\n[standards]\n"
+	     "aqi = hj633-1999\ntimezone = Mars/Base\n[ingest]\n"
+	     "check_future = maybe\nmax = pm25 -1\nlateness = 1e3\n"
+	     "[grid]\nrows = 2\ncols = 2\ncolour = red\n[weather]\n"
+	     "x = 1\nnot a key value line\n[area a]\ncells = r000c000 r9c9\n"
+	     "[sensor s]\ncell = r005c005\ncalibrate = pm25 0 1\n",
+	    AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:2: port: 70000 is outside"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "a.conf:3: protocol: unknown value '4'"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:4: subscribe: unknown "
+					   "decoder 'xml'"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:5: subscribe: expected"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:7: listen: expected"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:9: aqi: unknown value"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:10: timezone: unknown"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:12: check_future: 'maybe'"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:13: max: expected"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:14: lateness: '1e3' is not"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "a.conf:18: unknown key 'colour' in [grid]"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:19: unknown section"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:21: expected key = value"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:23: cells: no cell 'r9c9'"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:26: calibrate: expected"));
+	ck_assert_ptr_nonnull(strstr(errs, "[sensor s]: cell 'r005c005' is not"));
+}
+END_TEST
+
+START_TEST(grid_areas_and_placement)
+{
+	struct conf *c = load("[mqtt]\nsubscribe = aq/# json 0\n[grid]\n"
+			      "origin = 40.0 116.0\ncell_size = 1000\n"
+			      "rows = 3\ncols = 4\n"
+			      "cell = school-1 39.5 116.5\n"
+			      "[area n]\nname = 北区\ncells = r000c000-r000c003\n"
+			      "[area s]\ncells = r001c001-r002c002, school-1\n",
+	    AQ_OK);
+
+	ck_assert_uint_eq(c->ncells, 13);
+	ck_assert_uint_eq(c->nareas, 2);
+	ck_assert_str_eq(c->areas[0].name, "北区");
+	ck_assert_uint_eq(c->areas[0].ncells, 4);
+	ck_assert_uint_eq(c->areas[1].ncells, 5);
+	ck_assert_int_eq(conf_cell_find(c, "school-1"), 12);
+	ck_assert_int_eq(c->cells[12].area, 1);
+	ck_assert_int_eq(c->cells[conf_cell_find(c, "r002c003")].area, -1);
+	ck_assert_int_eq(conf_cell_find(c, "r003c000"), -1);
+	/* Row 0 is the northern row; column 0 the western one. */
+	ck_assert_int_eq(conf_cell_at(c, 39.999, 116.001), 0);
+	ck_assert_int_eq(conf_cell_at(c, 39.985, 116.030), 1 * 4 + 2);
+	ck_assert_int_eq(conf_cell_at(c, 40.001, 116.001), -1);
+	ck_assert_int_eq(conf_cell_at(c, 39.999, 115.999), -1);
+	ck_assert(c->cells[0].lat < 40.0 && c->cells[0].lat > 39.99);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(include_and_registry)
+{
+	struct conf *c;
+
+	write_file("grid.conf", "[grid]\nrows = 1\ncols = 2\n"
+				"[sensor bb-1]\ncell = r000c001\ninterval = 300\n"
+				"calibrate = pm25 1.05 -2\n");
+	c = load("[mqtt]\nsubscribe = aq/# senml 2\ninclude = grid.conf\n"
+		 "[ingest]\nsensors_max = 10\n",
+	    AQ_OK);
+	ck_assert_uint_eq(c->ncells, 2);
+	ck_assert_uint_eq(c->nsensors, 1);
+	ck_assert_str_eq(c->sensors[0].cell, "r000c001");
+	ck_assert_int_eq(c->sensors[0].interval, 300);
+	ck_assert(c->sensors[0].slope[POL_PM25] == 1.05);
+	ck_assert(c->sensors[0].intercept[POL_PM25] == -2);
+	ck_assert_uint_eq(c->sensors[0].cal_has, 1u << POL_PM25);
+	ck_assert_int_eq(c->subs[0].qos, 2);
+	conf_free(c);
+	/* An error inside an included file names that file. */
+	write_file("grid.conf", "[grid]\nrows = 1\ncols = x\n");
+	load("[mqtt]\nsubscribe = aq/# json 1\ninclude = grid.conf\n",
+	    AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "grid.conf:3: cols: 'x' is not"));
+	load("[mqtt]\nsubscribe = aq/# json 1\ninclude = missing.conf\n"
+	     "[grid]\nrows = 1\ncols = 1\n",
+	    AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:3: include: cannot read"));
+}
+END_TEST
+
+START_TEST(whole_config_checks)
+{
+	load("[grid]\nrows = 1\ncols = 1\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "no subscribe lines"));
+	load("[mqtt]\nsubscribe = a json 0\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "no cells"));
+	load("[mqtt]\nsubscribe = a json 0\n[grid]\nrows = 2\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "rows and cols go together"));
+	load(MIN "[mqtt]\nbackoff_min = 10\nbackoff_max = 5\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "backoff_max is below"));
+	load(MIN "[mqtt]\ncert_file = /x\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "cert_file and key_file go"));
+	load(MIN "[area a]\nname = x\n[area a]\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "[area a]: defined twice"));
+	load(MIN "[area]\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "[area]: needs an id"));
+	load("nope = 1\n" MIN, AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:1: 'nope' outside"));
+}
+END_TEST
+
+START_TEST(manual_page)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	conf_write_man(f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, ".SS [mqtt]"));
+	ck_assert_ptr_nonnull(strstr(text, ".B lateness\nInteger 0 to 21600. "
+					   "Default: 7200."));
+	ck_assert_ptr_nonnull(strstr(text, ".SS [sensor ID]"));
+	free(text);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, every_error_with_its_line);
+	tcase_add_test(tc, grid_areas_and_placement);
+	tcase_add_test(tc, include_and_registry);
+	tcase_add_test(tc, whole_config_checks);
+	tcase_add_test(tc, manual_page);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
