@@ -34,15 +34,15 @@ enum aqi_report { AQI_HOURLY, AQI_DAILY };
 
 /* Special rules that fired, one bit each (aqi_note_text() describes). */
 enum aqi_note {
-	AQI_NOTE_CN_CAPPED = 1u << 0,	     /* above the 500 row: 500 (D2) */
+	AQI_NOTE_CN_CAPPED = 1u << 0,        /* above the 500 row: 500 (D2) */
 	AQI_NOTE_SO2_1H_AS_200 = 1u << 1,    /* 2026: SO2 1h > 800 */
-	AQI_NOTE_SO2_1H_NA = 1u << 2,	     /* 2012: SO2 1h > 800 */
+	AQI_NOTE_SO2_1H_NA = 1u << 2,        /* 2012: SO2 1h > 800 */
 	AQI_NOTE_SO2_FROM_24H = 1u << 3,     /* 2012 hourly / US: so2_24h */
 	AQI_NOTE_O3_8H_AS_300 = 1u << 4,     /* 2026: O3 8h > 800 */
-	AQI_NOTE_O3_8H_NA = 1u << 5,	     /* 2012: O3 8h > 800 */
+	AQI_NOTE_O3_8H_NA = 1u << 5,         /* 2012: O3 8h > 800 */
 	AQI_NOTE_MISSING_HIDDEN = 1u << 6,   /* 2026 s5.3.1: NA, AQI <= 100 */
 	AQI_NOTE_US_EXTRAPOLATED = 1u << 7,  /* above 500, extrapolated (D4) */
-	AQI_NOTE_US_CAPPED = 1u << 8,	     /* above 500, capped (--cap) */
+	AQI_NOTE_US_CAPPED = 1u << 8,        /* above 500, capped (--cap) */
 	AQI_NOTE_US_O3_1H_LOW = 1u << 9,     /* O3 1h < 0.125 ppm: NA */
 	AQI_NOTE_US_O3_8H_HIGH = 1u << 10,   /* O3 8h > 0.200 ppm: NA */
 	AQI_NOTE_US_SO2_AS_200 = 1u << 11,   /* SO2 1h >= 305, 24h < 305 */
@@ -53,33 +53,33 @@ enum aqi_note {
 struct aqi_opts {
 	enum aqi_std std;
 	enum aqi_report report;
-	bool cap;	    /* US: cap at 500 instead of extrapolating */
+	bool cap;           /* US: cap at 500 instead of extrapolating */
 	bool pm2012_moving; /* 2012 hourly: PM from 24-hour moving means */
 	uint32_t exempt;    /* 2026 s5.3.2: 1u << POL_x outside programme */
 };
 
 struct aqi_input {
-	uint32_t has;		   /* IND_BIT(i) for each value given */
-	int64_t v[IND_COUNT];	   /* fix value (fix.h) */
+	uint32_t has;              /* IND_BIT(i) for each value given */
+	int64_t v[IND_COUNT];      /* fix value (fix.h) */
 	enum unit unit[IND_COUNT]; /* unit of v[i] */
 };
 
 struct aqi_result {
 	enum aqi_std std;
 	enum aqi_report report;
-	int aqi;	     /* -1: NA */
-	int level;	     /* 1..6; 0 when aqi is NA */
+	int aqi;             /* -1: NA */
+	int level;           /* 1..6; 0 when aqi is NA */
 	int iaqi[IND_COUNT]; /* -1: NA or not read by this report */
 	/* The value each IAQI was computed from, in the standard's unit after
 	 * conversion, rounding or truncation (fix); valid where iaqi >= 0. */
 	int64_t value[IND_COUNT];
-	uint32_t used;	    /* indicators this report reads */
-	uint32_t na;	    /* of those, the ones without an IAQI */
+	uint32_t used;      /* indicators this report reads */
+	uint32_t na;        /* of those, the ones without an IAQI */
 	uint32_t ignored;   /* given but not read by this report */
 	uint32_t primary;   /* ties all listed; none at China AQI <= 50 */
 	uint32_t nonattain; /* 2012 only: IAQI > 100 */
 	uint32_t converted; /* converted into the standard's unit first */
-	uint32_t notes;	    /* enum aqi_note bits */
+	uint32_t notes;     /* enum aqi_note bits */
 };
 
 /*

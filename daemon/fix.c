@@ -135,8 +135,8 @@ fix_format(int64_t v, char *buf, size_t len)
 	snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)fp);
 	for (n = 9; n > 0 && frac[n - 1] == '0'; n--)
 		frac[n - 1] = '\0';
-	snprintf(buf, len, "%s%llu.%s", v < 0 ? "-" : "", (unsigned long long)ip,
-	    frac);
+	snprintf(buf, len, "%s%llu.%s", v < 0 ? "-" : "",
+	    (unsigned long long)ip, frac);
 	return buf;
 }
 

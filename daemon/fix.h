@@ -47,10 +47,10 @@ char *fix_format(int64_t v, char *buf, size_t len);
 
 /* a * b / c rounded toward negative infinity (exact, 128-bit
  * intermediate); c > 0.  AQ_ERR_RANGE if the result leaves int64_t. */
-int fix_muldiv_floor(int64_t a, int64_t b, int64_t c, int64_t *out)
-    AQ_MUSTCHECK;
+int fix_muldiv_floor(
+    int64_t a, int64_t b, int64_t c, int64_t *out) AQ_MUSTCHECK;
 /* The same rounded to nearest, halves away from zero. */
-int fix_muldiv_round(int64_t a, int64_t b, int64_t c, int64_t *out)
-    AQ_MUSTCHECK;
+int fix_muldiv_round(
+    int64_t a, int64_t b, int64_t c, int64_t *out) AQ_MUSTCHECK;
 
 #endif

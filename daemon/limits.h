@@ -31,8 +31,8 @@ int limits_ed_from_name(const char *s);
  * The limit for indicator i on the date yyyymmdd (e.g. 20261129), which
  * picks the GB 3095-2026 period.  Returns false when i has no limit.
  */
-bool limits_get(const struct limits_opts *o, int32_t yyyymmdd, enum ind i,
-    int64_t *out);
+bool limits_get(
+    const struct limits_opts *o, int32_t yyyymmdd, enum ind i, int64_t *out);
 
 /*
  * Sets *out to the IND_BIT()s of the given indicators that exceed their

@@ -13,42 +13,42 @@ static const struct {
 	const char *name;
 	int64_t molar_mass;
 } pols[POL_COUNT] = {
-	[POL_PM25] = {"pm25", 0},
-	[POL_PM10] = {"pm10", 0},
-	[POL_SO2] = {"so2", 640660},
-	[POL_NO2] = {"no2", 460055},
-	[POL_CO] = {"co", 280100},
-	[POL_O3] = {"o3", 479970},
+    [POL_PM25] = {"pm25", 0},
+    [POL_PM10] = {"pm10", 0},
+    [POL_SO2] = {"so2", 640660},
+    [POL_NO2] = {"no2", 460055},
+    [POL_CO] = {"co", 280100},
+    [POL_O3] = {"o3", 479970},
 };
 
 static const struct {
 	const char *name;
 	enum pol pol;
 } inds[IND_COUNT] = {
-	[IND_PM25_1H] = {"pm25_1h", POL_PM25},
-	[IND_PM25_24H] = {"pm25_24h", POL_PM25},
-	[IND_PM10_1H] = {"pm10_1h", POL_PM10},
-	[IND_PM10_24H] = {"pm10_24h", POL_PM10},
-	[IND_SO2_1H] = {"so2_1h", POL_SO2},
-	[IND_SO2_24H] = {"so2_24h", POL_SO2},
-	[IND_NO2_1H] = {"no2_1h", POL_NO2},
-	[IND_NO2_24H] = {"no2_24h", POL_NO2},
-	[IND_CO_1H] = {"co_1h", POL_CO},
-	[IND_CO_8H] = {"co_8h", POL_CO},
-	[IND_CO_24H] = {"co_24h", POL_CO},
-	[IND_O3_1H] = {"o3_1h", POL_O3},
-	[IND_O3_8H] = {"o3_8h", POL_O3},
-	[IND_PM25_ANNUAL] = {"pm25_annual", POL_PM25},
-	[IND_PM10_ANNUAL] = {"pm10_annual", POL_PM10},
-	[IND_SO2_ANNUAL] = {"so2_annual", POL_SO2},
-	[IND_NO2_ANNUAL] = {"no2_annual", POL_NO2},
+    [IND_PM25_1H] = {"pm25_1h", POL_PM25},
+    [IND_PM25_24H] = {"pm25_24h", POL_PM25},
+    [IND_PM10_1H] = {"pm10_1h", POL_PM10},
+    [IND_PM10_24H] = {"pm10_24h", POL_PM10},
+    [IND_SO2_1H] = {"so2_1h", POL_SO2},
+    [IND_SO2_24H] = {"so2_24h", POL_SO2},
+    [IND_NO2_1H] = {"no2_1h", POL_NO2},
+    [IND_NO2_24H] = {"no2_24h", POL_NO2},
+    [IND_CO_1H] = {"co_1h", POL_CO},
+    [IND_CO_8H] = {"co_8h", POL_CO},
+    [IND_CO_24H] = {"co_24h", POL_CO},
+    [IND_O3_1H] = {"o3_1h", POL_O3},
+    [IND_O3_8H] = {"o3_8h", POL_O3},
+    [IND_PM25_ANNUAL] = {"pm25_annual", POL_PM25},
+    [IND_PM10_ANNUAL] = {"pm10_annual", POL_PM10},
+    [IND_SO2_ANNUAL] = {"so2_annual", POL_SO2},
+    [IND_NO2_ANNUAL] = {"no2_annual", POL_NO2},
 };
 
 static const char *const units[UNIT_COUNT] = {
-	[UNIT_UGM3] = "ug/m3",
-	[UNIT_MGM3] = "mg/m3",
-	[UNIT_PPB] = "ppb",
-	[UNIT_PPM] = "ppm",
+    [UNIT_UGM3] = "ug/m3",
+    [UNIT_MGM3] = "mg/m3",
+    [UNIT_PPB] = "ppb",
+    [UNIT_PPM] = "ppm",
 };
 
 const char *

@@ -65,7 +65,7 @@ int unit_from_name(const char *s);
  * truncation), else to nearest.  AQ_ERR_INVAL for a mixing ratio of
  * particulate matter, AQ_ERR_RANGE on overflow.
  */
-int pol_convert(enum pol p, int64_t v, enum unit from, enum unit to,
-    bool floor, int64_t *out) AQ_MUSTCHECK;
+int pol_convert(enum pol p, int64_t v, enum unit from, enum unit to, bool floor,
+    int64_t *out) AQ_MUSTCHECK;
 
 #endif

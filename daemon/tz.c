@@ -12,6 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The span tz_init() reads offsets for: 1970-01-01 to 2100-01-01 UTC. */
+#define TZ_FROM INT64_C(0)
+#define TZ_TO INT64_C(4102444800)
+
+static int32_t libc_offset(int64_t ts);
 static int parse_num(const char **p, int digits, int *out);
 
 bool
@@ -30,10 +35,22 @@ tz_known(const char *name)
 	return access(path, R_OK) == 0;
 }
 
+/* The C library's offset at ts (takes its lock). */
+static int32_t
+libc_offset(int64_t ts)
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	return (int32_t)tm.tm_gmtoff;
+}
+
 int
 tz_init(struct tz *z, const char *name)
 {
-	int32_t off;
+	int32_t prev;
 
 	if (strlen(name) >= TZ_NAME_MAX || !tz_known(name))
 		return AQ_ERR_INVAL;
@@ -42,32 +59,52 @@ tz_init(struct tz *z, const char *name)
 	tzset();
 	memset(z, 0, sizeof(*z));
 	snprintf(z->name, sizeof(z->name), "%s", name);
-	z->cache_slot = INT64_MIN;
-	off = tz_offset(z, (int64_t)time(NULL));
-	z->phase = ((off % 3600) + 3600) % 3600;
+	/* Walk a day at a time (no zone changes twice within a day) and find
+	 * each change to the second by bisection. */
+	prev = z->first_off = libc_offset(TZ_FROM);
+	for (int64_t t = TZ_FROM; t < TZ_TO; t += 86400) {
+		int32_t next = libc_offset(t + 86400);
+		int64_t lo = t, hi = t + 86400;
+
+		if (next == prev)
+			continue;
+		while (hi - lo > 1) {
+			int64_t mid = lo + (hi - lo) / 2;
+
+			if (libc_offset(mid) == prev)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (z->n == TZ_TRANSITIONS_MAX)
+			break;
+		z->at[z->n] = hi;
+		z->off[z->n++] = next;
+		prev = next;
+	}
+	z->phase = ((tz_offset(z, (int64_t)time(NULL)) % 3600) + 3600) % 3600;
 	return AQ_OK;
 }
 
 int32_t
-tz_offset(struct tz *z, int64_t ts)
+tz_offset(const struct tz *z, int64_t ts)
 {
-	/* Real zone transitions fall on quarter hours of UTC, so one cached
-	 * offset per 900 s slot is exact and spares localtime_r() per call. */
-	int64_t slot = ts >= 0 ? ts / 900 : (ts - 899) / 900;
-	time_t t = (time_t)ts;
-	struct tm tm;
+	int32_t lo = 0, hi = z->n;
 
-	if (slot != z->cache_slot) {
-		if (localtime_r(&t, &tm) == NULL)
-			return z->cache_off;
-		z->cache_slot = slot;
-		z->cache_off = (int32_t)tm.tm_gmtoff;
+	/* The last transition at or before ts, by bisection. */
+	while (lo < hi) {
+		int32_t mid = (lo + hi) / 2;
+
+		if (z->at[mid] <= ts)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return z->cache_off;
+	return lo == 0 ? z->first_off : z->off[lo - 1];
 }
 
 int32_t
-tz_date(struct tz *z, int64_t ts)
+tz_date(const struct tz *z, int64_t ts)
 {
 	int64_t local = ts + tz_offset(z, ts);
 	int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
@@ -76,13 +113,13 @@ tz_date(struct tz *z, int64_t ts)
 }
 
 int32_t
-tz_hour_day(struct tz *z, int64_t hour)
+tz_hour_day(const struct tz *z, int64_t hour)
 {
 	return tz_date(z, tz_hour_end(z, hour) - 1);
 }
 
 int64_t
-tz_day_last_hour(struct tz *z, int32_t yyyymmdd)
+tz_day_last_hour(const struct tz *z, int32_t yyyymmdd)
 {
 	/* Local midnight ending the day, found from the offset there. */
 	int64_t midnight = (tz_days_from_date(yyyymmdd) + 1) * 86400;
@@ -93,7 +130,7 @@ tz_day_last_hour(struct tz *z, int32_t yyyymmdd)
 }
 
 char *
-tz_format(struct tz *z, int64_t ts, char *buf, size_t len)
+tz_format(const struct tz *z, int64_t ts, char *buf, size_t len)
 {
 	int32_t off = tz_offset(z, ts);
 	int64_t local = ts + off;
@@ -169,8 +206,8 @@ tz_parse(const char *s, int64_t *ts)
 		return AQ_ERR_INVAL; /* a time without a zone is ambiguous */
 	}
 	date = y * 10000 + mo * 100 + d;
-	if (*p != '\0' || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
-	    om > 59 || tz_date_from_days(tz_days_from_date(date)) != date)
+	if (*p != '\0' || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59 ||
+	    tz_date_from_days(tz_days_from_date(date)) != date)
 		return AQ_ERR_INVAL;
 	*ts = tz_days_from_date(date) * 86400 + h * 3600 + mi * 60 + sec -
 	    sign * (oh * 3600 + om * 60);

@@ -7,21 +7,21 @@
 
 #include "daemon/fix.h"
 
-#define SEEN_WORDS 57	     /* 3648 bits: one per second of an hour */
-#define MINUTES_VALID 45     /* sensor-hour validity, GB 3095 table 4 */
-#define DAY_HOURS_VALID 20   /* daily and 24-hour means */
-#define WIN8_HOURS_VALID 6   /* 8-hour means */
+#define SEEN_WORDS 57         /* 3648 bits: one per second of an hour */
+#define MINUTES_VALID 45      /* sensor-hour validity, GB 3095 table 4 */
+#define DAY_HOURS_VALID 20    /* daily and 24-hour means */
+#define WIN8_HOURS_VALID 6    /* 8-hour means */
 #define MDA8_WINDOWS_VALID 14 /* daily maximum 8-hour mean */
-#define VAL_NONE INT32_MIN   /* an invalid hourly value */
-#define VAL_MAX 1000000.0    /* largest value accepted, canonical unit */
+#define VAL_NONE INT32_MIN    /* an invalid hourly value */
+#define VAL_MAX 1000000.0     /* largest value accepted, canonical unit */
 #define NONE UINT32_MAX
 #define MILLI_TO_FIX (FIX_ONE / 1000)
 
 /* One sensor's readings within one hour. */
 struct slot {
 	int64_t hour;
-	uint64_t seen[SEEN_WORDS];    /* timestamps seen, by second */
-	uint64_t cover[POL_COUNT];    /* minutes covered, per pollutant */
+	uint64_t seen[SEEN_WORDS]; /* timestamps seen, by second */
+	uint64_t cover[POL_COUNT]; /* minutes covered, per pollutant */
 	double sum[POL_COUNT];
 	uint16_t n[POL_COUNT];
 };
@@ -62,27 +62,26 @@ struct win {
 
 /* The indicators of each pollutant at 1, 24 and 8 hours (-1: none). */
 static const int pol_inds[POL_COUNT][3] = {
-	[POL_PM25] = {IND_PM25_1H, IND_PM25_24H, -1},
-	[POL_PM10] = {IND_PM10_1H, IND_PM10_24H, -1},
-	[POL_SO2] = {IND_SO2_1H, IND_SO2_24H, -1},
-	[POL_NO2] = {IND_NO2_1H, IND_NO2_24H, -1},
-	[POL_CO] = {IND_CO_1H, IND_CO_24H, IND_CO_8H},
-	[POL_O3] = {IND_O3_1H, -1, IND_O3_8H},
+    [POL_PM25] = {IND_PM25_1H, IND_PM25_24H, -1},
+    [POL_PM10] = {IND_PM10_1H, IND_PM10_24H, -1},
+    [POL_SO2] = {IND_SO2_1H, IND_SO2_24H, -1},
+    [POL_NO2] = {IND_NO2_1H, IND_NO2_24H, -1},
+    [POL_CO] = {IND_CO_1H, IND_CO_24H, IND_CO_8H},
+    [POL_O3] = {IND_O3_1H, -1, IND_O3_8H},
 };
 
 static uint32_t hash_id(const char *s);
 static int index_init(struct index *ix, uint32_t max);
-static int64_t index_find(const struct index *ix, const char *id,
-    const void *base, size_t stride);
+static int64_t index_find(
+    const struct index *ix, const char *id, const void *base, size_t stride);
 static void index_put(struct index *ix, const char *id, uint32_t pos);
 static int id_ok(const char *id, size_t max);
 static uint32_t ring(int64_t hour);
-static struct slot *slot_of(const struct win *w, uint32_t sensor,
-    int64_t hour);
+static struct slot *slot_of(const struct win *w, uint32_t sensor, int64_t hour);
 static int32_t cell_get(const struct cell *c, int64_t hour, enum pol p);
 static void cell_advance(struct cell *c, int64_t hour);
-static void cell_recompute(struct win *w, struct cell *c, int64_t hour,
-    uint32_t has);
+static void cell_recompute(
+    struct win *w, struct cell *c, int64_t hour, uint32_t has);
 static uint64_t minute_mask(int64_t from, int64_t to);
 static int mean_of(const struct cell *c, int64_t first, int64_t last,
     enum pol p, int need, int64_t *out, uint8_t *n);
@@ -115,8 +114,8 @@ index_init(struct index *ix, uint32_t max)
 
 /* Ids sit at the start of each element of base, stride bytes apart. */
 static int64_t
-index_find(const struct index *ix, const char *id, const void *base,
-    size_t stride)
+index_find(
+    const struct index *ix, const char *id, const void *base, size_t stride)
 {
 	uint32_t i = hash_id(id) & ix->mask;
 
@@ -169,8 +168,8 @@ win_new(const struct win_conf *conf)
 	w->sensors_max = conf->sensors_max;
 	w->cells = calloc(conf->cells_max, sizeof(*w->cells));
 	w->sensors = calloc(conf->sensors_max + 1, sizeof(*w->sensors));
-	w->slots = calloc((size_t)(conf->sensors_max + 1) * w->nslots,
-	    sizeof(*w->slots));
+	w->slots = calloc(
+	    (size_t)(conf->sensors_max + 1) * w->nslots, sizeof(*w->slots));
 	if (w->cells == NULL || w->sensors == NULL || w->slots == NULL ||
 	    index_init(&w->cell_ix, conf->cells_max) != AQ_OK ||
 	    index_init(&w->sensor_ix, conf->sensors_max) != AQ_OK)
@@ -194,8 +193,8 @@ win_free(struct win *w)
 	free(w);
 }
 
-struct tz *
-win_tz(struct win *w)
+const struct tz *
+win_tz(const struct win *w)
 {
 	return &w->tz;
 }
@@ -289,8 +288,8 @@ win_sensor_cell(const struct win *w, uint32_t sensor)
 }
 
 uint32_t
-win_cell_sensors(const struct win *w, uint32_t cell, uint32_t *out,
-    uint32_t max)
+win_cell_sensors(
+    const struct win *w, uint32_t cell, uint32_t *out, uint32_t max)
 {
 	uint32_t n = 0;
 
@@ -350,10 +349,10 @@ cell_get(const struct cell *c, int64_t hour, enum pol p)
 static void
 cell_advance(struct cell *c, int64_t hour)
 {
-	int64_t from = c->newest_hour == WIN_NO_HOUR ||
-		hour - c->newest_hour >= WIN_HOURS ?
-	    hour - WIN_HOURS + 1 :
-	    c->newest_hour + 1;
+	int64_t from =
+	    c->newest_hour == WIN_NO_HOUR || hour - c->newest_hour >= WIN_HOURS
+	    ? hour - WIN_HOURS + 1
+	    : c->newest_hour + 1;
 
 	for (int64_t h = from; h <= hour; h++)
 		for (int p = 0; p < POL_COUNT; p++)
@@ -452,8 +451,8 @@ win_update(struct win *w, uint32_t sensor, const struct reading *r)
 
 /* Mean of the valid hours first..last in fix, valid with >= need hours. */
 static int
-mean_of(const struct cell *c, int64_t first, int64_t last, enum pol p,
-    int need, int64_t *out, uint8_t *n)
+mean_of(const struct cell *c, int64_t first, int64_t last, enum pol p, int need,
+    int64_t *out, uint8_t *n)
 {
 	int64_t sum = 0;
 	int cnt = 0;
@@ -482,8 +481,7 @@ put(struct aqi_input *in, int ind, int64_t v)
 }
 
 int
-win_cell_hour(struct win *w, uint32_t cell, int64_t hour,
-    struct win_hour *out)
+win_cell_hour(struct win *w, uint32_t cell, int64_t hour, struct win_hour *out)
 {
 	const struct cell *c;
 
@@ -546,8 +544,8 @@ day_max8(const struct win *w, const struct cell *c, int64_t e0, int64_t e1,
 }
 
 int
-win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
-    struct win_day *out)
+win_cell_day(
+    struct win *w, uint32_t cell, int32_t date, bool us, struct win_day *out)
 {
 	const struct cell *c;
 	int64_t first, last;
@@ -556,8 +554,8 @@ win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
 		return AQ_ERR_INVAL;
 	c = &w->cells[cell];
 	last = tz_day_last_hour(&w->tz, date);
-	first = tz_day_last_hour(&w->tz,
-		    tz_date_from_days(tz_days_from_date(date) - 1)) +
+	first = tz_day_last_hour(
+		    &w->tz, tz_date_from_days(tz_days_from_date(date) - 1)) +
 	    1;
 	if (c->newest_hour == WIN_NO_HOUR || first > c->newest_hour ||
 	    first <= c->newest_hour - WIN_HOURS)
@@ -576,7 +574,8 @@ win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
 		    mean_of(c, first, last, (enum pol)p, DAY_HOURS_VALID, &m,
 			&out->n[ind[1]]))
 			put(&out->in, ind[1], m);
-		/* Daily maximum hourly value, on the daily means' rule (D12). */
+		/* Daily maximum hourly value, on the daily means' rule (D12).
+		 */
 		for (int64_t h = first; h <= last; h++) {
 			int32_t v = cell_get(c, h, (enum pol)p);
 
@@ -594,8 +593,8 @@ win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
 		/* China: 8-hour windows ending 08:00 ... 24:00 of the day; the
 		 * US O3 windows start 07:00 ... 23:00 instead. */
 		if (us && p == POL_O3)
-			day_max8(w, c, first + 14, first + 30, (enum pol)p, date,
-			    out, ind[2]);
+			day_max8(w, c, first + 14, first + 30, (enum pol)p,
+			    date, out, ind[2]);
 		else
 			day_max8(w, c, first + 7, last, (enum pol)p, date, out,
 			    ind[2]);

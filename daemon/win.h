@@ -33,8 +33,8 @@
 #include "daemon/pol.h"
 #include "daemon/tz.h"
 
-#define WIN_HOURS 48		/* hourly values kept per cell */
-#define WIN_LATENESS_MAX 21600	/* seconds */
+#define WIN_HOURS 48           /* hourly values kept per cell */
+#define WIN_LATENESS_MAX 21600 /* seconds */
 #define WIN_CELL_ID_MAX 32
 #define WIN_SENSOR_ID_MAX 64
 #define WIN_NO_HOUR INT64_MIN
@@ -42,18 +42,18 @@
 struct win;
 
 struct win_conf {
-	const char *tz;	     /* zone name, e.g. "Asia/Shanghai" */
-	int32_t lateness;    /* seconds, 0 ... WIN_LATENESS_MAX */
-	uint32_t cells_max;  /* capacity, allocated at once */
+	const char *tz;     /* zone name, e.g. "Asia/Shanghai" */
+	int32_t lateness;   /* seconds, 0 ... WIN_LATENESS_MAX */
+	uint32_t cells_max; /* capacity, allocated at once */
 	uint32_t sensors_max;
 	struct limits_opts limits; /* for the MDA8 validity clause */
 };
 
 /* One sensor's values at one time, in canonical units (pol.h). */
 struct reading {
-	int64_t ts;	/* start of the averaging period, Unix seconds */
+	int64_t ts;     /* start of the averaging period, Unix seconds */
 	int32_t period; /* seconds, >= 1 */
-	uint32_t has;	/* 1u << POL_x for each value present */
+	uint32_t has;   /* 1u << POL_x for each value present */
 	double v[POL_COUNT];
 };
 
@@ -81,12 +81,12 @@ struct win *win_new(const struct win_conf *conf);
 void win_free(struct win *w);
 
 /* The zone the engine labels hours in (borrowed; valid until win_free). */
-struct tz *win_tz(struct win *w);
+const struct tz *win_tz(const struct win *w);
 
 /* AQ_ERR_FULL at capacity, AQ_ERR_INVAL for a bad or duplicate id. */
 int win_add_cell(struct win *w, const char *id, uint32_t *out) AQ_MUSTCHECK;
-int win_add_sensor(struct win *w, const char *id, uint32_t cell,
-    uint32_t *out) AQ_MUSTCHECK;
+int win_add_sensor(
+    struct win *w, const char *id, uint32_t cell, uint32_t *out) AQ_MUSTCHECK;
 /* Index of a cell or sensor by id, or -1. */
 int64_t win_find_cell(const struct win *w, const char *id);
 int64_t win_find_sensor(const struct win *w, const char *id);
@@ -97,8 +97,8 @@ const char *win_sensor_id(const struct win *w, uint32_t sensor);
 uint32_t win_sensor_cell(const struct win *w, uint32_t sensor);
 /* Sensors of a cell, newest first: writes up to max indices to out and
  * returns how many the cell has. */
-uint32_t win_cell_sensors(const struct win *w, uint32_t cell, uint32_t *out,
-    uint32_t max);
+uint32_t win_cell_sensors(
+    const struct win *w, uint32_t cell, uint32_t *out, uint32_t max);
 /* Newest reading time of a cell, or WIN_NO_HOUR. */
 int64_t win_cell_newest(const struct win *w, uint32_t cell);
 /* Newest reading time of a sensor, or WIN_NO_HOUR. */
@@ -110,8 +110,8 @@ int64_t win_sensor_last(const struct win *w, uint32_t sensor);
  * absurd value, or a bad period) or AQ_ERR_INVAL (no such sensor).
  * Nothing changes unless it returns AQ_OK.
  */
-int win_update(struct win *w, uint32_t sensor, const struct reading *r)
-    AQ_MUSTCHECK;
+int win_update(
+    struct win *w, uint32_t sensor, const struct reading *r) AQ_MUSTCHECK;
 
 /* Hour index of the cell's newest reading, or WIN_NO_HOUR.  The latest
  * complete hour is the one before it. */

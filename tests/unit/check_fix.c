@@ -13,25 +13,25 @@ static const struct {
 	int64_t v;
 	const char *out; /* fix_format of v */
 } parse_cases[] = {
-	{"35", AQ_OK, 35000000000, "35"},
-	{"35.01", AQ_OK, 35010000000, "35.01"},
-	{"-0.5", AQ_OK, -500000000, "-0.5"},
-	{"+2.2", AQ_OK, 2200000000, "2.2"},
-	{".5", AQ_OK, 500000000, "0.5"},
-	{"7.", AQ_OK, 7000000000, "7"},
-	{"0.000000001", AQ_OK, 1, "0.000000001"},
-	/* Past nine decimals: half to even, then anything beyond is sticky. */
-	{"0.0000000005", AQ_OK, 0, "0"},
-	{"0.0000000015", AQ_OK, 2, "0.000000002"},
-	{"0.00000000050001", AQ_OK, 1, "0.000000001"},
-	{"000012.50", AQ_OK, 12500000000, "12.5"},
-	{"1000000000", AQ_OK, 1000000000000000000, "1000000000"},
-	{"1000000001", AQ_ERR_RANGE, 0, NULL},
-	{"1234567890123456789", AQ_ERR_RANGE, 0, NULL},
-	{"", AQ_ERR_INVAL, 0, NULL},
-	{"-", AQ_ERR_INVAL, 0, NULL},
-	{".", AQ_ERR_INVAL, 0, NULL},
-	{"abc", AQ_ERR_INVAL, 0, NULL},
+    {"35", AQ_OK, 35000000000, "35"},
+    {"35.01", AQ_OK, 35010000000, "35.01"},
+    {"-0.5", AQ_OK, -500000000, "-0.5"},
+    {"+2.2", AQ_OK, 2200000000, "2.2"},
+    {".5", AQ_OK, 500000000, "0.5"},
+    {"7.", AQ_OK, 7000000000, "7"},
+    {"0.000000001", AQ_OK, 1, "0.000000001"},
+    /* Past nine decimals: half to even, then anything beyond is sticky. */
+    {"0.0000000005", AQ_OK, 0, "0"},
+    {"0.0000000015", AQ_OK, 2, "0.000000002"},
+    {"0.00000000050001", AQ_OK, 1, "0.000000001"},
+    {"000012.50", AQ_OK, 12500000000, "12.5"},
+    {"1000000000", AQ_OK, 1000000000000000000, "1000000000"},
+    {"1000000001", AQ_ERR_RANGE, 0, NULL},
+    {"1234567890123456789", AQ_ERR_RANGE, 0, NULL},
+    {"", AQ_ERR_INVAL, 0, NULL},
+    {"-", AQ_ERR_INVAL, 0, NULL},
+    {".", AQ_ERR_INVAL, 0, NULL},
+    {"abc", AQ_ERR_INVAL, 0, NULL},
 };
 
 START_TEST(parse_and_format)
@@ -40,8 +40,8 @@ START_TEST(parse_and_format)
 	char buf[FIX_STR_MAX];
 	int rc = fix_parse(parse_cases[_i].in, NULL, &v);
 
-	ck_assert_msg(rc == parse_cases[_i].rc, "%s: rc %d",
-	    parse_cases[_i].in, rc);
+	ck_assert_msg(
+	    rc == parse_cases[_i].rc, "%s: rc %d", parse_cases[_i].in, rc);
 	if (rc != AQ_OK)
 		return;
 	ck_assert_int_eq(v, parse_cases[_i].v);
@@ -114,45 +114,44 @@ START_TEST(conversions)
 	int64_t v;
 
 	/* 1 ppb SO2 = 64.066 / 24.465 ug/m3 = 2.6186797466... */
-	ck_assert_int_eq(pol_convert(POL_SO2, FIX_ONE, UNIT_PPB, UNIT_UGM3,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_SO2, FIX_ONE, UNIT_PPB, UNIT_UGM3, false, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 2618679747);
-	ck_assert_int_eq(pol_convert(POL_SO2, FIX_ONE, UNIT_PPB, UNIT_UGM3,
-			     true, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_SO2, FIX_ONE, UNIT_PPB, UNIT_UGM3, true, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 2618679746);
 	/* 100 ug/m3 NO2 = 100 * 24.465 / 46.0055 ppb = 53.178424... */
-	ck_assert_int_eq(pol_convert(POL_NO2, 100 * FIX_ONE, UNIT_UGM3,
-			     UNIT_PPB, true, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_NO2, 100 * FIX_ONE, UNIT_UGM3, UNIT_PPB, true, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 53178424318);
 	/* 1 mg/m3 CO = 24.465 / 28.010 ppm = 0.873438057... */
-	ck_assert_int_eq(pol_convert(POL_CO, FIX_ONE, UNIT_MGM3, UNIT_PPM,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_CO, FIX_ONE, UNIT_MGM3, UNIT_PPM, false, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 873438058);
 	/* 0.071 ppm O3 in ug/m3: 71 * 47.997 / 24.465 = 139.29233599 */
-	ck_assert_int_eq(pol_convert(POL_O3, 71000000, UNIT_PPM, UNIT_UGM3,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_O3, 71000000, UNIT_PPM, UNIT_UGM3, false, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 139292335990);
-	ck_assert_int_eq(pol_convert(POL_CO, 1500000000, UNIT_MGM3, UNIT_UGM3,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_CO, 1500000000, UNIT_MGM3, UNIT_UGM3, false, &v),
 	    AQ_OK);
 	ck_assert_int_eq(v, 1500 * FIX_ONE);
-	ck_assert_int_eq(pol_convert(POL_PM25, FIX_ONE, UNIT_UGM3, UNIT_PPB,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_PM25, FIX_ONE, UNIT_UGM3, UNIT_PPB, false, &v),
 	    AQ_ERR_INVAL);
-	ck_assert_int_eq(pol_convert(POL_PM25, FIX_ONE, UNIT_PPB, UNIT_PPM,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_PM25, FIX_ONE, UNIT_PPB, UNIT_PPM, false, &v),
 	    AQ_ERR_INVAL);
-	ck_assert_int_eq(pol_convert(POL_PM10, FIX_ONE, UNIT_PPB, UNIT_PPB,
-			     false, &v),
+	ck_assert_int_eq(
+	    pol_convert(POL_PM10, FIX_ONE, UNIT_PPB, UNIT_PPB, false, &v),
 	    AQ_ERR_INVAL);
-	ck_assert_int_eq(pol_convert(POL_PM25, 7, UNIT_UGM3, UNIT_UGM3, false,
-			     &v),
-	    AQ_OK);
+	ck_assert_int_eq(
+	    pol_convert(POL_PM25, 7, UNIT_UGM3, UNIT_UGM3, false, &v), AQ_OK);
 	ck_assert_int_eq(v, 7);
 }
 END_TEST

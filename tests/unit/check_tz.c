@@ -65,14 +65,16 @@ START_TEST(daylight_saving_days)
 
 	/* New York's 2026 spring-forward day has 23 hours, autumn 25. */
 	ck_assert_int_eq(tz_init(&z, "America/New_York"), AQ_OK);
-	spring = tz_day_last_hour(&z, 20260308) - tz_day_last_hour(&z, 20260307);
-	autumn = tz_day_last_hour(&z, 20261101) - tz_day_last_hour(&z, 20261031);
+	spring =
+	    tz_day_last_hour(&z, 20260308) - tz_day_last_hour(&z, 20260307);
+	autumn =
+	    tz_day_last_hour(&z, 20261101) - tz_day_last_hour(&z, 20261031);
 	ck_assert_int_eq(spring, 23);
 	ck_assert_int_eq(autumn, 25);
-	ck_assert_int_eq(tz_hour_day(&z, tz_day_last_hour(&z, 20261101)),
-	    20261101);
-	ck_assert_int_eq(tz_hour_day(&z, tz_day_last_hour(&z, 20261101) + 1),
-	    20261102);
+	ck_assert_int_eq(
+	    tz_hour_day(&z, tz_day_last_hour(&z, 20261101)), 20261101);
+	ck_assert_int_eq(
+	    tz_hour_day(&z, tz_day_last_hour(&z, 20261101) + 1), 20261102);
 }
 END_TEST
 
@@ -81,19 +83,19 @@ static const struct {
 	int rc;
 	int64_t ts;
 } parse_cases[] = {
-	{"2026-11-29T13:59:00+08:00", AQ_OK, 1795931940},
-	{"2026-11-29T05:59:00Z", AQ_OK, 1795931940},
-	{"2026-11-29 05:59:00Z", AQ_OK, 1795931940},
-	{"2026-11-29T05:59Z", AQ_OK, 1795931940},
-	{"2026-11-29T05:59:00.250Z", AQ_OK, 1795931940},
-	{"2026-11-29T00:29:00-0530", AQ_OK, 1795931940},
-	{"1795932000", AQ_OK, 1795932000},
-	{"2026-11-29T13:59:00", AQ_ERR_INVAL, 0},
-	{"2026-02-29T00:00:00Z", AQ_ERR_INVAL, 0},
-	{"2026-11-29T24:00:00Z", AQ_ERR_INVAL, 0},
-	{"2026-11-29T13:59:00+08:00x", AQ_ERR_INVAL, 0},
-	{"17643960x", AQ_ERR_INVAL, 0},
-	{"", AQ_ERR_INVAL, 0},
+    {"2026-11-29T13:59:00+08:00", AQ_OK, 1795931940},
+    {"2026-11-29T05:59:00Z", AQ_OK, 1795931940},
+    {"2026-11-29 05:59:00Z", AQ_OK, 1795931940},
+    {"2026-11-29T05:59Z", AQ_OK, 1795931940},
+    {"2026-11-29T05:59:00.250Z", AQ_OK, 1795931940},
+    {"2026-11-29T00:29:00-0530", AQ_OK, 1795931940},
+    {"1795932000", AQ_OK, 1795932000},
+    {"2026-11-29T13:59:00", AQ_ERR_INVAL, 0},
+    {"2026-02-29T00:00:00Z", AQ_ERR_INVAL, 0},
+    {"2026-11-29T24:00:00Z", AQ_ERR_INVAL, 0},
+    {"2026-11-29T13:59:00+08:00x", AQ_ERR_INVAL, 0},
+    {"17643960x", AQ_ERR_INVAL, 0},
+    {"", AQ_ERR_INVAL, 0},
 };
 
 START_TEST(parse_times)
@@ -135,8 +137,8 @@ tz_suite(void)
 	tcase_add_test(tc, hours_labelled_by_end);
 	tcase_add_test(tc, half_hour_zone);
 	tcase_add_test(tc, daylight_saving_days);
-	tcase_add_loop_test(tc, parse_times, 0,
-	    sizeof(parse_cases) / sizeof(parse_cases[0]));
+	tcase_add_loop_test(
+	    tc, parse_times, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
 	tcase_add_test(tc, dates);
 	suite_add_tcase(s, tc);
 	return s;

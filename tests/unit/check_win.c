@@ -15,10 +15,10 @@ static uint32_t cell, s1, s2;
 static void setup(void);
 static void teardown(void);
 static int64_t at(int32_t date, int hh, int mm);
-static int feed(uint32_t sensor, int64_t ts, int32_t period, enum pol p,
-    double v);
-static void feed_hours(uint32_t sensor, int32_t date, int from, int to,
-    enum pol p, double v);
+static int feed(
+    uint32_t sensor, int64_t ts, int32_t period, enum pol p, double v);
+static void feed_hours(
+    uint32_t sensor, int32_t date, int from, int to, enum pol p, double v);
 static int64_t hour_of(int32_t date, int label);
 static int64_t fx(const char *s);
 
@@ -26,11 +26,11 @@ static void
 setup(void)
 {
 	struct win_conf conf = {
-		.tz = "Asia/Shanghai",
-		.lateness = 7200,
-		.cells_max = 4,
-		.sensors_max = 8,
-		.limits = {LIMITS_GB3095_2026, 2},
+	    .tz = "Asia/Shanghai",
+	    .lateness = 7200,
+	    .cells_max = 4,
+	    .sensors_max = 8,
+	    .limits = {LIMITS_GB3095_2026, 2},
 	};
 
 	ck_assert_ptr_nonnull(w = win_new(&conf));
@@ -50,8 +50,7 @@ teardown(void)
 static int64_t
 at(int32_t date, int hh, int mm)
 {
-	return tz_days_from_date(date) * 86400 + hh * 3600 + mm * 60 -
-	    8 * 3600;
+	return tz_days_from_date(date) * 86400 + hh * 3600 + mm * 60 - 8 * 3600;
 }
 
 static int
@@ -65,12 +64,12 @@ feed(uint32_t sensor, int64_t ts, int32_t period, enum pol p, double v)
 
 /* Hourly means for the hours labelled from..to (1..24) of date. */
 static void
-feed_hours(uint32_t sensor, int32_t date, int from, int to, enum pol p,
-    double v)
+feed_hours(
+    uint32_t sensor, int32_t date, int from, int to, enum pol p, double v)
 {
 	for (int h = from; h <= to; h++)
-		ck_assert_int_eq(feed(sensor, at(date, h - 1, 0), 3600, p, v),
-		    AQ_OK);
+		ck_assert_int_eq(
+		    feed(sensor, at(date, h - 1, 0), 3600, p, v), AQ_OK);
 }
 
 /* Hour index of the hour labelled label:00 (1..24) of date. */
@@ -95,8 +94,8 @@ START_TEST(coverage_45_minutes)
 
 	/* 44 one-minute readings of 13:00-13:44: not a valid hour. */
 	for (int m = 0; m < 44; m++)
-		ck_assert_int_eq(feed(s1, at(DAY, 13, m), 60, POL_PM25, 10 + m),
-		    AQ_OK);
+		ck_assert_int_eq(
+		    feed(s1, at(DAY, 13, m), 60, POL_PM25, 10 + m), AQ_OK);
 	/* A reading of the next hour closes nothing by itself. */
 	ck_assert_int_eq(feed(s1, at(DAY, 14, 0), 60, POL_PM25, 1), AQ_OK);
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 14), &st), AQ_OK);
@@ -188,15 +187,15 @@ START_TEST(late_readings)
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 10), &st), AQ_OK);
 	ck_assert_int_eq(st.in.v[IND_SO2_1H], fx("20"));
 	/* ... and one second earlier is refused and changes nothing. */
-	ck_assert_int_eq(feed(s2, at(DAY, 9, 0) - 1, 3600, POL_SO2, 900),
-	    AQ_ERR_STALE);
+	ck_assert_int_eq(
+	    feed(s2, at(DAY, 9, 0) - 1, 3600, POL_SO2, 900), AQ_ERR_STALE);
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 9), &st), AQ_OK);
 	ck_assert(!(st.in.has & IND_BIT(IND_SO2_1H)));
 	/* Lateness is measured from the cell's newest reading, whichever
 	 * sensor sent it. */
 	ck_assert_int_eq(feed(s2, at(DAY, 13, 0), 60, POL_SO2, 1), AQ_OK);
-	ck_assert_int_eq(feed(s1, at(DAY, 10, 59), 60, POL_SO2, 1),
-	    AQ_ERR_STALE);
+	ck_assert_int_eq(
+	    feed(s1, at(DAY, 10, 59), 60, POL_SO2, 1), AQ_ERR_STALE);
 }
 END_TEST
 
@@ -221,8 +220,8 @@ START_TEST(duplicates_change_nothing)
 	struct win_hour st;
 
 	ck_assert_int_eq(feed(s1, at(DAY, 9, 0), 3600, POL_PM10, 100), AQ_OK);
-	ck_assert_int_eq(feed(s1, at(DAY, 9, 0), 3600, POL_PM10, 300),
-	    AQ_ERR_DUP);
+	ck_assert_int_eq(
+	    feed(s1, at(DAY, 9, 0), 3600, POL_PM10, 300), AQ_ERR_DUP);
 	/* Another sensor at the same time is not a duplicate. */
 	ck_assert_int_eq(feed(s2, at(DAY, 9, 0), 3600, POL_PM10, 200), AQ_OK);
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 10), &st), AQ_OK);
@@ -245,8 +244,8 @@ START_TEST(bad_readings_change_nothing)
 	ck_assert_int_eq(win_update(w, s1, &r), AQ_ERR_RANGE);
 	ck_assert_int_eq(win_update(w, 99, &r), AQ_ERR_INVAL);
 	ck_assert(win_cell_newest_hour(w, cell) == WIN_NO_HOUR);
-	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 10), &st),
-	    AQ_ERR_RANGE);
+	ck_assert_int_eq(
+	    win_cell_hour(w, cell, hour_of(DAY, 10), &st), AQ_ERR_RANGE);
 }
 END_TEST
 
@@ -259,8 +258,8 @@ START_TEST(window_bounds)
 	/* 48 hours on, the first hour has left the window. */
 	ck_assert_int_eq(
 	    feed(s1, at(DAY, 0, 0) + 48 * 3600, 3600, POL_PM25, 10), AQ_OK);
-	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 1), &st),
-	    AQ_ERR_RANGE);
+	ck_assert_int_eq(
+	    win_cell_hour(w, cell, hour_of(DAY, 1), &st), AQ_ERR_RANGE);
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 2), &st), AQ_OK);
 	ck_assert(!(st.in.has & IND_BIT(IND_PM25_1H)));
 	ck_assert_int_eq(
@@ -282,15 +281,18 @@ START_TEST(day_boundaries_local)
 	ck_assert_int_eq(d.in.v[IND_PM25_1H], fx("40"));
 	ck_assert_int_eq(tz_hour_day(win_tz(w), hour_of(DAY, 24)), DAY);
 	ck_assert_int_eq(tz_hour_day(win_tz(w), hour_of(DAY, 1)), DAY);
-	ck_assert_int_eq(tz_hour_day(win_tz(w), hour_of(DAY, 24) + 1),
-	    20261129);
+	ck_assert_int_eq(
+	    tz_hour_day(win_tz(w), hour_of(DAY, 24) + 1), 20261129);
 }
 END_TEST
 
 START_TEST(day_boundaries_utc)
 {
-	struct win_conf conf = {.tz = "UTC", .lateness = 7200, .cells_max = 1,
-	    .sensors_max = 1, .limits = {LIMITS_GB3095_2026, 2}};
+	struct win_conf conf = {.tz = "UTC",
+	    .lateness = 7200,
+	    .cells_max = 1,
+	    .sensors_max = 1,
+	    .limits = {LIMITS_GB3095_2026, 2}};
 	struct win *u = win_new(&conf);
 	uint32_t c, s;
 	struct win_day d;
@@ -412,8 +414,8 @@ START_TEST(daily_means_and_maxima)
 	struct win_day d;
 
 	for (int h = 1; h <= 24; h++) {
-		ck_assert_int_eq(feed(s1, at(DAY, h - 1, 0), 3600, POL_SO2, h),
-		    AQ_OK);
+		ck_assert_int_eq(
+		    feed(s1, at(DAY, h - 1, 0), 3600, POL_SO2, h), AQ_OK);
 		ck_assert_int_eq(feed(s1, at(DAY, h - 1, 0) + 1, 3600, POL_CO,
 				     h <= 8 ? 2.0 : 1.0),
 		    AQ_OK);
