@@ -1,0 +1,2281 @@
+/*
+ * api: the HTTP server (api.h).  One table of routes drives the router, the
+ * route label of the request counter and the OpenAPI document, so the three
+ * cannot drift apart.  Handlers build their answer from copies: cell views
+ * taken one at a time with state_view() (a reader holds a cell's lock only
+ * for one copy, so ingest never waits on HTTP) and relaxed atomic counters.
+ */
+#include "web/api.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "daemon/aqi.h"
+#include "daemon/fix.h"
+#include "daemon/limits.h"
+#include "daemon/log.h"
+#include "daemon/pol.h"
+#include "daemon/reason.h"
+#include "daemon/tz.h"
+#include "daemon/version.h"
+
+#define API_TIMEOUT 30 /* seconds an idle connection is kept */
+#define API_LIMIT_DEFAULT 100
+#define API_LIMIT_MAX 10000
+#define API_MIN_AQI_MAX 100000
+#define API_PARAM_MAX 128 /* longest {id} or {file} segment */
+#define API_FILE_NAME_MAX 64
+/* Ten significant digits print every fix value the engine keeps (0.001
+ * units, below a million) exactly and hide binary noise: 35.2, not
+ * 35.200000000000003. */
+#define API_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+#define API_CSP                                                                \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "            \
+	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+#define API_ALLOW "GET, HEAD"
+
+enum route {
+	R_HEALTHZ,
+	R_READYZ,
+	R_STATUS,
+	R_CELLS,
+	R_CELL,
+	R_AREAS,
+	R_AREA,
+	R_OPENAPI,
+	R_METRICS,
+	R_INDEX,
+	R_STATIC,
+	R_COUNT,
+	R_OTHER = R_COUNT /* the counter's label for unmatched paths */
+};
+
+/* Status codes the request counter keeps apart; others count as "other". */
+static const unsigned int http_codes[] = {200, 400, 404, 405, 500, 503};
+#define NCODES (sizeof(http_codes) / sizeof(http_codes[0]))
+
+enum cell_status { CELL_OK, CELL_NO_DATA, CELL_OFFLINE };
+
+struct api {
+	struct MHD_Daemon *d;
+	struct state *st;
+	uint16_t port;
+	char *openapi; /* the document, built once at start */
+	size_t openapi_len;
+	_Atomic uint64_t requests[R_COUNT + 1][NCODES + 1];
+};
+
+/* One request: what the handler reads, and the answer it leaves. */
+struct req {
+	struct api *a;
+	struct state *st;
+	const struct conf *conf;
+	struct MHD_Connection *conn;
+	const struct tz *tz; /* immutable, shared */
+	int64_t now;
+	enum route route;
+	char param[API_PARAM_MAX]; /* the {id} or {file} of the route */
+	bool escaped;              /* the raw path had '%' or '\\' */
+	unsigned int code;
+	json_t *json;     /* owned */
+	char *body;       /* owned (malloc), len bytes */
+	const char *text; /* static, len bytes */
+	size_t len;
+	int fd; /* owned, size bytes; -1 for none */
+	uint64_t size;
+	const char *ctype;
+};
+
+/* A cell reduced to what lists and aggregates need. */
+struct summary {
+	uint32_t cell;
+	const char *id;
+	enum aqi_std std;
+	int aqi, level;
+	uint32_t primary;
+	int64_t hour_end; /* WIN_NO_HOUR: no complete hour */
+	enum cell_status status;
+	uint32_t has; /* IND_BIT()s of v[] */
+	int64_t v[IND_AQI_COUNT];
+};
+
+/* A growing output buffer; bad sticks once an allocation failed. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool bad;
+};
+
+typedef int handler_fn(struct req *r);
+
+/* OpenAPI description of a route's parameters and responses. */
+struct param_def {
+	const char *name, *in, *type, *doc;
+};
+
+struct resp_def {
+	unsigned int code;
+	const char *doc;
+	const char *body; /* "#Schema", or a media type */
+};
+
+struct route_def {
+	handler_fn *fn;
+	const char *op, *tag, *summary;
+	const struct param_def *params; /* ends with a NULL name */
+	const struct resp_def *resps;   /* ends with code 0 */
+};
+
+/* A component schema: "name:type" properties separated by spaces (see
+ * dsl_type() for the types; a leading '-' marks an optional one). */
+struct schema_def {
+	const char *name, *doc, *props;
+};
+
+static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
+    h_area, h_openapi, h_metrics, h_static;
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+    const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_data_size, void **con_cls);
+static bool bodyless(struct MHD_Connection *conn, const char *method);
+static enum route match(const char *url, char *param, size_t len);
+static bool match_one(
+    const char *pat, const char *url, char *param, size_t len);
+static enum MHD_Result send_answer(struct req *r, enum route route);
+static void count(struct api *a, enum route route, unsigned int code);
+static void req_reset(struct req *r);
+static int fail(struct req *r, unsigned int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int dump(const json_t *j, char **out, size_t *len);
+static int dump_cb(const char *p, size_t n, void *data);
+static void put(struct buf *b, const char *p, size_t n);
+static void put_text(struct buf *b, const char *s);
+static void put_str(struct buf *b, const char *s);
+static void put_real(struct buf *b, double v);
+static void put_int(struct buf *b, bool has, long long v);
+static bool utf8_ok(const char *s);
+static const char *arg(const struct req *r, const char *key);
+static int parse_count(const char *s, long long max, long long *out);
+static int find_area(const struct conf *c, const char *id);
+static json_t *child(json_t *parent, const char *key);
+static json_t *child_array(json_t *parent, const char *key);
+static json_t *jfix(bool has, int64_t v);
+static json_t *jint(bool has, long long v);
+static json_t *jstr(const char *s);
+static json_t *jtext(const char *s);
+static json_t *jtime(struct req *r, int64_t ts);
+static char *iso(struct req *r, int64_t ts, char *buf, size_t len);
+static json_t *jinds(uint32_t bits);
+static int summarize(struct req *r, uint32_t cell, struct summary *s);
+static enum cell_status view_status(struct req *r, const struct cell_view *v);
+static void summary_write(
+    struct req *r, const struct summary *s, struct buf *b);
+static int by_id(const void *x, const void *y);
+static int by_aqi(const void *x, const void *y);
+static json_t *aqi_json(
+    const struct req *r, const struct aqi_result *res, enum aqi_report report);
+static json_t *values_json(const struct aqi_input *in);
+static json_t *hours_json(const uint8_t *n);
+static json_t *day_json(struct req *r, const struct cell_view *v);
+static json_t *sensors_json(struct req *r, const struct cell_view *v);
+static int area_json(struct req *r, uint32_t area, const struct summary *sums,
+    uint32_t *seen, bool ids, json_t **out);
+static int metrics_text(struct req *r, FILE *f);
+static void metric_head(
+    FILE *f, const char *name, const char *type, const char *help);
+static const char *content_type(const char *name);
+static bool file_name_ok(const char *name);
+static json_t *openapi_build(void);
+static json_t *openapi_op(const struct route_def *rd);
+static json_t *openapi_schema(const struct schema_def *sd);
+static json_t *dsl_type(const char **sp);
+static json_t *ref(const char *name, size_t len);
+static int resolve(const char *host, int64_t port, struct sockaddr_storage *ss);
+
+static const char *const route_pattern[R_COUNT + 1] = {
+    [R_HEALTHZ] = "/healthz",
+    [R_READYZ] = "/readyz",
+    [R_STATUS] = "/api/v1/status",
+    [R_CELLS] = "/api/v1/cells",
+    [R_CELL] = "/api/v1/cells/{id}",
+    [R_AREAS] = "/api/v1/areas",
+    [R_AREA] = "/api/v1/areas/{id}",
+    [R_OPENAPI] = "/api/v1/openapi.json",
+    [R_METRICS] = "/metrics",
+    [R_INDEX] = "/",
+    [R_STATIC] = "/static/{file}",
+    [R_OTHER] = "other",
+};
+
+static const struct param_def no_params[] = {{NULL, NULL, NULL, NULL}};
+static const struct param_def cells_params[] = {
+    {"area", "query", "string", "Only the cells of this area."},
+    {"min_aqi", "query", "integer", "Only cells with an AQI of at least this."},
+    {"sort", "query", "aqi|id",
+	"Order: id (default), or aqi descending with unknown AQI last "
+	"and ties by id."},
+    {"limit", "query", "integer", "Page size, 1 to 10000; default 100."},
+    {"cursor", "query", "string",
+	"Where the page starts: meta.next of the previous page."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def cell_params[] = {
+    {"id", "path", "string", "Cell id, e.g. r000c001."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def area_params[] = {
+    {"id", "path", "string", "Area id."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def file_params[] = {
+    {"file", "path", "string",
+	"A file of the dashboard's folder (letters, digits, '.', '_', "
+	"'-'; not starting with '.')."},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct resp_def healthz_resps[] = {
+    {200, "The server is up.", "#Health"}, {0, NULL, NULL}};
+static const struct resp_def readyz_resps[] = {
+    {200, "Connected to the broker.", "#Ready"},
+    {503, "Not connected to the broker.", "#Ready"}, {0, NULL, NULL}};
+static const struct resp_def status_resps[] = {
+    {200, "Counters and settings.", "#Status"}, {0, NULL, NULL}};
+static const struct resp_def cells_resps[] = {
+    {200, "One page of cells.", "#CellList"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {404, "No such area.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def cell_resps[] = {
+    {200, "The cell's latest complete hour and day.", "#CellDetail"},
+    {404, "No such cell.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def areas_resps[] = {
+    {200, "Every area with its aggregates.", "#AreaList"}, {0, NULL, NULL}};
+static const struct resp_def area_resps[] = {
+    {200, "The area, its aggregates and cells.", "#AreaDetail"},
+    {404, "No such area.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def openapi_resps[] = {
+    {200, "This document.", "application/json"}, {0, NULL, NULL}};
+static const struct resp_def metrics_resps[] = {
+    {200, "Prometheus text format 0.0.4.", "text/plain"}, {0, NULL, NULL}};
+static const struct resp_def index_resps[] = {
+    {200, "The dashboard.", "text/html"},
+    {404, "The dashboard is not installed.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def static_resps[] = {{200, "The file.", "*/*"},
+    {400, "An escaped or malformed path.", "#Error"},
+    {404, "No such file.", "#Error"}, {0, NULL, NULL}};
+
+static const struct route_def routes[R_COUNT] = {
+    [R_HEALTHZ] = {h_healthz, "getHealth", "health",
+	"Liveness: the server answers.", no_params, healthz_resps},
+    [R_READYZ] = {h_readyz, "getReady", "health",
+	"Readiness: connected to the MQTT broker.", no_params, readyz_resps},
+    [R_STATUS] = {h_status, "getStatus", "meta",
+	"Version, uptime, ingest counters and standards.", no_params,
+	status_resps},
+    [R_CELLS] = {h_cells, "listCells", "cells",
+	"Cells with their latest complete hour, filtered, sorted and "
+	"paged.",
+	cells_params, cells_resps},
+    [R_CELL] = {h_cell, "getCell", "cells",
+	"One cell: AQI, IAQIs, concentrations, exceedances, the latest "
+	"complete day and sensors.",
+	cell_params, cell_resps},
+    [R_AREAS] = {h_areas, "listAreas", "areas",
+	"Areas with their worst cell, means and level counts.", no_params,
+	areas_resps},
+    [R_AREA] = {h_area, "getArea", "areas",
+	"One area with its aggregates and cell ids.", area_params, area_resps},
+    [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
+	"This OpenAPI 3.0.3 document.", no_params, openapi_resps},
+    [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
+	no_params, metrics_resps},
+    [R_INDEX] = {h_static, "getDashboard", "dashboard",
+	"The dashboard (static/index.html).", no_params, index_resps},
+    [R_STATIC] = {h_static, "getStaticFile", "dashboard",
+	"A file of the dashboard.", file_params, static_resps},
+};
+
+/* The indicators of a cell's concentrations, in the API's order. */
+static const enum ind conc_inds[] = {IND_PM25_1H, IND_PM25_24H, IND_PM10_1H,
+    IND_PM10_24H, IND_SO2_1H, IND_SO2_24H, IND_NO2_1H, IND_NO2_24H, IND_CO_1H,
+    IND_CO_8H, IND_CO_24H, IND_O3_1H, IND_O3_8H};
+#define NCONC (sizeof(conc_inds) / sizeof(conc_inds[0]))
+/* The values a cell summary carries. */
+static const enum ind summary_inds[] = {
+    IND_PM25_1H, IND_PM10_1H, IND_O3_1H, IND_O3_8H, IND_PM25_24H};
+/* The hourly values an area averages. */
+static const enum ind mean_inds[] = {
+    IND_PM25_1H, IND_O3_1H, IND_PM10_1H, IND_NO2_1H, IND_SO2_1H, IND_CO_1H};
+
+static const char *const cell_status_names[] = {
+    [CELL_OK] = "ok",
+    [CELL_NO_DATA] = "no_data",
+    [CELL_OFFLINE] = "offline",
+};
+
+static const struct {
+	const char *ext, *type;
+} content_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".json", "application/json"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+#define CONC_PROPS(t)                                                          \
+	"pm25_1h:" t " pm25_24h:" t " pm10_1h:" t " pm10_24h:" t " so2_1h:" t  \
+	" so2_24h:" t " no2_1h:" t " no2_24h:" t " co_1h:" t " co_8h:" t       \
+	" co_24h:" t " o3_1h:" t " o3_8h:" t
+#define AREA_PROPS                                                             \
+	"id:string name:string name_en:string cells:integer worst:#Worst? "    \
+	"mean:#AreaMean levels:#AreaLevels status:#AreaStatus"
+
+static const struct schema_def schemas[] = {
+    {"Error", "An error.", "error:string"},
+    {"Health", "Liveness.", "status:ok"},
+    {"Ready", "Readiness.", "ready:boolean -reason:string"},
+    {"Mqtt", "The broker connection.",
+	"connected:boolean connects:integer reconnects:integer"},
+    {"DecoderCounts", "Messages and readings of one decoder.",
+	"messages_accepted:integer messages_rejected:integer "
+	"readings_accepted:integer readings_rejected:integer"},
+    {"Readings", "Readings applied and refused.",
+	"accepted:integer rejected:integer by_decoder:{#DecoderCounts}"},
+    {"Standard", "The standards in force.",
+	"aqi:hj633-2026|hj633-2012|epa-2024 limits:gb3095-2026|gb3095-2012 "
+	"grade:integer timezone:string"},
+    {"Queue", "The ingest queue.", "depth:integer capacity:integer"},
+    {"Status", "The daemon's state.",
+	"version:string uptime:integer started:date-time mqtt:#Mqtt "
+	"readings:#Readings rejected:{integer} cells:integer "
+	"sensors:integer standard:#Standard queue:#Queue"},
+    {"CellSummary", "A cell in a list: its latest complete hour.",
+	"id:string area:string? lat:number lon:number row:integer? "
+	"col:integer? hour:date-time? aqi:integer? level:integer? "
+	"category:string? category_en:string? color:string? "
+	"primary:[string] pm25_1h:number? pm10_1h:number? o3_1h:number? "
+	"o3_8h:number? pm25_24h:number? status:ok|no_data|offline"},
+    {"ListMeta", "Paging.", "count:integer next:string?"},
+    {"CellList", "One page of cells.", "meta:#ListMeta results:[#CellSummary]"},
+    {"Aqi", "An AQI report; iaqi lists every indicator the report reads.",
+	"standard:hj633-2026|hj633-2012|epa-2024 report:hourly|daily "
+	"value:integer? level:integer? category:string? "
+	"category_en:string? color:string? primary:[string] "
+	"iaqi:{integer?} notes:[string]"},
+    {"Concentrations",
+	"Indicator values in ug/m3 (CO mg/m3); null when not valid.",
+	CONC_PROPS("number?")},
+    {"ValidHours", "Valid hours (or 8-hour windows) behind each value.",
+	CONC_PROPS("integer")},
+    {"Day",
+	"The latest complete local day: daily means (*_24h), daily "
+	"maxima (*_1h, co_8h) and the O3 MDA8 (o3_8h).",
+	"date:date aqi:#Aqi concentrations:#Concentrations "
+	"valid_hours:#ValidHours exceeds:[string]"},
+    {"SensorState", "A sensor of a cell.",
+	"id:string last:date-time? status:ok|offline|no_data"},
+    {"CellDetail", "A cell's latest complete hour and day.",
+	"id:string area:string? area_name:string? lat:number lon:number "
+	"row:integer? col:integer? hour:date-time? newest:date-time? "
+	"status:ok|no_data|offline aqi:#Aqi "
+	"concentrations:#Concentrations units:{string} "
+	"valid_hours:#ValidHours exceeds:[string] day:#Day? "
+	"sensors:[#SensorState] sensors_total:integer"},
+    {"Worst", "The area's cell with the highest AQI.",
+	"cell:string aqi:integer level:integer color:string"},
+    {"AreaMean", "Means of the cells' hourly values.",
+	"pm25_1h:number? o3_1h:number? pm10_1h:number? no2_1h:number? "
+	"so2_1h:number? co_1h:number?"},
+    {"AreaLevels", "Cells per AQI level.",
+	"1:integer 2:integer 3:integer 4:integer 5:integer 6:integer "
+	"unknown:integer"},
+    {"AreaStatus", "Cells per status.",
+	"ok:integer no_data:integer offline:integer"},
+    {"Area", "An area and its aggregates.", AREA_PROPS},
+    {"AreaDetail", "An area, its aggregates and cells.",
+	AREA_PROPS " cell_ids:[string]"},
+    {"CountMeta", "Totals.", "count:integer"},
+    {"AreaList", "Every area.", "meta:#CountMeta results:[#Area]"},
+};
+
+/* What *con_cls holds: whether the raw path was escaped (uri_log()), and
+ * whether answer() has seen the request yet. */
+static char raw_plain, raw_escaped, seen_plain, seen_escaped;
+
+/* ---- Server ---- */
+
+struct api *
+api_start(struct state *st)
+{
+	const struct conf *c = state_conf(st);
+	struct api *a = NULL;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem opts[4];
+	json_t *doc = NULL;
+	unsigned int threads, flags;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_warnx("http: out of memory");
+		goto fail;
+	}
+	a->st = st;
+	if ((doc = openapi_build()) == NULL ||
+	    dump(doc, &a->openapi, &a->openapi_len) != AQ_OK) {
+		log_warnx("http: cannot build the OpenAPI document");
+		goto fail;
+	}
+	if (resolve(c->http_addr, c->http_port, &ss) != AQ_OK)
+		goto fail;
+	/* MHD refuses a pool whose threads would get no connection each,
+	 * and warns about a pool of one: then the polling thread serves. */
+	threads = (unsigned int)c->http_threads;
+	if (threads > (unsigned int)c->http_connections)
+		threads = (unsigned int)c->http_connections;
+	opts[0] = (struct MHD_OptionItem){
+	    MHD_OPTION_CONNECTION_LIMIT, (intptr_t)c->http_connections, NULL};
+	opts[1] = (struct MHD_OptionItem){
+	    MHD_OPTION_CONNECTION_TIMEOUT, API_TIMEOUT, NULL};
+	opts[2] = (struct MHD_OptionItem){
+	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+	    (intptr_t)threads, NULL};
+	opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The logger goes first, to catch what the other options say. */
+	a->d = MHD_start_daemon(flags, (uint16_t)c->http_port, NULL, NULL,
+	    answer, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_ARRAY, opts,
+	    MHD_OPTION_END);
+	if (a->d == NULL) {
+		log_warnx("http: cannot listen on %s:%lld", c->http_addr,
+		    (long long)c->http_port);
+		goto fail;
+	}
+	if ((info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT)) ==
+		NULL ||
+	    info->port == 0) {
+		log_warnx("http: cannot read the bound port");
+		goto fail;
+	}
+	a->port = info->port;
+	log_debug(
+	    "http: listening on %s:%u", c->http_addr, (unsigned int)a->port);
+	json_decref(doc);
+	return a;
+fail:
+	json_decref(doc);
+	api_stop(a);
+	return NULL;
+}
+
+uint16_t
+api_port(const struct api *a)
+{
+	return a->port;
+}
+
+void
+api_stop(struct api *a)
+{
+	if (a == NULL)
+		return;
+	if (a->d != NULL)
+		MHD_stop_daemon(a->d);
+	free(a->openapi);
+	free(a);
+}
+
+size_t
+api_routes(const char *const **out)
+{
+	*out = route_pattern;
+	return R_COUNT;
+}
+
+/* "[::1]", "127.0.0.1", a host name, or "*" for any IPv4 address. */
+static int
+resolve(const char *host, int64_t port, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints, *res = NULL;
+	char name[256], serv[16];
+	size_t len = strlen(host);
+	int rc = AQ_ERR_INVAL, e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len >= sizeof(name)) {
+		log_warnx("http: address too long");
+		goto out;
+	}
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcmp(name, "*") == 0 || name[0] == '\0')
+		hints.ai_family = AF_INET;
+	snprintf(serv, sizeof(serv), "%lld", (long long)port);
+	if ((e = getaddrinfo(hints.ai_family == AF_INET ? NULL : name, serv,
+		 &hints, &res)) != 0) {
+		log_warnx("http: %s: %s", name, gai_strerror(e));
+		goto out;
+	}
+	if (res->ai_addrlen > sizeof(*ss)) {
+		log_warnx("http: %s: address too long", name);
+		goto out;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	rc = AQ_OK;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	return rc;
+}
+
+/*
+ * MHD hands handlers the path already unescaped, so "%2e%2e%2f" would
+ * reach them as "../".  The raw path is seen here, once per request, and
+ * the verdict travels in *con_cls.
+ */
+static void *
+uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	for (; *uri != '\0' && *uri != '?' && *uri != '#'; uri++)
+		if (*uri == '%' || *uri == '\\')
+			return &raw_escaped;
+	return &raw_plain;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warnx("http: %s", msg);
+}
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct api *a = cls;
+	bool escaped = *con_cls == &raw_escaped || *con_cls == &seen_escaped;
+	enum MHD_Result ret = MHD_YES;
+	enum route route;
+	struct req r;
+	int rc;
+
+	(void)version;
+	(void)upload_data;
+	/*
+	 * MHD closes the connection after an answer queued on the first
+	 * call, before the request is complete.  A request without a body is
+	 * answered on the second call, so the connection stays open; one
+	 * with a body (no route takes one) is refused on the first, so the
+	 * body is never read.
+	 */
+	if (*con_cls != &seen_plain && *con_cls != &seen_escaped &&
+	    bodyless(conn, method)) {
+		*con_cls = escaped ? &seen_escaped : &seen_plain;
+		goto out;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0; /* not reached: refused on the first */
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.a = a;
+	r.st = a->st;
+	r.conf = state_conf(a->st);
+	r.conn = conn;
+	r.tz = state_tz(a->st);
+	r.now = (int64_t)time(NULL);
+	r.escaped = escaped;
+	r.fd = -1;
+	route = r.route = match(url, r.param, sizeof(r.param));
+	if (route == R_OTHER)
+		rc = fail(&r, MHD_HTTP_NOT_FOUND, "not found");
+	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		rc =
+		    fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	else
+		rc = routes[route].fn(&r);
+	if (rc != AQ_OK) {
+		req_reset(&r);
+		r.code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		r.text = "{\"error\":\"out of memory\"}";
+		r.len = strlen(r.text);
+		r.ctype = "application/json";
+	}
+	ret = send_answer(&r, route);
+	req_reset(&r);
+out:
+	return ret;
+}
+
+/* A GET or HEAD that announces no body. */
+static bool
+bodyless(struct MHD_Connection *conn, const char *method)
+{
+	const char *len = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) &&
+	    (len == NULL || strcmp(len, "0") == 0) &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_TRANSFER_ENCODING) == NULL;
+}
+
+static enum route
+match(const char *url, char *param, size_t len)
+{
+	for (int k = 0; k < R_COUNT; k++)
+		if (match_one(route_pattern[k], url, param, len))
+			return (enum route)k;
+	return R_OTHER;
+}
+
+/* A "{name}" in the pattern takes one non-empty path segment. */
+static bool
+match_one(const char *pat, const char *url, char *param, size_t len)
+{
+	while (*pat != '\0') {
+		if (*pat == '{') {
+			size_t n = strcspn(url, "/");
+
+			if (n == 0 || n >= len)
+				return false;
+			memcpy(param, url, n);
+			param[n] = '\0';
+			url += n;
+			pat = strchr(pat, '}');
+			if (pat == NULL)
+				return false;
+			pat++;
+			continue;
+		}
+		if (*pat++ != *url++)
+			return false;
+	}
+	return *url == '\0';
+}
+
+static enum MHD_Result
+send_answer(struct req *r, enum route route)
+{
+	struct MHD_Response *resp = NULL;
+	enum MHD_Result ret = MHD_NO;
+	bool ok;
+
+	if (r->json != NULL && r->body == NULL &&
+	    dump(r->json, &r->body, &r->len) != AQ_OK) {
+		r->code = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		r->text = "{\"error\":\"out of memory\"}";
+		r->len = strlen(r->text);
+	}
+	if (r->fd >= 0) {
+		if ((resp = MHD_create_response_from_fd(
+			 (size_t)r->size, r->fd)) != NULL)
+			r->fd = -1; /* the response closes it */
+	} else if (r->body != NULL) {
+		if ((resp = MHD_create_response_from_buffer(
+			 r->len, r->body, MHD_RESPMEM_MUST_FREE)) != NULL)
+			r->body = NULL;
+	} else {
+		resp = MHD_create_response_from_buffer(
+		    r->len, (void *)(uintptr_t)r->text, MHD_RESPMEM_PERSISTENT);
+	}
+	if (resp == NULL)
+		goto out;
+	if (r->ctype == NULL)
+		r->ctype = "application/json";
+	ok = MHD_add_response_header(
+		 resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype) == MHD_YES &&
+	    MHD_add_response_header(
+		resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") ==
+		MHD_YES &&
+	    MHD_add_response_header(
+		resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") == MHD_YES;
+	if (ok && strncmp(r->ctype, "text/html", 9) == 0)
+		ok = MHD_add_response_header(
+			 resp, "Content-Security-Policy", API_CSP) == MHD_YES;
+	if (ok && r->code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		ok = MHD_add_response_header(
+			 resp, MHD_HTTP_HEADER_ALLOW, API_ALLOW) == MHD_YES;
+	if (!ok)
+		goto out;
+	ret = MHD_queue_response(r->conn, r->code, resp);
+	if (ret == MHD_YES)
+		count(r->a, route, r->code);
+out:
+	if (resp != NULL)
+		MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+count(struct api *a, enum route route, unsigned int code)
+{
+	size_t k = 0;
+
+	while (k < NCODES && http_codes[k] != code)
+		k++;
+	atomic_fetch_add_explicit(
+	    &a->requests[route][k], 1, memory_order_relaxed);
+}
+
+static void
+req_reset(struct req *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+	free(r->body);
+	r->body = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->text = NULL;
+	r->len = 0;
+	r->ctype = NULL;
+}
+
+/* Sets a JSON error answer {"error": "..."}. */
+static int
+fail(struct req *r, unsigned int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	req_reset(r);
+	r->code = code;
+	return (r->json = json_object()) == NULL ||
+		json_object_set_new(r->json, "error", jtext(msg)) != 0
+	    ? AQ_ERR_NOMEM
+	    : AQ_OK;
+}
+
+/* Dumps into memory of our own malloc, which MHD may free(): jansson's
+ * allocator can be replaced process-wide (decode.h does). */
+static int
+dump(const json_t *j, char **out, size_t *len)
+{
+	struct buf b = {NULL, 0, 0, false};
+	int rc = AQ_ERR_NOMEM;
+
+	if (json_dump_callback(j, dump_cb, &b, API_DUMP_FLAGS) != 0 ||
+	    dump_cb("", 1, &b) != 0)
+		goto out;
+	*out = b.p;
+	*len = b.len - 1; /* without the NUL */
+	b.p = NULL;
+	rc = AQ_OK;
+out:
+	free(b.p);
+	return rc;
+}
+
+static int
+dump_cb(const char *p, size_t n, void *data)
+{
+	struct buf *b = data;
+
+	put(b, p, n);
+	return b->bad ? -1 : 0;
+}
+
+static void
+put(struct buf *b, const char *p, size_t n)
+{
+	if (b->bad)
+		return;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *grown;
+
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2) {
+				b->bad = true;
+				return;
+			}
+			cap *= 2;
+		}
+		if ((grown = realloc(b->p, cap)) == NULL) {
+			b->bad = true;
+			return;
+		}
+		b->p = grown;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+put_text(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/*
+ * A JSON string, or null for NULL; text that is not UTF-8 becomes U+FFFD,
+ * as jtext() does.
+ */
+static void
+put_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run;
+
+	if (s == NULL) {
+		put_text(b, "null");
+		return;
+	}
+	if (!utf8_ok(s))
+		s = "\xef\xbf\xbd";
+	put(b, "\"", 1);
+	for (run = s; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		put(b, run, (size_t)(s - run));
+		if (ch == '"' || ch == '\\') {
+			esc[1] = (char)ch;
+			put(b, esc, 2);
+		} else {
+			put(b, esc, sizeof(esc));
+		}
+		run = s + 1;
+	}
+	put(b, run, (size_t)(s - run));
+	put(b, "\"", 1);
+}
+
+/* As jansson prints a real with API_DUMP_FLAGS, so that every answer
+ * writes numbers alike. */
+static void
+put_real(struct buf *b, double v)
+{
+	char t[40];
+	int n = snprintf(t, sizeof(t), "%.10g", v);
+
+	if (n < 0 || (size_t)n >= sizeof(t) - 2) {
+		b->bad = true;
+		return;
+	}
+	if (strpbrk(t, ".e") == NULL) {
+		memcpy(t + n, ".0", 3);
+		n += 2;
+	}
+	put(b, t, (size_t)n);
+}
+
+static void
+put_int(struct buf *b, bool has, long long v)
+{
+	char t[24];
+
+	if (!has) {
+		put_text(b, "null");
+		return;
+	}
+	snprintf(t, sizeof(t), "%lld", v);
+	put_text(b, t);
+}
+
+static bool
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		int n = *p < 0x80              ? 0
+		    : *p >= 0xc2 && *p <= 0xdf ? 1
+		    : *p >= 0xe0 && *p <= 0xef ? 2
+		    : *p >= 0xf0 && *p <= 0xf4 ? 3
+					       : -1;
+
+		if (n < 0)
+			return false;
+		p++;
+		for (; n > 0; n--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* ---- Helpers ---- */
+
+static const char *
+arg(const struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Plain decimal digits only: no sign, spaces or exponent. */
+static int
+parse_count(const char *s, long long max, long long *out)
+{
+	long long v = 0;
+
+	if (*s == '\0')
+		return AQ_ERR_INVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return AQ_ERR_INVAL;
+		v = v * 10 + (*s - '0');
+		if (v > max)
+			return AQ_ERR_RANGE;
+	}
+	*out = v;
+	return AQ_OK;
+}
+
+static int
+find_area(const struct conf *c, const char *id)
+{
+	for (uint32_t k = 0; k < c->nareas; k++)
+		if (strcmp(c->areas[k].id, id) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* A new object or array under key; returns it borrowed, or NULL. */
+static json_t *
+child(json_t *parent, const char *key)
+{
+	json_t *o = json_object();
+
+	return json_object_set_new(parent, key, o) == 0 ? o : NULL;
+}
+
+static json_t *
+child_array(json_t *parent, const char *key)
+{
+	json_t *o = json_array();
+
+	return json_object_set_new(parent, key, o) == 0 ? o : NULL;
+}
+
+static json_t *
+jfix(bool has, int64_t v)
+{
+	return has ? json_real(fix_to_double(v)) : json_null();
+}
+
+static json_t *
+jint(bool has, long long v)
+{
+	return has ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* Text from the configuration or a message, which may not be UTF-8: a
+ * replacement character stands in rather than failing the answer. */
+static json_t *
+jtext(const char *s)
+{
+	json_t *j = json_string(s);
+
+	return j != NULL ? j : json_string("\xef\xbf\xbd");
+}
+
+static json_t *
+jtime(struct req *r, int64_t ts)
+{
+	char buf[TZ_ISO_MAX];
+
+	if (ts == WIN_NO_HOUR)
+		return json_null();
+	return json_string(iso(r, ts, buf, sizeof(buf)));
+}
+
+static char *
+iso(struct req *r, int64_t ts, char *buf, size_t len)
+{
+	return tz_format(r->tz, ts, buf, len);
+}
+
+static json_t *
+jinds(uint32_t bits)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < IND_COUNT && a != NULL; i++) {
+		if ((bits & IND_BIT(i)) == 0)
+			continue;
+		if (json_array_append_new(
+			a, json_string(ind_name((enum ind)i))) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static enum cell_status
+view_status(struct req *r, const struct cell_view *v)
+{
+	uint32_t n =
+	    v->nsensors < STATE_VIEW_SENSORS ? v->nsensors : STATE_VIEW_SENSORS;
+	enum cell_status s = CELL_NO_DATA;
+
+	/* Sensors are listed newest first: when the listed ones are all
+	 * offline, so are any past the list. */
+	if (v->hour != WIN_NO_HOUR) {
+		s = n > 0 ? CELL_OFFLINE : CELL_OK;
+		for (uint32_t k = 0; k < n && s == CELL_OFFLINE; k++)
+			if (state_sensor_status(r->st, v->sensors[k], r->now) !=
+			    SENSOR_OFFLINE)
+				s = CELL_OK;
+	}
+	return s;
+}
+
+static int
+summarize(struct req *r, uint32_t cell, struct summary *s)
+{
+	struct cell_view v;
+	int rc;
+
+	if ((rc = state_view(r->st, cell, &v)) != AQ_OK)
+		goto out;
+	memset(s, 0, sizeof(*s));
+	s->cell = cell;
+	s->id = r->conf->cells[cell].id;
+	s->std = v.aqi.std;
+	s->aqi = v.aqi.aqi;
+	s->level = v.aqi.aqi >= 0 ? v.aqi.level : 0;
+	s->primary = v.aqi.aqi >= 0 ? v.aqi.primary : 0;
+	s->hour_end = v.hour == WIN_NO_HOUR ? WIN_NO_HOUR : v.hour_end;
+	s->status = view_status(r, &v);
+	if (v.hour != WIN_NO_HOUR) {
+		s->has = v.stats.in.has & (IND_BIT(IND_AQI_COUNT) - 1);
+		memcpy(s->v, v.stats.in.v, sizeof(s->v));
+	}
+out:
+	return rc;
+}
+
+/* Written directly, not through jansson: a list of 10,000 cells would
+ * otherwise cost some 200,000 small allocations. */
+static void
+summary_write(struct req *r, const struct summary *s, struct buf *b)
+{
+	const struct conf_cell *cc = &r->conf->cells[s->cell];
+	char hour[TZ_ISO_MAX];
+	bool first = true;
+
+	put_text(b, "{\"id\":");
+	put_str(b, s->id);
+	put_text(b, ",\"area\":");
+	put_str(b,
+	    cc->area >= 0 && (uint32_t)cc->area < r->conf->nareas
+		? r->conf->areas[cc->area].id
+		: NULL);
+	put_text(b, ",\"lat\":");
+	put_real(b, cc->lat);
+	put_text(b, ",\"lon\":");
+	put_real(b, cc->lon);
+	put_text(b, ",\"row\":");
+	put_int(b, cc->row >= 0, cc->row);
+	put_text(b, ",\"col\":");
+	put_int(b, cc->col >= 0, cc->col);
+	put_text(b, ",\"hour\":");
+	put_str(b,
+	    s->hour_end == WIN_NO_HOUR
+		? NULL
+		: iso(r, s->hour_end, hour, sizeof(hour)));
+	put_text(b, ",\"aqi\":");
+	put_int(b, s->aqi >= 0, s->aqi);
+	put_text(b, ",\"level\":");
+	put_int(b, s->level > 0, s->level);
+	put_text(b, ",\"category\":");
+	put_str(b, aqi_category(s->std, s->level));
+	put_text(b, ",\"category_en\":");
+	put_str(b, aqi_category_en(s->std, s->level));
+	put_text(b, ",\"color\":");
+	put_str(b, aqi_color(s->std, s->level));
+	put_text(b, ",\"primary\":[");
+	for (int i = 0; i < IND_COUNT; i++) {
+		if ((s->primary & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put_text(b, ",");
+		put_str(b, ind_name((enum ind)i));
+		first = false;
+	}
+	put_text(b, "]");
+	for (size_t k = 0; k < sizeof(summary_inds) / sizeof(summary_inds[0]);
+	     k++) {
+		enum ind i = summary_inds[k];
+
+		put_text(b, ",\"");
+		put_text(b, ind_name(i));
+		put_text(b, "\":");
+		if (s->has & IND_BIT(i))
+			put_real(b, fix_to_double(s->v[i]));
+		else
+			put_text(b, "null");
+	}
+	put_text(b, ",\"status\":");
+	put_str(b, cell_status_names[s->status]);
+	put_text(b, "}");
+}
+
+static int
+by_id(const void *x, const void *y)
+{
+	const struct summary *a = x, *b = y;
+
+	return strcmp(a->id, b->id);
+}
+
+/* Highest AQI first, unknown last, ties by id. */
+static int
+by_aqi(const void *x, const void *y)
+{
+	const struct summary *a = x, *b = y;
+
+	if (a->aqi != b->aqi)
+		return a->aqi < b->aqi ? 1 : -1;
+	return strcmp(a->id, b->id);
+}
+
+static json_t *
+aqi_json(
+    const struct req *r, const struct aqi_result *res, enum aqi_report report)
+{
+	static const struct aqi_input none;
+	struct aqi_result empty;
+	json_t *o, *iaqi = NULL, *notes = NULL;
+	int level;
+	bool bad;
+
+	/* A view without data holds a zeroed result: list the indicators
+	 * the configured report reads anyway, all unknown. */
+	if (res->used == 0) {
+		struct aqi_opts opts = {
+		    .std = (enum aqi_std)r->conf->aqi_std, .report = report};
+
+		if (aqi_compute(&opts, &none, &empty) != AQ_OK) {
+			memset(&empty, 0, sizeof(empty));
+			empty.std = opts.std;
+			empty.aqi = -1;
+		}
+		res = &empty;
+	}
+	level = res->aqi >= 0 ? res->level : 0;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	bad =
+	    json_object_set_new(o, "standard", jstr(aqi_std_name(res->std))) ||
+	    json_object_set_new(o, "report",
+		json_string(report == AQI_DAILY ? "daily" : "hourly")) ||
+	    json_object_set_new(o, "value", jint(res->aqi >= 0, res->aqi)) ||
+	    json_object_set_new(o, "level", jint(level > 0, level)) ||
+	    json_object_set_new(
+		o, "category", jstr(aqi_category(res->std, level))) ||
+	    json_object_set_new(
+		o, "category_en", jstr(aqi_category_en(res->std, level))) ||
+	    json_object_set_new(o, "color", jstr(aqi_color(res->std, level))) ||
+	    json_object_set_new(
+		o, "primary", jinds(res->aqi >= 0 ? res->primary : 0)) ||
+	    (iaqi = child(o, "iaqi")) == NULL ||
+	    (notes = child_array(o, "notes")) == NULL;
+	for (int i = 0; i < IND_AQI_COUNT && !bad; i++)
+		if (res->used & IND_BIT(i))
+			bad = json_object_set_new(iaqi, ind_name((enum ind)i),
+				  jint(res->iaqi[i] >= 0, res->iaqi[i])) != 0;
+	for (int b = 0; b < AQI_NOTE_COUNT_ && !bad; b++)
+		if (res->notes & (UINT32_C(1) << b))
+			bad = json_array_append_new(notes,
+				  jstr(aqi_note_text(UINT32_C(1) << b))) != 0;
+	if (bad) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static json_t *
+values_json(const struct aqi_input *in)
+{
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < NCONC && o != NULL; k++) {
+		enum ind i = conc_inds[k];
+
+		if (json_object_set_new(o, ind_name(i),
+			jfix(in->has & IND_BIT(i), in->v[i])) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+static json_t *
+hours_json(const uint8_t *n)
+{
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < NCONC && o != NULL; k++) {
+		enum ind i = conc_inds[k];
+
+		if (json_object_set_new(o, ind_name(i), json_integer(n[i])) !=
+		    0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+static json_t *
+day_json(struct req *r, const struct cell_view *v)
+{
+	char date[16];
+	json_t *o;
+
+	/* A day without any valid statistic has nothing to show. */
+	if (v->day == 0 || v->day_stats.in.has == 0)
+		return json_null();
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", (int)(v->day / 10000),
+	    (int)(v->day / 100 % 100), (int)(v->day % 100));
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (json_object_set_new(o, "date", json_string(date)) ||
+	    json_object_set_new(
+		o, "aqi", aqi_json(r, &v->day_aqi, AQI_DAILY)) ||
+	    json_object_set_new(
+		o, "concentrations", values_json(&v->day_stats.in)) ||
+	    json_object_set_new(o, "valid_hours", hours_json(v->day_stats.n)) ||
+	    json_object_set_new(o, "exceeds", jinds(v->day_exceeds))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static json_t *
+sensors_json(struct req *r, const struct cell_view *v)
+{
+	uint32_t n =
+	    v->nsensors < STATE_VIEW_SENSORS ? v->nsensors : STATE_VIEW_SENSORS;
+	json_t *a = json_array(), *s;
+
+	for (uint32_t k = 0; k < n && a != NULL; k++) {
+		uint32_t x = v->sensors[k];
+
+		if ((s = json_object()) == NULL ||
+		    json_array_append_new(a, s) != 0 ||
+		    json_object_set_new(
+			s, "id", jtext(state_sensor_id(r->st, x))) ||
+		    json_object_set_new(
+			s, "last", jtime(r, state_sensor_last(r->st, x))) ||
+		    json_object_set_new(s, "status",
+			json_string(sensor_status_name(
+			    state_sensor_status(r->st, x, r->now))))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+/*
+ * Aggregates an area over the summaries of its cells (sums is indexed by
+ * cell; seen[] stamps cells already counted, since an area may list a cell
+ * twice).
+ */
+static int
+area_json(struct req *r, uint32_t area, const struct summary *sums,
+    uint32_t *seen, bool ids, json_t **out)
+{
+	const struct conf_area *ar = &r->conf->areas[area];
+	enum { NMEAN = sizeof(mean_inds) / sizeof(mean_inds[0]) };
+	int64_t sum[NMEAN] = {0};
+	uint32_t nmean[NMEAN] = {0}, levels[7] = {0}, status[3] = {0};
+	uint32_t ncells = 0;
+	const struct summary *worst = NULL;
+	json_t *o = NULL, *j, *cell_ids = NULL;
+	char key[2] = "0";
+	int rc = AQ_ERR_NOMEM;
+
+	if (ids && (cell_ids = json_array()) == NULL)
+		goto out;
+	for (uint32_t k = 0; k < ar->ncells; k++) {
+		uint32_t c = ar->cells[k];
+		const struct summary *s = &sums[c];
+
+		if (seen[c] == area + 1)
+			continue;
+		seen[c] = area + 1;
+		ncells++;
+		if (ids &&
+		    json_array_append_new(cell_ids, json_string(s->id)) != 0)
+			goto out;
+		levels[s->aqi >= 0 ? s->level : 0]++;
+		status[s->status]++;
+		if (s->aqi >= 0 &&
+		    (worst == NULL || s->aqi > worst->aqi ||
+			(s->aqi == worst->aqi && strcmp(s->id, worst->id) < 0)))
+			worst = s;
+		for (size_t m = 0; m < NMEAN; m++) {
+			if (s->has & IND_BIT(mean_inds[m])) {
+				sum[m] += s->v[mean_inds[m]];
+				nmean[m]++;
+			}
+		}
+	}
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, "id", jtext(ar->id)) ||
+	    json_object_set_new(o, "name", jtext(ar->name)) ||
+	    json_object_set_new(o, "name_en", jtext(ar->name_en)) ||
+	    json_object_set_new(o, "cells", json_integer(ncells)))
+		goto out;
+	if (worst == NULL) {
+		if (json_object_set_new(o, "worst", json_null()))
+			goto out;
+	} else if ((j = child(o, "worst")) == NULL ||
+	    json_object_set_new(j, "cell", json_string(worst->id)) ||
+	    json_object_set_new(j, "aqi", json_integer(worst->aqi)) ||
+	    json_object_set_new(j, "level", json_integer(worst->level)) ||
+	    json_object_set_new(
+		j, "color", jstr(aqi_color(worst->std, worst->level)))) {
+		goto out;
+	}
+	if ((j = child(o, "mean")) == NULL)
+		goto out;
+	for (size_t m = 0; m < NMEAN; m++) {
+		int64_t mean = 0;
+
+		/* Kept to 0.001 unit, like the cell-hour values averaged. */
+		if (nmean[m] > 0 &&
+		    fix_muldiv_round(sum[m], 1, nmean[m], &mean) == AQ_OK)
+			mean = fix_round_half_even(mean, fix_step(3));
+		if (json_object_set_new(
+			j, ind_name(mean_inds[m]), jfix(nmean[m] > 0, mean)))
+			goto out;
+	}
+	if ((j = child(o, "levels")) == NULL)
+		goto out;
+	for (int l = 1; l <= 6; l++) {
+		key[0] = (char)('0' + l);
+		if (json_object_set_new(j, key, json_integer(levels[l])))
+			goto out;
+	}
+	if (json_object_set_new(j, "unknown", json_integer(levels[0])) ||
+	    (j = child(o, "status")) == NULL)
+		goto out;
+	for (int s = 0; s < 3; s++)
+		if (json_object_set_new(
+			j, cell_status_names[s], json_integer(status[s])))
+			goto out;
+	if (ids) {
+		/* Stolen even when it fails. */
+		j = cell_ids;
+		cell_ids = NULL;
+		if (json_object_set_new(o, "cell_ids", j) != 0)
+			goto out;
+	}
+	*out = o;
+	o = NULL;
+	rc = AQ_OK;
+out:
+	json_decref(cell_ids);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- Handlers ---- */
+
+static int
+h_healthz(struct req *r)
+{
+	r->code = MHD_HTTP_OK;
+	return (r->json = json_object()) == NULL ||
+		json_object_set_new(r->json, "status", json_string("ok"))
+	    ? AQ_ERR_NOMEM
+	    : AQ_OK;
+}
+
+static int
+h_readyz(struct req *r)
+{
+	bool up = atomic_load_explicit(&state_counters(r->st)->mqtt_connected,
+		      memory_order_relaxed) != 0;
+
+	r->code = up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+	return (r->json = json_object()) == NULL ||
+		json_object_set_new(r->json, "ready", json_boolean(up)) ||
+		(!up &&
+		    json_object_set_new(
+			r->json, "reason", json_string("mqtt disconnected")))
+	    ? AQ_ERR_NOMEM
+	    : AQ_OK;
+}
+
+static int
+h_status(struct req *r)
+{
+	struct counters *c = state_counters(r->st);
+	const struct conf *conf = r->conf;
+	int nd = state_ndecoders(r->st);
+	int64_t started = state_started(r->st);
+	uint64_t acc = 0, rej = 0;
+	json_t *o, *j, *by, *d;
+	int rc = AQ_ERR_NOMEM;
+
+	r->code = MHD_HTTP_OK;
+	for (int k = 0; k < nd; k++) {
+		acc += atomic_load_explicit(
+		    &c->readings[k][1], memory_order_relaxed);
+		rej += atomic_load_explicit(
+		    &c->readings[k][0], memory_order_relaxed);
+	}
+	if ((o = r->json = json_object()) == NULL ||
+	    json_object_set_new(o, "version", json_string(AQ_VERSION)) ||
+	    json_object_set_new(o, "uptime",
+		json_integer(r->now > started ? r->now - started : 0)) ||
+	    json_object_set_new(o, "started", jtime(r, started)) ||
+	    (j = child(o, "mqtt")) == NULL ||
+	    json_object_set_new(j, "connected",
+		json_boolean(atomic_load_explicit(
+		    &c->mqtt_connected, memory_order_relaxed))) ||
+	    json_object_set_new(j, "connects",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->mqtt_connects, memory_order_relaxed))) ||
+	    json_object_set_new(j, "reconnects",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->mqtt_reconnects, memory_order_relaxed))) ||
+	    (j = child(o, "readings")) == NULL ||
+	    json_object_set_new(j, "accepted", json_integer((json_int_t)acc)) ||
+	    json_object_set_new(j, "rejected", json_integer((json_int_t)rej)) ||
+	    (by = child(j, "by_decoder")) == NULL)
+		goto out;
+	for (int k = 0; k < nd; k++) {
+		if ((d = child(by, state_decoder_name(r->st, k))) == NULL ||
+		    json_object_set_new(d, "messages_accepted",
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->messages[k][1], memory_order_relaxed))) ||
+		    json_object_set_new(d, "messages_rejected",
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->messages[k][0], memory_order_relaxed))) ||
+		    json_object_set_new(d, "readings_accepted",
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->readings[k][1], memory_order_relaxed))) ||
+		    json_object_set_new(d, "readings_rejected",
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->readings[k][0], memory_order_relaxed))))
+			goto out;
+	}
+	if ((j = child(o, "rejected")) == NULL)
+		goto out;
+	for (int k = 0; k < REASON_COUNT; k++)
+		if (json_object_set_new(j, reason_name((enum reason)k),
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->rejected[k], memory_order_relaxed))))
+			goto out;
+	if (json_object_set_new(
+		o, "cells", json_integer(state_ncells(r->st))) ||
+	    json_object_set_new(
+		o, "sensors", json_integer(state_nsensors(r->st))) ||
+	    (j = child(o, "standard")) == NULL ||
+	    json_object_set_new(
+		j, "aqi", jstr(aqi_std_name((enum aqi_std)conf->aqi_std))) ||
+	    json_object_set_new(
+		j, "limits", jstr(limits_ed_name(conf->limits.ed))) ||
+	    json_object_set_new(j, "grade", json_integer(conf->limits.grade)) ||
+	    json_object_set_new(j, "timezone", jtext(conf->timezone)) ||
+	    (j = child(o, "queue")) == NULL ||
+	    json_object_set_new(j, "depth",
+		json_integer(atomic_load_explicit(
+		    &c->queue_depth, memory_order_relaxed))) ||
+	    json_object_set_new(j, "capacity",
+		json_integer(atomic_load_explicit(
+		    &c->queue_capacity, memory_order_relaxed))))
+		goto out;
+	rc = AQ_OK;
+out:
+	return rc;
+}
+
+static int
+h_cells(struct req *r)
+{
+	const struct conf *conf = r->conf;
+	const char *area = arg(r, "area"), *min = arg(r, "min_aqi");
+	const char *sort = arg(r, "sort"), *limit = arg(r, "limit");
+	const char *cursor = arg(r, "cursor");
+	long long min_aqi = -1, lim = API_LIMIT_DEFAULT, off = 0;
+	uint32_t ncells = state_ncells(r->st), ncand, n = 0, end;
+	struct summary *sums = NULL;
+	uint8_t *seen = NULL;
+	struct buf b = {NULL, 0, 0, false};
+	char next[24];
+	int ai = -1, rc = AQ_ERR_NOMEM;
+
+	if (min != NULL &&
+	    parse_count(min, API_MIN_AQI_MAX, &min_aqi) != AQ_OK) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "min_aqi: expected an integer from 0 to %d",
+		    API_MIN_AQI_MAX);
+		goto out;
+	}
+	if (limit != NULL &&
+	    (parse_count(limit, API_LIMIT_MAX, &lim) != AQ_OK || lim == 0)) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "limit: expected an integer from 1 to %d", API_LIMIT_MAX);
+		goto out;
+	}
+	if (sort != NULL && strcmp(sort, "aqi") != 0 &&
+	    strcmp(sort, "id") != 0) {
+		rc = fail(
+		    r, MHD_HTTP_BAD_REQUEST, "sort: expected 'aqi' or 'id'");
+		goto out;
+	}
+	if (cursor != NULL && parse_count(cursor, UINT32_MAX, &off) != AQ_OK) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "cursor: not a cursor from meta.next");
+		goto out;
+	}
+	if (area != NULL && (ai = find_area(conf, area)) < 0) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "area: no such area");
+		goto out;
+	}
+	ncand = ai >= 0 ? conf->areas[ai].ncells : ncells;
+	if ((ai >= 0 && (seen = calloc(ncells, 1)) == NULL) ||
+	    (sums = calloc(ncand > 0 ? ncand : 1, sizeof(*sums))) == NULL)
+		goto out;
+	for (uint32_t k = 0; k < ncand; k++) {
+		uint32_t c = ai >= 0 ? conf->areas[ai].cells[k] : k;
+
+		if (seen != NULL) {
+			if (seen[c])
+				continue;
+			seen[c] = 1;
+		}
+		if (summarize(r, c, &sums[n]) != AQ_OK ||
+		    (min_aqi >= 0 && sums[n].aqi < min_aqi))
+			continue;
+		n++;
+	}
+	qsort(sums, n, sizeof(*sums),
+	    sort != NULL && strcmp(sort, "aqi") == 0 ? by_aqi : by_id);
+	end = off + lim < n ? (uint32_t)(off + lim) : n;
+	snprintf(next, sizeof(next), "%u", end);
+	put_text(&b, "{\"meta\":{\"count\":");
+	put_int(&b, true, n);
+	put_text(&b, ",\"next\":");
+	put_str(&b, end < n ? next : NULL);
+	put_text(&b, "},\"results\":[");
+	for (uint32_t k = (uint32_t)off; k < end; k++) {
+		if (k > off)
+			put_text(&b, ",");
+		summary_write(r, &sums[k], &b);
+	}
+	put_text(&b, "]}");
+	if (b.bad)
+		goto out;
+	r->code = MHD_HTTP_OK;
+	r->body = b.p;
+	r->len = b.len;
+	b.p = NULL;
+	rc = AQ_OK;
+out:
+	free(b.p);
+	free(sums);
+	free(seen);
+	return rc;
+}
+
+static int
+h_cell(struct req *r)
+{
+	const struct conf *conf = r->conf;
+	int64_t c = conf_cell_find(conf, r->param);
+	const struct conf_cell *cc;
+	const struct conf_area *ar;
+	struct cell_view v;
+	json_t *o, *u;
+	int rc = AQ_ERR_NOMEM;
+
+	if (c < 0 || c >= state_ncells(r->st) ||
+	    state_view(r->st, (uint32_t)c, &v) != AQ_OK) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such cell");
+		goto out;
+	}
+	cc = &conf->cells[c];
+	ar = cc->area >= 0 && (uint32_t)cc->area < conf->nareas
+	    ? &conf->areas[cc->area]
+	    : NULL;
+	r->code = MHD_HTTP_OK;
+	if ((o = r->json = json_object()) == NULL ||
+	    json_object_set_new(o, "id", jtext(cc->id)) ||
+	    json_object_set_new(o, "area", ar ? jtext(ar->id) : json_null()) ||
+	    json_object_set_new(
+		o, "area_name", ar ? jtext(ar->name) : json_null()) ||
+	    json_object_set_new(o, "lat", json_real(cc->lat)) ||
+	    json_object_set_new(o, "lon", json_real(cc->lon)) ||
+	    json_object_set_new(o, "row", jint(cc->row >= 0, cc->row)) ||
+	    json_object_set_new(o, "col", jint(cc->col >= 0, cc->col)) ||
+	    json_object_set_new(o, "hour",
+		jtime(r, v.hour != WIN_NO_HOUR ? v.hour_end : WIN_NO_HOUR)) ||
+	    json_object_set_new(o, "newest", jtime(r, v.newest)) ||
+	    json_object_set_new(o, "status",
+		json_string(cell_status_names[view_status(r, &v)])) ||
+	    json_object_set_new(o, "aqi", aqi_json(r, &v.aqi, AQI_HOURLY)) ||
+	    json_object_set_new(
+		o, "concentrations", values_json(&v.stats.in)) ||
+	    (u = child(o, "units")) == NULL)
+		goto out;
+	for (size_t k = 0; k < NCONC; k++)
+		if (json_object_set_new(u, ind_name(conc_inds[k]),
+			json_string(
+			    unit_name(pol_unit(ind_pol(conc_inds[k]))))))
+			goto out;
+	if (json_object_set_new(o, "valid_hours", hours_json(v.stats.n)) ||
+	    json_object_set_new(o, "exceeds", jinds(v.exceeds)) ||
+	    json_object_set_new(o, "day", day_json(r, &v)) ||
+	    json_object_set_new(o, "sensors", sensors_json(r, &v)) ||
+	    json_object_set_new(o, "sensors_total", json_integer(v.nsensors)))
+		goto out;
+	rc = AQ_OK;
+out:
+	return rc;
+}
+
+static int
+h_areas(struct req *r)
+{
+	const struct conf *conf = r->conf;
+	uint32_t ncells = state_ncells(r->st);
+	struct summary *sums = NULL;
+	uint32_t *seen = NULL;
+	json_t *meta, *res, *a = NULL;
+	int rc = AQ_ERR_NOMEM;
+
+	if ((sums = calloc(ncells > 0 ? ncells : 1, sizeof(*sums))) == NULL ||
+	    (seen = calloc(ncells > 0 ? ncells : 1, sizeof(*seen))) == NULL)
+		goto out;
+	for (uint32_t c = 0; c < ncells; c++)
+		if ((rc = summarize(r, c, &sums[c])) != AQ_OK)
+			goto out;
+	rc = AQ_ERR_NOMEM;
+	r->code = MHD_HTTP_OK;
+	if ((r->json = json_object()) == NULL ||
+	    (meta = child(r->json, "meta")) == NULL ||
+	    json_object_set_new(meta, "count", json_integer(conf->nareas)) ||
+	    (res = child_array(r->json, "results")) == NULL)
+		goto out;
+	for (uint32_t k = 0; k < conf->nareas; k++)
+		if (area_json(r, k, sums, seen, false, &a) != AQ_OK ||
+		    json_array_append_new(res, a) != 0)
+			goto out;
+	rc = AQ_OK;
+out:
+	free(seen);
+	free(sums);
+	return rc;
+}
+
+static int
+h_area(struct req *r)
+{
+	const struct conf *conf = r->conf;
+	uint32_t ncells = state_ncells(r->st);
+	struct summary *sums = NULL;
+	uint32_t *seen = NULL;
+	int ai = find_area(conf, r->param), rc = AQ_ERR_NOMEM;
+
+	if (ai < 0) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+		goto out;
+	}
+	if ((sums = calloc(ncells > 0 ? ncells : 1, sizeof(*sums))) == NULL ||
+	    (seen = calloc(ncells > 0 ? ncells : 1, sizeof(*seen))) == NULL)
+		goto out;
+	/* Only the area's cells are summarised; the rest stay zero. */
+	for (uint32_t k = 0; k < conf->areas[ai].ncells; k++) {
+		uint32_t c = conf->areas[ai].cells[k];
+
+		if ((rc = summarize(r, c, &sums[c])) != AQ_OK)
+			goto out;
+	}
+	r->code = MHD_HTTP_OK;
+	rc = area_json(r, (uint32_t)ai, sums, seen, true, &r->json);
+out:
+	free(seen);
+	free(sums);
+	return rc;
+}
+
+static int
+h_openapi(struct req *r)
+{
+	r->code = MHD_HTTP_OK;
+	r->text = r->a->openapi;
+	r->len = r->a->openapi_len;
+	r->ctype = "application/json";
+	return AQ_OK;
+}
+
+static int
+h_metrics(struct req *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = AQ_ERR_NOMEM;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		goto out;
+	rc = metrics_text(r, f);
+	if (fclose(f) != 0 && rc == AQ_OK)
+		rc = AQ_ERR_NOMEM;
+	if (rc != AQ_OK)
+		goto out;
+	r->code = MHD_HTTP_OK;
+	r->body = text;
+	r->len = len;
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	text = NULL;
+out:
+	free(text);
+	return rc;
+}
+
+static int
+h_static(struct req *r)
+{
+	const char *name = r->route == R_STATIC ? r->param : "index.html";
+	char path[CONF_PATH_MAX + API_FILE_NAME_MAX + 16];
+	struct stat sb;
+	int fd = -1, n, rc;
+
+	/*
+	 * One segment of plain characters, under static/: nothing can name a
+	 * path outside it.  The file must not be a link, and O_NONBLOCK keeps
+	 * a FIFO from hanging the thread.
+	 */
+	if (r->escaped) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "bad path");
+		goto out;
+	}
+	n = snprintf(
+	    path, sizeof(path), "%s/static/%s", r->conf->web_root, name);
+	if (!file_name_ok(name) || n < 0 || (size_t)n >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) <
+		0 ||
+	    fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "not found");
+		goto out;
+	}
+	r->code = MHD_HTTP_OK;
+	r->fd = fd;
+	r->size = (uint64_t)sb.st_size;
+	r->ctype = content_type(name);
+	fd = -1;
+	rc = AQ_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static bool
+file_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > API_FILE_NAME_MAX || name[0] == '.' ||
+	    strstr(name, "..") != NULL)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		char ch = name[k];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			(ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+			ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static const char *
+content_type(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	for (size_t k = 0; dot != NULL &&
+	     k < sizeof(content_types) / sizeof(content_types[0]);
+	     k++)
+		if (strcmp(dot, content_types[k].ext) == 0)
+			return content_types[k].type;
+	return "application/octet-stream";
+}
+
+/* ---- Metrics ---- */
+
+static void
+metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values here are the program's own names: decoders, reasons,
+ * route patterns.  None holds a quote, backslash or newline. */
+static int
+metrics_text(struct req *r, FILE *f)
+{
+	static const char *const results[2] = {"rejected", "accepted"};
+	struct counters *c = state_counters(r->st);
+	int nd = state_ndecoders(r->st);
+	uint32_t ncells = state_ncells(r->st), levels[7] = {0};
+	uint64_t cum = 0, n, ns;
+	struct cell_view v;
+
+	metric_head(
+	    f, "aqgrid_build_info", "gauge", "The running version; always 1.");
+	fprintf(f, "aqgrid_build_info{version=\"%s\"} 1\n", AQ_VERSION);
+	metric_head(f, "aqgrid_up", "gauge", "1 while the daemon serves.");
+	fprintf(f, "aqgrid_up 1\n");
+	metric_head(f, "aqgrid_start_time_seconds", "gauge",
+	    "When the daemon started, Unix seconds.");
+	fprintf(f, "aqgrid_start_time_seconds %lld\n",
+	    (long long)state_started(r->st));
+	metric_head(f, "aqgrid_messages_total", "counter",
+	    "MQTT messages decoded, by decoder and result.");
+	for (int d = 0; d < nd; d++)
+		for (int k = 1; k >= 0; k--)
+			fprintf(f,
+			    "aqgrid_messages_total{decoder=\"%s\","
+			    "result=\"%s\"} %llu\n",
+			    state_decoder_name(r->st, d), results[k],
+			    (unsigned long long)atomic_load_explicit(
+				&c->messages[d][k], memory_order_relaxed));
+	metric_head(f, "aqgrid_readings_total", "counter",
+	    "Readings from decoded messages, by decoder and result.");
+	for (int d = 0; d < nd; d++)
+		for (int k = 1; k >= 0; k--)
+			fprintf(f,
+			    "aqgrid_readings_total{decoder=\"%s\","
+			    "result=\"%s\"} %llu\n",
+			    state_decoder_name(r->st, d), results[k],
+			    (unsigned long long)atomic_load_explicit(
+				&c->readings[d][k], memory_order_relaxed));
+	metric_head(f, "aqgrid_rejections_total", "counter",
+	    "Payloads, readings and values refused, by reason.");
+	for (int k = 0; k < REASON_COUNT; k++)
+		fprintf(f, "aqgrid_rejections_total{reason=\"%s\"} %llu\n",
+		    reason_name((enum reason)k),
+		    (unsigned long long)atomic_load_explicit(
+			&c->rejected[k], memory_order_relaxed));
+	metric_head(f, "aqgrid_mqtt_connected", "gauge",
+	    "1 while connected to the MQTT broker.");
+	fprintf(f, "aqgrid_mqtt_connected %d\n",
+	    atomic_load_explicit(&c->mqtt_connected, memory_order_relaxed) !=
+		0);
+	metric_head(f, "aqgrid_mqtt_connects_total", "counter",
+	    "Successful connections to the MQTT broker.");
+	fprintf(f, "aqgrid_mqtt_connects_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->mqtt_connects, memory_order_relaxed));
+	metric_head(f, "aqgrid_mqtt_reconnects_total", "counter",
+	    "Connections after a lost one.");
+	fprintf(f, "aqgrid_mqtt_reconnects_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->mqtt_reconnects, memory_order_relaxed));
+	metric_head(f, "aqgrid_queue_depth", "gauge",
+	    "Messages waiting between MQTT and the engine.");
+	fprintf(f, "aqgrid_queue_depth %lld\n",
+	    (long long)atomic_load_explicit(
+		&c->queue_depth, memory_order_relaxed));
+	metric_head(f, "aqgrid_queue_capacity", "gauge",
+	    "Messages the ingest queue holds.");
+	fprintf(f, "aqgrid_queue_capacity %lld\n",
+	    (long long)atomic_load_explicit(
+		&c->queue_capacity, memory_order_relaxed));
+	for (uint32_t k = 0; k < ncells; k++)
+		if (state_view(r->st, k, &v) == AQ_OK)
+			levels[v.aqi.aqi >= 0 ? v.aqi.level : 0]++;
+	metric_head(f, "aqgrid_cells", "gauge",
+	    "Cells by AQI level of their latest complete hour.");
+	for (int l = 1; l <= 6; l++)
+		fprintf(f, "aqgrid_cells{level=\"%d\"} %u\n", l, levels[l]);
+	fprintf(f, "aqgrid_cells{level=\"unknown\"} %u\n", levels[0]);
+	metric_head(f, "aqgrid_sensors", "gauge", "Sensors known.");
+	fprintf(f, "aqgrid_sensors %u\n", state_nsensors(r->st));
+	metric_head(f, "aqgrid_http_requests_total", "counter",
+	    "HTTP requests answered, by route pattern and status code.");
+	for (int k = 0; k <= R_COUNT; k++) {
+		for (size_t i = 0; i <= NCODES; i++) {
+			char code[16] = "other";
+
+			n = atomic_load_explicit(
+			    &r->a->requests[k][i], memory_order_relaxed);
+			if (n == 0)
+				continue;
+			if (i < NCODES)
+				snprintf(
+				    code, sizeof(code), "%u", http_codes[i]);
+			fprintf(f,
+			    "aqgrid_http_requests_total{route=\"%s\","
+			    "code=\"%s\"} %llu\n",
+			    route_pattern[k], code, (unsigned long long)n);
+		}
+	}
+	metric_head(f, "aqgrid_ingest_latency_seconds", "histogram",
+	    "Time from a message's arrival to its engine update.");
+	/* Buckets before the count: a reading counted between the two reads
+	 * then raises only +Inf, and the buckets stay cumulative. */
+	for (int b = 0; b < STATE_LATENCY_BUCKETS; b++) {
+		cum += atomic_load_explicit(
+		    &c->latency_bucket[b], memory_order_relaxed);
+		fprintf(f,
+		    "aqgrid_ingest_latency_seconds_bucket{le=\"%g\"} "
+		    "%llu\n",
+		    state_latency_bounds[b], (unsigned long long)cum);
+	}
+	ns = atomic_load_explicit(&c->latency_sum_ns, memory_order_relaxed);
+	n = atomic_load_explicit(&c->latency_count, memory_order_relaxed);
+	if (n < cum)
+		n = cum;
+	fprintf(f, "aqgrid_ingest_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+	    (unsigned long long)n);
+	fprintf(f, "aqgrid_ingest_latency_seconds_sum %llu.%09llu\n",
+	    (unsigned long long)(ns / 1000000000u),
+	    (unsigned long long)(ns % 1000000000u));
+	fprintf(f, "aqgrid_ingest_latency_seconds_count %llu\n",
+	    (unsigned long long)n);
+	metric_head(f, "aqgrid_view_publishes_total", "counter",
+	    "Cell views recomputed and published.");
+	fprintf(f, "aqgrid_view_publishes_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->publishes, memory_order_relaxed));
+	return ferror(f) ? AQ_ERR_NOMEM : AQ_OK;
+}
+
+/* ---- OpenAPI ---- */
+
+static json_t *
+openapi_build(void)
+{
+	json_t *doc = json_object(), *j, *paths, *comp, *p;
+
+	if (doc == NULL ||
+	    json_object_set_new(doc, "openapi", json_string("3.0.3")) ||
+	    (j = child(doc, "info")) == NULL ||
+	    json_object_set_new(j, "title", json_string("aqgridd API")) ||
+	    json_object_set_new(j, "version", json_string(AQ_VERSION)) ||
+	    json_object_set_new(j, "description",
+		json_string("Air-quality grid monitoring: cells, areas, AQI "
+			    "(HJ 633 / US EPA), concentration limits and the "
+			    "daemon's health. Hours are labelled by their "
+			    "end, in local time with offset.")) ||
+	    (paths = child(doc, "paths")) == NULL)
+		goto fail;
+	for (int k = 0; k < R_COUNT; k++)
+		if ((p = child(paths, route_pattern[k])) == NULL ||
+		    json_object_set_new(p, "get", openapi_op(&routes[k])))
+			goto fail;
+	if ((j = child(doc, "components")) == NULL ||
+	    (comp = child(j, "schemas")) == NULL)
+		goto fail;
+	for (size_t k = 0; k < sizeof(schemas) / sizeof(schemas[0]); k++)
+		if (json_object_set_new(
+			comp, schemas[k].name, openapi_schema(&schemas[k])))
+			goto fail;
+	return doc;
+fail:
+	json_decref(doc);
+	return NULL;
+}
+
+static json_t *
+openapi_op(const struct route_def *rd)
+{
+	json_t *op = json_object(), *params, *resps, *p, *r, *m, *s;
+	char code[16];
+
+	if (op == NULL ||
+	    json_object_set_new(op, "operationId", json_string(rd->op)) ||
+	    json_object_set_new(op, "summary", json_string(rd->summary)) ||
+	    (p = child_array(op, "tags")) == NULL ||
+	    json_array_append_new(p, json_string(rd->tag)) ||
+	    (params = child_array(op, "parameters")) == NULL ||
+	    (resps = child(op, "responses")) == NULL)
+		goto fail;
+	for (const struct param_def *pd = rd->params; pd->name != NULL; pd++) {
+		const char *t = pd->type;
+
+		if ((p = json_object()) == NULL ||
+		    json_array_append_new(params, p) ||
+		    json_object_set_new(p, "name", json_string(pd->name)) ||
+		    json_object_set_new(p, "in", json_string(pd->in)) ||
+		    json_object_set_new(p, "required",
+			json_boolean(strcmp(pd->in, "path") == 0)) ||
+		    json_object_set_new(
+			p, "description", json_string(pd->doc)) ||
+		    json_object_set_new(p, "schema", dsl_type(&t)))
+			goto fail;
+	}
+	for (const struct resp_def *rs = rd->resps; rs->code != 0; rs++) {
+		bool schema = rs->body[0] == '#';
+		const char *t = rs->body;
+
+		snprintf(code, sizeof(code), "%u", rs->code);
+		if ((r = child(resps, code)) == NULL ||
+		    json_object_set_new(
+			r, "description", json_string(rs->doc)) ||
+		    (m = child(r, "content")) == NULL ||
+		    (m = child(m, schema ? "application/json" : rs->body)) ==
+			NULL)
+			goto fail;
+		if (schema)
+			s = dsl_type(&t);
+		else if (strcmp(rs->body, "application/json") == 0)
+			s = json_pack("{s:s}", "type", "object");
+		else if (strcmp(rs->body, "*/*") == 0)
+			s = json_pack(
+			    "{s:s,s:s}", "type", "string", "format", "binary");
+		else
+			s = json_pack("{s:s}", "type", "string");
+		if (json_object_set_new(m, "schema", s))
+			goto fail;
+	}
+	return op;
+fail:
+	json_decref(op);
+	return NULL;
+}
+
+static json_t *
+openapi_schema(const struct schema_def *sd)
+{
+	json_t *o = json_object(), *props, *req;
+	const char *p = sd->props;
+
+	if (o == NULL ||
+	    json_object_set_new(o, "type", json_string("object")) ||
+	    json_object_set_new(o, "description", json_string(sd->doc)) ||
+	    (props = child(o, "properties")) == NULL ||
+	    (req = child_array(o, "required")) == NULL)
+		goto fail;
+	while (*p != '\0') {
+		bool optional = *p == '-';
+		const char *name, *colon;
+		char key[64];
+
+		p += optional;
+		name = p;
+		if ((colon = strchr(p, ':')) == NULL ||
+		    (size_t)(colon - name) >= sizeof(key))
+			goto fail;
+		memcpy(key, name, (size_t)(colon - name));
+		key[colon - name] = '\0';
+		p = colon + 1;
+		if (json_object_set_new(props, key, dsl_type(&p)) ||
+		    (*p != ' ' && *p != '\0') ||
+		    (!optional && json_array_append_new(req, json_string(key))))
+			goto fail;
+		while (*p == ' ')
+			p++;
+	}
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+/*
+ * One type of the schema notation: string, integer, number, boolean,
+ * date-time, date, a|b|c (a string enumeration), [T] (array of T), {T}
+ * (object of T values), #Name (a component); a '?' after any of them
+ * allows null.
+ */
+static json_t *
+dsl_type(const char **sp)
+{
+	const char *s = *sp, *e;
+	json_t *t = NULL, *en;
+	size_t n;
+
+	if (*s == '[' || *s == '{') {
+		bool array = *s == '[';
+
+		s++;
+		if ((t = json_object()) == NULL ||
+		    json_object_set_new(
+			t, "type", json_string(array ? "array" : "object")) ||
+		    json_object_set_new(t,
+			array ? "items" : "additionalProperties",
+			dsl_type(&s)) ||
+		    *s != (array ? ']' : '}'))
+			goto fail;
+		s++;
+	} else if (*s == '#') {
+		n = strspn(s + 1,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz");
+		if (n == 0 || (t = ref(s + 1, n)) == NULL)
+			goto fail;
+		s += 1 + n;
+	} else {
+		n = strcspn(s, " ?]}");
+		e = s + n;
+		if (n == 0 || (t = json_object()) == NULL)
+			goto fail;
+		if (memchr(s, '|', n) != NULL) {
+			if (json_object_set_new(
+				t, "type", json_string("string")) ||
+			    (en = child_array(t, "enum")) == NULL)
+				goto fail;
+			while (s < e) {
+				size_t w = strcspn(s, "| ?]}");
+
+				if (w == 0 ||
+				    json_array_append_new(
+					en, json_stringn(s, w)))
+					goto fail;
+				s += w + (s[w] == '|');
+			}
+		} else if (n == 9 && strncmp(s, "date-time", n) == 0) {
+			if (json_object_set_new(
+				t, "type", json_string("string")) ||
+			    json_object_set_new(
+				t, "format", json_string("date-time")))
+				goto fail;
+		} else if (n == 4 && strncmp(s, "date", n) == 0) {
+			if (json_object_set_new(
+				t, "type", json_string("string")) ||
+			    json_object_set_new(
+				t, "format", json_string("date")))
+				goto fail;
+		} else if ((n == 6 && strncmp(s, "string", n) == 0) ||
+		    (n == 7 && strncmp(s, "integer", n) == 0) ||
+		    (n == 6 && strncmp(s, "number", n) == 0) ||
+		    (n == 7 && strncmp(s, "boolean", n) == 0)) {
+			if (json_object_set_new(t, "type", json_stringn(s, n)))
+				goto fail;
+		} else {
+			/* A single word that is no type: a one-value enum. */
+			if (json_object_set_new(
+				t, "type", json_string("string")) ||
+			    (en = child_array(t, "enum")) == NULL ||
+			    json_array_append_new(en, json_stringn(s, n)))
+				goto fail;
+		}
+		s = e;
+	}
+	if (*s == '?') {
+		s++;
+		/*
+		 * OpenAPI 3.0.3 lets nullable add null only to a "type" beside
+		 * it, and ignores siblings of $ref: a nullable component is
+		 * anyOf the component and a schema of null alone.
+		 */
+		if (json_object_get(t, "$ref") != NULL) {
+			json_t *w = json_object(), *any = NULL, *nul;
+
+			if (w == NULL ||
+			    (any = child_array(w, "anyOf")) == NULL) {
+				json_decref(w);
+				goto fail;
+			}
+			/* Appending takes t, even when it fails. */
+			if (json_array_append_new(any, t)) {
+				t = w;
+				goto fail;
+			}
+			t = w;
+			if ((nul = json_object()) == NULL ||
+			    json_array_append_new(any, nul) ||
+			    json_object_set_new(
+				nul, "type", json_string("object")) ||
+			    json_object_set_new(nul, "nullable", json_true()) ||
+			    (nul = child_array(nul, "enum")) == NULL ||
+			    json_array_append_new(nul, json_null()))
+				goto fail;
+		} else if (json_object_set_new(t, "nullable", json_true())) {
+			goto fail;
+		}
+	}
+	*sp = s;
+	return t;
+fail:
+	json_decref(t);
+	return NULL;
+}
+
+static json_t *
+ref(const char *name, size_t len)
+{
+	char buf[128];
+	json_t *o;
+
+	if (snprintf(buf, sizeof(buf), "#/components/schemas/%.*s", (int)len,
+		name) >= (int)sizeof(buf) ||
+	    (o = json_object()) == NULL)
+		return NULL;
+	if (json_object_set_new(o, "$ref", json_string(buf))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
