@@ -5,6 +5,8 @@
 B ?= build
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -15,26 +17,45 @@ WARN = -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
        -Wformat=2 -Wvla -Wundef
 CPPFLAGS += -I.
-PKGS = jansson check
+PKGS = jansson check libmosquitto zlib libmicrohttpd libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LIBS_JSON = $(shell pkg-config --libs jansson)
 LIBS_CHECK = $(shell pkg-config --libs check)
+LIBS_MQTT = $(shell pkg-config --libs libmosquitto)
+LIBS_CURL = $(shell pkg-config --libs libcurl)
+LIBS_DAEMON = $(shell pkg-config --libs libmosquitto libmicrohttpd jansson) \
+	      -lpthread -lm
+LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
+	    libmicrohttpd libcurl) -lpthread -lz -lm
 
 # The engine: a library the daemon, the command line and the tests link.
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
-	    daemon/limits.c daemon/tz.c daemon/win.c
+	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
+	    daemon/conf.c daemon/state.c daemon/log.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
+# Payload decoding and quality control.
+SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c
+SENSORS_OBJS = $(SENSORS_SRCS:%.c=$(B)/%.o)
+SENSORS_LIB = $(B)/libaqsensors.a
+# The HTTP API and dashboard server.
+WEB_SRCS = web/api.c
+WEB_OBJS = $(WEB_SRCS:%.c=$(B)/%.o)
+WEB_LIB = $(B)/libaqweb.a
+LIBS_ALL = $(WEB_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
-PROGS = $(B)/aqgrid
+PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/check_*.c))
-CLI_TESTS = $(B)/tests/check_cli
-TESTS = $(UNIT_TESTS) $(CLI_TESTS)
-BENCHES = $(B)/bench/bench_engine
+CLI_TESTS = $(patsubst tests/cli/%.c,$(B)/tests/%,$(wildcard tests/cli/check_*.c))
+INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/check_integ_*.c))
+TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
+BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub
 
-ALL_OBJS = $(CORE_OBJS) $(B)/daemon/aqgrid.o \
-	   $(UNIT_TESTS:%=%.o) $(CLI_TESTS:%=%.o) $(BENCHES:%=%.o)
+ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
+	   $(B)/daemon/main.o \
+	   $(B)/sensors/sim.o \
+	   $(TESTS:%=%.o) $(B)/tests/harness.o $(BENCHES:%=%.o)
 
 VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
 	   --errors-for-leak-kinds=definite,indirect \
@@ -42,8 +63,8 @@ VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: all check check-unit asan valgrind bench install format format-check \
-	lint deps clean
+.PHONY: all check asan valgrind bench install format format-check \
+	lint deps clean demo
 .SECONDARY:
 
 all: $(PROGS)
@@ -63,6 +84,10 @@ $(B)/tests/%.o: tests/cli/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+$(B)/tests/%.o: tests/integ/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
 $(B)/bench/%.o: tests/bench/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -71,34 +96,90 @@ $(CORE_LIB): $(CORE_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(SENSORS_LIB): $(SENSORS_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(WEB_LIB): $(WEB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/aqgridd: $(B)/daemon/main.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
 $(B)/aqgrid: $(B)/daemon/aqgrid.o $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_CURL) -lpthread -lm
 
-$(B)/tests/check_%: $(B)/tests/check_%.o $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_CHECK) $(LIBS_JSON) -lm
+$(B)/aqgrid-sim: $(B)/sensors/sim.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) -lz -lm
 
+$(B)/tests/check_%: $(B)/tests/check_%.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TEST)
+
+$(B)/tests/check_integ_%: $(B)/tests/check_integ_%.o $(B)/tests/harness.o \
+    $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TEST)
+
+$(B)/bench/bench_ingest: $(B)/bench/bench_ingest.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
+$(B)/bench/bench_sub: $(B)/bench/bench_sub.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
+
+# --wrap lets the benchmark count the engine's allocations.
 $(B)/bench/%: $(B)/bench/%.o $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+	    -o $@ $^ -lm
 
-# The command-line tests run the built program, found through AQGRID.
-check: check-unit
+# The whole system on this machine: broker, daemon, simulator (README).
+demo: all
+	B=$(B) sh etc/demo.sh
 
-check-unit: $(TESTS) $(PROGS)
-	AQGRID=$(B)/aqgrid sh tests/run.sh $(TESTS)
+# The tests run the built programs, found through these variables.
+TEST_ENV = AQGRID=$(B)/aqgrid AQGRIDD=$(B)/aqgridd AQGRID_SIM=$(B)/aqgrid-sim
+
+check: $(TESTS) $(PROGS)
+	$(TEST_ENV) sh tests/run.sh $(TESTS)
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check
 
 valgrind: $(TESTS) $(PROGS)
-	AQGRID=$(B)/aqgrid AQ_WRAP="$(VALGRIND)" CK_FORK=no \
+	$(TEST_ENV) AQ_WRAP="$(VALGRIND)" CK_FORK=no \
 	    RUNNER="$(VALGRIND)" sh tests/run.sh $(TESTS)
 
-bench: $(BENCHES)
+# Rates are medians of wall-clock runs; the instruction count per reading
+# (callgrind, inside win_update only) repeats exactly on a noisy machine.
+bench: $(BENCHES) $(PROGS)
 	$(B)/bench/bench_engine
+	@out=$(B)/bench/callgrind.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=win_update $(B)/bench/bench_engine --callgrind \
+	    2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "engine: $$((ir / n)) instructions per reading update" \
+	    "(callgrind, $$n readings)"
+	$(B)/bench/bench_ingest
+	@out=$(B)/bench/callgrind-ingest.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=ingest_apply $(B)/bench/bench_ingest --callgrind \
+	    2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "ingest: $$((ir / n)) instructions per message (decode + QC +" \
+	    "engine; callgrind, $$n messages)"
+	B=$(B) sh tests/bench/bench_e2e.sh
 
 install: $(PROGS)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(DATADIR)/aqgrid/web/static \
+	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
+	install -m 0755 $(B)/aqgrid $(B)/aqgrid-sim $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/aqgridd $(DESTDIR)$(SBINDIR)
+	install -m 0644 web/static/* $(DESTDIR)$(DATADIR)/aqgrid/web/static
+	install -m 0644 etc/aqgridd.conf etc/grid.conf etc/aqgridd.service \
+	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
 
 SRC_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null)
 

@@ -773,8 +773,9 @@ resolve_refs(struct parse *p)
 			} else {
 				*dash = '\0';
 				if (!cell_id_rc(tok, &r0, &c0) ||
-				    !cell_id_rc(dash + 1, &r1, &c1) || r1 < r0 ||
-				    c1 < c0 || r1 >= c->rows || c1 >= c->cols) {
+				    !cell_id_rc(dash + 1, &r1, &c1) ||
+				    r1 < r0 || c1 < c0 || r1 >= c->rows ||
+				    c1 >= c->cols) {
 					err(p, "cells: bad rectangle '%s-%s'",
 					    tok, dash + 1);
 					continue;

@@ -4,9 +4,9 @@
 # prints the one command to run and fails.  Called by make before building.
 set -u
 
-PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev \
+PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev zlib1g-dev \
 libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev mosquitto \
-tzdata valgrind clang clang-format"
+tzdata valgrind clang clang-format curl wrk iproute2"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

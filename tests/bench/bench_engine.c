@@ -46,8 +46,8 @@ __wrap_realloc(void *p, size_t n)
 
 static double now(void);
 static struct win *grid(uint32_t cells, uint32_t sensors);
-static long run(struct win *w, uint32_t sensors, int minutes, int64_t t0,
-    double *secs);
+static long run(
+    struct win *w, uint32_t sensors, int minutes, int64_t t0, double *secs);
 static int cmp(const void *a, const void *b);
 static long rss_kib(void);
 
@@ -63,8 +63,10 @@ now(void)
 static struct win *
 grid(uint32_t cells, uint32_t sensors)
 {
-	struct win_conf conf = {.tz = "Asia/Shanghai", .lateness = 7200,
-	    .cells_max = cells, .sensors_max = sensors,
+	struct win_conf conf = {.tz = "Asia/Shanghai",
+	    .lateness = 7200,
+	    .cells_max = cells,
+	    .sensors_max = sensors,
 	    .limits = {LIMITS_GB3095_2026, 2}};
 	struct win *w = win_new(&conf);
 	char id[32];
@@ -96,7 +98,8 @@ run(struct win *w, uint32_t sensors, int minutes, int64_t t0, double *secs)
 	for (int m = 0; m < minutes; m++) {
 		r.ts = t0 + m * 60;
 		for (uint32_t s = 0; s < sensors; s++) {
-			double base = 20.0 + (double)((s * 7 + (uint32_t)m) % 50);
+			double base =
+			    20.0 + (double)((s * 7 + (uint32_t)m) % 50);
 
 			r.v[POL_PM25] = base;
 			r.v[POL_PM10] = base * 1.6;
@@ -156,8 +159,9 @@ main(int argc, char **argv)
 		a0 = allocs;
 		n = run(w, SENSORS, MINUTES, t0, &secs);
 		if (allocs != a0) {
-			fprintf(stderr, "bench: %lu allocations on the update "
-					"path\n",
+			fprintf(stderr,
+			    "bench: %lu allocations on the update "
+			    "path\n",
 			    allocs - a0);
 			return 1;
 		}
@@ -170,8 +174,7 @@ main(int argc, char **argv)
 	printf("engine: update rate median %.2f M readings/s "
 	       "(min %.2f, max %.2f, %d runs, one core), "
 	       "0 allocations on the update path\n",
-	    rates[RUNS / 2] / 1e6, rates[0] / 1e6, rates[RUNS - 1] / 1e6,
-	    RUNS);
+	    rates[RUNS / 2] / 1e6, rates[0] / 1e6, rates[RUNS - 1] / 1e6, RUNS);
 
 	before = rss_kib();
 	w = grid(CELLS, SENSORS);

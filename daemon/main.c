@@ -1,0 +1,233 @@
+/*
+ * aqgridd: the air-quality grid daemon.  The composition root: reads the
+ * configuration, builds the state, starts the HTTP server and the MQTT
+ * ingest, and runs the main loop that acts on signals.
+ */
+
+/* realpath() is XSI, not POSIX base: glibc's default set has it. */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/conf.h"
+#include "daemon/log.h"
+#include "daemon/state.h"
+#include "daemon/version.h"
+#include "sensors/decode.h"
+#include "sensors/ingest.h"
+#include "web/api.h"
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void on_signal(int sig);
+static void usage(void);
+static int decoder_hook(const char *name);
+static int same_grid(const struct conf *a, const struct conf *b);
+static void reload(struct state *st, struct ingest *in, const char *path);
+static int detach(void);
+
+static const struct conf_hooks hooks = {.decoder = decoder_hook};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: aqgridd [-ftv] [-c file]\n"
+	    "  -c file  configuration (default "
+	    "/etc/aqgridd/aqgridd.conf)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -v       more logging\n");
+	exit(2);
+}
+
+static int
+decoder_hook(const char *name)
+{
+	return decoder_from_name(name);
+}
+
+/* Whether a reload keeps what only a restart can change. */
+static int
+same_grid(const struct conf *a, const struct conf *b)
+{
+	if (a->ncells != b->ncells || a->lateness != b->lateness ||
+	    strcmp(a->timezone, b->timezone) != 0 ||
+	    a->nsensors != b->nsensors || a->sensors_max != b->sensors_max)
+		return 0;
+	for (uint32_t k = 0; k < a->ncells; k++)
+		if (strcmp(a->cells[k].id, b->cells[k].id) != 0)
+			return 0;
+	for (uint32_t k = 0; k < a->nsensors; k++)
+		if (strcmp(a->sensors[k].id, b->sensors[k].id) != 0 ||
+		    strcmp(a->sensors[k].cell, b->sensors[k].cell) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+reload(struct state *st, struct ingest *in, const char *path)
+{
+	const struct conf *old = state_conf(st);
+	struct conf *c = NULL;
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *f = open_memstream(&errs, &errlen);
+
+	if (f == NULL) {
+		log_warn("reload: open_memstream");
+		return;
+	}
+	if (conf_load(path, &hooks, &c, f) != AQ_OK) {
+		fclose(f);
+		log_warnx("reload: %s is not valid, keeping the running "
+			  "configuration:\n%s",
+		    path, errs);
+		free(errs);
+		return;
+	}
+	fclose(f);
+	free(errs);
+	if (!same_grid(old, c)) {
+		log_warnx("reload: the grid, sensor registry, time zone or "
+			  "lateness changed; restart aqgridd to apply; keeping "
+			  "the running configuration");
+		conf_free(c);
+		return;
+	}
+	if (strcmp(old->mqtt_host, c->mqtt_host) != 0 ||
+	    old->mqtt_port != c->mqtt_port ||
+	    strcmp(old->http_addr, c->http_addr) != 0 ||
+	    old->http_port != c->http_port)
+		log_warnx("reload: MQTT or HTTP addresses take effect at the "
+			  "next restart");
+	state_set_conf(st, c);
+	ingest_reload(in);
+	log_info("reload: configuration %s applied", path);
+}
+
+/* Into the background, as daemon(3) would (not POSIX). */
+static int
+detach(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	if (chdir("/") != 0)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = "/etc/aqgridd/aqgridd.conf";
+	int foreground = 0, test = 0, verbose = 0, ch;
+	uint32_t ncells;
+	struct conf *conf = NULL;
+	struct state *st = NULL;
+	struct api *api = NULL;
+	struct ingest *in = NULL;
+	struct sigaction sa;
+	static const char *const decoders[DECODER_COUNT] = {
+	    "json", "senml", "airgradient", "sensor.community"};
+
+	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(verbose);
+	if (conf_load(path, &hooks, &conf, stderr) != AQ_OK)
+		return 1;
+	if (test) {
+		printf("configuration OK\n");
+		conf_free(conf);
+		return 0;
+	}
+	/* Relative paths in the configuration stay valid after chdir(). */
+	if (conf->web_root[0] != '/') {
+		char *abs = realpath(conf->web_root, NULL);
+
+		if (abs != NULL && strlen(abs) < sizeof(conf->web_root))
+			snprintf(
+			    conf->web_root, sizeof(conf->web_root), "%s", abs);
+		free(abs);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	if (!foreground && detach() != 0)
+		fatal("cannot detach");
+
+	decode_init();
+	ncells = conf->ncells;
+	if ((st = state_new(conf, decoders, DECODER_COUNT)) == NULL)
+		fatalx("cannot build the state for %u cells", ncells);
+	conf = NULL; /* the state owns it */
+	if ((api = api_start(st)) == NULL)
+		fatalx("cannot start the HTTP server");
+	if ((in = ingest_start(st)) == NULL)
+		fatalx("cannot start MQTT ingest");
+	log_info("aqgridd %s: %u cells, %u areas, %u registered sensors, "
+		 "standard %s; http://%s:%u/",
+	    AQ_VERSION, state_conf(st)->ncells, state_conf(st)->nareas,
+	    state_conf(st)->nsensors,
+	    aqi_std_name((enum aqi_std)state_conf(st)->aqi_std),
+	    state_conf(st)->http_addr, (unsigned)api_port(api));
+
+	while (!got_term) {
+		struct timespec t = {0, 100 * 1000000};
+
+		nanosleep(&t, NULL);
+		if (got_hup) {
+			got_hup = 0;
+			reload(st, in, path);
+		}
+	}
+	log_info("aqgridd: stopping");
+	api_stop(api);
+	ingest_stop(in);
+	state_free(st);
+	log_info("aqgridd: stopped");
+	return 0;
+}

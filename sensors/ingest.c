@@ -1,0 +1,650 @@
+/* ingest: MQTT to engine (see ingest.h). */
+#include "sensors/ingest.h"
+
+#include <errno.h>
+#include <math.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/log.h"
+
+#define RING_BYTES_PER_MSG 512     /* ring size = queue * this */
+#define FULL_WAIT_NS 100000000     /* wait for room before counting a loss */
+#define PUBLISH_EVERY_NS 100000000 /* views at least this often */
+#define SESSION_EXPIRY 604800      /* v5: keep the session a week */
+
+/* A message in the ring: header, topic (NUL-terminated), payload. */
+struct rec {
+	uint32_t size; /* whole record, padded to 8; 0 marks a wrap */
+	uint32_t topic_len;
+	uint32_t payload_len;
+	int32_t decoder;
+	int64_t arrived_ns;
+};
+
+struct ingest {
+	struct state *st;
+	struct mosquitto *mosq;
+	pthread_t net, work;
+	_Atomic bool stop_net, stop_work;
+	bool net_started, work_started;
+	int protocol; /* MQTT_PROTOCOL_V5 or MQTT_PROTOCOL_V311 */
+	bool fell_back;
+	_Atomic bool resubscribe, requalify; /* set by ingest_reload() */
+	unsigned rng;
+	struct complain conn_complain;
+
+	/* The ring: written by the network thread, read by the worker. */
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty, room;
+	uint8_t *ring;
+	size_t cap, head, tail, used; /* bytes */
+	size_t count, count_max;      /* messages */
+};
+
+static int64_t now_ns(void);
+static int subscriber_decoder(const struct conf *c, const char *topic);
+static void subscribe_all(struct ingest *in);
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
+    const mosquitto_property *props);
+static void on_disconnect(
+    struct mosquitto *m, void *obj, int rc, const mosquitto_property *props);
+static void on_message(struct mosquitto *m, void *obj,
+    const struct mosquitto_message *msg, const mosquitto_property *props);
+static bool ring_room(struct ingest *in, size_t size);
+static bool ring_put(struct ingest *in, const char *topic, const void *data,
+    size_t len, int decoder, int64_t arrived);
+static int mqtt_setup(struct ingest *in);
+static int mqtt_connect(struct ingest *in);
+static void *net_main(void *arg);
+static void *work_main(void *arg);
+static void sleep_backoff(struct ingest *in, int64_t *delay);
+static void count(struct state *st, int dec, int kind, bool ok, uint64_t n);
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+ingest_qc_conf(const struct conf *c, struct qc_conf *out)
+{
+	qc_defaults(out);
+	memcpy(out->max, c->qc_max, sizeof(out->max));
+	out->check_future = c->check_future;
+	out->max_future = c->max_future;
+}
+
+/* kind 0: messages, 1: readings. */
+static void
+count(struct state *st, int dec, int kind, bool ok, uint64_t n)
+{
+	struct counters *k = state_counters(st);
+	_Atomic uint64_t *c;
+
+	if (dec < 0 || dec >= STATE_DECODERS_MAX || n == 0)
+		return;
+	c = kind == 0 ? &k->messages[dec][ok] : &k->readings[dec][ok];
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+int
+ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
+    const char *topic, const void *payload, size_t len, int64_t now)
+{
+	const struct conf *c = state_conf(st);
+	struct win *w = state_engine(st);
+	struct decode_result res;
+	enum reason why;
+	int applied = 0, refused = 0;
+
+	if (decode((enum decoder)decoder, topic, payload, len,
+		(size_t)c->max_payload, now, &res, &why) != AQ_OK) {
+		for (int r = 0; r < REASON_COUNT; r++)
+			state_count_reject(st, (enum reason)r, res.dropped[r]);
+		state_count_reject(st, why, 1);
+		count(st, decoder, 0, false, 1);
+		return 0;
+	}
+	for (int i = 0; i < res.n; i++) {
+		struct decoded *d = &res.r[i];
+		struct reading r = {0};
+		int64_t cell = -1, sidx = win_find_sensor(w, d->sensor), prev;
+		uint32_t sensor;
+		int rc;
+
+		if (qc_check(qc, d, now, res.dropped, &why) != AQ_OK)
+			goto refuse;
+		if (sidx < 0) {
+			/* Not registered: placed by its cell, else its
+			 * position. */
+			if (d->cell[0] != '\0') {
+				cell = conf_cell_find(c, d->cell);
+				why = REASON_UNKNOWN_CELL;
+			} else if (d->has_pos) {
+				cell = conf_cell_at(c, d->lat, d->lon);
+				why = REASON_UNPLACED;
+			} else {
+				why = REASON_UNPLACED;
+			}
+			if (cell < 0)
+				goto refuse;
+			if (state_sensor(st, d->sensor, (uint32_t)cell,
+				&sensor) != AQ_OK) {
+				why = REASON_CAPACITY;
+				goto refuse;
+			}
+		} else {
+			sensor = (uint32_t)sidx;
+		}
+		r.ts = d->ts;
+		r.period = d->period;
+		r.has = d->has;
+		for (int p = 0; p < POL_COUNT; p++) {
+			r.v[p] = d->v[p];
+			/* Registered sensors come first in the engine, in
+			 * registry order; calibration follows QC. */
+			if (sensor < c->nsensors &&
+			    (c->sensors[sensor].cal_has & (1u << p)))
+				r.v[p] = fmax(0.0,
+				    d->v[p] * c->sensors[sensor].slope[p] +
+					c->sensors[sensor].intercept[p]);
+		}
+		prev = win_cell_newest_hour(w, win_sensor_cell(w, sensor));
+		rc = win_update(w, sensor, &r);
+		if (rc == AQ_OK) {
+			state_updated(st, sensor, r.ts, prev, now);
+			applied++;
+			continue;
+		}
+		why = rc == AQ_ERR_STALE ? REASON_TOO_LATE
+		    : rc == AQ_ERR_DUP   ? REASON_DUPLICATE
+					 : REASON_OUT_OF_RANGE;
+	refuse:
+		state_count_reject(st, why, 1);
+		refused++;
+	}
+	for (int r = 0; r < REASON_COUNT; r++)
+		state_count_reject(st, (enum reason)r, res.dropped[r]);
+	count(st, decoder, 0, applied > 0, 1);
+	count(st, decoder, 1, true, (uint64_t)applied);
+	count(st, decoder, 1, false, (uint64_t)refused);
+	return applied;
+}
+
+/* The decoder of the first subscription whose filter matches topic. */
+static int
+subscriber_decoder(const struct conf *c, const char *topic)
+{
+	for (int k = 0; k < c->nsubs; k++) {
+		bool match = false;
+
+		if (mosquitto_topic_matches_sub(
+			c->subs[k].filter, topic, &match) == MOSQ_ERR_SUCCESS &&
+		    match)
+			return c->subs[k].decoder;
+	}
+	return -1;
+}
+
+/* Whether size bytes fit at the head, wrapping to the start if they fit
+ * only there.  Called with in->mu held. */
+static bool
+ring_room(struct ingest *in, size_t size)
+{
+	if (in->count >= in->count_max)
+		return false;
+	if (in->used == 0) {
+		in->head = in->tail = 0;
+		return size <= in->cap;
+	}
+	if (in->head < in->tail)
+		return in->head + size <= in->tail;
+	if (in->head == in->tail)
+		return false; /* full */
+	if (in->head + size <= in->cap)
+		return true;
+	if (size > in->tail)
+		return false;
+	/* Skip the tail end of the ring; a zero size marks the skip (records
+	 * are 8-aligned, so at least 8 bytes remain to hold it). */
+	memset(in->ring + in->head, 0, sizeof(uint32_t));
+	in->used += in->cap - in->head;
+	in->head = 0;
+	return true;
+}
+
+static bool
+ring_put(struct ingest *in, const char *topic, const void *data, size_t len,
+    int decoder, int64_t arrived)
+{
+	size_t tlen = strlen(topic);
+	size_t size = (sizeof(struct rec) + tlen + 1 + len + 7) & ~(size_t)7;
+	struct timespec deadline;
+	struct rec h;
+	bool ok = false;
+
+	if (size > in->cap / 2)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += FULL_WAIT_NS;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&in->mu);
+	/* Back-pressure first: wait a little for the worker to make room. */
+	while (!ring_room(in, size))
+		if (pthread_cond_timedwait(&in->room, &in->mu, &deadline) ==
+		    ETIMEDOUT)
+			goto out;
+	h.size = (uint32_t)size;
+	h.topic_len = (uint32_t)tlen;
+	h.payload_len = (uint32_t)len;
+	h.decoder = decoder;
+	h.arrived_ns = arrived;
+	memcpy(in->ring + in->head, &h, sizeof(h));
+	memcpy(in->ring + in->head + sizeof(h), topic, tlen + 1);
+	if (len > 0) /* an empty payload comes with a NULL pointer */
+		memcpy(in->ring + in->head + sizeof(h) + tlen + 1, data, len);
+	in->head += size;
+	if (in->head == in->cap)
+		in->head = 0;
+	in->used += size;
+	in->count++;
+	atomic_store_explicit(&state_counters(in->st)->queue_depth,
+	    (int64_t)in->count, memory_order_relaxed);
+	pthread_cond_signal(&in->nonempty);
+	ok = true;
+out:
+	pthread_mutex_unlock(&in->mu);
+	return ok;
+}
+
+static void
+on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
+    const mosquitto_property *props)
+{
+	struct ingest *in = obj;
+	int64_t arrived = now_ns();
+	int dec = subscriber_decoder(state_conf(in->st), msg->topic);
+
+	(void)m;
+	(void)props;
+	if (dec < 0)
+		return; /* a retained leftover of a filter no longer wanted */
+	if ((size_t)msg->payloadlen > (size_t)state_conf(in->st)->max_payload) {
+		/* Counted here: copying it would only waste the ring. */
+		state_count_reject(in->st, REASON_OVERSIZE, 1);
+		count(in->st, dec, 0, false, 1);
+		return;
+	}
+	if (!ring_put(in, msg->topic, msg->payload, (size_t)msg->payloadlen,
+		dec, arrived)) {
+		state_count_reject(in->st, REASON_QUEUE_FULL, 1);
+		count(in->st, dec, 0, false, 1);
+	}
+}
+
+static void
+subscribe_all(struct ingest *in)
+{
+	const struct conf *c = state_conf(in->st);
+
+	for (int s = 0; s < c->nsubs; s++) {
+		int r = mosquitto_subscribe_v5(
+		    in->mosq, NULL, c->subs[s].filter, c->subs[s].qos, 0, NULL);
+
+		if (r != MOSQ_ERR_SUCCESS)
+			log_warnx("ingest: subscribe %s: %s", c->subs[s].filter,
+			    mosquitto_strerror(r));
+	}
+}
+
+static void
+on_connect(struct mosquitto *m, void *obj, int rc, int flags,
+    const mosquitto_property *props)
+{
+	struct ingest *in = obj;
+	const struct conf *c = state_conf(in->st);
+	struct counters *k = state_counters(in->st);
+
+	(void)flags;
+	(void)props;
+	if (rc != 0) {
+		if (log_complain(&in->conn_complain))
+			log_warnx("ingest: broker refused the connection: %s",
+			    in->protocol == MQTT_PROTOCOL_V5
+				? mosquitto_reason_string(rc)
+				: mosquitto_connack_string(rc));
+		/* A v3.1.1-only broker answers v5 with "unsupported
+		 * protocol version": retry in v3.1.1. */
+		if (in->protocol == MQTT_PROTOCOL_V5 && c->mqtt_protocol == 0 &&
+		    (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION || rc == 1))
+			in->fell_back = true;
+		return;
+	}
+	log_complain_clear(&in->conn_complain);
+	(void)m;
+	/* Subscriptions are not trusted to survive: subscribe every time. */
+	subscribe_all(in);
+	atomic_fetch_add(&k->mqtt_connects, 1);
+	atomic_store(&k->mqtt_connected, 1);
+	log_info("ingest: connected to %s:%lld (MQTT %s), %d subscription%s",
+	    c->mqtt_host, (long long)c->mqtt_port,
+	    in->protocol == MQTT_PROTOCOL_V5 ? "5" : "3.1.1", c->nsubs,
+	    c->nsubs == 1 ? "" : "s");
+}
+
+static void
+on_disconnect(
+    struct mosquitto *m, void *obj, int rc, const mosquitto_property *props)
+{
+	struct ingest *in = obj;
+
+	(void)m;
+	(void)props;
+	if (atomic_exchange(&state_counters(in->st)->mqtt_connected, 0) &&
+	    rc != 0)
+		log_warnx("ingest: disconnected from the broker: %s",
+		    mosquitto_strerror(rc));
+}
+
+static int
+mqtt_setup(struct ingest *in)
+{
+	const struct conf *c = state_conf(in->st);
+	int rc;
+
+	if (in->mosq != NULL)
+		mosquitto_destroy(in->mosq);
+	/* clean_session false: the broker keeps the session and queues
+	 * QoS 1 messages while the daemon is away. */
+	if ((in->mosq = mosquitto_new(c->mqtt_client_id, false, in)) == NULL) {
+		log_warn("ingest: mosquitto_new");
+		return -1;
+	}
+	mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, in->protocol);
+	mosquitto_connect_v5_callback_set(in->mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
+	mosquitto_message_v5_callback_set(in->mosq, on_message);
+	if (c->mqtt_username[0] != '\0') {
+		char pw[256] = "";
+		FILE *f = NULL;
+
+		if (c->mqtt_password_file[0] != '\0') {
+			if ((f = fopen(c->mqtt_password_file, "r")) == NULL) {
+				log_warn("ingest: %s", c->mqtt_password_file);
+				return -1;
+			}
+			if (fgets(pw, sizeof(pw), f) != NULL)
+				pw[strcspn(pw, "\r\n")] = '\0';
+			fclose(f);
+		}
+		rc = mosquitto_username_pw_set(in->mosq, c->mqtt_username,
+		    c->mqtt_password_file[0] != '\0' ? pw : NULL);
+		memset(pw, 0, sizeof(pw));
+		if (rc != MOSQ_ERR_SUCCESS) {
+			log_warnx(
+			    "ingest: credentials: %s", mosquitto_strerror(rc));
+			return -1;
+		}
+	}
+	if (c->mqtt_ca_file[0] != '\0') {
+		rc = mosquitto_tls_set(in->mosq, c->mqtt_ca_file, NULL,
+		    c->mqtt_cert_file[0] ? c->mqtt_cert_file : NULL,
+		    c->mqtt_key_file[0] ? c->mqtt_key_file : NULL, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			log_warnx("ingest: TLS: %s", mosquitto_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+mqtt_connect(struct ingest *in)
+{
+	const struct conf *c = state_conf(in->st);
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (in->protocol == MQTT_PROTOCOL_V5)
+		mosquitto_property_add_int32(
+		    &props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, SESSION_EXPIRY);
+	rc = mosquitto_connect_bind_v5(in->mosq, c->mqtt_host,
+	    (int)c->mqtt_port, (int)c->mqtt_keepalive, NULL, props);
+	mosquitto_property_free_all(&props);
+	return rc;
+}
+
+/* Sleeps the current backoff with +-25% jitter, then doubles it up to the
+ * configured cap; wakes early when asked to stop. */
+static void
+sleep_backoff(struct ingest *in, int64_t *delay)
+{
+	const struct conf *c = state_conf(in->st);
+	int64_t ms = *delay, jitter;
+
+	in->rng = in->rng * 1103515245u + 12345u;
+	jitter = (int64_t)((in->rng >> 8) % (uint32_t)(ms / 2 + 1)) - ms / 4;
+	for (int64_t left = ms + jitter;
+	     left > 0 && !atomic_load(&in->stop_net); left -= 50) {
+		struct timespec t = {0, 50 * 1000000};
+
+		nanosleep(&t, NULL);
+	}
+	*delay = *delay * 2 > c->mqtt_backoff_max * 1000
+	    ? c->mqtt_backoff_max * 1000
+	    : *delay * 2;
+}
+
+static void *
+net_main(void *arg)
+{
+	struct ingest *in = arg;
+	struct counters *k = state_counters(in->st);
+	int64_t delay = state_conf(in->st)->mqtt_backoff_min * 1000;
+	bool ever = false;
+
+	while (!atomic_load(&in->stop_net)) {
+		int rc;
+
+		if (in->fell_back && in->protocol == MQTT_PROTOCOL_V5) {
+			in->protocol = MQTT_PROTOCOL_V311;
+			in->fell_back = false;
+			log_info("ingest: broker has no MQTT 5; using 3.1.1");
+			if (mqtt_setup(in) != 0)
+				break;
+		}
+		rc = ever ? mosquitto_reconnect(in->mosq) : mqtt_connect(in);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			if (log_complain(&in->conn_complain))
+				log_warnx("ingest: cannot connect to %s:%lld: "
+					  "%s",
+				    state_conf(in->st)->mqtt_host,
+				    (long long)state_conf(in->st)->mqtt_port,
+				    rc == MOSQ_ERR_ERRNO
+					? strerror(errno)
+					: mosquitto_strerror(rc));
+			sleep_backoff(in, &delay);
+			continue;
+		}
+		if (ever)
+			atomic_fetch_add(&k->mqtt_reconnects, 1);
+		ever = true;
+		do {
+			rc = mosquitto_loop(in->mosq, 100, 1);
+			if (atomic_load(&k->mqtt_connected))
+				delay =
+				    state_conf(in->st)->mqtt_backoff_min * 1000;
+			if (atomic_load(&k->mqtt_connected) &&
+			    atomic_exchange(&in->resubscribe, false))
+				subscribe_all(in);
+		} while (rc == MOSQ_ERR_SUCCESS &&
+		    !atomic_load(&in->stop_net) && !in->fell_back);
+		atomic_store(&k->mqtt_connected, 0);
+		if (atomic_load(&in->stop_net))
+			break;
+		sleep_backoff(in, &delay);
+	}
+	mosquitto_disconnect_v5(in->mosq, 0, NULL);
+	/* Flush the DISCONNECT: a clean goodbye keeps the session. */
+	for (int i = 0; i < 5; i++)
+		(void)mosquitto_loop(in->mosq, 10, 1);
+	atomic_store(&k->mqtt_connected, 0);
+	return NULL;
+}
+
+static void *
+work_main(void *arg)
+{
+	struct ingest *in = arg;
+	struct qc_conf qc;
+	int64_t last_publish = now_ns();
+
+	ingest_qc_conf(state_conf(in->st), &qc);
+	for (;;) {
+		struct rec h;
+		const uint8_t *p;
+
+		pthread_mutex_lock(&in->mu);
+		while (in->count == 0 && !atomic_load(&in->stop_work)) {
+			struct timespec t;
+
+			/* Idle: publish what changed, then wait a little. */
+			pthread_mutex_unlock(&in->mu);
+			state_publish(in->st);
+			last_publish = now_ns();
+			pthread_mutex_lock(&in->mu);
+			if (in->count != 0 || atomic_load(&in->stop_work))
+				break;
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += 50000000;
+			if (t.tv_nsec >= 1000000000) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&in->nonempty, &in->mu, &t);
+		}
+		if (in->count == 0) {
+			/* Asked to stop, and every message is applied. */
+			pthread_mutex_unlock(&in->mu);
+			break;
+		}
+		memcpy(&h.size, in->ring + in->tail, sizeof(h.size));
+		if (h.size == 0) {
+			in->used -= in->cap - in->tail;
+			in->tail = 0;
+		}
+		memcpy(&h, in->ring + in->tail, sizeof(h));
+		pthread_mutex_unlock(&in->mu);
+
+		/* The producer never writes into [tail, tail + size) while the
+		 * record is counted, so it is read without the lock. */
+		if (atomic_exchange(&in->requalify, false))
+			ingest_qc_conf(state_conf(in->st), &qc);
+		p = in->ring + in->tail + sizeof(h);
+		ingest_apply(in->st, &qc, h.decoder, (const char *)p,
+		    p + h.topic_len + 1, h.payload_len, (int64_t)time(NULL));
+		state_latency(in->st, (uint64_t)(now_ns() - h.arrived_ns));
+
+		pthread_mutex_lock(&in->mu);
+		in->tail += h.size;
+		if (in->tail == in->cap)
+			in->tail = 0;
+		in->used -= h.size;
+		in->count--;
+		atomic_store_explicit(&state_counters(in->st)->queue_depth,
+		    (int64_t)in->count, memory_order_relaxed);
+		pthread_cond_signal(&in->room);
+		pthread_mutex_unlock(&in->mu);
+		if (now_ns() - last_publish > PUBLISH_EVERY_NS) {
+			state_publish(in->st);
+			last_publish = now_ns();
+		}
+	}
+	state_publish(in->st);
+	return NULL;
+}
+
+struct ingest *
+ingest_start(struct state *st)
+{
+	const struct conf *c = state_conf(st);
+	struct ingest *in = calloc(1, sizeof(*in));
+
+	if (in == NULL)
+		return NULL;
+	in->st = st;
+	in->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)in;
+	in->protocol =
+	    c->mqtt_protocol == 4 ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5;
+	in->count_max = (size_t)c->queue;
+	in->cap = (size_t)c->queue * RING_BYTES_PER_MSG;
+	if (in->cap < 4 * (size_t)c->max_payload)
+		in->cap = 4 * (size_t)c->max_payload;
+	in->cap = (in->cap + 7) & ~(size_t)7;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_cond_init(&in->nonempty, NULL);
+	pthread_cond_init(&in->room, NULL);
+	if ((in->ring = malloc(in->cap)) == NULL) {
+		log_warn("ingest: queue of %zu bytes", in->cap);
+		goto fail;
+	}
+	mosquitto_lib_init();
+	if (mqtt_setup(in) != 0)
+		goto fail;
+	if (pthread_create(&in->work, NULL, work_main, in) != 0)
+		goto fail;
+	in->work_started = true;
+	if (pthread_create(&in->net, NULL, net_main, in) != 0)
+		goto fail;
+	in->net_started = true;
+	return in;
+fail:
+	ingest_stop(in);
+	return NULL;
+}
+
+void
+ingest_reload(struct ingest *in)
+{
+	atomic_store(&in->resubscribe, true);
+	atomic_store(&in->requalify, true);
+}
+
+void
+ingest_stop(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	atomic_store(&in->stop_net, true);
+	if (in->net_started)
+		pthread_join(in->net, NULL);
+	pthread_mutex_lock(&in->mu);
+	atomic_store(&in->stop_work, true);
+	pthread_cond_signal(&in->nonempty);
+	pthread_mutex_unlock(&in->mu);
+	if (in->work_started)
+		pthread_join(in->work, NULL);
+	if (in->mosq != NULL)
+		mosquitto_destroy(in->mosq);
+	mosquitto_lib_cleanup();
+	pthread_cond_destroy(&in->room);
+	pthread_cond_destroy(&in->nonempty);
+	pthread_mutex_destroy(&in->mu);
+	free(in->ring);
+	free(in);
+}

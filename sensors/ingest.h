@@ -1,0 +1,49 @@
+/*
+ * ingest: the path of a message from the broker into the engine.
+ *
+ * A network thread runs libmosquitto (MQTT v5, falling back to v3.1.1;
+ * QoS as configured; fixed client id and a persistent session), reconnects
+ * with capped exponential backoff and jitter, and resubscribes on every
+ * connect.  Its message callback only copies the message into a bounded
+ * byte ring and returns; when the ring stays full for 100 ms the message
+ * is counted as lost (reason queue_full), never dropped silently.
+ * One worker thread takes messages from the ring in order: decode, quality
+ * control, placement in a cell, calibration, engine update, and publication
+ * of the cell views it changed.  All counting goes to state.h's counters.
+ *
+ * ingest_start() allocates; nothing on the per-message path does.
+ */
+#ifndef AQ_SENSORS_INGEST_H
+#define AQ_SENSORS_INGEST_H
+
+#include <stdint.h>
+
+#include "daemon/state.h"
+#include "sensors/decode.h"
+#include "sensors/qc.h"
+
+struct ingest;
+
+/* Connects (in the background) and starts both threads.  Borrows st until
+ * ingest_stop().  Returns owned, or NULL after logging why. */
+struct ingest *ingest_start(struct state *st);
+
+/* After state_set_conf(): picks up new subscriptions and QC settings. */
+void ingest_reload(struct ingest *in);
+
+/* Disconnects from the broker, applies every message already received,
+ * stops both threads and frees in (NULL: no-op). */
+void ingest_stop(struct ingest *in);
+
+/*
+ * One message through decode, QC, placement and the engine, as the worker
+ * does it (exposed for tests and the benchmark; ingest thread only).
+ * Returns the number of readings applied.
+ */
+int ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
+    const char *topic, const void *payload, size_t len, int64_t now);
+
+/* QC settings from a configuration. */
+void ingest_qc_conf(const struct conf *c, struct qc_conf *out);
+
+#endif

@@ -1,0 +1,176 @@
+#!/bin/sh
+# bench_e2e.sh: aqgridd end to end through a real local mosquitto.
+#  1. Ingest rate of aqgridd against a bare subscriber that only counts,
+#     same broker, same publisher (aqgrid-sim back-filling one hour of a
+#     10,000-cell grid with 20,000 sensors: 240,000 messages), at QoS 0 and
+#     QoS 1; medians of $RUNS runs and their ratio.
+#  2. GET /api/v1/cells/{id} under wrk while aqgrid-sim publishes at half the
+#     QoS 0 ceiling: requests/s, p99, and the ingest rate with and without
+#     the HTTP load.
+# Usage: B=build RUNS=3 sh tests/bench/bench_e2e.sh  (called by make bench)
+set -eu
+B=${B:-build}
+RUNS=${RUNS:-3}
+ROWS=100
+COLS=100
+PER_CELL=2
+N=$((ROWS * COLS * PER_CELL * 12))
+tmp=$(mktemp -d /tmp/aqgrid-bench.XXXXXX)
+pids=""
+
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+free_port() {
+	while :; do
+		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		ss -ltn | grep -q ":$p " || { echo "$p"; return; }
+	done
+}
+
+mqtt=$(free_port)
+sed "s/@PORT@/$mqtt/" etc/mosquitto-test.conf >"$tmp/mosquitto.conf"
+mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+pids="$pids $!"
+sleep 0.5
+
+sim() { # qos, then extra arguments
+	q=$1
+	shift
+	"$B/aqgrid-sim" -p "$mqtt" -q "$q" -i "sim-$$-$(now)" synth \
+	    --rows $ROWS --cols $COLS --sensors-per-cell $PER_CELL \
+	    --fault-free "$@" 2>>"$tmp/sim.log"
+}
+
+status_accepted() {
+	curl -s "http://127.0.0.1:$http/api/v1/status" |
+	    sed -n 's/.*"readings":{"accepted":\([0-9]*\).*/\1/p'
+}
+
+start_daemon() { # qos
+	http=$(free_port)
+	cat >"$tmp/aqgridd.conf" <<EOF
+[mqtt]
+port = $mqtt
+client_id = bench-$$-$(now)
+subscribe = aq/sim/# json $1
+[http]
+listen = 127.0.0.1:$http
+web_root = web
+threads = 2
+[ingest]
+queue = 262144
+[grid]
+origin = 40.0 116.0
+rows = $ROWS
+cols = $COLS
+EOF
+	"$B/aqgridd" -f -c "$tmp/aqgridd.conf" 2>>"$tmp/aqgridd.log" &
+	dpid=$!
+	pids="$pids $dpid"
+	for _ in $(seq 100); do
+		curl -sf "http://127.0.0.1:$http/readyz" >/dev/null && return
+		sleep 0.1
+	done
+	echo "bench: aqgridd did not become ready" >&2
+	exit 1
+}
+
+stop_daemon() {
+	kill "$dpid"
+	wait "$dpid" 2>/dev/null || true
+}
+
+# Seconds from the first accepted reading to the last, polled every 20 ms;
+# prints "COUNT SECONDS".
+watch_daemon() {
+	first=""
+	last_n=0
+	last_t=$(now)
+	while :; do
+		n=$(status_accepted)
+		t=$(now)
+		[ -z "$first" ] && [ "${n:-0}" -gt 0 ] && first=$t
+		if [ "${n:-0}" -ne "$last_n" ]; then
+			last_n=$n
+			last_t=$t
+		fi
+		[ "$last_n" -ge "$N" ] && break
+		[ -n "$first" ] && [ "$(calc "$t - $last_t > 3")" = 1.000 ] &&
+		    break
+		sleep 0.02
+	done
+	echo "$last_n $(calc "$last_t - $first")"
+}
+
+for q in 0 1; do
+	: >"$tmp/bare.$q"
+	: >"$tmp/daemon.$q"
+	for r in $(seq "$RUNS"); do
+		QOS=$q "$B/bench/bench_sub" "$mqtt" 'aq/sim/#' "$N" \
+		    >"$tmp/sub.out" &
+		spid=$!
+		until grep -q ready "$tmp/sub.out"; do sleep 0.05; done
+		sleep 0.3
+		sim "$q" --backfill 1 --no-live
+		wait "$spid"
+		tail -n 1 "$tmp/sub.out" | awk -v n="$N" \
+		    '{printf "%.0f %d\n", $1 / $2, $1}' >>"$tmp/bare.$q"
+
+		start_daemon "$q"
+		sim "$q" --backfill 1 --no-live &
+		simpid=$!
+		watch_daemon | awk '{printf "%.0f %d\n", $1 / $2, $1}' \
+		    >>"$tmp/daemon.$q"
+		wait "$simpid" || true
+		stop_daemon
+	done
+	bare=$(cut -d' ' -f1 "$tmp/bare.$q" | median)
+	daemon=$(cut -d' ' -f1 "$tmp/daemon.$q" | median)
+	echo "e2e: QoS $q: bare subscriber median $bare msg/s," \
+	    "aqgridd median $daemon msg/s, ratio" \
+	    "$(calc "$daemon / $bare")" \
+	    "(runs: bare $(cut -d' ' -f1 "$tmp/bare.$q" | tr '\n' ' ')/" \
+	    "aqgridd $(cut -d' ' -f1 "$tmp/daemon.$q" | tr '\n' ' ');" \
+	    "delivered of $N: bare $(cut -d' ' -f2 "$tmp/bare.$q" |
+		tr '\n' ' ')/ aqgridd $(cut -d' ' -f2 "$tmp/daemon.$q" |
+		tr '\n' ' '))"
+	[ "$q" = 0 ] && ceiling=$bare
+done
+
+# HTTP under ingest at half the QoS 0 ceiling.
+half=$((${ceiling%.*} / 2))
+start_daemon 0
+sim 0 --backfill 0 --live --rate "$half" --duration 30 &
+simpid=$!
+sleep 4
+a0=$(status_accepted)
+t0=$(now)
+sleep 8
+a1=$(status_accepted)
+t1=$(now)
+wrk -t2 -c32 -d8s --latency \
+    "http://127.0.0.1:$http/api/v1/cells/r050c050" >"$tmp/wrk.out"
+a2=$(status_accepted)
+t2=$(now)
+quiet=$(calc "($a1 - $a0) / ($t1 - $t0)")
+loaded=$(calc "($a2 - $a1) / ($t2 - $t1)")
+rps=$(sed -n 's/^Requests\/sec: *//p' "$tmp/wrk.out")
+p99=$(awk '$1 == "99%" {print $2}' "$tmp/wrk.out")
+echo "e2e: HTTP GET /api/v1/cells/{id} (wrk, 2 threads, 32 connections)" \
+    "while publishing $half msg/s: $rps req/s, p99 $p99;" \
+    "ingest $quiet msg/s before, $loaded msg/s during"
+kill "$simpid" 2>/dev/null || true
+wait "$simpid" 2>/dev/null || true
+echo "e2e: aqgridd RSS with $((ROWS * COLS)) cells and" \
+    "$((ROWS * COLS * PER_CELL)) sensors after the runs:" \
+    "$(awk '/VmRSS/ {print $2, $3}' /proc/"$dpid"/status)"
+stop_daemon

@@ -1,0 +1,307 @@
+/* harness: helpers of the integration tests (see harness.h). */
+
+/* mkdtemp is not in POSIX 2008's base; glibc's default set has it. */
+#define _DEFAULT_SOURCE
+#include "tests/harness.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static char tmpdir[256];
+
+static void cleanup(void);
+static size_t on_body(void *data, size_t size, size_t n, void *arg);
+static void on_publish(struct mosquitto *m, void *obj, int mid);
+
+static void
+cleanup(void)
+{
+	char cmd[300];
+
+	if (tmpdir[0] != '\0' && getenv("AQ_KEEP_TMP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "harness: cannot remove %s\n", tmpdir);
+	}
+}
+
+const char *
+h_tmpdir(void)
+{
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/aqgrid-test.XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+		atexit(cleanup);
+	}
+	return tmpdir;
+}
+
+long long
+h_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+h_sleep_ms(int ms)
+{
+	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&t, NULL);
+}
+
+int
+h_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	ck_assert_int_ne(port, 1883);
+	return port;
+}
+
+void
+h_spawn(struct h_proc *p, const char *const argv[], const char *log, bool wrap)
+{
+	const char *w = wrap ? getenv("AQ_WRAP") : NULL;
+	char *words[64], *copy = NULL;
+	int n = 0, fd;
+
+	snprintf(p->log, sizeof(p->log), "%s/%s", h_tmpdir(), log);
+	if (w != NULL && *w != '\0') {
+		char *save = NULL;
+
+		copy = strdup(w);
+		for (char *t = strtok_r(copy, " ", &save); t != NULL && n < 32;
+		     t = strtok_r(NULL, " ", &save))
+			words[n++] = t;
+	}
+	for (int k = 0; argv[k] != NULL && n < 63; k++)
+		words[n++] = (char *)(uintptr_t)argv[k];
+	words[n] = NULL;
+	p->pid = fork();
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(words[0], words);
+		_exit(127);
+	}
+	free(copy);
+}
+
+bool
+h_alive(const struct h_proc *p)
+{
+	return p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
+}
+
+int
+h_stop(struct h_proc *p, int sig, int secs)
+{
+	int status = 0;
+	long long until = h_ms() + secs * 1000LL;
+
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, sig);
+	while (h_ms() < until) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid) {
+			p->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		}
+		h_sleep_ms(20);
+	}
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, &status, 0);
+	p->pid = 0;
+	return -1;
+}
+
+const char *
+h_log_wait(const struct h_proc *p, const char *text, int secs)
+{
+	static char line[1024];
+	long long until = h_ms() + secs * 1000LL;
+
+	do {
+		FILE *f = fopen(p->log, "r");
+
+		if (f != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if (strstr(line, text) != NULL) {
+					fclose(f);
+					return line;
+				}
+			}
+			fclose(f);
+		}
+		h_sleep_ms(50);
+	} while (h_ms() < until);
+	return NULL;
+}
+
+void
+h_broker_start(struct h_proc *p, int *port)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		char conf[600], log[64];
+		FILE *f;
+		struct mosquitto *m;
+		const char *argv[] = {"mosquitto", "-c", conf, NULL};
+		long long until;
+
+		if (*port == 0 || attempt > 0)
+			*port = h_free_port();
+		snprintf(conf, sizeof(conf), "%s/mosquitto-%d.conf", h_tmpdir(),
+		    *port);
+		snprintf(log, sizeof(log), "mosquitto-%d.log", *port);
+		ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+		fprintf(f,
+		    "listener %d 127.0.0.1\nallow_anonymous true\n"
+		    "persistence false\nmax_queued_messages 1000000\n",
+		    *port);
+		fclose(f);
+		h_spawn(p, argv, log, false);
+		/* Poll-connect until it accepts, up to 5 s. */
+		mosquitto_lib_init();
+		m = mosquitto_new(NULL, true, NULL);
+		until = h_ms() + 5000;
+		while (h_ms() < until && h_alive(p)) {
+			if (mosquitto_connect(m, "127.0.0.1", *port, 10) ==
+			    MOSQ_ERR_SUCCESS) {
+				mosquitto_disconnect(m);
+				mosquitto_destroy(m);
+				return;
+			}
+			h_sleep_ms(100);
+		}
+		mosquitto_destroy(m);
+		h_stop(p, SIGKILL, 1);
+	}
+	ck_abort_msg("cannot start mosquitto");
+}
+
+static void
+on_publish(struct mosquitto *m, void *obj, int mid)
+{
+	(void)m;
+	(void)mid;
+	(*(int *)obj)++;
+}
+
+struct mosquitto *
+h_mqtt(int port, const char *id)
+{
+	static int acked;
+	struct mosquitto *m;
+
+	mosquitto_lib_init();
+	m = mosquitto_new(id, true, &acked);
+	ck_assert_ptr_nonnull(m);
+	mosquitto_publish_callback_set(m, on_publish);
+	ck_assert_int_eq(
+	    mosquitto_connect(m, "127.0.0.1", port, 30), MOSQ_ERR_SUCCESS);
+	return m;
+}
+
+void
+h_publish(struct mosquitto *m, const char *topic, const void *payload,
+    size_t len, int qos)
+{
+	int *acked = mosquitto_userdata(m);
+	int before = *acked;
+	long long until = h_ms() + 5000;
+
+	ck_assert_int_eq(
+	    mosquitto_publish(m, NULL, topic, (int)len, payload, qos, false),
+	    MOSQ_ERR_SUCCESS);
+	/* QoS 0 is "sent" once written; QoS 1 once the broker acknowledged. */
+	do {
+		ck_assert_int_eq(mosquitto_loop(m, 10, 1), MOSQ_ERR_SUCCESS);
+	} while (*acked == before && h_ms() < until);
+	ck_assert_msg(*acked != before, "no acknowledgement for %s", topic);
+}
+
+void
+h_mqtt_close(struct mosquitto *m)
+{
+	mosquitto_disconnect(m);
+	(void)mosquitto_loop(m, 10, 1);
+	mosquitto_destroy(m);
+}
+
+static size_t
+on_body(void *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	char *grown = realloc(b->p, b->len + size * n + 1);
+
+	if (grown == NULL)
+		return 0;
+	b->p = grown;
+	memcpy(b->p + b->len, data, size * n);
+	b->len += size * n;
+	b->p[b->len] = '\0';
+	return size * n;
+}
+
+char *
+h_get(const char *url, long *code)
+{
+	CURL *c = curl_easy_init();
+	struct buf b = {NULL, 0};
+	CURLcode rc;
+
+	ck_assert_ptr_nonnull(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		free(b.p);
+		return NULL;
+	}
+	if (b.p == NULL)
+		b.p = calloc(1, 1);
+	return b.p;
+}

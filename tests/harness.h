@@ -1,0 +1,57 @@
+/*
+ * harness: what the integration tests share -- free loopback ports, a
+ * private mosquitto broker, spawned programs with their logs, a temporary
+ * folder, MQTT publishing that waits for the broker's acknowledgement, and
+ * HTTP GETs over loopback.  Failures are reported with ck_abort_msg, so
+ * call these from inside a test.
+ */
+#ifndef AQ_TESTS_HARNESS_H
+#define AQ_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mosquitto;
+
+struct h_proc {
+	pid_t pid;
+	char log[512];
+};
+
+/* A fresh folder under /tmp, made once per process; removed at exit. */
+const char *h_tmpdir(void);
+/* A port free on 127.0.0.1 right now (bind to 0, read it, close). */
+int h_free_port(void);
+
+/* Starts argv[0] with stdout and stderr to log (in h_tmpdir()); $AQ_WRAP
+ * (e.g. "valgrind -q --error-exitcode=1") is put in front of it. */
+void h_spawn(
+    struct h_proc *p, const char *const argv[], const char *log, bool wrap);
+/* Sends sig and waits up to secs for the exit; returns the exit status,
+ * or -1 if it had to be killed. */
+int h_stop(struct h_proc *p, int sig, int secs);
+bool h_alive(const struct h_proc *p);
+/* Waits up to secs for text to appear in the process's log; returns the
+ * line holding it (static buffer) or NULL. */
+const char *h_log_wait(const struct h_proc *p, const char *text, int secs);
+
+/* A private mosquitto on a free loopback port (port 0) or the given one. */
+void h_broker_start(struct h_proc *p, int *port);
+
+/* Connects a publisher (QoS 1 acknowledged) to the broker on port. */
+struct mosquitto *h_mqtt(int port, const char *id);
+/* Publishes and, for QoS 1, waits for the PUBACK. */
+void h_publish(struct mosquitto *m, const char *topic, const void *payload,
+    size_t len, int qos);
+void h_mqtt_close(struct mosquitto *m);
+
+/* GET url; returns the body (owned) and the status in *code, or NULL if
+ * the connection failed. */
+char *h_get(const char *url, long *code);
+
+/* Milliseconds of a monotonic clock. */
+long long h_ms(void);
+void h_sleep_ms(int ms);
+
+#endif
