@@ -18,9 +18,9 @@ static const struct conf_hooks hooks = {.decoder = decoder};
 static int
 decoder(const char *name)
 {
-	return strcmp(name, "json") == 0 ? 0 :
-	    strcmp(name, "senml") == 0	 ? 1 :
-					   -1;
+	return strcmp(name, "json") == 0 ? 0
+	    : strcmp(name, "senml") == 0 ? 1
+					 : -1;
 }
 
 static const char *
@@ -112,34 +112,38 @@ START_TEST(every_error_with_its_line)
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:2: port: 70000 is outside"));
 	ck_assert_ptr_nonnull(
 	    strstr(errs, "a.conf:3: protocol: unknown value '4'"));
-	ck_assert_ptr_nonnull(strstr(errs, "a.conf:4: subscribe: unknown "
-					   "decoder 'xml'"));
+	ck_assert_ptr_nonnull(strstr(errs,
+	    "a.conf:4: subscribe: unknown "
+	    "decoder 'xml'"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:5: subscribe: expected"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:7: listen: expected"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:9: aqi: unknown value"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:10: timezone: unknown"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:12: check_future: 'maybe'"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:13: max: expected"));
-	ck_assert_ptr_nonnull(strstr(errs, "a.conf:14: lateness: '1e3' is not"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "a.conf:14: lateness: '1e3' is not"));
 	ck_assert_ptr_nonnull(
 	    strstr(errs, "a.conf:18: unknown key 'colour' in [grid]"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:19: unknown section"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:21: expected key = value"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:23: cells: no cell 'r9c9'"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:26: calibrate: expected"));
-	ck_assert_ptr_nonnull(strstr(errs, "[sensor s]: cell 'r005c005' is not"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "[sensor s]: cell 'r005c005' is not"));
 }
 END_TEST
 
 START_TEST(grid_areas_and_placement)
 {
-	struct conf *c = load("[mqtt]\nsubscribe = aq/# json 0\n[grid]\n"
-			      "origin = 40.0 116.0\ncell_size = 1000\n"
-			      "rows = 3\ncols = 4\n"
-			      "cell = school-1 39.5 116.5\n"
-			      "[area n]\nname = 北区\ncells = r000c000-r000c003\n"
-			      "[area s]\ncells = r001c001-r002c002, school-1\n",
-	    AQ_OK);
+	struct conf *c =
+	    load("[mqtt]\nsubscribe = aq/# json 0\n[grid]\n"
+		 "origin = 40.0 116.0\ncell_size = 1000\n"
+		 "rows = 3\ncols = 4\n"
+		 "cell = school-1 39.5 116.5\n"
+		 "[area n]\nname = 北区\ncells = r000c000-r000c003\n"
+		 "[area s]\ncells = r001c001-r002c002, school-1\n",
+		AQ_OK);
 
 	ck_assert_uint_eq(c->ncells, 13);
 	ck_assert_uint_eq(c->nareas, 2);
@@ -164,9 +168,10 @@ START_TEST(include_and_registry)
 {
 	struct conf *c;
 
-	write_file("grid.conf", "[grid]\nrows = 1\ncols = 2\n"
-				"[sensor bb-1]\ncell = r000c001\ninterval = 300\n"
-				"calibrate = pm25 1.05 -2\n");
+	write_file("grid.conf",
+	    "[grid]\nrows = 1\ncols = 2\n"
+	    "[sensor bb-1]\ncell = r000c001\ninterval = 300\n"
+	    "calibrate = pm25 1.05 -2\n");
 	c = load("[mqtt]\nsubscribe = aq/# senml 2\ninclude = grid.conf\n"
 		 "[ingest]\nsensors_max = 10\n",
 	    AQ_OK);
@@ -221,8 +226,9 @@ START_TEST(manual_page)
 	conf_write_man(f);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, ".SS [mqtt]"));
-	ck_assert_ptr_nonnull(strstr(text, ".B lateness\nInteger 0 to 21600. "
-					   "Default: 7200."));
+	ck_assert_ptr_nonnull(strstr(text,
+	    ".B lateness\nInteger 0 to 21600. "
+	    "Default: 7200."));
 	ck_assert_ptr_nonnull(strstr(text, ".SS [sensor ID]"));
 	free(text);
 }
