@@ -34,6 +34,9 @@ struct state {
 	_Atomic int64_t *last; /* per sensor: newest reading's own time */
 	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
 	int64_t *interval;     /* per sensor, seconds */
+	/* per sensor: newest values as sent and as calibrated */
+	_Atomic uint32_t *has;
+	_Atomic double *raw, *value; /* [sensor * POL_COUNT + p] */
 	_Atomic uint32_t nsensors;
 	struct counters counters;
 };
@@ -69,9 +72,15 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->last = calloc(wc.sensors_max + 1, sizeof(*st->last));
 	st->seen = calloc(wc.sensors_max + 1, sizeof(*st->seen));
 	st->interval = calloc(wc.sensors_max + 1, sizeof(*st->interval));
+	st->has = calloc(wc.sensors_max + 1, sizeof(*st->has));
+	st->raw =
+	    calloc((size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->raw));
+	st->value = calloc(
+	    (size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->value));
 	if (st->w == NULL || st->views == NULL || st->dirty == NULL ||
 	    st->dirty_list == NULL || st->last == NULL || st->seen == NULL ||
-	    st->interval == NULL)
+	    st->interval == NULL || st->has == NULL || st->raw == NULL ||
+	    st->value == NULL)
 		goto fail;
 	for (uint32_t c = 0; c < conf->ncells; c++) {
 		if (win_add_cell(st->w, conf->cells[c].id, &idx) != AQ_OK)
@@ -110,6 +119,9 @@ state_free(struct state *st)
 		conf_free((struct conf *)(uintptr_t)st->old[k]);
 	conf_free((struct conf *)(uintptr_t)atomic_load(&st->conf));
 	free(st->old);
+	free(st->value);
+	free(st->raw);
+	free(st->has);
 	free(st->interval);
 	free(st->seen);
 	free(st->last);
@@ -299,17 +311,45 @@ state_sensor(struct state *st, const char *id, uint32_t cell, uint32_t *out)
 	return AQ_OK;
 }
 
+uint32_t
+state_sensor_values(const struct state *st, uint32_t sensor,
+    double raw[POL_COUNT], double value[POL_COUNT])
+{
+	for (int p = 0; p < POL_COUNT; p++) {
+		raw[p] = atomic_load_explicit(
+		    &st->raw[sensor * POL_COUNT + p], memory_order_relaxed);
+		value[p] = atomic_load_explicit(
+		    &st->value[sensor * POL_COUNT + p], memory_order_relaxed);
+	}
+	return atomic_load_explicit(&st->has[sensor], memory_order_relaxed);
+}
+
 void
-state_updated(struct state *st, uint32_t sensor, int64_t ts,
-    int64_t prev_newest_hour, int64_t now)
+state_updated(struct state *st, uint32_t sensor, const struct reading *r,
+    const double *raw, int64_t prev_newest_hour, int64_t now)
 {
 	uint32_t cell = win_sensor_cell(st->w, sensor);
 	int64_t newest = win_cell_newest_hour(st->w, cell);
+	int64_t ts = r->ts;
 
 	if (ts > atomic_load_explicit(&st->last[sensor], memory_order_relaxed))
 		atomic_store_explicit(
 		    &st->last[sensor], ts, memory_order_relaxed);
 	atomic_store_explicit(&st->seen[sensor], now, memory_order_relaxed);
+	/* Only the newest reading's values are shown: a late one keeps them. */
+	if (ts >=
+	    atomic_load_explicit(&st->last[sensor], memory_order_relaxed)) {
+		for (int p = 0; p < POL_COUNT; p++) {
+			atomic_store_explicit(
+			    &st->value[sensor * POL_COUNT + p], r->v[p],
+			    memory_order_relaxed);
+			atomic_store_explicit(&st->raw[sensor * POL_COUNT + p],
+			    raw != NULL ? raw[p] : r->v[p],
+			    memory_order_relaxed);
+		}
+		atomic_store_explicit(
+		    &st->has[sensor], r->has, memory_order_relaxed);
+	}
 	/* The view shows complete hours only: it changes when the newest
 	 * hour moves on, or when a late reading lands in a complete hour. */
 	if (newest != prev_newest_hour || tz_hour(win_tz(st->w), ts) < newest)

@@ -101,6 +101,11 @@ const char *state_sensor_id(const struct state *st, uint32_t sensor);
 int64_t state_sensor_last(const struct state *st, uint32_t sensor);
 enum sensor_status state_sensor_status(
     const struct state *st, uint32_t sensor, int64_t now);
+/* The sensor's newest values as sent (raw) and after calibration (value),
+ * canonical units; returns the 1u << POL_x bits present.  Each value is
+ * read atomically; a reading arriving meanwhile may mix two readings. */
+uint32_t state_sensor_values(const struct state *st, uint32_t sensor,
+    double raw[POL_COUNT], double value[POL_COUNT]);
 const char *sensor_status_name(enum sensor_status s);
 /* Records an ingest latency. */
 void state_latency(struct state *st, uint64_t ns);
@@ -115,10 +120,11 @@ struct win *state_engine(struct state *st);
 /* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
 int state_sensor(struct state *st, const char *id, uint32_t cell,
     uint32_t *out) AQ_MUSTCHECK;
-/* After win_update() succeeded for a sensor's reading stamped ts, given
- * the cell's newest hour before it and the wall clock now. */
-void state_updated(struct state *st, uint32_t sensor, int64_t ts,
-    int64_t prev_newest_hour, int64_t now);
+/* After win_update() succeeded for a sensor's reading r (calibrated), with
+ * the values as the sensor sent them (raw, or NULL when the same), the
+ * cell's newest hour before it and the wall clock now. */
+void state_updated(struct state *st, uint32_t sensor, const struct reading *r,
+    const double *raw, int64_t prev_newest_hour, int64_t now);
 /* Recomputes and publishes the views of the cells touched since the last
  * call; returns how many. */
 uint32_t state_publish(struct state *st);

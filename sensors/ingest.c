@@ -164,7 +164,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 		prev = win_cell_newest_hour(w, win_sensor_cell(w, sensor));
 		rc = win_update(w, sensor, &r);
 		if (rc == AQ_OK) {
-			state_updated(st, sensor, r.ts, prev, now);
+			state_updated(st, sensor, &r, d->v, prev, now);
 			applied++;
 			continue;
 		}

@@ -185,6 +185,7 @@ static json_t *jtext(const char *s);
 static json_t *jtime(struct req *r, int64_t ts);
 static char *iso(struct req *r, int64_t ts, char *buf, size_t len);
 static json_t *jinds(uint32_t bits);
+static json_t *sensor_values_json(const double *v, uint32_t has);
 static int summarize(struct req *r, uint32_t cell, struct summary *s);
 static enum cell_status view_status(struct req *r, const struct cell_view *v);
 static void summary_write(
@@ -395,8 +396,13 @@ static const struct schema_def schemas[] = {
 	"maxima (*_1h, co_8h) and the O3 MDA8 (o3_8h).",
 	"date:date aqi:#Aqi concentrations:#Concentrations "
 	"valid_hours:#ValidHours exceeds:[string]"},
+    {"SensorValues",
+	"A sensor's newest values by pollutant (ug/m3, CO "
+	"mg/m3); absent ones left out.",
+	"pm25:number pm10:number so2:number no2:number co:number o3:number"},
     {"SensorState", "A sensor of a cell.",
-	"id:string last:date-time? status:ok|offline|no_data"},
+	"id:string last:date-time? status:ok|offline|no_data "
+	"values:#SensorValues raw:#SensorValues"},
     {"CellDetail", "A cell's latest complete hour and day.",
 	"id:string area:string? area_name:string? lat:number lon:number "
 	"row:integer? col:integer? hour:date-time? newest:date-time? "
@@ -1311,6 +1317,24 @@ day_json(struct req *r, const struct cell_view *v)
 	return o;
 }
 
+/* The newest values of a sensor: as sent (raw) or calibrated. */
+static json_t *
+sensor_values_json(const double *v, uint32_t has)
+{
+	json_t *o = json_object();
+
+	for (int p = 0; p < POL_COUNT && o != NULL; p++) {
+		if (!(has & (1u << p)))
+			continue;
+		if (json_object_set_new(
+			o, pol_name((enum pol)p), json_real(v[p])) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
 static json_t *
 sensors_json(struct req *r, const struct cell_view *v)
 {
@@ -1320,6 +1344,8 @@ sensors_json(struct req *r, const struct cell_view *v)
 
 	for (uint32_t k = 0; k < n && a != NULL; k++) {
 		uint32_t x = v->sensors[k];
+		double raw[POL_COUNT], val[POL_COUNT];
+		uint32_t has = state_sensor_values(r->st, x, raw, val);
 
 		if ((s = json_object()) == NULL ||
 		    json_array_append_new(a, s) != 0 ||
@@ -1329,7 +1355,11 @@ sensors_json(struct req *r, const struct cell_view *v)
 			s, "last", jtime(r, state_sensor_last(r->st, x))) ||
 		    json_object_set_new(s, "status",
 			json_string(sensor_status_name(
-			    state_sensor_status(r->st, x, r->now))))) {
+			    state_sensor_status(r->st, x, r->now)))) ||
+		    json_object_set_new(
+			s, "values", sensor_values_json(val, has)) ||
+		    json_object_set_new(
+			s, "raw", sensor_values_json(raw, has))) {
 			json_decref(a);
 			a = NULL;
 		}

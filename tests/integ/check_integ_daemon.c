@@ -165,7 +165,7 @@ START_TEST(exact_values)
 	struct mosquitto *m;
 	int port = 0;
 	int64_t h0 = hour_base(30);
-	json_t *c, *aqi, *conc;
+	json_t *c, *aqi, *conc, *s;
 	long code;
 
 	h_broker_start(&broker, &port);
@@ -231,6 +231,14 @@ START_TEST(exact_values)
 	c = get_json(&d, "/api/v1/cells/r002c003", &code);
 	conc = json_object_get(c, "concentrations");
 	ck_assert(json_real_value(json_object_get(conc, "pm25_1h")) == 21.0);
+	/* The sensor's newest values, as sent and as calibrated. */
+	s = json_array_get(json_object_get(c, "sensors"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(s, "id")), "reg-1");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "status")), "ok");
+	ck_assert(json_real_value(json_object_get(
+		      json_object_get(s, "raw"), "pm25")) == 10.0);
+	ck_assert(json_real_value(json_object_get(
+		      json_object_get(s, "values"), "pm25")) == 21.0);
 	json_decref(c);
 	c = get_json(&d, "/api/v1/cells/r000c000", &code);
 	ck_assert_int_eq(
@@ -285,6 +293,8 @@ START_TEST(broker_restart)
 }
 END_TEST
 
+/* Readings published while the daemon is down, with MQTT 5 (loop 0) and
+ * with 3.1.1 (loop 1): both keep a persistent session. */
 START_TEST(queued_while_down)
 {
 	struct h_proc broker;
@@ -294,7 +304,7 @@ START_TEST(queued_while_down)
 	int64_t t = hour_base(3);
 
 	h_broker_start(&broker, &port);
-	write_conf(&d, port, NULL);
+	write_conf(&d, port, _i == 0 ? NULL : "[mqtt]\nprotocol = 3.1.1\n");
 	start(&d, "queued-1.log");
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 
@@ -306,6 +316,8 @@ START_TEST(queued_while_down)
 		    "{\"ts\":%lld,\"cell\":\"r002c000\",\"pm25\":%d}",
 		    (long long)(t + 10 * k), k % 50);
 	start(&d, "queued-2.log");
+	ck_assert_ptr_nonnull(
+	    h_log_wait(&d.proc, _i == 0 ? "(MQTT 5)" : "(MQTT 3.1.1)", 1));
 	ck_assert(wait_num(&d, "readings", "accepted", n, 30));
 	/* A marker published after them arrives after them: once it is
 	 * counted, nothing more of the backlog can come. */
@@ -477,7 +489,7 @@ integ_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, exact_values);
 	tcase_add_test(tc, broker_restart);
-	tcase_add_test(tc, queued_while_down);
+	tcase_add_loop_test(tc, queued_while_down, 0, 2);
 	tcase_add_test(tc, malformed_corpus);
 	tcase_add_test(tc, config_check);
 	tcase_add_test(tc, reload);

@@ -265,7 +265,7 @@ feed(uint32_t sensor, int64_t ts, int32_t period, double pm25, double o3)
 		r.v[POL_O3] = o3;
 	}
 	if ((rc = win_update(w, sensor, &r)) == AQ_OK)
-		state_updated(st, sensor, ts, prev, ts);
+		state_updated(st, sensor, &r, NULL, prev, ts);
 	return rc;
 }
 
