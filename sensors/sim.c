@@ -418,9 +418,10 @@ static const char *const help_lines[] = {
     "                         their period (default 60)",
     "  --speed X              live event time runs X times faster than the",
     "                         clock (default 1)",
-    "  --rate N               live: exactly N messages a second instead,",
-    "                         cycling through the sensors, ts advancing by",
-    "                         the interval each round (0: as fast as possible)",
+    "  --rate N               live: exactly N messages a second instead, in",
+    "                         rounds of all sensors (0: as fast as possible);",
+    "                         a round's ts and period follow its duration in",
+    "                         whole seconds, 1 to the interval",
     "  --duration S           stop after S seconds of live time (default:",
     "                         never)",
     "  --count N              stop after N messages in all",
@@ -1669,8 +1670,12 @@ synth_send(const struct synth *s, struct pub *p, uint32_t j, int64_t ts,
  * cover [live0 + off_j + k * interval, + interval) and go out when their
  * period ends on the event clock, which reads live0 when the program
  * started and runs --speed times faster than CLOCK_MONOTONIC; the offsets
- * off_j spread the sensors over the interval.  With --rate, messages go
- * out at that rate instead, in the same order.
+ * off_j spread the sensors over the interval.
+ * With --rate, messages go out at that rate instead, in rounds of all the
+ * sensors.  Round k covers [live0 + k * step, + step), step being the
+ * round's duration in whole seconds (1 to interval): timestamps keep pace
+ * with the clock, as the daemon refuses readings far ahead of it, unless
+ * more than one round goes out a second, and stay distinct per sensor.
  */
 static int
 synth_run(const struct opts *o, struct pub *p, int64_t mono0)
@@ -1678,7 +1683,7 @@ synth_run(const struct opts *o, struct pub *p, int64_t mono0)
 	struct synth s;
 	uint64_t sent = 0, live_sent = 0;
 	int64_t nback = o->backfill_h * 3600 / BACKFILL_PERIOD;
-	int64_t live_mono0, dur_end, due;
+	int64_t live_mono0, dur_end, due, step = o->interval;
 	int rc = AQ_OK;
 
 	synth_init(&s, o, (int64_t)time(NULL));
@@ -1712,15 +1717,20 @@ synth_run(const struct opts *o, struct pub *p, int64_t mono0)
 	if (o->verbose)
 		sim_warnx("back-fill done: %" PRIu64 " messages; live", sent);
 
+	if (o->rate >= 0) {
+		step = o->rate > 0 ? (int64_t)ceil(s.nsensors / o->rate) : 1;
+		step = step < 1 ? 1 : step > o->interval ? o->interval : step;
+	}
 	live_mono0 = mono_ns();
 	dur_end = o->duration >= 0 ? live_mono0 + (int64_t)(o->duration * 1e9)
 				   : INT64_MAX;
 	for (uint64_t m = 0; rc == AQ_OK; m++) {
 		uint32_t j = (uint32_t)(m % s.nsensors);
 		int64_t k = (int64_t)(m / s.nsensors);
-		int64_t ts = s.live0 + (int64_t)j * o->interval / s.nsensors +
-		    k * o->interval;
+		int64_t ts = s.live0 + k * step;
 
+		if (o->rate < 0)
+			ts += (int64_t)j * o->interval / s.nsensors;
 		if (got_term || (o->count > 0 && sent >= o->count))
 			break;
 		if (synth_silent(&s, j, ts, true))
@@ -1743,7 +1753,7 @@ synth_run(const struct opts *o, struct pub *p, int64_t mono0)
 			sleep_until(due);
 		if (got_term)
 			break;
-		if ((rc = synth_send(&s, p, j, ts, o->interval)) == AQ_OK) {
+		if ((rc = synth_send(&s, p, j, ts, step)) == AQ_OK) {
 			sent++;
 			live_sent++;
 		}

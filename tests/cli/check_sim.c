@@ -38,7 +38,7 @@
 #define EXCERPT_T0 1388332800
 #define SYNC_TOPIC "aq/sim/zz-check-sync"
 #define ARGS_MAX 64
-#define PATH_MAX_ 512
+#define TEST_PATH_MAX 512
 #define OUT_MAX 65536
 
 struct broker {
@@ -46,8 +46,8 @@ struct broker {
 	int port;
 	bool persist;
 	bool ok;
-	char dir[PATH_MAX_];
-	char conf[PATH_MAX_];
+	char dir[TEST_PATH_MAX];
+	char conf[TEST_PATH_MAX];
 };
 
 struct msg {
@@ -73,7 +73,7 @@ struct run {
 
 /* One broker per TCase, started by an unchecked fixture in the runner. */
 static struct broker br;
-static char tmpdir[PATH_MAX_];
+static char tmpdir[TEST_PATH_MAX];
 
 static void fail_setup(const char *what);
 static int free_port(void);
@@ -173,7 +173,7 @@ sleep_ms(int ms)
 static bool
 broker_spawn(struct broker *b)
 {
-	char log[PATH_MAX_ + 16];
+	char log[TEST_PATH_MAX + 16];
 	int fd, st;
 
 	snprintf(log, sizeof(log), "%s/broker.log", b->dir);
@@ -299,7 +299,7 @@ broker_up_persist(void)
 static void
 broker_down(void)
 {
-	char cmd[PATH_MAX_ + 16];
+	char cmd[TEST_PATH_MAX + 16];
 
 	broker_kill(&br);
 	mosquitto_lib_cleanup();
@@ -348,7 +348,8 @@ sub_on_message(
 	(void)m;
 	pthread_mutex_lock(&s->mu);
 	if (strcmp(msg->topic, SYNC_TOPIC) == 0) {
-		s->sync_seen = atoi(msg->payload);
+		/* libmosquitto NUL-terminates every payload. */
+		s->sync_seen = (int)strtol(msg->payload, NULL, 10);
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
@@ -546,7 +547,7 @@ read_file(const char *path, char *buf, size_t len)
 static void
 run_sim_port(struct run *r, int port, const char *const *args)
 {
-	char out[PATH_MAX_ + 16], err[PATH_MAX_ + 16];
+	char out[TEST_PATH_MAX + 16], err[TEST_PATH_MAX + 16];
 	pid_t pid;
 
 	snprintf(out, sizeof(out), "%s/sim.out", tmpdir);
@@ -756,7 +757,7 @@ END_TEST
 /* A gzip file, --cell and --from/--to. */
 START_TEST(replay_options)
 {
-	char gz[PATH_MAX_ + 16], buf[4096];
+	char gz[TEST_PATH_MAX + 16], buf[4096];
 	const char *args[] = {"replay", "--cell", "tiantan=r005c007", "--from",
 	    "2013-12-31", "--to=2013-12-31", gz, TIANTAN, NULL};
 	struct sub s;
@@ -962,7 +963,7 @@ START_TEST(sigterm_stops)
 	static const char *const args[] = {"synth", "--rows", "2", "--cols",
 	    "2", "--backfill", "0", "--interval", "1", "--speed", "20",
 	    "--fault-free", NULL};
-	char out[PATH_MAX_ + 16], err[PATH_MAX_ + 16], want[128];
+	char out[TEST_PATH_MAX + 16], err[TEST_PATH_MAX + 16], want[128];
 	struct sub s;
 	struct run r;
 	pid_t pid;
@@ -1071,7 +1072,7 @@ START_TEST(reconnects)
 	static const char *const args[] = {"-i", "check-sim-pub", "synth",
 	    "--rows", "2", "--cols", "2", "--backfill", "0", "--rate", "40",
 	    "--count", "120", "--fault-free", NULL};
-	char out[PATH_MAX_ + 16], err[PATH_MAX_ + 16];
+	char out[TEST_PATH_MAX + 16], err[TEST_PATH_MAX + 16];
 	struct sub s;
 	struct run r;
 	pid_t pid;

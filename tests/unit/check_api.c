@@ -1443,7 +1443,8 @@ START_TEST(concurrent_readers)
 {
 	struct worker w[NTHREADS];
 	int64_t h = hour_c + 1;
-	int steps = 0, moves = 0;
+	int steps = 0, moves = 0, fed = AQ_OK, joined = 0;
+	uint32_t published = 1;
 	bool all;
 
 	atomic_store(&stop, 0);
@@ -1454,24 +1455,30 @@ START_TEST(concurrent_readers)
 		ck_assert_int_eq(
 		    pthread_create(&w[k].tid, NULL, hammer, &w[k]), 0);
 	}
+	/* No assertion may leave this function while the readers run (with
+	 * CK_FORK=no it would pull their stack from under them): failures
+	 * are recorded, the readers stopped and joined, then asserted. */
 	do {
 		/* Each new hour completes the one before it. */
 		h++;
-		ck_assert_int_eq(
-		    feed(s_reg, hour_start(h), 3600,
-			40 + (double)(steps * 7 % 120) + 0.1, NO_VALUE),
-		    AQ_OK);
-		ck_assert_uint_eq(state_publish(st), 1);
+		fed = feed(s_reg, hour_start(h), 3600,
+		    40 + (double)(steps * 7 % 120) + 0.1, NO_VALUE);
+		published = state_publish(st);
 		steps++;
 		all = true;
 		for (int k = 0; k < NTHREADS; k++)
 			if (atomic_load(&w[k].done) < HAMMER_MIN &&
 			    w[k].bad == 0)
 				all = false;
-	} while ((!all || steps < 50) && steps < 10000000);
+	} while (fed == AQ_OK && published == 1 && (!all || steps < 50) &&
+	    steps < 10000000);
 	atomic_store(&stop, 1);
+	for (int k = 0; k < NTHREADS; k++)
+		joined += pthread_join(w[k].tid, NULL) == 0;
+	ck_assert_int_eq(joined, NTHREADS);
+	ck_assert_int_eq(fed, AQ_OK);
+	ck_assert_uint_eq(published, 1);
 	for (int k = 0; k < NTHREADS; k++) {
-		ck_assert_int_eq(pthread_join(w[k].tid, NULL), 0);
 		ck_assert_msg(w[k].bad == 0, "thread %d: %s", k, w[k].why);
 		ck_assert_int_ge(atomic_load(&w[k].done), HAMMER_MIN);
 		moves += w[k].moves;
