@@ -19,6 +19,7 @@
 #define FULL_WAIT_NS 100000000     /* wait for room before counting a loss */
 #define PUBLISH_EVERY_NS 100000000 /* views at least this often */
 #define SESSION_EXPIRY 604800      /* v5: keep the session a week */
+#define RECEIVE_MAX 1000           /* v5: QoS 1 messages in flight to us */
 
 /* A message in the ring: header, topic (NUL-terminated), payload. */
 struct rec {
@@ -376,6 +377,10 @@ mqtt_setup(struct ingest *in)
 		return -1;
 	}
 	mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, in->protocol);
+	/* MQTT 5: let the broker keep many QoS 1 messages in flight to us
+	 * (libmosquitto's default of 20 makes delivery wait on round trips);
+	 * the ring, not the broker's window, is where back-pressure lives. */
+	mosquitto_int_option(in->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAX);
 	mosquitto_connect_v5_callback_set(in->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(in->mosq, on_message);

@@ -27,8 +27,12 @@ struct buf {
 };
 
 static char tmpdir[256];
+/* Everything spawned, so that a failed test leaves no broker behind. */
+static pid_t spawned[64];
+static int nspawned;
 
 static void cleanup(void);
+static void forget(pid_t pid);
 static size_t on_body(void *data, size_t size, size_t n, void *arg);
 static void on_publish(struct mosquitto *m, void *obj, int mid);
 
@@ -37,11 +41,23 @@ cleanup(void)
 {
 	char cmd[300];
 
+	for (int k = 0; k < nspawned; k++)
+		if (spawned[k] > 0 && kill(spawned[k], SIGKILL) == 0)
+			waitpid(spawned[k], NULL, 0);
+
 	if (tmpdir[0] != '\0' && getenv("AQ_KEEP_TMP") == NULL) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "harness: cannot remove %s\n", tmpdir);
 	}
+}
+
+static void
+forget(pid_t pid)
+{
+	for (int k = 0; k < nspawned; k++)
+		if (spawned[k] == pid)
+			spawned[k] = 0;
 }
 
 const char *
@@ -120,6 +136,9 @@ h_spawn(struct h_proc *p, const char *const argv[], const char *log, bool wrap)
 		_exit(127);
 	}
 	free(copy);
+	if (nspawned < (int)(sizeof(spawned) / sizeof(spawned[0])))
+		spawned[nspawned++] = p->pid;
+	(void)h_tmpdir(); /* registers cleanup() in this process */
 }
 
 bool
@@ -141,6 +160,7 @@ h_stop(struct h_proc *p, int sig, int secs)
 		pid_t r = waitpid(p->pid, &status, WNOHANG);
 
 		if (r == p->pid) {
+			forget(p->pid);
 			p->pid = 0;
 			return WIFEXITED(status) ? WEXITSTATUS(status)
 						 : 128 + WTERMSIG(status);
@@ -149,6 +169,7 @@ h_stop(struct h_proc *p, int sig, int secs)
 	}
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, &status, 0);
+	forget(p->pid);
 	p->pid = 0;
 	return -1;
 }
