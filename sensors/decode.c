@@ -2,12 +2,18 @@
  * decode: the native JSON, SenML, AirGradient and Sensor.Community payloads
  * into readings (see decode.h).
  *
- * Every payload goes through the same gate: its length is checked against
- * the caller's bound, its nesting is counted without parsing, and only then
- * does jansson parse it, allocating from a per-thread arena that is reset
- * for each payload.  The format's decoder then walks the tree once, refusing
- * the payload for faults of shape (schema, sensor, time, unit) and dropping
- * single values that are not numbers, counted by reason.
+ * Every payload's length is first checked against the caller's bound.  The
+ * native format, the hot path (every grid micro-station sends it), is then
+ * parsed by a JSON parser of its own, strict and in one pass, which builds
+ * no tree and allocates nothing (native_decode(), below): its answers are
+ * those jansson and a walk of jansson's tree gave, which the differential
+ * test (tests/unit/check_decode_native.c) holds it to.  For the other
+ * formats the nesting is counted without parsing, and only then does
+ * jansson parse the payload, allocating from a per-thread arena that is
+ * reset for each payload; the format's decoder then walks the tree once.
+ * Every decoder refuses a payload for faults of shape (schema, sensor,
+ * time, unit) and drops single values that are not numbers, counted by
+ * reason.
  *
  * Choices where the formats leave room, kept in one place:
  * - JSON null is "absent" for every optional field of the native,
@@ -15,10 +21,14 @@
  * - Duplicate keys are refused as schema faults: RFC 8259 only says names
  *   SHOULD be unique, so the text is JSON, but it is ambiguous to us.
  * - Nesting deeper than DEPTH_MAX is refused as a syntax fault before
- *   parsing, as jansson's own depth limit would; no format nests past 3.
+ *   parsing (the native parser counts it as it goes, to the same answer),
+ *   as jansson's own depth limit would; no format nests past 3.
  * - Numbers jansson cannot hold (1e400, 20-digit integers) are syntax
- *   faults, as jansson reports them.  The same numbers in Sensor.Community
- *   strings are values dropped as out_of_range.
+ *   faults, as jansson reports them, in the native format too.  The same
+ *   numbers in Sensor.Community strings are values dropped as out_of_range.
+ * - A raw NUL byte is a syntax fault wherever it is.  jansson 2.14 skips
+ *   one that directly follows a number or true, false or null ({"a":1\0}),
+ *   a slip of its push-back buffer; the native parser does not follow it.
  * - A value that is not a number is dropped and counted, weather fields
  *   included; "NaN", "nan", "-inf", "Infinity" (any case, any sign) count
  *   as not_finite.  Numbers as strings are not numbers, except in
@@ -38,6 +48,7 @@
  */
 #include "sensors/decode.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdalign.h>
@@ -52,6 +63,32 @@
 #define ARENA_SIZE 65536
 #define ARENA_ALIGN alignof(max_align_t)
 #define DEPTH_MAX 16
+/* The native parser: keys compared as they come (more are left to
+ * dup_walk()), dup_walk()'s batch and table, the longest "ts" text passed
+ * to tz_parse() as it is, and the digits and exponent num_slow() keeps. */
+#define KEYS_INLINE 32
+#define WALK_BATCH 512
+#define WALK_SLOTS (2 * WALK_BATCH)
+#define TS_TEXT_MAX 128
+#define NUM_DIGITS_MAX 800
+#define NUM_EXP_CAP INT64_C(1000000000)
+#define JSON_WS_BITS                                                           \
+	((UINT64_C(1) << ' ') | (UINT64_C(1) << '\t') |                        \
+	    (UINT64_C(1) << '\n') | (UINT64_C(1) << '\r'))
+/* One double operation rounds correctly only where doubles are evaluated
+ * as doubles (not on the x87). */
+#if FLT_EVAL_METHOD == 0
+#define NUM_FAST 1
+#else
+#define NUM_FAST 0
+#endif
+/* Strings are scanned a word at a time on little-endian GCC and Clang. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define STR_SWAR 1
+#else
+#define STR_SWAR 0
+#endif
 #define TS_MIN INT64_C(946684800)  /* 2000-01-01T00:00:00Z */
 #define TS_MAX INT64_C(4102444800) /* 2100-01-01T00:00:00Z */
 #define PERIOD_DEFAULT 60
@@ -78,6 +115,94 @@ struct arena {
 	size_t used;
 	bool active;
 	bool spilled; /* part of this payload's tree came from malloc */
+};
+
+/* Native format: the keys we read (native_key_bytes() names them); all
+ * others are ignored. */
+enum nf {
+	NF_SENSOR,
+	NF_TS,
+	NF_PERIOD,
+	NF_CELL,
+	NF_LAT,
+	NF_LON,
+	NF_UNITS,
+	NF_POL,                      /* NF_POL + POL_x */
+	NF_MET = NF_POL + POL_COUNT, /* NF_MET + MET_x */
+	NF_COUNT = NF_MET + MET_COUNT
+};
+
+/* JSON types, as the native decoder tells them apart. */
+enum jt {
+	JT_NULL,
+	JT_FALSE,
+	JT_TRUE,
+	JT_INT,
+	JT_REAL,
+	JT_STR,
+	JT_ARRAY,
+	JT_OBJECT
+};
+
+/* How far the native parse got; JR_NEXT: another member follows. */
+enum jr { JR_OK, JR_SYNTAX, JR_DUP, JR_NEXT };
+
+/* A JSON value in the payload.  A string is kept as the len bytes between
+ * its quotes, at s; esc says they hold escapes, so that decoding them
+ * gives other bytes. */
+struct jv {
+	enum jt type;
+	bool esc;
+	const unsigned char *s;
+	size_t len;
+	int64_t i; /* JT_INT */
+	double d;  /* JT_INT and JT_REAL, as json_number_value() gives it */
+};
+
+/* A key of an object still open, to compare later keys with. */
+struct jkey {
+	const unsigned char *s;
+	size_t len;
+	uint32_t hash;
+	bool esc;
+};
+
+/* The native parse: where it is, and what it has kept. */
+struct jp {
+	const unsigned char *p, *end;
+	int depth;
+	int nkeys;     /* keys[0 ... nkeys - 1]: of the open objects */
+	bool overflow; /* a key did not fit in keys[]: see dup_walk() */
+	bool root_object;
+	uint32_t seen; /* native keys met (1u << NF_x) */
+	uint32_t have; /* those whose value is not null */
+	struct jv f[NF_COUNT];
+	uint32_t units_seen; /* pollutants named in "units" */
+	bool units_schema;   /* one of them with a unit that is no string */
+	bool bad_unit;
+	enum unit units[POL_COUNT];
+	struct jkey keys[KEYS_INLINE];
+};
+
+/* The decoded bytes of a string, one at a time. */
+struct jiter {
+	const unsigned char *p, *end;
+	unsigned char u[4];
+	int n, i; /* u[i ... n - 1] still to give */
+};
+
+/* dup_walk()'s hash table: a slot is in use in the pass numbered gen. */
+struct walk_slot {
+	const unsigned char *s; /* the key's first byte after its quote */
+	uint32_t hash;
+	uint32_t gen;
+};
+
+struct walk {
+	const unsigned char *end;
+	uint32_t gen;
+	bool dup;
+	struct walk_slot slot[WALK_SLOTS];
 };
 
 /* One payload being decoded. */
@@ -130,11 +255,60 @@ static void take_pol(
 static void take_met(
     struct ctx *c, int i, enum met m, const json_t *j, bool text, double scale);
 static int finish(struct ctx *c, enum reason *why);
-static int time_value(const json_t *j, int64_t *ts, enum reason *why);
-static int native_units(
-    json_t *units, enum unit u[POL_COUNT], bool *bad_unit, enum reason *why);
-static int native_key(const char *key);
-static int native_decode(struct ctx *c, json_t *root, enum reason *why);
+static inline const unsigned char *skip_ws(
+    const unsigned char *p, const unsigned char *end);
+static int hex_digit(unsigned char c);
+static inline uint64_t str_stops(uint64_t w);
+static inline const unsigned char *str_plain(
+    const unsigned char *p, const unsigned char *end);
+static long hex4(const unsigned char *p);
+static const unsigned char *jp_escape(
+    const unsigned char *p, const unsigned char *end);
+static int utf8_seq(const unsigned char *p, const unsigned char *end);
+static inline enum jr jp_string(struct jp *j, struct jv *v);
+static enum jr jp_string_rest(
+    struct jp *j, struct jv *v, const unsigned char *p);
+static enum jr jp_number(struct jp *j, struct jv *v);
+static bool num_slow(
+    const unsigned char *s, const unsigned char *e, double *out);
+static enum jr jp_literal(struct jp *j, const char *word, size_t len);
+static enum jr jp_value(struct jp *j, struct jv *v);
+static enum jr jp_container(struct jp *j);
+static enum jr jp_object(struct jp *j);
+static enum jr jp_array(struct jp *j);
+static inline enum jr jp_member(struct jp *j, struct jv *k);
+static inline enum jr jp_colon(struct jp *j);
+static inline enum jr jp_next(struct jp *j, unsigned char close);
+static enum jr jp_key(struct jp *j, const struct jv *k, int first);
+static int native_key_bytes(const unsigned char *s, size_t len);
+static int native_key(const struct jv *k);
+static enum jr native_object(struct jp *j);
+static enum jr native_units_object(struct jp *j);
+static enum jr native_parse(struct jp *j);
+static int jstr_unit(const unsigned char **pp, unsigned char u[4]);
+static int jiter_next(struct jiter *it);
+static size_t jstr_copy(const struct jv *v, char *dst, size_t cap);
+static uint32_t jstr_hash(const unsigned char *s, size_t len, bool esc);
+static bool jstr_equal(const unsigned char *a, size_t alen, bool aesc,
+    const unsigned char *b, size_t blen, bool besc);
+static bool dup_walk(const unsigned char *p, const unsigned char *end);
+static const unsigned char *walk_string(
+    const unsigned char *p, const unsigned char *end);
+static const unsigned char *walk_skip(
+    const unsigned char *p, const unsigned char *end);
+static const unsigned char *walk_value(struct walk *w, const unsigned char *p);
+static const unsigned char *walk_member(
+    const unsigned char *p, const unsigned char *end);
+static bool walk_keys(struct walk *w, const unsigned char *first);
+static bool walk_slot(
+    struct walk *w, const unsigned char *s, const unsigned char *e, bool add);
+static bool jstr_text(const struct jv *v, char *buf, size_t size);
+static enum num jv_num(const struct jv *v, double *d, enum reason *r);
+static int ts_long_text(const struct jv *v, int64_t *t);
+static int jv_time(const struct jv *v, int64_t *ts, enum reason *why);
+static int native_fields(struct ctx *c, const struct jp *j, enum reason *why);
+static int native_decode(
+    struct ctx *c, const unsigned char *payload, size_t len, enum reason *why);
 static bool senml_name_ok(const char *s);
 static int senml_measure(const char *name, size_t *prefix, bool *met);
 static int senml_unit(const char *u, bool met, int idx, double *scale,
@@ -163,45 +337,10 @@ static const char *const decoder_names[DECODER_COUNT] = {
 
 static int (*const decoders[DECODER_COUNT])(
     struct ctx *, json_t *, enum reason *) = {
-    [DECODER_NATIVE] = native_decode,
+    [DECODER_NATIVE] = NULL, /* native_decode(), without jansson */
     [DECODER_SENML] = senml_decode,
     [DECODER_AIRGRADIENT] = ag_decode,
     [DECODER_SENSOR_COMMUNITY] = sc_decode,
-};
-
-/* Native format: the keys we read; all others are ignored. */
-enum nf {
-	NF_SENSOR,
-	NF_TS,
-	NF_PERIOD,
-	NF_CELL,
-	NF_LAT,
-	NF_LON,
-	NF_UNITS,
-	NF_POL,                      /* NF_POL + POL_x */
-	NF_MET = NF_POL + POL_COUNT, /* NF_MET + MET_x */
-	NF_COUNT = NF_MET + MET_COUNT
-};
-
-static const char *const native_keys[NF_COUNT] = {
-    [NF_SENSOR] = "sensor",
-    [NF_TS] = "ts",
-    [NF_PERIOD] = "period",
-    [NF_CELL] = "cell",
-    [NF_LAT] = "lat",
-    [NF_LON] = "lon",
-    [NF_UNITS] = "units",
-    [NF_POL + POL_PM25] = "pm25",
-    [NF_POL + POL_PM10] = "pm10",
-    [NF_POL + POL_SO2] = "so2",
-    [NF_POL + POL_NO2] = "no2",
-    [NF_POL + POL_CO] = "co",
-    [NF_POL + POL_O3] = "o3",
-    [NF_MET + MET_TEMP] = "temp",
-    [NF_MET + MET_RH] = "rh",
-    [NF_MET + MET_WS] = "ws",
-    [NF_MET + MET_WD] = "wd",
-    [NF_MET + MET_PRES] = "pres",
 };
 
 /* SenML measurement names (the part of a name after its last ':' or '/'). */
@@ -609,24 +748,1133 @@ finish(struct ctx *c, enum reason *why)
 	return refuse(why, REASON_NO_VALUES);
 }
 
-/* A native timestamp: Unix seconds as a number, or text for tz_parse(). */
-static int
-time_value(const json_t *j, int64_t *ts, enum reason *why)
+/*
+ * The native format, parsed without jansson.
+ *
+ * One pass over the payload both checks it as RFC 8259 JSON, as strictly
+ * as jansson does, and keeps what the native decoder reads: the values of
+ * the keys it knows, by reference into the payload (strings are decoded
+ * only when read), and the "units" object as it goes by.  Nothing is
+ * allocated.  The answers are those jansson and the tree walk gave, fault
+ * for fault (but for jansson's slip over NUL bytes, see the top): the
+ * first fault in document order decides between syntax (bad JSON) and
+ * schema (a duplicate key), and only a whole, valid document is read for
+ * its fields, in the order native_fields() checks them.
+ */
+
+/* Whitespace of RFC 8259: space, tab, line feed, carriage return. */
+static inline const unsigned char *
+skip_ws(const unsigned char *p, const unsigned char *end)
 {
+	while (
+	    p < end && *p <= ' ' && ((UINT64_C(1) << *p) & JSON_WS_BITS) != 0)
+		p++;
+	return p;
+}
+
+/* The value of a hex digit, or -1. */
+static int
+hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The four hex digits at p (p + 4 <= end is the caller's), or -1. */
+static long
+hex4(const unsigned char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int d = hex_digit(p[i]);
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* Checks the escape at p (a backslash) as jansson does: \u0000 is refused
+ * (no C string could hold it), and a surrogate must be a high one followed
+ * by a low one.  Returns the byte after it, or NULL. */
+static const unsigned char *
+jp_escape(const unsigned char *p, const unsigned char *end)
+{
+	long u, lo;
+
+	if (end - p < 2)
+		return NULL;
+	switch (p[1]) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		return p + 2;
+	case 'u':
+		break;
+	default:
+		return NULL;
+	}
+	if (end - p < 6 || (u = hex4(p + 2)) <= 0)
+		return NULL;
+	if (u < 0xd800 || u > 0xdfff)
+		return p + 6;
+	if (u > 0xdbff || end - p < 12 || p[6] != '\\' || p[7] != 'u')
+		return NULL;
+	lo = hex4(p + 8);
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return NULL;
+	return p + 12;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (first byte >= 0x80), or
+ * 0: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (end - p < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* The bytes of w that may end a run of plain string bytes: '"', '\\',
+ * control characters and bytes of multibyte sequences.  The lowest one
+ * flagged is exact; those above it may be false alarms, which do not
+ * matter (a subtraction borrows only from a byte that is flagged). */
+static inline uint64_t
+str_stops(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) |
+		   ((w - ones * 0x20) & ~w) | w) &
+	    high;
+}
+
+/* The first byte at or after p that is not a plain string byte: eight
+ * at a time where the byte order allows it, as most keys and values are
+ * plain ASCII of fewer than eight bytes. */
+static inline const unsigned char *
+str_plain(const unsigned char *p, const unsigned char *end)
+{
+#if STR_SWAR
+	for (; end - p >= 8; p += 8) {
+		uint64_t w, stops;
+
+		memcpy(&w, p, sizeof(w));
+		if ((stops = str_stops(w)) != 0)
+			return p + (__builtin_ctzll(stops) >> 3);
+	}
+#endif
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/* A string at j->p (its opening quote).  Most are plain ASCII, done
+ * here; jp_string_rest() takes the others on from the first byte that
+ * is not. */
+static inline enum jr
+jp_string(struct jp *j, struct jv *v)
+{
+	const unsigned char *p = str_plain(j->p + 1, j->end);
+
+	if (p == j->end || *p != '"')
+		return jp_string_rest(j, v, p);
+	v->type = JT_STR;
+	v->s = j->p + 1;
+	v->len = (size_t)(p - v->s);
+	v->esc = false;
+	j->p = p + 1;
+	return JR_OK;
+}
+
+/* The rest of the string at j->p, from p on. */
+static enum jr
+jp_string_rest(struct jp *j, struct jv *v, const unsigned char *p)
+{
+	const unsigned char *end = j->end;
+	bool esc = false;
+
+	for (;;) {
+		unsigned char c;
+		int n;
+
+		if ((p = str_plain(p, end)) == end)
+			goto bad;
+		c = *p;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			const unsigned char *q = jp_escape(p, end);
+
+			if (q == NULL)
+				goto bad;
+			esc = true;
+			p = q;
+		} else if (c < 0x20 || (n = utf8_seq(p, end)) == 0) {
+			goto bad;
+		} else {
+			p += n;
+		}
+	}
+	v->type = JT_STR;
+	v->s = j->p + 1;
+	v->len = (size_t)(p - v->s);
+	v->esc = esc;
+	j->p = p + 1;
+	return JR_OK;
+bad:
+	j->p = p;
+	return JR_SYNTAX;
+}
+
+/*
+ * A number at j->p, by the JSON grammar.  As in jansson, one without a
+ * fraction or exponent is an integer that must fit int64_t, and any other
+ * is a double that must be finite; either fault is one of syntax.
+ * Decimals of up to 19 significant digits whose scaled value is exact in
+ * a double are converted with one correctly rounded operation (Clinger's
+ * fast path); the others by strtod, as jansson does, through num_slow().
+ */
+static enum jr
+jp_number(struct jp *j, struct jv *v)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+	    1e19, 1e20, 1e21, 1e22};
+	const unsigned char *p = j->p, *end = j->end, *start = p, *digits;
+	uint64_t m = 0; /* the digits; wrong (wrapped) past 19 of them */
+	size_t nint = 0, nfrac = 0;
+	int64_t e10, ex = 0;
+	unsigned d;
+	bool neg = false, real = false, eneg = false;
+
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	if (p == end || (d = (unsigned)(*p - '0')) > 9)
+		goto bad;
+	if (d == 0) {
+		nint = 1;
+		if (++p < end && (unsigned)(*p - '0') <= 9)
+			goto bad; /* no leading zeros */
+	} else {
+		digits = p;
+		do
+			m = m * 10 + d;
+		while (++p < end && (d = (unsigned)(*p - '0')) <= 9);
+		nint = (size_t)(p - digits);
+	}
+	if (p < end && *p == '.') {
+		real = true;
+		if (++p == end || (d = (unsigned)(*p - '0')) > 9)
+			goto bad;
+		digits = p;
+		do
+			m = m * 10 + d;
+		while (++p < end && (d = (unsigned)(*p - '0')) <= 9);
+		nfrac = (size_t)(p - digits);
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		real = true;
+		if (++p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == end || (d = (unsigned)(*p - '0')) > 9)
+			goto bad;
+		do {
+			if (ex < NUM_EXP_CAP)
+				ex = ex * 10 + d;
+		} while (++p < end && (d = (unsigned)(*p - '0')) <= 9);
+	}
+	j->p = p;
+	if (!real) {
+		if (nint > 19 || m > (uint64_t)INT64_MAX + neg)
+			goto bad;
+		v->type = JT_INT;
+		v->i = neg && m > 0 ? -(int64_t)(m - 1) - 1 : (int64_t)m;
+		v->d = (double)v->i;
+		return JR_OK;
+	}
+	v->type = JT_REAL;
+	e10 = (eneg ? -ex : ex) - (int64_t)nfrac;
+	if (NUM_FAST && nint + nfrac <= 19 && m <= UINT64_C(1) << 53 &&
+	    e10 >= -22 && e10 <= 22) {
+		double x = (double)m;
+
+		x = e10 < 0 ? x / pow10[-e10] : x * pow10[e10];
+		v->d = neg ? -x : x;
+		return JR_OK;
+	}
+	if (!num_slow(start, p, &v->d))
+		goto bad;
+	return JR_OK;
+bad:
+	j->p = p;
+	return JR_SYNTAX;
+}
+
+/*
+ * strtod on a copy of the number (the payload has no NUL after it) in a
+ * form that holds the same value: significant digits and an exponent, so
+ * the locale's decimal point cannot matter.  Past NUM_DIGITS_MAX digits
+ * the rest is replaced by one nonzero digit if it has one: no rounding
+ * boundary of a double needs more than 767 significant digits, so the
+ * shortened number rounds as the whole would.  Returns false on overflow,
+ * where jansson refuses the number.
+ */
+static bool
+num_slow(const unsigned char *s, const unsigned char *e, double *out)
+{
+	char buf[NUM_DIGITS_MAX + 32];
+	size_t n = 0, ndig = 0;
+	int64_t shift = 0, ex = 0;
+	bool neg = false, frac = false, sticky = false, eneg = false;
+	double d;
+
+	if (*s == '-') {
+		neg = true;
+		buf[n++] = '-';
+		s++;
+	}
+	for (; s < e && *s != 'e' && *s != 'E'; s++) {
+		if (*s == '.') {
+			frac = true;
+			continue;
+		}
+		shift -= frac;
+		if (ndig == 0 && *s == '0')
+			continue;
+		if (ndig < NUM_DIGITS_MAX) {
+			buf[n++] = (char)*s;
+			ndig++;
+		} else {
+			sticky |= *s != '0';
+			shift++;
+		}
+	}
+	if (ndig == 0) {
+		*out = neg ? -0.0 : 0.0;
+		return true;
+	}
+	if (sticky) {
+		buf[n++] = '1';
+		shift--;
+	}
+	if (s < e) {
+		if (*++s == '+' || *s == '-')
+			eneg = *s++ == '-';
+		for (; s < e; s++)
+			if (ex < NUM_EXP_CAP)
+				ex = ex * 10 + (*s - '0');
+	}
+	/* Past 10^+-99999 an 801-digit number is infinite or zero anyway. */
+	shift += eneg ? -ex : ex;
+	if (shift > 99999)
+		shift = 99999;
+	else if (shift < -99999)
+		shift = -99999;
+	snprintf(buf + n, sizeof(buf) - n, "e%d", (int)shift);
+	d = strtod(buf, NULL);
+	if (isinf(d))
+		return false;
+	*out = d;
+	return true;
+}
+
+/* Matches an identifier: true, false, null. */
+static enum jr
+jp_literal(struct jp *j, const char *word, size_t len)
+{
+	if ((size_t)(j->end - j->p) < len || memcmp(j->p, word, len) != 0)
+		return JR_SYNTAX;
+	j->p += len;
+	return JR_OK;
+}
+
+/* Any value at j->p; its description goes to *v. */
+static enum jr
+jp_value(struct jp *j, struct jv *v)
+{
+	if (j->p == j->end)
+		return JR_SYNTAX;
+	switch (*j->p) {
+	case '"':
+		return jp_string(j, v);
+	case '{':
+		v->type = JT_OBJECT;
+		return jp_container(j);
+	case '[':
+		v->type = JT_ARRAY;
+		return jp_container(j);
+	case 't':
+		v->type = JT_TRUE;
+		return jp_literal(j, "true", 4);
+	case 'f':
+		v->type = JT_FALSE;
+		return jp_literal(j, "false", 5);
+	case 'n':
+		v->type = JT_NULL;
+		return jp_literal(j, "null", 4);
+	default:
+		return jp_number(j, v);
+	}
+}
+
+/* An object or array at j->p, one level deeper. */
+static enum jr
+jp_container(struct jp *j)
+{
+	enum jr rc;
+
+	if (++j->depth > DEPTH_MAX)
+		return JR_SYNTAX;
+	rc = *j->p == '{' ? jp_object(j) : jp_array(j);
+	j->depth--;
+	return rc;
+}
+
+/* An object the native format gives no meaning to: checked, and its keys
+ * checked for duplicates. */
+static enum jr
+jp_object(struct jp *j)
+{
+	int first = j->nkeys;
+	struct jv k, v;
+	enum jr rc;
+
+	j->p = skip_ws(j->p + 1, j->end);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return JR_OK;
+	}
+	for (;;) {
+		if ((rc = jp_member(j, &k)) != JR_OK ||
+		    (rc = jp_key(j, &k, first)) != JR_OK ||
+		    (rc = jp_colon(j)) != JR_OK ||
+		    (rc = jp_value(j, &v)) != JR_OK)
+			return rc;
+		if ((rc = jp_next(j, '}')) != JR_NEXT)
+			break;
+	}
+	j->nkeys = first;
+	return rc;
+}
+
+/* An array, whatever it holds: checked. */
+static enum jr
+jp_array(struct jp *j)
+{
+	struct jv v;
+	enum jr rc;
+
+	j->p = skip_ws(j->p + 1, j->end);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return JR_OK;
+	}
+	do {
+		if ((rc = jp_value(j, &v)) != JR_OK)
+			return rc;
+	} while ((rc = jp_next(j, ']')) == JR_NEXT);
+	return rc;
+}
+
+/* The key of a member, at j->p. */
+static inline enum jr
+jp_member(struct jp *j, struct jv *k)
+{
+	if (j->p == j->end || *j->p != '"')
+		return JR_SYNTAX;
+	return jp_string(j, k);
+}
+
+/* The ':' after a key, and the whitespace around it. */
+static inline enum jr
+jp_colon(struct jp *j)
+{
+	j->p = skip_ws(j->p, j->end);
+	if (j->p == j->end || *j->p != ':')
+		return JR_SYNTAX;
+	j->p = skip_ws(j->p + 1, j->end);
+	return JR_OK;
+}
+
+/* After a member or element: JR_NEXT at a ',', JR_OK at the closing
+ * bracket, else a fault. */
+static inline enum jr
+jp_next(struct jp *j, unsigned char close)
+{
+	j->p = skip_ws(j->p, j->end);
+	if (j->p == j->end)
+		return JR_SYNTAX;
+	if (*j->p == ',') {
+		j->p = skip_ws(j->p + 1, j->end);
+		return JR_NEXT;
+	}
+	if (*j->p != close)
+		return JR_SYNTAX;
+	j->p++;
+	return JR_OK;
+}
+
+/*
+ * A key of the object whose keys start at j->keys[first]: refused if it
+ * repeats one, then remembered.  Keys compare decoded, as jansson's do
+ * ("a" and "\u0061" are one key).  Objects rarely hold many keys that are
+ * not the native ones; when more are open than j->keys holds, the rest
+ * are left to dup_walk() after the parse.
+ */
+static enum jr
+jp_key(struct jp *j, const struct jv *k, int first)
+{
+	uint32_t h = jstr_hash(k->s, k->len, k->esc);
+
+	for (int i = first; i < j->nkeys; i++)
+		if (j->keys[i].hash == h &&
+		    jstr_equal(j->keys[i].s, j->keys[i].len, j->keys[i].esc,
+			k->s, k->len, k->esc))
+			return JR_DUP;
+	if (j->nkeys == KEYS_INLINE) {
+		j->overflow = true;
+		return JR_OK;
+	}
+	j->keys[j->nkeys].s = k->s;
+	j->keys[j->nkeys].len = k->len;
+	j->keys[j->nkeys].esc = k->esc;
+	j->keys[j->nkeys].hash = h;
+	j->nkeys++;
+	return JR_OK;
+}
+
+/* The enum nf of the len bytes at s, or -1.  Every key of every
+ * payload comes here: the names are spelled out again so that each is
+ * one comparison of a few bytes that the compiler does inline. */
+static int
+native_key_bytes(const unsigned char *s, size_t len)
+{
+#define IS(name) (len == sizeof(name) - 1 && memcmp(s, name, len) == 0)
+	if (len < 2)
+		return -1;
+	switch (s[0]) {
+	case 'c':
+		return IS("co") ? NF_POL + POL_CO : IS("cell") ? NF_CELL : -1;
+	case 'l':
+		return IS("lat") ? NF_LAT : IS("lon") ? NF_LON : -1;
+	case 'n':
+		return IS("no2") ? NF_POL + POL_NO2 : -1;
+	case 'o':
+		return IS("o3") ? NF_POL + POL_O3 : -1;
+	case 'p':
+		return IS("pm25")  ? NF_POL + POL_PM25
+		    : IS("pm10")   ? NF_POL + POL_PM10
+		    : IS("period") ? NF_PERIOD
+		    : IS("pres")   ? NF_MET + MET_PRES
+				   : -1;
+	case 'r':
+		return IS("rh") ? NF_MET + MET_RH : -1;
+	case 's':
+		return IS("sensor") ? NF_SENSOR
+		    : IS("so2")     ? NF_POL + POL_SO2
+				    : -1;
+	case 't':
+		return IS("ts") ? NF_TS : IS("temp") ? NF_MET + MET_TEMP : -1;
+	case 'u':
+		return IS("units") ? NF_UNITS : -1;
+	case 'w':
+		return IS("ws") ? NF_MET + MET_WS
+		    : IS("wd")  ? NF_MET + MET_WD
+				: -1;
+	}
+	return -1;
+#undef IS
+}
+
+/* The enum nf of a key as decoded, or -1. */
+static int
+native_key(const struct jv *k)
+{
+	unsigned char buf[8];
+	size_t n;
+
+	if (!k->esc)
+		return native_key_bytes(k->s, k->len);
+	n = jstr_copy(k, (char *)buf, sizeof(buf));
+	return n < sizeof(buf) ? native_key_bytes(buf, n) : -1;
+}
+
+/* The top-level object: the native keys go to j->f. */
+static enum jr
+native_object(struct jp *j)
+{
+	struct jv k, other;
+	enum jr rc;
+
+	j->depth = 1;
+	j->p = skip_ws(j->p + 1, j->end);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return JR_OK;
+	}
+	do {
+		int i;
+		uint32_t bit;
+
+		if ((rc = jp_member(j, &k)) != JR_OK)
+			return rc;
+		if ((i = native_key(&k)) < 0) {
+			if ((rc = jp_key(j, &k, 0)) != JR_OK ||
+			    (rc = jp_colon(j)) != JR_OK ||
+			    (rc = jp_value(j, &other)) != JR_OK)
+				return rc;
+			continue;
+		}
+		bit = UINT32_C(1) << i;
+		if ((j->seen & bit) != 0)
+			return JR_DUP;
+		j->seen |= bit;
+		if ((rc = jp_colon(j)) != JR_OK)
+			return rc;
+		if (i == NF_UNITS && j->p < j->end && *j->p == '{') {
+			j->f[i].type = JT_OBJECT;
+			rc = native_units_object(j);
+		} else {
+			rc = jp_value(j, &j->f[i]);
+		}
+		if (rc != JR_OK)
+			return rc;
+		if (j->f[i].type != JT_NULL)
+			j->have |= bit;
+	} while ((rc = jp_next(j, '}')) == JR_NEXT);
+	return rc;
+}
+
+/*
+ * The "units" object, read as native_units() read it: a pollutant's unit
+ * that is not a string (null included) is a schema fault, one we do not
+ * know or a mixing ratio of particles is a bad unit; other keys are
+ * ignored.  Which fault it is does not depend on the order of the keys,
+ * so noting them as they come gives the tree walk's answer.
+ */
+static enum jr
+native_units_object(struct jp *j)
+{
+	int first = j->nkeys;
+	struct jv k, v;
+	enum jr rc;
+
+	j->depth++; /* 2, inside the top-level object */
+	j->p = skip_ws(j->p + 1, j->end);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		j->depth--;
+		return JR_OK;
+	}
+	do {
+		char name[8];
+		int p = -1, u;
+
+		if ((rc = jp_member(j, &k)) != JR_OK)
+			return rc;
+		if (jstr_text(&k, name, sizeof(name)))
+			p = pol_from_name(name);
+		if (p >= 0 && (j->units_seen & (UINT32_C(1) << p)) != 0)
+			return JR_DUP;
+		if (p >= 0)
+			j->units_seen |= UINT32_C(1) << p;
+		else if ((rc = jp_key(j, &k, first)) != JR_OK)
+			return rc;
+		if ((rc = jp_colon(j)) != JR_OK ||
+		    (rc = jp_value(j, &v)) != JR_OK)
+			return rc;
+		if (p < 0)
+			continue;
+		if (v.type != JT_STR) {
+			j->units_schema = true;
+			continue;
+		}
+		u = jstr_text(&v, name, sizeof(name)) ? unit_from_name(name)
+						      : -1;
+		if (u < 0 ||
+		    (!pol_is_gas(p) && (u == UNIT_PPB || u == UNIT_PPM)))
+			j->bad_unit = true;
+		else
+			j->units[p] = u;
+	} while ((rc = jp_next(j, '}')) == JR_NEXT);
+	j->nkeys = first;
+	j->depth--;
+	return rc;
+}
+
+/* The whole payload: one value, then only whitespace. */
+static enum jr
+native_parse(struct jp *j)
+{
+	struct jv v;
+	enum jr rc;
+
+	j->p = skip_ws(j->p, j->end);
+	if (j->p < j->end && *j->p == '{') {
+		j->root_object = true;
+		rc = native_object(j);
+	} else {
+		rc = jp_value(j, &v);
+	}
+	if (rc != JR_OK)
+		return rc;
+	j->p = skip_ws(j->p, j->end);
+	return j->p == j->end ? JR_OK : JR_SYNTAX;
+}
+
+/*
+ * One unit of a checked string at *pp: a byte, or the UTF-8 bytes of an
+ * escape (a surrogate pair makes one code point), written to u.
+ * Returns how many.
+ */
+static int
+jstr_unit(const unsigned char **pp, unsigned char u[4])
+{
+	const unsigned char *p = *pp;
+	long cp;
+
+	if (*p != '\\') {
+		u[0] = *p;
+		*pp = p + 1;
+		return 1;
+	}
+	*pp = p + 2;
+	switch (p[1]) {
+	case 'b':
+		u[0] = '\b';
+		return 1;
+	case 'f':
+		u[0] = '\f';
+		return 1;
+	case 'n':
+		u[0] = '\n';
+		return 1;
+	case 'r':
+		u[0] = '\r';
+		return 1;
+	case 't':
+		u[0] = '\t';
+		return 1;
+	case 'u':
+		break;
+	default: /* '"', '\\', '/' */
+		u[0] = p[1];
+		return 1;
+	}
+	cp = hex4(p + 2);
+	*pp = p + 6;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 8) - 0xdc00);
+		*pp = p + 12;
+	}
+	if (cp < 0x80) {
+		u[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (unsigned char)(0xc0 | cp >> 6);
+		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (unsigned char)(0xe0 | cp >> 12);
+		u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	u[0] = (unsigned char)(0xf0 | cp >> 18);
+	u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+	u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+	u[3] = (unsigned char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The next decoded byte of a checked string, or -1 at its end. */
+static int
+jiter_next(struct jiter *it)
+{
+	if (it->i == it->n) {
+		if (it->p == it->end)
+			return -1;
+		it->n = jstr_unit(&it->p, it->u);
+		it->i = 0;
+	}
+	return it->u[it->i++];
+}
+
+/* Decodes string v into dst, at most cap bytes, without a NUL.  Returns
+ * the decoded length, which may be more than cap. */
+static size_t
+jstr_copy(const struct jv *v, char *dst, size_t cap)
+{
+	struct jiter it = {v->s, v->s + v->len, {0}, 0, 0};
+	size_t n = 0;
+	int c;
+
+	if (!v->esc) {
+		memcpy(dst, v->s, v->len < cap ? v->len : cap);
+		return v->len;
+	}
+	while ((c = jiter_next(&it)) >= 0) {
+		if (n < cap)
+			dst[n] = (char)c;
+		n++;
+	}
+	return n;
+}
+
+/* FNV-1a of a string's decoded bytes. */
+static uint32_t
+jstr_hash(const unsigned char *s, size_t len, bool esc)
+{
+	struct jiter it = {s, s + len, {0}, 0, 0};
+	uint32_t h = UINT32_C(2166136261);
+	int c;
+
+	if (!esc) {
+		for (size_t i = 0; i < len; i++)
+			h = (h ^ s[i]) * UINT32_C(16777619);
+		return h;
+	}
+	while ((c = jiter_next(&it)) >= 0)
+		h = (h ^ (uint32_t)c) * UINT32_C(16777619);
+	return h;
+}
+
+/* Whether two checked strings decode to the same bytes. */
+static bool
+jstr_equal(const unsigned char *a, size_t alen, bool aesc,
+    const unsigned char *b, size_t blen, bool besc)
+{
+	struct jiter x = {a, a + alen, {0}, 0, 0};
+	struct jiter y = {b, b + blen, {0}, 0, 0};
+	int c;
+
+	if (!aesc && !besc)
+		return alen == blen && memcmp(a, b, alen) == 0;
+	do {
+		if ((c = jiter_next(&x)) != jiter_next(&y))
+			return false;
+	} while (c >= 0);
+	return true;
+}
+
+/*
+ * dup_walk: the duplicate keys jp_key() could not hold, found after the
+ * parse in the text it accepted (p ... end: the whole payload, or up to
+ * the syntax fault, since a duplicate before the fault is what jansson
+ * would have reported).  Each object's keys are taken WALK_BATCH at a
+ * time into a hash table, and the keys after each batch looked up in it:
+ * no allocation, and time linear in the payload for every WALK_BATCH keys
+ * of the largest object.  The text is known to be well formed up to end,
+ * so it is skipped through without checks.
+ */
+static bool
+dup_walk(const unsigned char *p, const unsigned char *end)
+{
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.end = end;
+	(void)walk_value(&w, p);
+	return w.dup;
+}
+
+/* After the string whose quote is at p, or NULL if it ends past end. */
+static const unsigned char *
+walk_string(const unsigned char *p, const unsigned char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\' && ++p == end)
+			break;
+	}
+	return NULL;
+}
+
+/* After the value at p (not whitespace), or NULL if it ends past end. */
+static const unsigned char *
+walk_skip(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *start = p;
+	int depth = 0;
+
+	if (*p == '"')
+		return walk_string(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != '}' && *p != ']' &&
+		    skip_ws(p, end) == p)
+			p++;
+		return p > start ? p : NULL;
+	}
+	while (p < end) {
+		if (*p == '"') {
+			if ((p = walk_string(p, end)) == NULL)
+				return NULL;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* Visits the value at p (whitespace first); returns what follows it, or
+ * NULL when the text ends in it or a duplicate was found. */
+static const unsigned char *
+walk_value(struct walk *w, const unsigned char *p)
+{
+	bool object;
+
+	if ((p = skip_ws(p, w->end)) == w->end)
+		return NULL;
+	if (*p != '{' && *p != '[')
+		return walk_skip(p, w->end);
+	if ((object = *p == '{') && walk_keys(w, p + 1)) {
+		w->dup = true;
+		return NULL;
+	}
+	for (p++;;) {
+		if ((p = skip_ws(p, w->end)) == w->end)
+			return NULL;
+		if (*p == '}' || *p == ']')
+			return p + 1;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (object && (p = walk_member(p, w->end)) == NULL)
+			return NULL;
+		if ((p = walk_value(w, p)) == NULL)
+			return NULL;
+	}
+}
+
+/* After the key at p and its ':', or NULL. */
+static const unsigned char *
+walk_member(const unsigned char *p, const unsigned char *end)
+{
+	if ((p = walk_string(p, end)) == NULL || (p = skip_ws(p, end)) == end)
+		return NULL;
+	return p + 1;
+}
+
+/* Whether the object whose members start at first repeats a key. */
+static bool
+walk_keys(struct walk *w, const unsigned char *first)
+{
+	size_t b0 = 0;
+	bool more;
+
+	do {
+		const unsigned char *p = first, *q;
+		size_t idx = 0;
+
+		w->gen++;
+		more = false;
+		for (;;) {
+			if ((p = skip_ws(p, w->end)) == w->end || *p == '}')
+				break;
+			if (*p == ',') {
+				p++;
+				continue;
+			}
+			if ((q = walk_string(p, w->end)) == NULL)
+				break;
+			if (idx >= b0) {
+				bool add = idx < b0 + WALK_BATCH;
+
+				more |= !add;
+				if (walk_slot(w, p + 1, q - 1, add))
+					return true;
+			}
+			idx++;
+			if ((p = skip_ws(q, w->end)) == w->end ||
+			    (p = skip_ws(p + 1, w->end)) == w->end ||
+			    (p = walk_skip(p, w->end)) == NULL)
+				break;
+		}
+		b0 += WALK_BATCH;
+	} while (more);
+	return false;
+}
+
+/* Looks key s ... e up in this pass's table, and adds it if add. */
+static bool
+walk_slot(
+    struct walk *w, const unsigned char *s, const unsigned char *e, bool add)
+{
+	size_t len = (size_t)(e - s);
+	bool esc = memchr(s, '\\', len) != NULL;
+	uint32_t h = jstr_hash(s, len, esc);
+
+	for (uint32_t i = h;; i++) {
+		struct walk_slot *sl = &w->slot[i & (WALK_SLOTS - 1)];
+		size_t slen;
+
+		if (sl->gen != w->gen) {
+			if (add) {
+				sl->gen = w->gen;
+				sl->hash = h;
+				sl->s = s;
+			}
+			return false;
+		}
+		if (sl->hash != h)
+			continue;
+		slen = (size_t)(walk_string(sl->s - 1, w->end) - 1 - sl->s);
+		if (jstr_equal(sl->s, slen, memchr(sl->s, '\\', slen) != NULL,
+			s, len, esc))
+			return true;
+	}
+}
+
+/* The decoded text of string v, NUL-terminated, in buf; false if it does
+ * not fit. */
+static bool
+jstr_text(const struct jv *v, char *buf, size_t size)
+{
+	size_t n = jstr_copy(v, buf, size - 1);
+
+	if (n >= size)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* A value that must be a number, as json_num() reads one. */
+static enum num
+jv_num(const struct jv *v, double *d, enum reason *r)
+{
+	char buf[16];
+
+	if (v == NULL)
+		return NUM_ABSENT;
+	if (v->type == JT_INT || v->type == JT_REAL) {
+		*d = v->d;
+		return NUM_OK;
+	}
+	if (v->type == JT_STR && jstr_text(v, buf, sizeof(buf)) &&
+	    nonfinite_spelling(buf))
+		*r = REASON_NOT_FINITE;
+	else
+		*r = REASON_NOT_NUMBER;
+	return NUM_DROP;
+}
+
+/*
+ * tz_parse() of a "ts" text too long for its buffer, made short with the
+ * same answer.  Such a text is either all number (no '-': strtoll's
+ * optional spaces, sign and digits), which is kept as its value's digits,
+ * or an ISO time with a long fraction of a second, which tz_parse()
+ * skips, and which is cut.  Any other long text is one tz_parse()
+ * refuses.
+ */
+static int
+ts_long_text(const struct jv *v, int64_t *t)
+{
+	struct jiter it = {v->s, v->s + v->len, {0}, 0, 0};
+	char buf[TS_TEXT_MAX];
+	size_t n = 0, nd = 0;
+	bool dash = false, digits = false;
+	int c;
+
+	while ((c = jiter_next(&it)) >= 0)
+		dash |= c == '-';
+	it = (struct jiter){v->s, v->s + v->len, {0}, 0, 0};
+	if (!dash) {
+		while ((c = jiter_next(&it)) == ' ' || (c >= '\t' && c <= '\r'))
+			;
+		if (c == '+')
+			c = jiter_next(&it);
+		for (; c >= '0' && c <= '9'; c = jiter_next(&it)) {
+			digits = true;
+			if (nd == 0 && c == '0')
+				continue;
+			if (nd < 20)
+				buf[nd] = (char)c;
+			nd++;
+		}
+		if (c >= 0 || !digits)
+			return tz_parse("x", t);
+		if (nd == 0)
+			buf[nd++] = '0';
+		if (nd > 19) /* past INT64_MAX: strtoll saturates */
+			memset(buf, '9', nd = 20);
+		buf[nd] = '\0';
+		return tz_parse(buf, t);
+	}
+	while (n < 20 && (c = jiter_next(&it)) >= 0)
+		buf[n++] = (char)c;
+	if (n < 20 || buf[16] != ':' || buf[19] != '.')
+		return tz_parse("-", t);
+	while ((c = jiter_next(&it)) >= '0' && c <= '9')
+		;
+	for (; c >= 0 && n < sizeof(buf) - 1; c = jiter_next(&it))
+		buf[n++] = (char)c;
+	if (c >= 0)
+		return tz_parse("-", t);
+	buf[n] = '\0';
+	return tz_parse(buf, t);
+}
+
+/* A native timestamp, as time_value() reads it. */
+static int
+jv_time(const struct jv *v, int64_t *ts, enum reason *why)
+{
+	char buf[TS_TEXT_MAX];
 	int64_t t;
 
-	if (j == NULL || json_is_null(j))
+	if (v == NULL)
 		return refuse(why, REASON_BAD_TIME);
-	if (json_is_integer(j)) {
-		t = json_integer_value(j);
-	} else if (json_is_real(j)) {
-		double d = json_real_value(j);
-
-		if (!(d >= (double)TS_MIN && d < (double)TS_MAX))
+	if (v->type == JT_INT) {
+		t = v->i;
+	} else if (v->type == JT_REAL) {
+		if (!(v->d >= (double)TS_MIN && v->d < (double)TS_MAX))
 			return refuse(why, REASON_BAD_TIME);
-		t = (int64_t)floor(d);
-	} else if (json_is_string(j)) {
-		if (tz_parse(json_string_value(j), &t) != AQ_OK)
+		t = (int64_t)floor(v->d);
+	} else if (v->type == JT_STR) {
+		if ((jstr_text(v, buf, sizeof(buf))
+			    ? tz_parse(buf, &t)
+			    : ts_long_text(v, &t)) != AQ_OK)
 			return refuse(why, REASON_BAD_TIME);
 	} else {
 		return refuse(why, REASON_SCHEMA);
@@ -637,143 +1885,143 @@ time_value(const json_t *j, int64_t *ts, enum reason *why)
 	return AQ_OK;
 }
 
-/* The native "units" object.  A pollutant's unit that is not a string is
- * a schema fault; one we do not know, or a mixing ratio of particles, sets
- * *bad_unit, which the caller reports after the other schema checks. */
+/*
+ * The fields of a parsed native payload, checked in the order the tree
+ * walk checked them: faults of shape first, then sensor, time and unit,
+ * so that a payload with several faults always gets one answer.
+ */
 static int
-native_units(
-    json_t *units, enum unit u[POL_COUNT], bool *bad_unit, enum reason *why)
+native_fields(struct ctx *c, const struct jp *j, enum reason *why)
 {
-	const char *key;
-	json_t *val;
-
-	for (int p = 0; p < POL_COUNT; p++)
-		u[p] = pol_unit(p);
-	if (units == NULL || json_is_null(units))
-		return AQ_OK;
-	if (!json_is_object(units))
-		return refuse(why, REASON_SCHEMA);
-	json_object_foreach(units, key, val)
-	{
-		int p = pol_from_name(key), v;
-
-		if (p < 0)
-			continue;
-		if (!json_is_string(val))
-			return refuse(why, REASON_SCHEMA);
-		v = unit_from_name(json_string_value(val));
-		if (v < 0 ||
-		    (!pol_is_gas(p) && (v == UNIT_PPB || v == UNIT_PPM)))
-			*bad_unit = true;
-		else
-			u[p] = v;
-	}
-	return AQ_OK;
-}
-
-/* Index of a native key in native_keys, or -1.  Keys are looked up for
- * every member of every payload, so only those sharing the first letter
- * are compared. */
-static int
-native_key(const char *key)
-{
-	static const uint32_t by_first[26] = {
-#define B(k) (UINT32_C(1) << (k))
-	    ['c' - 'a'] = B(NF_CELL) | B(NF_POL + POL_CO),
-	    ['l' - 'a'] = B(NF_LAT) | B(NF_LON),
-	    ['n' - 'a'] = B(NF_POL + POL_NO2),
-	    ['o' - 'a'] = B(NF_POL + POL_O3),
-	    ['p' - 'a'] = B(NF_PERIOD) | B(NF_POL + POL_PM25) |
-		B(NF_POL + POL_PM10) | B(NF_MET + MET_PRES),
-	    ['r' - 'a'] = B(NF_MET + MET_RH),
-	    ['s' - 'a'] = B(NF_SENSOR) | B(NF_POL + POL_SO2),
-	    ['t' - 'a'] = B(NF_TS) | B(NF_MET + MET_TEMP),
-	    ['u' - 'a'] = B(NF_UNITS),
-	    ['w' - 'a'] = B(NF_MET + MET_WS) | B(NF_MET + MET_WD),
-#undef B
-	};
-	uint32_t set;
-
-	if (key[0] < 'a' || key[0] > 'z')
-		return -1;
-	set = by_first[key[0] - 'a'];
-	for (int k = 0; set != 0; k++, set >>= 1)
-		if ((set & 1) != 0 && strcmp(key, native_keys[k]) == 0)
-			return k;
-	return -1;
-}
-
-static int
-native_decode(struct ctx *c, json_t *root, enum reason *why)
-{
-	json_t *f[NF_COUNT] = {NULL};
-	enum unit units[POL_COUNT];
-	bool bad_unit = false;
+#define HAVE(k) ((j->have & (UINT32_C(1) << (k))) != 0 ? &j->f[k] : NULL)
+	const struct jv *sensor = HAVE(NF_SENSOR), *ts = HAVE(NF_TS);
+	const struct jv *period = HAVE(NF_PERIOD), *cell = HAVE(NF_CELL);
+	const struct jv *lat = HAVE(NF_LAT), *lon = HAVE(NF_LON);
+	const struct jv *units = HAVE(NF_UNITS);
 	struct decoded *r;
-	const char *key;
-	json_t *val;
 	int rc;
 
-	if (!json_is_object(root))
+	if (!j->root_object)
 		return refuse(why, REASON_SCHEMA);
-	json_object_foreach(root, key, val)
-	{
-		int k = native_key(key);
-
-		if (k >= 0)
-			f[k] = json_is_null(val) ? NULL : val;
-	}
 	r = new_reading(c);
-
-	/* Faults of shape first, then sensor, time and unit, in that order,
-	 * so that a payload with several faults always gets one answer. */
-	if ((f[NF_SENSOR] != NULL && !json_is_string(f[NF_SENSOR])) ||
-	    (f[NF_TS] != NULL && !json_is_number(f[NF_TS]) &&
-		!json_is_string(f[NF_TS])))
+	if ((sensor != NULL && sensor->type != JT_STR) ||
+	    (ts != NULL && ts->type != JT_INT && ts->type != JT_REAL &&
+		ts->type != JT_STR))
 		return refuse(why, REASON_SCHEMA);
-	if (f[NF_PERIOD] != NULL) {
-		json_int_t p = json_integer_value(f[NF_PERIOD]);
-
-		if (!json_is_integer(f[NF_PERIOD]) || p < 1 || p > PERIOD_MAX)
+	if (period != NULL) {
+		if (period->type != JT_INT || period->i < 1 ||
+		    period->i > PERIOD_MAX)
 			return refuse(why, REASON_SCHEMA);
-		r->period = (int32_t)p;
+		r->period = (int32_t)period->i;
 	}
-	if (f[NF_CELL] != NULL) {
-		size_t len = json_string_length(f[NF_CELL]);
+	if (cell != NULL) {
+		char id[WIN_CELL_ID_MAX];
+		size_t len;
 
-		if (!json_is_string(f[NF_CELL]) || len >= WIN_CELL_ID_MAX ||
-		    has_ctrl(json_string_value(f[NF_CELL]), len))
+		if (cell->type != JT_STR ||
+		    (len = jstr_copy(cell, id, sizeof(id))) >= sizeof(id) ||
+		    has_ctrl(id, len))
 			return refuse(why, REASON_SCHEMA);
-		memcpy(r->cell, json_string_value(f[NF_CELL]), len + 1);
+		memcpy(r->cell, id, len);
+		r->cell[len] = '\0';
 	}
-	if (f[NF_LAT] != NULL || f[NF_LON] != NULL) {
-		if (!json_is_number(f[NF_LAT]) || !json_is_number(f[NF_LON]))
+	if (lat != NULL || lon != NULL) {
+		if (lat == NULL || lon == NULL ||
+		    (lat->type != JT_INT && lat->type != JT_REAL) ||
+		    (lon->type != JT_INT && lon->type != JT_REAL))
 			return refuse(why, REASON_SCHEMA);
-		r->lat = json_number_value(f[NF_LAT]);
-		r->lon = json_number_value(f[NF_LON]);
+		r->lat = lat->d;
+		r->lon = lon->d;
 		if (fabs(r->lat) > 90 || fabs(r->lon) > 180)
 			return refuse(why, REASON_SCHEMA);
 		r->has_pos = true;
 	}
-	if ((rc = native_units(f[NF_UNITS], units, &bad_unit, why)) != AQ_OK)
-		return rc;
-	if (f[NF_SENSOR] != NULL)
-		rc = set_sensor(r->sensor, "", json_string_value(f[NF_SENSOR]),
-		    json_string_length(f[NF_SENSOR]), why);
-	else
+	if (units != NULL && (units->type != JT_OBJECT || j->units_schema))
+		return refuse(why, REASON_SCHEMA);
+	if (sensor != NULL) {
+		char id[WIN_SENSOR_ID_MAX];
+		size_t len = jstr_copy(sensor, id, sizeof(id));
+
+		rc = len < sizeof(id) ? set_sensor(r->sensor, "", id, len, why)
+				      : refuse(why, REASON_SCHEMA);
+	} else {
 		rc = topic_sensor(c->topic, r->sensor, why);
+	}
 	if (rc != AQ_OK)
 		return rc;
-	if ((rc = time_value(f[NF_TS], &r->ts, why)) != AQ_OK)
+	if ((rc = jv_time(ts, &r->ts, why)) != AQ_OK)
 		return rc;
-	if (bad_unit)
+	if (j->bad_unit)
 		return refuse(why, REASON_BAD_UNIT);
 
-	for (int p = 0; p < POL_COUNT; p++)
-		take_pol(c, 0, p, units[p], f[NF_POL + p], false);
-	for (int m = 0; m < MET_COUNT; m++)
-		take_met(c, 0, m, f[NF_MET + m], false, 1);
+	for (int p = 0; p < POL_COUNT; p++) {
+		enum reason why_drop;
+		double v;
+
+		switch (jv_num(HAVE(NF_POL + p), &v, &why_drop)) {
+		case NUM_OK:
+			put_pol(c, 0, p, j->units[p], v);
+			break;
+		case NUM_DROP:
+			drop(c, 0, true, why_drop);
+			break;
+		case NUM_ABSENT:
+			break;
+		}
+	}
+	for (int m = 0; m < MET_COUNT; m++) {
+		enum reason why_drop;
+		double v;
+
+		switch (jv_num(HAVE(NF_MET + m), &v, &why_drop)) {
+		case NUM_OK:
+			put_met(c, 0, m, v);
+			break;
+		case NUM_DROP:
+			drop(c, 0, false, why_drop);
+			break;
+		case NUM_ABSENT:
+			break;
+		}
+	}
 	return finish(c, why);
+#undef HAVE
+}
+
+/*
+ * The native decoder.  A duplicate key answers schema, as jansson's
+ * JSON_REJECT_DUPLICATES did, unless the payload nests too deep anywhere:
+ * decode() counted nesting over the whole payload before jansson saw it.
+ * A document the parse accepted nests no deeper than DEPTH_MAX, and one
+ * it refused is a syntax fault either way, so only then does it matter.
+ */
+static int
+native_decode(
+    struct ctx *c, const unsigned char *payload, size_t len, enum reason *why)
+{
+	struct jp j;
+	enum jr rc;
+
+	j.p = payload;
+	j.end = payload + len;
+	j.depth = 0;
+	j.nkeys = 0;
+	j.overflow = false;
+	j.root_object = false;
+	j.seen = j.have = j.units_seen = 0;
+	j.units_schema = j.bad_unit = false;
+	for (int p = 0; p < POL_COUNT; p++)
+		j.units[p] = pol_unit(p);
+	rc = native_parse(&j);
+	if (rc != JR_DUP && j.overflow &&
+	    dup_walk(payload, rc == JR_OK ? j.end : j.p))
+		rc = JR_DUP;
+	if (rc == JR_DUP)
+		return refuse(why,
+		    too_deep(payload, len) ? REASON_SYNTAX : REASON_SCHEMA);
+	if (rc != JR_OK)
+		return refuse(why, REASON_SYNTAX);
+	return native_fields(c, &j, why);
 }
 
 /* RFC 8428 section 4.5.1: A-Z a-z 0-9 - : . / _, starting alphanumeric. */
@@ -1240,7 +2488,15 @@ decode(enum decoder d, const char *topic, const void *payload, size_t len,
 		rc = refuse(why, REASON_SCHEMA);
 		goto out;
 	}
-	if (payload == NULL || len == 0 || too_deep(payload, len)) {
+	if (payload == NULL || len == 0) {
+		rc = refuse(why, REASON_SYNTAX);
+		goto out;
+	}
+	if (d == DECODER_NATIVE) {
+		rc = native_decode(&c, payload, len, why);
+		goto out;
+	}
+	if (too_deep(payload, len)) {
 		rc = refuse(why, REASON_SYNTAX);
 		goto out;
 	}

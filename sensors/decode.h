@@ -6,9 +6,11 @@
  * (pol.h).  Values that are not numbers are dropped and counted in
  * out->dropped[]; range checks are qc's.
  * Payloads longer than the caller's bound are refused before parsing.
- * jansson allocates from a per-thread arena reset per payload, so decoding
- * does not call malloc in steady state (decode_init() installs it once per
- * process, before any thread uses jansson).  Never logs; thread-safe.
+ * The native format is parsed by decode's own strict JSON parser, which
+ * allocates nothing; for the other formats jansson allocates from a
+ * per-thread arena reset per payload.  So decoding does not call malloc
+ * in steady state (decode_init() installs the arena once per process,
+ * before any thread uses jansson).  Never logs; thread-safe.
  */
 #ifndef AQ_SENSORS_DECODE_H
 #define AQ_SENSORS_DECODE_H
@@ -40,9 +42,9 @@ struct decoded {
 	char cell[WIN_CELL_ID_MAX]; /* "" when the payload names none */
 	bool has_pos;
 	double lat, lon;
-	int64_t ts;	/* start of the averaging period, Unix seconds */
+	int64_t ts;     /* start of the averaging period, Unix seconds */
 	int32_t period; /* seconds (default 60) */
-	uint32_t has;	/* 1u << POL_x */
+	uint32_t has;   /* 1u << POL_x */
 	double v[POL_COUNT];
 	uint32_t met_has; /* 1u << MET_x */
 	double met[MET_COUNT];
@@ -66,8 +68,8 @@ int decoder_from_name(const char *s);
  * formats that carry no timestamp).  Returns AQ_OK with out->n >= 1, or
  * AQ_ERR_INVAL with *why set (out->dropped may still count values).
  */
-int decode(enum decoder d, const char *topic, const void *payload,
-    size_t len, size_t max_len, int64_t now, struct decode_result *out,
+int decode(enum decoder d, const char *topic, const void *payload, size_t len,
+    size_t max_len, int64_t now, struct decode_result *out,
     enum reason *why) AQ_MUSTCHECK;
 
 #endif
