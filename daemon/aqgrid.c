@@ -1,11 +1,15 @@
 /*
  * aqgrid: the operator's command line.  Each subcommand is one row of
  * cmds[] (name, usage line, help text, function), so adding one touches the
- * table and one function.  Output is JSON on stdout, one object per input.
- * Exit status: 0 done; 1 a failure while running (a bad standard-input
- * line, a write error); 2 bad arguments, told in one line on stderr with
- * nothing on stdout.
+ * table and one function.  aqi and nowcast compute locally and print JSON,
+ * one object per input.  status, cells and cell ask a running aqgridd over
+ * its HTTP API (libcurl) and print text for people, or with --json the
+ * API's JSON.  Exit status: 0 done; 1 a failure while running (a bad
+ * standard-input line, a daemon that cannot be reached or answers with an
+ * error, a write error), told in one line on stderr; 2 bad arguments, told
+ * in one line on stderr with nothing on stdout.
  */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,6 +42,25 @@
  * (at most nine before and three after the point), few enough that the
  * binary noise of a double never shows ("0.071", not "0.0709999..."). */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* Where status, cells and cell find the daemon, unless --url says. */
+#define DEFAULT_URL "http://127.0.0.1:8080"
+#define URL_ENV "AQGRID_URL"
+/* A base URL, and one with the API path and query after it. */
+#define BASE_MAX 1024
+#define URL_MAX 4096
+/* Seconds to connect, and for a whole request. */
+#define HTTP_TIMEOUT 10L
+/* An answer larger than this is refused rather than held. */
+#define BODY_MAX ((size_t)64 << 20)
+/* Cells asked for per page, and at most in all with --limit. */
+#define PAGE_CELLS 1000
+#define CELLS_LIMIT_MAX 1000000L
+/* The API's own bound on min_aqi. */
+#define MIN_AQI_MAX 100000L
+/* Labels of "label  value" lines, padded to this width. */
+#define LABEL_WIDTH 10
+/* Columns of a text table, at most. */
+#define TABLE_COLS_MAX 16
 
 struct cmd {
 	const char *name;
@@ -73,6 +96,60 @@ enum aqi_optid {
 };
 
 enum nowcast_optid { NO_POLLUTANT, NO_HELP, NO_HELP_SHORT, NO_COUNT };
+
+/* The options of status, cells and cell: status and cell take the first
+ * NET_COMMON only. */
+enum net_optid {
+	NET_URL,
+	NET_JSON,
+	NET_HELP,
+	NET_HELP_SHORT,
+	NET_AREA,
+	NET_MIN_AQI,
+	NET_SORT,
+	NET_LIMIT,
+	NET_COUNT
+};
+#define NET_COMMON (NET_HELP_SHORT + 1)
+
+/* What the options of status, cells and cell decide. */
+struct net_cfg {
+	char base[BASE_MAX]; /* the daemon's URL, without a trailing '/' */
+	bool json, help;
+	const char *id;   /* cell: the cell */
+	const char *area; /* cells: the filters, NULL or -1 when not given */
+	long min_aqi;
+	const char *sort;
+	long limit; /* cells: at most this many, 0 for all */
+};
+
+/* An answer's body, as received. */
+struct body {
+	char *p; /* NUL-terminated */
+	size_t len, cap;
+	bool too_big, nomem;
+};
+
+/* One subcommand's connection to the daemon's API. */
+struct client {
+	const char *cmd;  /* for messages */
+	const char *base; /* borrowed */
+	CURL *curl;
+	bool global;      /* curl_global_init() done */
+	struct body body; /* of the latest answer */
+	char err[CURL_ERROR_SIZE];
+};
+
+/* Text in columns two spaces apart: the heads, then rows of owned
+ * strings; a column whose right[] is true is aligned to the right. */
+struct table {
+	int ncols;
+	const char *const *heads;
+	const bool *right;
+	char **text; /* ncols a row */
+	size_t n, cap;
+	bool nomem;
+};
 
 static int cmd_aqi(const struct cmd *c, int argc, char **argv);
 static int cmd_nowcast(const struct cmd *c, int argc, char **argv);
@@ -122,6 +199,53 @@ static int nowcast_hour(
     const char *cmd, const char *arg, int64_t *v, bool *present);
 static int nowcast_print(const char *cmd, enum pol p, const int64_t *conc,
     const bool *present, int n);
+static int cmd_status(const struct cmd *c, int argc, char **argv);
+static int cmd_cells(const struct cmd *c, int argc, char **argv);
+static int cmd_cell(const struct cmd *c, int argc, char **argv);
+static int net_parse(const struct cmd *c, int nspecs, int nids, int argc,
+    char **argv, struct net_cfg *cfg);
+static int net_option(
+    const char *cmd, struct net_cfg *cfg, int id, const char *val);
+static int count_arg(const char *s, long max, long *out);
+static int base_url(
+    const char *cmd, const char *what, const char *url, char *base, size_t len);
+static int client_init(struct client *cl, const char *cmd, const char *base);
+static void client_fini(struct client *cl);
+static size_t on_body(char *data, size_t size, size_t n, void *arg);
+static int client_get(
+    struct client *cl, const char *path, long *code, json_t **out);
+static int client_get_ok(struct client *cl, const char *path, json_t **out);
+static void client_fail(const struct client *cl, long code, json_t *j);
+static void client_reach_fail(const struct client *cl, CURLcode rc);
+static int emit_raw(const struct body *b);
+static int cells_fetch(
+    struct client *cl, const struct net_cfg *cfg, json_t **out);
+static int cells_page(struct client *cl, const struct net_cfg *cfg,
+    const char *cursor, long want, json_t **page);
+static int cell_fetch(struct client *cl, const char *id, json_t **out);
+static int cells_print(json_t *cells);
+static void status_print(const char *base, json_t *s);
+static int cell_print(json_t *c);
+static void cell_indicators(json_t *c, struct table *t);
+static void cell_sensors(json_t *c, struct table *t);
+static void print_kv(const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static json_t *at(json_t *o, const char *k1, const char *k2);
+static const char *str_at(json_t *o, const char *k1, const char *k2);
+static const char *field(const json_t *v, char *buf, size_t len);
+static const char *num_text(const json_t *v, char *buf, size_t len);
+static const char *time_text(
+    const json_t *v, bool secs, bool zone, char *buf, size_t len);
+static const char *level_text(json_t *aqi, char *buf, size_t len);
+static const char *list_text(
+    const json_t *a, const char *empty, char *buf, size_t len);
+static const char *uptime_text(long long s, char *buf, size_t len);
+static void table_init(
+    struct table *t, int ncols, const char *const *heads, const bool *right);
+static void table_add(struct table *t, const char *s);
+static int table_print(const struct table *t);
+static void table_fini(struct table *t);
+static size_t text_width(const char *s);
 
 static const struct cmd cmds[] = {
     {
@@ -177,6 +301,61 @@ static const struct cmd cmds[] = {
 	cmd_nowcast,
     },
     {
+	"status",
+	"status [--url URL] [--json]",
+	"Asks a running aqgridd for its state (GET /api/v1/status) and prints\n"
+	"a summary: version, uptime, the MQTT connection, readings accepted\n"
+	"and rejected with the reasons that occurred, cells, sensors, the\n"
+	"standards in force and the ingest queue.\n"
+	"\n"
+	"  --url URL  the daemon's HTTP address: http://HOST[:PORT][/PATH]\n"
+	"             or https://...  (default: $" URL_ENV ", else\n"
+	"             " DEFAULT_URL ")\n"
+	"  --json     print the API's answer as it is, one JSON object\n"
+	"\n"
+	"A daemon that cannot be reached, or that answers with an error,\n"
+	"is told in one line on stderr, and the exit status is 1.\n",
+	cmd_status,
+    },
+    {
+	"cells",
+	"cells [--url URL] [--area AREA] [--min-aqi N] [--sort aqi|id] "
+	"[--limit N] [--json]",
+	"Lists the cells with their latest complete hour (GET /api/v1/cells,\n"
+	"following its pages), one line per cell:\n"
+	"  ID, AREA, HOUR (the hour's end, in the daemon's time zone),\n"
+	"  AQI, LEVEL (the level and its English category), PRIMARY (the\n"
+	"  primary pollutants), PM2.5 1h and O3 1h (ug/m3), STATUS (ok,\n"
+	"  no_data or offline).  A dash marks an unknown value.\n"
+	"\n"
+	"  --url URL    as for status\n"
+	"  --area AREA  only the cells of this area (its id)\n"
+	"  --min-aqi N  only cells whose AQI is known and at least N\n"
+	"               (0 to 100000)\n"
+	"  --sort KEY   id (default), or aqi: highest first, unknown last\n"
+	"  --limit N    at most N cells (1 to 1000000; default: all)\n"
+	"  --json       print one JSON array of the API's cell summaries\n"
+	"\n"
+	"Errors as for status; an unknown area exits 1.\n",
+	cmd_cells,
+    },
+    {
+	"cell",
+	"cell ID [--url URL] [--json]",
+	"Shows one cell (GET /api/v1/cells/ID): its area, latest complete\n"
+	"hour and status; the hourly AQI with its level, category and\n"
+	"primary pollutants; every indicator with its concentration (ug/m3,\n"
+	"CO mg/m3), its IAQI where the hourly report reads it and its valid\n"
+	"hours; the exceedances; the latest complete day's AQI; and the\n"
+	"sensors, with when each was last seen.\n"
+	"\n"
+	"  --url URL  as for status\n"
+	"  --json     print the API's answer as it is, one JSON object\n"
+	"\n"
+	"Errors as for status; an unknown cell exits 1.\n",
+	cmd_cell,
+    },
+    {
 	"help",
 	"help [SUBCOMMAND]",
 	"Prints this help, or one subcommand's.\n",
@@ -200,6 +379,17 @@ static const struct optspec nowcast_opts[NO_COUNT] = {
     [NO_POLLUTANT] = {"--pollutant", true},
     [NO_HELP] = {"--help", false},
     [NO_HELP_SHORT] = {"-h", false},
+};
+
+static const struct optspec net_opts[NET_COUNT] = {
+    [NET_URL] = {"--url", true},
+    [NET_JSON] = {"--json", false},
+    [NET_HELP] = {"--help", false},
+    [NET_HELP_SHORT] = {"-h", false},
+    [NET_AREA] = {"--area", true},
+    [NET_MIN_AQI] = {"--min-aqi", true},
+    [NET_SORT] = {"--sort", true},
+    [NET_LIMIT] = {"--limit", true},
 };
 
 int
@@ -374,8 +564,11 @@ cmd_help(const struct cmd *c, int argc, char **argv)
 		print_usage(stdout);
 		for (size_t k = 0; k < NCMDS; k++)
 			printf("\naqgrid %s\n%s", cmds[k].name, cmds[k].help);
-		printf("\nExit status: 0 done, 1 a failure while running (for "
-		       "aqi, a bad input line),\n2 bad arguments.\n");
+		printf("\nEnvironment: " URL_ENV " is the default of --url.\n"
+		       "\nExit status: 0 done, 1 a failure while running (for "
+		       "aqi, a bad input line;\nfor status, cells and cell, a "
+		       "daemon that cannot be reached or answers\nwith an "
+		       "error), 2 bad arguments.\n");
 		rc = finish_output(rc);
 	}
 	return rc;
@@ -1199,4 +1392,1082 @@ nowcast_print(const char *cmd, enum pol p, const int64_t *conc,
 	}
 	json_decref(out);
 	return finish_output(rc);
+}
+
+/* ---- status, cells, cell: asking a running aqgridd ---- */
+
+static int
+cmd_status(const struct cmd *c, int argc, char **argv)
+{
+	struct net_cfg cfg;
+	struct client cl = {0};
+	json_t *s = NULL;
+	int rc = net_parse(c, NET_COMMON, 0, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    client_get_ok(&cl, "/api/v1/status", &s) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else {
+		status_print(cfg.base, s);
+	}
+	json_decref(s);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+static int
+cmd_cells(const struct cmd *c, int argc, char **argv)
+{
+	struct net_cfg cfg;
+	struct client cl = {0};
+	json_t *cells = NULL;
+	int rc = net_parse(c, NET_COUNT, 0, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    cells_fetch(&cl, &cfg, &cells) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		if (emit(cells) == AQ_ERR_NOMEM) {
+			fprintf(stderr, "aqgrid %s: %s\n", c->name,
+			    aq_strerror(AQ_ERR_NOMEM));
+			rc = EXIT_FAILURE;
+		}
+	} else if (cells_print(cells) != AQ_OK) {
+		fprintf(stderr, "aqgrid %s: %s\n", c->name,
+		    aq_strerror(AQ_ERR_NOMEM));
+		rc = EXIT_FAILURE;
+	}
+	json_decref(cells);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+static int
+cmd_cell(const struct cmd *c, int argc, char **argv)
+{
+	struct net_cfg cfg;
+	struct client cl = {0};
+	json_t *cell = NULL;
+	int rc = net_parse(c, NET_COMMON, 1, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    cell_fetch(&cl, cfg.id, &cell) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else if (cell_print(cell) != AQ_OK) {
+		fprintf(stderr, "aqgrid %s: %s\n", c->name,
+		    aq_strerror(AQ_ERR_NOMEM));
+		rc = EXIT_FAILURE;
+	}
+	json_decref(cell);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+/*
+ * The options and arguments of status and cells (no argument) or cell
+ * (nids 1: the cell's ID), then the daemon's URL: --url, else $AQGRID_URL,
+ * else DEFAULT_URL.  Only the first nspecs of net_opts[] are taken.
+ * Returns EXIT_SUCCESS or, after telling, EXIT_USAGE.
+ */
+static int
+net_parse(const struct cmd *c, int nspecs, int nids, int argc, char **argv,
+    struct net_cfg *cfg)
+{
+	const char *url = NULL, *env = getenv(URL_ENV);
+	char b[SHOWN_BUF];
+	bool opts_done = false;
+	int ids = 0, rc = EXIT_SUCCESS;
+
+	*cfg = (struct net_cfg){.min_aqi = -1};
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !cfg->help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = true;
+		} else if (!opts_done && is_option(argv[i])) {
+			id = take_option(
+			    c->name, net_opts, nspecs, argc, argv, &i, &val);
+			if (id < 0)
+				rc = EXIT_USAGE;
+			else if (id == NET_HELP || id == NET_HELP_SHORT)
+				cfg->help = true;
+			else if (id == NET_URL)
+				url = val;
+			else
+				rc = net_option(c->name, cfg, id, val);
+		} else if (ids < nids) {
+			cfg->id = argv[i];
+			ids++;
+		} else {
+			usage_error(c->name, "unexpected argument '%s'",
+			    shown(argv[i], b, sizeof(b)));
+			rc = EXIT_USAGE;
+		}
+	}
+	if (rc != EXIT_SUCCESS || cfg->help) {
+		/* told, or nothing more to check */
+	} else if (nids > 0 && cfg->id == NULL) {
+		usage_error(c->name, "missing cell ID");
+		rc = EXIT_USAGE;
+	} else if (nids > 0 && cfg->id[0] == '\0') {
+		usage_error(c->name, "empty cell ID");
+		rc = EXIT_USAGE;
+	} else if (url != NULL) {
+		rc = base_url(
+		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
+	} else if (env != NULL && *env != '\0') {
+		rc = base_url(
+		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
+	} else {
+		rc = base_url(
+		    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+	}
+	return rc;
+}
+
+/* Applies one option; returns EXIT_SUCCESS or, after telling, EXIT_USAGE. */
+static int
+net_option(const char *cmd, struct net_cfg *cfg, int id, const char *val)
+{
+	char b[SHOWN_BUF], expect[64] = "";
+
+	switch (id) {
+	case NET_JSON:
+		cfg->json = true;
+		break;
+	case NET_AREA:
+		if (val[0] == '\0')
+			snprintf(expect, sizeof(expect), "an area id");
+		else
+			cfg->area = val;
+		break;
+	case NET_MIN_AQI:
+		if (count_arg(val, MIN_AQI_MAX, &cfg->min_aqi) != AQ_OK)
+			snprintf(expect, sizeof(expect),
+			    "an integer from 0 to %ld", MIN_AQI_MAX);
+		break;
+	case NET_SORT:
+		if (strcmp(val, "aqi") == 0 || strcmp(val, "id") == 0)
+			cfg->sort = val;
+		else
+			snprintf(expect, sizeof(expect), "aqi or id");
+		break;
+	case NET_LIMIT:
+		if (count_arg(val, CELLS_LIMIT_MAX, &cfg->limit) != AQ_OK ||
+		    cfg->limit == 0)
+			snprintf(expect, sizeof(expect),
+			    "an integer from 1 to %ld", CELLS_LIMIT_MAX);
+		break;
+	default:
+		break;
+	}
+	if (expect[0] != '\0')
+		usage_error(cmd, "bad %s '%s' (expected %s)", net_opts[id].name,
+		    shown(val, b, sizeof(b)), expect);
+	return expect[0] != '\0' ? EXIT_USAGE : EXIT_SUCCESS;
+}
+
+/* Digits only, at most max, into *out: AQ_OK, AQ_ERR_INVAL or
+ * AQ_ERR_RANGE.  (strtol would take a sign and leading blanks.) */
+static int
+count_arg(const char *s, long max, long *out)
+{
+	long v = 0;
+	int rc = *s != '\0' ? AQ_OK : AQ_ERR_INVAL;
+
+	for (; *s != '\0' && rc == AQ_OK; s++) {
+		if (*s < '0' || *s > '9')
+			rc = AQ_ERR_INVAL;
+		else if ((v = v * 10 + (*s - '0')) > max)
+			rc = AQ_ERR_RANGE;
+	}
+	if (rc == AQ_OK)
+		*out = v;
+	return rc;
+}
+
+/*
+ * Checks the daemon's URL (what names where it came from) and copies it
+ * into base without its trailing '/', for the API's paths to follow.  It
+ * is http:// or https://, a host, then no blank, control byte, '?' or
+ * '#'.  Returns EXIT_SUCCESS or, after telling, EXIT_USAGE.
+ */
+static int
+base_url(
+    const char *cmd, const char *what, const char *url, char *base, size_t len)
+{
+	size_t n = strlen(url), skip = 0;
+	char b[SHOWN_BUF];
+	bool ok;
+
+	if (strncmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		skip = 8;
+	ok = skip > 0 && url[skip] != '\0' && strchr("/:?#", url[skip]) == NULL;
+	for (size_t k = 0; k < n && ok; k++)
+		ok = (unsigned char)url[k] > ' ' && url[k] != 0x7f &&
+		    url[k] != '?' && url[k] != '#';
+	while (ok && url[n - 1] == '/')
+		n--;
+	if (!ok) {
+		usage_error(cmd,
+		    "bad %s '%s' (expected http://HOST[:PORT][/PATH] or "
+		    "https://...)",
+		    what, shown(url, b, sizeof(b)));
+	} else if (n >= len) {
+		usage_error(
+		    cmd, "%s too long (at most %zu bytes)", what, len - 1);
+		ok = false;
+	} else {
+		memcpy(base, url, n);
+		base[n] = '\0';
+	}
+	return ok ? EXIT_SUCCESS : EXIT_USAGE;
+}
+
+/*
+ * Readies cl to ask the daemon at base (borrowed until client_fini()).
+ * Returns AQ_OK, or AQ_ERR_NOMEM after telling; client_fini() is due
+ * either way.
+ */
+static int
+client_init(struct client *cl, const char *cmd, const char *base)
+{
+	CURL *c = NULL;
+	bool ok;
+
+	*cl = (struct client){.cmd = cmd, .base = base};
+	ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	cl->global = ok;
+	ok = ok && (c = cl->curl = curl_easy_init()) != NULL;
+	/* No signals (SIGALRM for name look-ups), bounded waits, and the
+	 * answer's body whatever its status: errors come as JSON. */
+	ok = ok && curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, HTTP_TIMEOUT) ==
+		CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, HTTP_TIMEOUT) == CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ==
+		CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(
+		c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX) == CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, "aqgrid/" AQ_VERSION) ==
+		CURLE_OK;
+	ok =
+	    ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cl->err) == CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok =
+	    ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &cl->body) == CURLE_OK;
+	if (!ok)
+		fprintf(stderr, "aqgrid %s: cannot set up libcurl\n", cmd);
+	return ok ? AQ_OK : AQ_ERR_NOMEM;
+}
+
+/* Frees what client_init() made; a zeroed cl is a no-op. */
+static void
+client_fini(struct client *cl)
+{
+	curl_easy_cleanup(cl->curl);
+	free(cl->body.p);
+	if (cl->global)
+		curl_global_cleanup();
+	*cl = (struct client){0};
+}
+
+/* libcurl's write callback: appends to the body, up to BODY_MAX. */
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t len = size * n, cap = b->cap;
+	char *p = b->p;
+
+	if (len > BODY_MAX - b->len) {
+		b->too_big = true;
+		len = 0;
+	} else {
+		while (cap < b->len + len + 1)
+			cap = cap > 0 ? cap * 2 : 16384;
+		if (cap != b->cap && (p = realloc(b->p, cap)) == NULL) {
+			b->nomem = true;
+			len = 0;
+		} else {
+			b->p = p;
+			b->cap = cap;
+			memcpy(b->p + b->len, data, len);
+			b->len += len;
+			b->p[b->len] = '\0';
+		}
+	}
+	/* Returning less than was given stops the transfer. */
+	return len == size * n ? len : 0;
+}
+
+/*
+ * GETs path (after the base URL) and parses the answer, whatever its
+ * status.  Returns AQ_OK with the status in *code and the JSON (owned) in
+ * *out; else tells why and returns AQ_ERR_IO.  The answer's text stays in
+ * cl->body until the next request.
+ */
+static int
+client_get(struct client *cl, const char *path, long *code, json_t **out)
+{
+	char url[URL_MAX];
+	json_error_t e;
+	json_t *j = NULL;
+	CURLcode r = CURLE_OK;
+	long status = 0;
+
+	cl->body.len = 0;
+	cl->body.too_big = cl->body.nomem = false;
+	if (cl->body.p != NULL)
+		cl->body.p[0] = '\0';
+	cl->err[0] = '\0';
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", cl->base, path) >=
+	    sizeof(url)) {
+		fprintf(stderr, "aqgrid %s: request too long\n", cl->cmd);
+	} else if ((r = curl_easy_setopt(cl->curl, CURLOPT_URL, url)) !=
+		CURLE_OK ||
+	    (r = curl_easy_perform(cl->curl)) != CURLE_OK) {
+		client_reach_fail(cl, r);
+	} else if (curl_easy_getinfo(
+		       cl->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    (j = json_loadb(cl->body.p != NULL ? cl->body.p : "", cl->body.len,
+		 0, &e)) == NULL) {
+		if (status == 200)
+			fprintf(stderr,
+			    "aqgrid %s: %s: the answer is not JSON\n", cl->cmd,
+			    cl->base);
+		else
+			fprintf(stderr, "aqgrid %s: %s: HTTP %ld\n", cl->cmd,
+			    cl->base, status);
+	} else {
+		*code = status;
+		*out = j;
+	}
+	return j != NULL ? AQ_OK : AQ_ERR_IO;
+}
+
+/* client_get(), for an answer that must be HTTP 200. */
+static int
+client_get_ok(struct client *cl, const char *path, json_t **out)
+{
+	json_t *j = NULL;
+	long code = 0;
+	int rc = client_get(cl, path, &code, &j);
+
+	if (rc == AQ_OK && code != 200) {
+		client_fail(cl, code, j);
+		json_decref(j);
+		rc = AQ_ERR_IO;
+	} else if (rc == AQ_OK) {
+		*out = j;
+	}
+	return rc;
+}
+
+/* Tells an HTTP error, with the API's {"error": ...} text when given. */
+static void
+client_fail(const struct client *cl, long code, json_t *j)
+{
+	const char *why = json_string_value(json_object_get(j, "error"));
+	char b[SHOWN_BUF];
+
+	if (why != NULL)
+		fprintf(stderr, "aqgrid %s: %s: HTTP %ld: %s\n", cl->cmd,
+		    cl->base, code, shown(why, b, sizeof(b)));
+	else
+		fprintf(stderr, "aqgrid %s: %s: HTTP %ld\n", cl->cmd, cl->base,
+		    code);
+}
+
+/* Tells why a request got no answer. */
+static void
+client_reach_fail(const struct client *cl, CURLcode rc)
+{
+	const char *why = cl->err[0] != '\0' ? cl->err : curl_easy_strerror(rc);
+	char b[SHOWN_BUF];
+	long oserr = 0;
+
+	/* "Connection refused" says more than libcurl's "Failed to connect
+	 * to 127.0.0.1 port 8080 after 0 ms: Couldn't connect to server". */
+	if (rc == CURLE_COULDNT_CONNECT &&
+	    curl_easy_getinfo(cl->curl, CURLINFO_OS_ERRNO, &oserr) ==
+		CURLE_OK &&
+	    oserr != 0)
+		why = strerror((int)oserr);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		fprintf(stderr, "aqgrid %s: cannot reach %s: %s\n", cl->cmd,
+		    cl->base, shown(why, b, sizeof(b)));
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		fprintf(stderr, "aqgrid %s: %s: no answer within %ld s\n",
+		    cl->cmd, cl->base, HTTP_TIMEOUT);
+		break;
+	case CURLE_FILESIZE_EXCEEDED:
+	case CURLE_WRITE_ERROR:
+		if (rc == CURLE_FILESIZE_EXCEEDED || cl->body.too_big)
+			fprintf(stderr,
+			    "aqgrid %s: %s: answer larger than %zu MiB\n",
+			    cl->cmd, cl->base, BODY_MAX >> 20);
+		else
+			fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+			    aq_strerror(AQ_ERR_NOMEM));
+		break;
+	default:
+		fprintf(stderr, "aqgrid %s: %s: %s\n", cl->cmd, cl->base,
+		    shown(why, b, sizeof(b)));
+		break;
+	}
+}
+
+/* Prints an answer as it came, without trailing blanks, and a newline. */
+static int
+emit_raw(const struct body *b)
+{
+	size_t n = b->len;
+
+	while (n > 0 && strchr(" \t\r\n", b->p[n - 1]) != NULL)
+		n--;
+	return fwrite(b->p, 1, n, stdout) == n && putchar('\n') != EOF
+	    ? AQ_OK
+	    : AQ_ERR_IO;
+}
+
+/*
+ * The cells the filters let through, all of them or the first
+ * cfg->limit, page after page, as one array (owned) in *out.  Returns
+ * AQ_OK, or AQ_ERR_* after telling why.
+ */
+static int
+cells_fetch(struct client *cl, const struct net_cfg *cfg, json_t **out)
+{
+	json_t *all = json_array(), *page = NULL, *res, *next;
+	char cursor[24] = "";
+	long got = 0, want, off = 0, prev = 0;
+	bool more = true;
+	int rc = all != NULL ? AQ_OK : AQ_ERR_NOMEM;
+
+	while (rc == AQ_OK && more) {
+		want = PAGE_CELLS;
+		if (cfg->limit > 0 && cfg->limit - got < want)
+			want = cfg->limit - got;
+		rc = cells_page(
+		    cl, cfg, cursor[0] != '\0' ? cursor : NULL, want, &page);
+		res = json_object_get(page, "results");
+		next = at(page, "meta", "next");
+		more = json_is_string(next);
+		/* A cursor is an offset: it must move on, or paging would
+		 * never end. */
+		if (rc == AQ_OK &&
+		    (!json_is_array(res) ||
+			(more &&
+			    (json_array_size(res) == 0 ||
+				count_arg(json_string_value(next), INT32_MAX,
+				    &off) != AQ_OK ||
+				off <= prev)))) {
+			fprintf(stderr,
+			    "aqgrid %s: %s: unexpected answer to "
+			    "/api/v1/cells\n",
+			    cl->cmd, cl->base);
+			rc = AQ_ERR_IO;
+		} else if (rc == AQ_OK && json_array_extend(all, res) != 0) {
+			rc = AQ_ERR_NOMEM;
+			fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+			    aq_strerror(rc));
+		} else if (rc == AQ_OK) {
+			got += (long)json_array_size(res);
+			more = more && (cfg->limit == 0 || got < cfg->limit);
+			snprintf(cursor, sizeof(cursor), "%ld", off);
+			prev = off;
+		}
+		json_decref(page);
+		page = NULL;
+	}
+	if (rc == AQ_OK)
+		*out = all;
+	else
+		json_decref(all);
+	return rc;
+}
+
+/*
+ * The cell id, as /api/v1/cells/ID answers.  Returns AQ_OK with the
+ * answer (owned) in *out, or AQ_ERR_* after telling why.
+ */
+static int
+cell_fetch(struct client *cl, const char *id, json_t **out)
+{
+	char path[URL_MAX], b[SHOWN_BUF], *esc = NULL;
+	json_t *j = NULL;
+	long code = 0;
+	int rc = AQ_ERR_NOMEM;
+
+	if ((esc = curl_easy_escape(cl->curl, id, 0)) == NULL) {
+		fprintf(stderr, "aqgrid %s: %s\n", cl->cmd, aq_strerror(rc));
+		goto out;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "/api/v1/cells/%s", esc) >=
+	    sizeof(path)) {
+		fprintf(stderr, "aqgrid %s: cell ID too long\n", cl->cmd);
+		rc = AQ_ERR_INVAL;
+		goto out;
+	}
+	if ((rc = client_get(cl, path, &code, &j)) != AQ_OK)
+		goto out;
+	/* The API's words for a cell it lacks, as against a path it does
+	 * not serve ("not found": then the URL is wrong). */
+	if (code == 404 &&
+	    strcmp(str_at(j, "error", NULL), "no such cell") == 0) {
+		fprintf(stderr, "aqgrid %s: no cell '%s'\n", cl->cmd,
+		    shown(id, b, sizeof(b)));
+		rc = AQ_ERR_IO;
+	} else if (code != 200) {
+		client_fail(cl, code, j);
+		rc = AQ_ERR_IO;
+	} else {
+		*out = j;
+		j = NULL;
+	}
+out:
+	json_decref(j);
+	curl_free(esc);
+	return rc;
+}
+
+/*
+ * One page of /api/v1/cells: want cells from cursor (NULL: the first).
+ * Returns AQ_OK with the answer (owned) in *page, or AQ_ERR_* after
+ * telling why.
+ */
+static int
+cells_page(struct client *cl, const struct net_cfg *cfg, const char *cursor,
+    long want, json_t **page)
+{
+	char path[URL_MAX], b[SHOWN_BUF], *area = NULL;
+	size_t n;
+	json_t *j = NULL;
+	long code = 0;
+	int rc = AQ_ERR_NOMEM;
+
+	if (cfg->area != NULL &&
+	    (area = curl_easy_escape(cl->curl, cfg->area, 0)) == NULL) {
+		fprintf(stderr, "aqgrid %s: %s\n", cl->cmd, aq_strerror(rc));
+		goto out;
+	}
+	n = (size_t)snprintf(path, sizeof(path), "/api/v1/cells?limit=%ld%s%s",
+	    want, area != NULL ? "&area=" : "", area != NULL ? area : "");
+	if (n < sizeof(path) && cfg->min_aqi >= 0)
+		n += (size_t)snprintf(
+		    path + n, sizeof(path) - n, "&min_aqi=%ld", cfg->min_aqi);
+	if (n < sizeof(path) && cfg->sort != NULL)
+		n += (size_t)snprintf(
+		    path + n, sizeof(path) - n, "&sort=%s", cfg->sort);
+	if (n < sizeof(path) && cursor != NULL)
+		n += (size_t)snprintf(
+		    path + n, sizeof(path) - n, "&cursor=%s", cursor);
+	if (n >= sizeof(path)) {
+		fprintf(stderr, "aqgrid %s: --area too long\n", cl->cmd);
+		rc = AQ_ERR_INVAL;
+		goto out;
+	}
+	if ((rc = client_get(cl, path, &code, &j)) != AQ_OK)
+		goto out;
+	/* As for cell: the API's words for an area it lacks. */
+	if (code == 404 && cfg->area != NULL &&
+	    strcmp(str_at(j, "error", NULL), "area: no such area") == 0) {
+		fprintf(stderr, "aqgrid %s: no area '%s'\n", cl->cmd,
+		    shown(cfg->area, b, sizeof(b)));
+		rc = AQ_ERR_IO;
+	} else if (code != 200) {
+		client_fail(cl, code, j);
+		rc = AQ_ERR_IO;
+	} else {
+		*page = j;
+		j = NULL;
+	}
+out:
+	json_decref(j);
+	curl_free(area);
+	return rc;
+}
+
+/* The table of aqgrid cells. */
+static int
+cells_print(json_t *cells)
+{
+	static const char *const heads[] = {"ID", "AREA", "HOUR", "AQI",
+	    "LEVEL", "PRIMARY", "PM2.5 1h", "O3 1h", "STATUS"};
+	static const bool right[] = {
+	    false, false, false, true, false, false, true, true, false};
+	char b[SHOWN_BUF];
+	struct table t;
+	json_t *c;
+	size_t k;
+	int rc;
+
+	table_init(&t, (int)(sizeof(heads) / sizeof(heads[0])), heads, right);
+	json_array_foreach(cells, k, c)
+	{
+		table_add(&t, field(json_object_get(c, "id"), b, sizeof(b)));
+		table_add(&t, field(json_object_get(c, "area"), b, sizeof(b)));
+		table_add(&t,
+		    time_text(json_object_get(c, "hour"), false, false, b,
+			sizeof(b)));
+		table_add(&t, field(json_object_get(c, "aqi"), b, sizeof(b)));
+		table_add(&t, level_text(c, b, sizeof(b)));
+		table_add(&t,
+		    list_text(
+			json_object_get(c, "primary"), "-", b, sizeof(b)));
+		table_add(
+		    &t, field(json_object_get(c, "pm25_1h"), b, sizeof(b)));
+		table_add(&t, field(json_object_get(c, "o3_1h"), b, sizeof(b)));
+		table_add(
+		    &t, field(json_object_get(c, "status"), b, sizeof(b)));
+	}
+	rc = table_print(&t);
+	table_fini(&t);
+	return rc;
+}
+
+/* The summary of aqgrid status. */
+static void
+status_print(const char *base, json_t *s)
+{
+	json_t *rej = json_object_get(s, "rejected"), *v;
+	const char *key;
+	char f[4][SHOWN_BUF], why[1024] = "";
+	size_t n = 0;
+
+	print_kv("url", "%s", base);
+	print_kv("version", "%s",
+	    field(json_object_get(s, "version"), f[0], sizeof(f[0])));
+	print_kv("uptime", "%s (since %s)",
+	    uptime_text(json_integer_value(json_object_get(s, "uptime")), f[0],
+		sizeof(f[0])),
+	    time_text(
+		json_object_get(s, "started"), true, true, f[1], sizeof(f[1])));
+	print_kv("mqtt", "%s, reconnects %s",
+	    json_is_true(at(s, "mqtt", "connected")) ? "connected"
+						     : "disconnected",
+	    field(at(s, "mqtt", "reconnects"), f[0], sizeof(f[0])));
+	/* The reasons that occurred, in the API's order. */
+	json_object_foreach(rej, key, v)
+	{
+		if (json_integer_value(v) > 0 && n < sizeof(why))
+			n += (size_t)snprintf(why + n, sizeof(why) - n,
+			    "%s%s %" JSON_INTEGER_FORMAT, n > 0 ? ", " : "",
+			    shown(key, f[0], sizeof(f[0])),
+			    json_integer_value(v));
+	}
+	print_kv("readings", "accepted %s, rejected %s%s%s%s",
+	    field(at(s, "readings", "accepted"), f[0], sizeof(f[0])),
+	    field(at(s, "readings", "rejected"), f[1], sizeof(f[1])),
+	    n > 0 ? " (" : "", why, n > 0 ? ")" : "");
+	print_kv("cells", "%s",
+	    field(json_object_get(s, "cells"), f[0], sizeof(f[0])));
+	print_kv("sensors", "%s",
+	    field(json_object_get(s, "sensors"), f[0], sizeof(f[0])));
+	print_kv("standard", "%s, limits %s grade %s, time zone %s",
+	    field(at(s, "standard", "aqi"), f[0], sizeof(f[0])),
+	    field(at(s, "standard", "limits"), f[1], sizeof(f[1])),
+	    field(at(s, "standard", "grade"), f[2], sizeof(f[2])),
+	    field(at(s, "standard", "timezone"), f[3], sizeof(f[3])));
+	print_kv("queue", "depth %s of %s",
+	    field(at(s, "queue", "depth"), f[0], sizeof(f[0])),
+	    field(at(s, "queue", "capacity"), f[1], sizeof(f[1])));
+}
+
+/* The block of aqgrid cell: facts, then the indicators and the sensors. */
+static int
+cell_print(json_t *c)
+{
+	static const char *const iheads[] = {
+	    "INDICATOR", "VALUE", "UNIT", "IAQI", "HOURS"};
+	static const bool iright[] = {false, true, false, true, true};
+	static const char *const sheads[] = {"SENSOR", "LAST SEEN", "STATUS"};
+	static const bool sright[] = {false, false, false};
+	json_t *aqi = json_object_get(c, "aqi"),
+	       *day = json_object_get(c, "day");
+	json_t *sensors = json_object_get(c, "sensors"), *v;
+	struct table ind, sen;
+	char f[5][SHOWN_BUF];
+	size_t k;
+	int rc;
+
+	print_kv(
+	    "cell", "%s", field(json_object_get(c, "id"), f[0], sizeof(f[0])));
+	field(json_object_get(c, "area"), f[0], sizeof(f[0]));
+	field(json_object_get(c, "area_name"), f[1], sizeof(f[1]));
+	if (json_is_string(json_object_get(c, "area_name")) &&
+	    strcmp(f[0], f[1]) != 0)
+		print_kv("area", "%s (%s)", f[0], f[1]);
+	else
+		print_kv("area", "%s", f[0]);
+	print_kv("hour", "%s",
+	    time_text(
+		json_object_get(c, "hour"), false, true, f[0], sizeof(f[0])));
+	print_kv("status", "%s",
+	    field(json_object_get(c, "status"), f[0], sizeof(f[0])));
+	print_kv("aqi", "%s (%s, %s)",
+	    field(json_object_get(aqi, "value"), f[0], sizeof(f[0])),
+	    field(json_object_get(aqi, "standard"), f[1], sizeof(f[1])),
+	    field(json_object_get(aqi, "report"), f[2], sizeof(f[2])));
+	print_kv("level", "%s", level_text(aqi, f[0], sizeof(f[0])));
+	print_kv("primary", "%s",
+	    list_text(
+		json_object_get(aqi, "primary"), "-", f[0], sizeof(f[0])));
+	json_array_foreach(json_object_get(aqi, "notes"), k, v)
+	{
+		print_kv("note", "%s", field(v, f[0], sizeof(f[0])));
+	}
+	print_kv("exceeds", "%s",
+	    list_text(
+		json_object_get(c, "exceeds"), "none", f[0], sizeof(f[0])));
+	if (json_is_object(day))
+		print_kv("day", "%s: AQI %s, level %s, primary %s, exceeds %s",
+		    field(json_object_get(day, "date"), f[0], sizeof(f[0])),
+		    field(at(day, "aqi", "value"), f[1], sizeof(f[1])),
+		    level_text(json_object_get(day, "aqi"), f[2], sizeof(f[2])),
+		    list_text(
+			at(day, "aqi", "primary"), "-", f[3], sizeof(f[3])),
+		    list_text(json_object_get(day, "exceeds"), "none", f[4],
+			sizeof(f[4])));
+	else
+		print_kv("day", "none");
+	field(json_object_get(c, "sensors_total"), f[0], sizeof(f[0]));
+	if (json_array_size(sensors) <
+	    (size_t)json_integer_value(json_object_get(c, "sensors_total")))
+		print_kv("sensors", "%s (the latest %zu shown)", f[0],
+		    json_array_size(sensors));
+	else
+		print_kv("sensors", "%s", f[0]);
+
+	table_init(&ind, 5, iheads, iright);
+	table_init(&sen, 3, sheads, sright);
+	cell_indicators(c, &ind);
+	cell_sensors(c, &sen);
+	putchar('\n');
+	rc = table_print(&ind);
+	if (rc == AQ_OK && sen.n > 0) {
+		putchar('\n');
+		rc = table_print(&sen);
+	}
+	table_fini(&sen);
+	table_fini(&ind);
+	return rc;
+}
+
+/* A row per indicator, in the API's order; the IAQI column is blank where
+ * the hourly report does not read the indicator. */
+static void
+cell_indicators(json_t *c, struct table *t)
+{
+	json_t *iaqi = at(c, "aqi", "iaqi"), *v, *u;
+	const char *key;
+	char b[SHOWN_BUF];
+
+	json_object_foreach(json_object_get(c, "concentrations"), key, v)
+	{
+		table_add(t, shown(key, b, sizeof(b)));
+		table_add(t, num_text(v, b, sizeof(b)));
+		u = at(c, "units", key);
+		table_add(t,
+		    json_is_string(u)                 ? field(u, b, sizeof(b))
+			: strncmp(key, "co_", 3) == 0 ? "mg/m3"
+						      : "ug/m3");
+		u = json_object_get(iaqi, key);
+		table_add(t, u != NULL ? field(u, b, sizeof(b)) : "");
+		table_add(t, field(at(c, "valid_hours", key), b, sizeof(b)));
+	}
+}
+
+/* A row per sensor listed, newest first as the API lists them. */
+static void
+cell_sensors(json_t *c, struct table *t)
+{
+	json_t *s;
+	char b[SHOWN_BUF];
+	size_t k;
+
+	json_array_foreach(json_object_get(c, "sensors"), k, s)
+	{
+		table_add(t, field(json_object_get(s, "id"), b, sizeof(b)));
+		table_add(t,
+		    time_text(
+			json_object_get(s, "last"), true, false, b, sizeof(b)));
+		table_add(t, field(json_object_get(s, "status"), b, sizeof(b)));
+	}
+}
+
+/* "label     value": the values of a block start in one column. */
+static void
+print_kv(const char *label, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-*s", LABEL_WIDTH, label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* o[k1], or o[k1][k2]; NULL when missing. */
+static json_t *
+at(json_t *o, const char *k1, const char *k2)
+{
+	json_t *v = json_object_get(o, k1);
+
+	return k2 != NULL ? json_object_get(v, k2) : v;
+}
+
+/* The string at o[k1] (or o[k1][k2]), or "" when it is not one. */
+static const char *
+str_at(json_t *o, const char *k1, const char *k2)
+{
+	const char *s = json_string_value(at(o, k1, k2));
+
+	return s != NULL ? s : "";
+}
+
+/*
+ * A value as shown in text: a string made printable (see shown()), a
+ * number by num_text(), true/false as yes/no, else "-".
+ */
+static const char *
+field(const json_t *v, char *buf, size_t len)
+{
+	const char *s = buf;
+
+	if (json_is_string(v))
+		s = shown(json_string_value(v), buf, len);
+	else if (json_is_boolean(v))
+		s = json_is_true(v) ? "yes" : "no";
+	else
+		s = num_text(v, buf, len);
+	return s;
+}
+
+/* A number: an integer as it is, a real with at most three decimals (the
+ * engine keeps no more) and no trailing zeros; "-" for anything else. */
+static const char *
+num_text(const json_t *v, char *buf, size_t len)
+{
+	size_t n;
+
+	if (json_is_integer(v)) {
+		snprintf(
+		    buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else if (json_is_real(v)) {
+		snprintf(buf, len, "%.3f", json_real_value(v));
+		n = strlen(buf);
+		while (n > 0 && strchr(buf, '.') != NULL &&
+		    (buf[n - 1] == '0' || buf[n - 1] == '.'))
+			buf[--n] = '\0';
+		if (strcmp(buf, "-0") == 0)
+			snprintf(buf, len, "0");
+	} else {
+		snprintf(buf, len, "-");
+	}
+	return buf;
+}
+
+/*
+ * An API time "2026-11-29T14:00:00+08:00" as "2026-11-29 14:00", with
+ * ":00" when secs and " +08:00" when zone.  The API writes times in the
+ * daemon's zone: they are shown in it.  null is "-"; a string of another
+ * shape is shown as it is.
+ */
+static const char *
+time_text(const json_t *v, bool secs, bool zone, char *buf, size_t len)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	const char *s = json_string_value(v);
+	bool ok = s != NULL && strlen(s) >= sizeof(shape) - 1;
+
+	for (size_t k = 0; ok && k < sizeof(shape) - 1; k++)
+		ok = shape[k] == 'd' ? s[k] >= '0' && s[k] <= '9'
+				     : s[k] == shape[k];
+	if (ok) {
+		char z[SHOWN_BUF];
+
+		snprintf(buf, len, "%.10s %.*s%s%s", s, secs ? 8 : 5, s + 11,
+		    zone && s[19] != '\0' ? " " : "",
+		    zone ? shown(s + 19, z, sizeof(z)) : "");
+	} else if (s != NULL) {
+		shown(s, buf, len);
+	} else {
+		snprintf(buf, len, "-");
+	}
+	return buf;
+}
+
+/* "3 Lightly polluted" from o's level and category_en; "-" when unknown. */
+static const char *
+level_text(json_t *o, char *buf, size_t len)
+{
+	json_t *level = json_object_get(o, "level");
+	const char *cat = json_string_value(json_object_get(o, "category_en"));
+	char b[SHOWN_BUF];
+
+	if (!json_is_integer(level))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "%s%s",
+		    json_integer_value(level), cat != NULL ? " " : "",
+		    cat != NULL ? shown(cat, b, sizeof(b)) : "");
+	return buf;
+}
+
+/* The strings of an array joined by commas, or the text empty when there
+ * are none. */
+static const char *
+list_text(const json_t *a, const char *empty, char *buf, size_t len)
+{
+	char b[SHOWN_BUF];
+	size_t n = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < json_array_size(a) && n < len; k++) {
+		v = json_array_get(a, k);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+		    n > 0 ? "," : "", field(v, b, sizeof(b)));
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "%s", empty);
+	return buf;
+}
+
+/* "2d 3h 4m 5s", without the leading units that are zero. */
+static const char *
+uptime_text(long long s, char *buf, size_t len)
+{
+	long long d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%lldd %lldh %lldm %llds", d, h, m, s % 60);
+	else if (h > 0)
+		snprintf(buf, len, "%lldh %lldm %llds", h, m, s % 60);
+	else if (m > 0)
+		snprintf(buf, len, "%lldm %llds", m, s % 60);
+	else
+		snprintf(buf, len, "%llds", s % 60);
+	return buf;
+}
+
+static void
+table_init(
+    struct table *t, int ncols, const char *const *heads, const bool *right)
+{
+	*t = (struct table){.ncols = ncols, .heads = heads, .right = right};
+}
+
+/* Appends a copy of s (made printable by the caller) as the next field,
+ * row after row; a failure shows in table_print(). */
+static void
+table_add(struct table *t, const char *s)
+{
+	size_t cap = t->cap > 0 ? t->cap * 2 : 64;
+	char **grown, *copy = NULL;
+
+	if (!t->nomem && t->n == t->cap) {
+		if ((grown = realloc(t->text, cap * sizeof(*grown))) == NULL) {
+			t->nomem = true;
+		} else {
+			t->text = grown;
+			t->cap = cap;
+		}
+	}
+	if (!t->nomem && (copy = strdup(s)) == NULL)
+		t->nomem = true;
+	if (!t->nomem)
+		t->text[t->n++] = copy;
+}
+
+/* Prints the heads and the rows; AQ_ERR_NOMEM if a field was lost. */
+static int
+table_print(const struct table *t)
+{
+	size_t w[TABLE_COLS_MAX] = {0}, rows = t->n / (size_t)t->ncols;
+	const char *s;
+	int rc = t->nomem || t->ncols > TABLE_COLS_MAX ? AQ_ERR_NOMEM : AQ_OK;
+
+	for (int c = 0; c < t->ncols && rc == AQ_OK; c++) {
+		w[c] = text_width(t->heads[c]);
+		for (size_t r = 0; r < rows; r++)
+			if (text_width(
+				t->text[r * (size_t)t->ncols + (size_t)c]) >
+			    w[c])
+				w[c] = text_width(
+				    t->text[r * (size_t)t->ncols + (size_t)c]);
+	}
+	for (size_t r = 0; r <= rows && rc == AQ_OK; r++) {
+		for (int c = 0; c < t->ncols; c++) {
+			s = r == 0
+			    ? t->heads[c]
+			    : t->text[(r - 1) * (size_t)t->ncols + (size_t)c];
+			/* No blanks at the end of a line. */
+			if (c + 1 == t->ncols && !t->right[c])
+				printf("%s%s", c > 0 ? "  " : "", s);
+			else
+				printf("%s%*s%s%*s", c > 0 ? "  " : "",
+				    t->right[c] ? (int)(w[c] - text_width(s))
+						: 0,
+				    "", s,
+				    t->right[c] ? 0
+						: (int)(w[c] - text_width(s)),
+				    "");
+		}
+		putchar('\n');
+	}
+	return rc;
+}
+
+static void
+table_fini(struct table *t)
+{
+	for (size_t k = 0; k < t->n; k++)
+		free(t->text[k]);
+	free(t->text);
+	*t = (struct table){0};
+}
+
+/* Columns s takes on a terminal: one per UTF-8 character. */
+static size_t
+text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
 }

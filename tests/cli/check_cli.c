@@ -1145,7 +1145,7 @@ END_TEST
 
 START_TEST(test_help)
 {
-	static const char *const forms[][3] = {
+	static const char *const forms[][5] = {
 	    {"--help", NULL, NULL},
 	    {"help", NULL, NULL},
 	    {"-h", NULL, NULL},
@@ -1153,6 +1153,10 @@ START_TEST(test_help)
 	    {"aqi", "--help", NULL},
 	    {"nowcast", "--help", NULL},
 	    {"--help", "nowcast", NULL},
+	    {"status", "--help", NULL},
+	    {"cells", "-h", NULL},
+	    {"help", "cell", NULL},
+	    {"cell", "--url", "http://127.0.0.1:1", "--help", NULL},
 	};
 	struct run r;
 
@@ -1167,7 +1171,15 @@ START_TEST(test_help)
 			    strstr(r.out, "aqgrid aqi [--standard") != NULL);
 			ck_assert(strstr(r.out, "aqgrid nowcast --pollutant") !=
 			    NULL);
+			ck_assert(
+			    strstr(r.out,
+				"aqgrid cells [--url URL] [--area AREA]") !=
+			    NULL);
+			ck_assert(strstr(r.out, "AQGRID_URL") != NULL);
 		}
+		/* The subcommands that ask the daemon, without asking it. */
+		if (k >= 7)
+			ck_assert(strstr(r.out, "--url URL") != NULL);
 		if (k < 5)
 			ck_assert(strstr(r.out, "daily when no *_1h") != NULL);
 		run_free(&r);
@@ -1221,6 +1233,28 @@ static const struct bad_case bad_cases[] = {
     {{"nowcast", "--pollutant"}, "'--pollutant'"},
     {{"nowcast", "--bogus"}, "'--bogus'"},
     {{"help", "frobnicate"}, "'frobnicate'"},
+    /* status, cells and cell refuse these before asking anything. */
+    {{"status", "--bogus"}, "'--bogus'"},
+    {{"status", "extra"}, "'extra'"},
+    {{"status", "--url"}, "'--url'"},
+    {{"status", "--url", "ftp://host"}, "'ftp://host'"},
+    {{"status", "--url", "http://"}, "'http://'"},
+    {{"status", "--url", "http://host/a b"}, "'http://host/a b'"},
+    {{"status", "--url", "http://host/?x=1"}, "'http://host/?x=1'"},
+    {{"status", "--json=yes"}, "'--json'"},
+    {{"status", "--area", "north"}, "'--area'"},
+    {{"cells", "--sort", "name"}, "'name'"},
+    {{"cells", "--limit", "0"}, "'0'"},
+    {{"cells", "--limit", "1000001"}, "'1000001'"},
+    {{"cells", "--limit", "+5"}, "'+5'"},
+    {{"cells", "--min-aqi", "-1"}, "'-1'"},
+    {{"cells", "--min-aqi", "100001"}, "'100001'"},
+    {{"cells", "--area="}, "--area"},
+    {{"cells", "r000c001"}, "'r000c001'"},
+    {{"cell"}, "missing cell ID"},
+    {{"cell", ""}, "empty cell ID"},
+    {{"cell", "r000c001", "r000c002"}, "'r000c002'"},
+    {{"cell", "r000c001", "--limit", "5"}, "'--limit'"},
 };
 #define NBAD ((int)(sizeof(bad_cases) / sizeof(bad_cases[0])))
 
