@@ -39,6 +39,7 @@ struct ingest {
 	int protocol; /* MQTT_PROTOCOL_V5 or MQTT_PROTOCOL_V311 */
 	bool fell_back;
 	_Atomic bool resubscribe, requalify; /* set by ingest_reload() */
+	int subacks_due;                     /* network thread only */
 	unsigned rng;
 	struct complain conn_complain;
 
@@ -53,6 +54,8 @@ struct ingest {
 static int64_t now_ns(void);
 static int subscriber_decoder(const struct conf *c, const char *topic);
 static void subscribe_all(struct ingest *in);
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int count,
+    const int *granted, const mosquitto_property *props);
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
     const mosquitto_property *props);
 static void on_disconnect(
@@ -310,7 +313,31 @@ subscribe_all(struct ingest *in)
 		if (r != MOSQ_ERR_SUCCESS)
 			log_warnx("ingest: subscribe %s: %s", c->subs[s].filter,
 			    mosquitto_strerror(r));
+		else
+			in->subacks_due++;
 	}
+}
+
+/* Ready only once the broker has acknowledged every subscription: until
+ * then, messages published to the filters could still be missed. */
+static void
+on_subscribe(struct mosquitto *m, void *obj, int mid, int count,
+    const int *granted, const mosquitto_property *props)
+{
+	struct ingest *in = obj;
+	struct counters *k = state_counters(in->st);
+
+	(void)m;
+	(void)mid;
+	(void)props;
+	for (int i = 0; i < count; i++)
+		if (granted[i] >= 0x80)
+			log_warnx("ingest: the broker refused a subscription "
+				  "(reason 0x%02x)",
+			    granted[i]);
+	if (in->subacks_due > 0 && --in->subacks_due == 0 &&
+	    !atomic_exchange(&k->mqtt_connected, 1))
+		log_info("ingest: subscribed; ready");
 }
 
 static void
@@ -339,9 +366,9 @@ on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	log_complain_clear(&in->conn_complain);
 	(void)m;
 	/* Subscriptions are not trusted to survive: subscribe every time. */
+	in->subacks_due = 0;
 	subscribe_all(in);
 	atomic_fetch_add(&k->mqtt_connects, 1);
-	atomic_store(&k->mqtt_connected, 1);
 	log_info("ingest: connected to %s:%lld (MQTT %s), %d subscription%s",
 	    c->mqtt_host, (long long)c->mqtt_port,
 	    in->protocol == MQTT_PROTOCOL_V5 ? "5" : "3.1.1", c->nsubs,
@@ -384,6 +411,7 @@ mqtt_setup(struct ingest *in)
 	mosquitto_connect_v5_callback_set(in->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(in->mosq, on_message);
+	mosquitto_subscribe_v5_callback_set(in->mosq, on_subscribe);
 	if (c->mqtt_username[0] != '\0') {
 		char pw[256] = "";
 		FILE *f = NULL;

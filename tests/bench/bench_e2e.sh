@@ -89,28 +89,6 @@ stop_daemon() {
 	wait "$dpid" 2>/dev/null || true
 }
 
-# Seconds from the first accepted reading to the last, polled every 20 ms;
-# prints "COUNT SECONDS".
-watch_daemon() {
-	first=""
-	last_n=0
-	last_t=$(now)
-	while :; do
-		n=$(status_accepted)
-		t=$(now)
-		[ -z "$first" ] && [ "${n:-0}" -gt 0 ] && first=$t
-		if [ "${n:-0}" -ne "$last_n" ]; then
-			last_n=$n
-			last_t=$t
-		fi
-		[ "$last_n" -ge "$N" ] && break
-		[ -n "$first" ] && [ "$(calc "$t - $last_t > 3")" = 1.000 ] &&
-		    break
-		sleep 0.02
-	done
-	echo "$last_n $(calc "$last_t - $first")"
-}
-
 for q in 0 1; do
 	: >"$tmp/bare.$q"
 	: >"$tmp/daemon.$q"
@@ -126,11 +104,13 @@ for q in 0 1; do
 		    '{printf "%.0f %d\n", $1 / $2, $1}' >>"$tmp/bare.$q"
 
 		start_daemon "$q"
-		sim "$q" --backfill 1 --no-live &
-		simpid=$!
-		watch_daemon | awk '{printf "%.0f %d\n", $1 / $2, $1}' \
-		    >>"$tmp/daemon.$q"
-		wait "$simpid" || true
+		"$B/bench/bench_sub" --watch "$http" "$N" >"$tmp/watch.out" &
+		wpid=$!
+		until grep -q ready "$tmp/watch.out"; do sleep 0.05; done
+		sim "$q" --backfill 1 --no-live
+		wait "$wpid"
+		tail -n 1 "$tmp/watch.out" | awk \
+		    '{printf "%.0f %d\n", $1 / $2, $1}' >>"$tmp/daemon.$q"
 		stop_daemon
 	done
 	bare=$(cut -d' ' -f1 "$tmp/bare.$q" | median)
@@ -149,7 +129,7 @@ done
 # HTTP under ingest at half the QoS 0 ceiling.
 half=$((${ceiling%.*} / 2))
 start_daemon 0
-sim 0 --backfill 0 --live --rate "$half" --duration 30 &
+sim 0 --backfill 0 --live --rate "$half" --duration 24 &
 simpid=$!
 sleep 4
 a0=$(status_accepted)
@@ -168,7 +148,6 @@ p99=$(awk '$1 == "99%" {print $2}' "$tmp/wrk.out")
 echo "e2e: HTTP GET /api/v1/cells/{id} (wrk, 2 threads, 32 connections)" \
     "while publishing $half msg/s: $rps req/s, p99 $p99;" \
     "ingest $quiet msg/s before, $loaded msg/s during"
-kill "$simpid" 2>/dev/null || true
 wait "$simpid" 2>/dev/null || true
 echo "e2e: aqgridd RSS with $((ROWS * COLS)) cells and" \
     "$((ROWS * COLS * PER_CELL)) sensors after the runs:" \
