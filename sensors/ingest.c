@@ -18,8 +18,13 @@
 #define RING_BYTES_PER_MSG 512     /* ring size = queue * this */
 #define FULL_WAIT_NS 100000000     /* wait for room before counting a loss */
 #define PUBLISH_EVERY_NS 100000000 /* views at least this often */
-#define SESSION_EXPIRY 604800      /* v5: keep the session a week */
-#define RECEIVE_MAX 1000           /* v5: QoS 1 messages in flight to us */
+/* A busy worker that finds the ring empty naps this long rather than ask
+ * to be woken: a wake-up per message cost more than the work. */
+#define NAP_NS 1000000
+/* Idle this long, the worker sleeps until a message wakes it. */
+#define IDLE_NS 100000000
+#define SESSION_EXPIRY 604800 /* v5: keep the session a week */
+#define RECEIVE_MAX 1000      /* v5: QoS 1 messages in flight to us */
 
 /* A message in the ring: header, topic (NUL-terminated), payload. */
 struct rec {
@@ -46,12 +51,14 @@ struct ingest {
 	/* The ring: written by the network thread, read by the worker. */
 	pthread_mutex_t mu;
 	pthread_cond_t nonempty, room;
+	bool sleeping; /* the worker waits to be woken */
 	uint8_t *ring;
 	size_t cap, head, tail, used; /* bytes */
 	size_t count, count_max;      /* messages */
 };
 
 static int64_t now_ns(void);
+static void after_ns(struct timespec *t, int64_t ns);
 static int subscriber_decoder(const struct conf *c, const char *topic);
 static void subscribe_all(struct ingest *in);
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int count,
@@ -79,6 +86,19 @@ now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The CLOCK_REALTIME deadline ns from now, for pthread_cond_timedwait. */
+static void
+after_ns(struct timespec *t, int64_t ns)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_sec += (time_t)(ns / 1000000000);
+	t->tv_nsec += (long)(ns % 1000000000);
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
 }
 
 void
@@ -241,12 +261,7 @@ ring_put(struct ingest *in, const char *topic, const void *data, size_t len,
 
 	if (size > in->cap / 2)
 		return false;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += FULL_WAIT_NS;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	after_ns(&deadline, FULL_WAIT_NS);
 	pthread_mutex_lock(&in->mu);
 	/* Back-pressure first: wait a little for the worker to make room. */
 	while (!ring_room(in, size))
@@ -269,7 +284,8 @@ ring_put(struct ingest *in, const char *topic, const void *data, size_t len,
 	in->count++;
 	atomic_store_explicit(&state_counters(in->st)->queue_depth,
 	    (int64_t)in->count, memory_order_relaxed);
-	pthread_cond_signal(&in->nonempty);
+	if (in->sleeping)
+		pthread_cond_signal(&in->nonempty);
 	ok = true;
 out:
 	pthread_mutex_unlock(&in->mu);
@@ -545,7 +561,7 @@ work_main(void *arg)
 {
 	struct ingest *in = arg;
 	struct qc_conf qc;
-	int64_t last_publish = now_ns();
+	int64_t last_publish = now_ns(), last_work = last_publish;
 
 	ingest_qc_conf(state_conf(in->st), &qc);
 	for (;;) {
@@ -556,20 +572,18 @@ work_main(void *arg)
 		while (in->count == 0 && !atomic_load(&in->stop_work)) {
 			struct timespec t;
 
-			/* Idle: publish what changed, then wait a little. */
+			/* Nothing to do: publish what changed, then nap while
+			 * messages are flowing, or sleep until woken. */
 			pthread_mutex_unlock(&in->mu);
 			state_publish(in->st);
 			last_publish = now_ns();
 			pthread_mutex_lock(&in->mu);
 			if (in->count != 0 || atomic_load(&in->stop_work))
 				break;
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_nsec += 50000000;
-			if (t.tv_nsec >= 1000000000) {
-				t.tv_sec++;
-				t.tv_nsec -= 1000000000;
-			}
+			in->sleeping = last_publish - last_work > IDLE_NS;
+			after_ns(&t, in->sleeping ? 50000000 : NAP_NS);
 			pthread_cond_timedwait(&in->nonempty, &in->mu, &t);
+			in->sleeping = false;
 		}
 		if (in->count == 0) {
 			/* Asked to stop, and every message is applied. */
@@ -591,7 +605,8 @@ work_main(void *arg)
 		p = in->ring + in->tail + sizeof(h);
 		ingest_apply(in->st, &qc, h.decoder, (const char *)p,
 		    p + h.topic_len + 1, h.payload_len, (int64_t)time(NULL));
-		state_latency(in->st, (uint64_t)(now_ns() - h.arrived_ns));
+		last_work = now_ns();
+		state_latency(in->st, (uint64_t)(last_work - h.arrived_ns));
 
 		pthread_mutex_lock(&in->mu);
 		in->tail += h.size;
@@ -603,7 +618,7 @@ work_main(void *arg)
 		    (int64_t)in->count, memory_order_relaxed);
 		pthread_cond_signal(&in->room);
 		pthread_mutex_unlock(&in->mu);
-		if (now_ns() - last_publish > PUBLISH_EVERY_NS) {
+		if (last_work - last_publish > PUBLISH_EVERY_NS) {
 			state_publish(in->st);
 			last_publish = now_ns();
 		}

@@ -62,6 +62,7 @@ accepted(int fd)
 {
 	static const char req[] = "GET /api/v1/status HTTP/1.1\r\n"
 				  "Host: 127.0.0.1\r\n\r\n";
+	static const char key[] = "\"readings\":{\"accepted\":";
 	static char buf[65536];
 	size_t got = 0;
 	long clen = -1;
@@ -85,8 +86,8 @@ accepted(int fd)
 		    (long)(got - (size_t)(body - buf)) >= clen)
 			break;
 	}
-	p = strstr(body, "\"readings\":{\"accepted\":");
-	return p != NULL ? atol(p + 24) : -1;
+	p = strstr(body, key);
+	return p != NULL ? atol(p + sizeof(key) - 1) : -1;
 }
 
 static int
