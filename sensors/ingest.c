@@ -5,6 +5,7 @@
 #include <math.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 #define IDLE_NS 100000000
 #define SESSION_EXPIRY 604800 /* v5: keep the session a week */
 #define RECEIVE_MAX 1000      /* v5: QoS 1 messages in flight to us */
+#define READ_BATCH 256        /* packets read per poll() at most */
 
 /* A message in the ring: header, topic (NUL-terminated), payload. */
 struct rec {
@@ -74,6 +76,7 @@ static bool ring_put(struct ingest *in, const char *topic, const void *data,
     size_t len, int decoder, int64_t arrived);
 static int mqtt_setup(struct ingest *in);
 static int mqtt_connect(struct ingest *in);
+static int net_turn(struct mosquitto *m, int timeout_ms);
 static void *net_main(void *arg);
 static void *work_main(void *arg);
 static void sleep_backoff(struct ingest *in, int64_t *delay);
@@ -499,6 +502,42 @@ sleep_backoff(struct ingest *in, int64_t *delay)
 	    : *delay * 2;
 }
 
+/*
+ * One turn of the network loop, as mosquitto_loop() does it but reading
+ * every packet already waiting before polling again: libmosquitto reads one
+ * QoS 1 packet per select(), and that system call per message was the
+ * largest cost of ingest.
+ */
+static int
+net_turn(struct mosquitto *m, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = mosquitto_socket(m), .events = POLLIN};
+	int rc;
+
+	if (pfd.fd < 0)
+		return MOSQ_ERR_NO_CONN;
+	if (mosquitto_want_write(m))
+		pfd.events |= POLLOUT;
+	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return MOSQ_ERR_ERRNO;
+	if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+		for (int k = 0; k < READ_BATCH; k++) {
+			/* The library reports "nothing more yet" only in
+			 * errno, with success. */
+			errno = 0;
+			if ((rc = mosquitto_loop_read(m, 1)) !=
+			    MOSQ_ERR_SUCCESS)
+				return rc;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+		}
+	}
+	if (mosquitto_want_write(m) &&
+	    (rc = mosquitto_loop_write(m, 1)) != MOSQ_ERR_SUCCESS)
+		return rc;
+	return mosquitto_loop_misc(m);
+}
+
 static void *
 net_main(void *arg)
 {
@@ -534,7 +573,7 @@ net_main(void *arg)
 			atomic_fetch_add(&k->mqtt_reconnects, 1);
 		ever = true;
 		do {
-			rc = mosquitto_loop(in->mosq, 100, 1);
+			rc = net_turn(in->mosq, 100);
 			if (atomic_load(&k->mqtt_connected))
 				delay =
 				    state_conf(in->st)->mqtt_backoff_min * 1000;
