@@ -36,7 +36,8 @@ CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
-SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c
+SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c \
+	       $(wildcard sensors/hj212.c sensors/hj212net.c)
 SENSORS_OBJS = $(SENSORS_SRCS:%.c=$(B)/%.o)
 SENSORS_LIB = $(B)/libaqsensors.a
 # The HTTP API and dashboard server.
@@ -64,7 +65,7 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo
+	lint deps clean demo fuzz
 .SECONDARY:
 
 all: $(PROGS)
@@ -171,6 +172,31 @@ bench: $(BENCHES) $(PROGS)
 	    "engine; callgrind, $$n messages)"
 	B=$(B) sh tests/bench/bench_e2e.sh
 
+# libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its seed corpus
+# under tests/fuzz/corpus/NAME, copied so the committed seeds stay as they
+# are.
+FUZZ_SECONDS ?= 60
+FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
+
+fuzz:
+	@for f in $(FUZZERS); do \
+	    $(MAKE) -s B=build-fuzz CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+	        build-fuzz/fuzz/fuzz_$$f || exit 1; \
+	    rm -rf build-fuzz/corpus-$$f; mkdir -p build-fuzz/corpus-$$f; \
+	    cp tests/fuzz/corpus/$$f/* build-fuzz/corpus-$$f/ 2>/dev/null; \
+	    build-fuzz/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 build-fuzz/corpus-$$f || exit 1; \
+	done
+
+$(B)/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Objects built with -fsanitize=fuzzer must not carry libFuzzer's main.
+$(B)/fuzz/fuzz_%: $(B)/fuzz/fuzz_%.o $(LIBS_ALL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TEST)
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(DATADIR)/aqgrid/web/static \
@@ -204,6 +230,6 @@ lint:
 	    echo "$$bad"; exit 1; fi; echo "lint: layering OK"
 
 clean:
-	rm -rf $(B) build-asan
+	rm -rf $(B) build-asan build-clang build-fuzz
 
 -include $(ALL_OBJS:.o=.d)

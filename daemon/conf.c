@@ -71,6 +71,8 @@ static const char *const proto_names[] = {
 
 static int fn_subscribe(struct parse *p, const struct opt *o, const char *val);
 static int fn_listen(struct parse *p, const struct opt *o, const char *val);
+static int fn_hj212_listen(
+    struct parse *p, const struct opt *o, const char *val);
 static int fn_timezone(struct parse *p, const struct opt *o, const char *val);
 static int fn_grade(struct parse *p, const struct opt *o, const char *val);
 static int fn_qcmax(struct parse *p, const struct opt *o, const char *val);
@@ -118,6 +120,18 @@ static const struct opt opts[] = {
     {"http", "listen", T_FN, 0, 0, 0, 0, "127.0.0.1:8080", NULL, fn_listen,
 	"ADDRESS:PORT of the HTTP API and dashboard; port 0 picks a free "
 	"one."},
+    {"hj212", "listen", T_FN, 0, 0, 0, 0, "", NULL, fn_hj212_listen,
+	"ADDRESS:PORT where HJ 212 data loggers connect over TCP; empty "
+	"(the default) for none; port 0 picks a free one."},
+    {"hj212", "connections", T_INT, C(hj212_connections), 0, 1, 65536, "4096",
+	NULL, NULL, "Largest number of data logger connections."},
+    {"hj212", "idle_timeout", T_INT, C(hj212_idle_timeout), 0, 10, 86400, "900",
+	NULL, NULL,
+	"Seconds a logger connection may stay silent before it is closed."},
+    {"hj212", "frame_timeout", T_INT, C(hj212_frame_timeout), 0, 1, 3600, "30",
+	NULL, NULL,
+	"Seconds a frame may take to arrive whole (slow senders are cut "
+	"off)."},
     {"http", "web_root", T_STR, CS(web_root), 0, 0, "web", NULL, NULL,
 	"Folder of the dashboard's static files."},
     {"http", "threads", T_INT, C(http_threads), 0, 1, 64, "4", NULL, NULL,
@@ -176,6 +190,9 @@ static const struct opt opts[] = {
 	"Cell the sensor stands in."},
     {"sensor", "interval", T_INT, offsetof(struct conf_sensor, interval), 0, 1,
 	86400, "60", NULL, NULL, "Expected seconds between its readings."},
+    {"sensor", "password", T_STR, SN(password), 0, 0, "", NULL, NULL,
+	"HJ 212 access password (PW) the logger must send; empty for "
+	"none."},
     {"sensor", "calibrate", T_FN, 0, 0, 0, 0, NULL, NULL, fn_calibrate,
 	"POLLUTANT SLOPE INTERCEPT: value = raw * SLOPE + INTERCEPT. "
 	"Repeatable."},
@@ -379,6 +396,29 @@ fn_listen(struct parse *p, const struct opt *o, const char *val)
 }
 
 static int
+fn_hj212_listen(struct parse *p, const struct opt *o, const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	int64_t port;
+
+	(void)o;
+	if (*val == '\0') {
+		p->c->hj212_addr[0] = '\0';
+		return AQ_OK;
+	}
+	if (colon == NULL || colon == val ||
+	    (size_t)(colon - val) >= sizeof(p->c->hj212_addr) ||
+	    parse_int(colon + 1, &port) != AQ_OK || port < 0 || port > 65535) {
+		err(p, "listen: expected ADDRESS:PORT, got '%s'", val);
+		return AQ_ERR_INVAL;
+	}
+	memcpy(p->c->hj212_addr, val, (size_t)(colon - val));
+	p->c->hj212_addr[colon - val] = '\0';
+	p->c->hj212_port = port;
+	return AQ_OK;
+}
+
+static int
 fn_timezone(struct parse *p, const struct opt *o, const char *val)
 {
 	(void)o;
@@ -562,7 +602,7 @@ open_section(struct parse *p, char *hdr)
 	} else if (id != NULL ||
 	    (strcmp(name, "mqtt") != 0 && strcmp(name, "http") != 0 &&
 		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
-		strcmp(name, "grid") != 0)) {
+		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

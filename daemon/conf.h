@@ -57,10 +57,11 @@ struct conf_area {
 };
 
 struct conf_sensor {
-	char id[WIN_SENSOR_ID_MAX];
+	char id[WIN_SENSOR_ID_MAX]; /* for HJ 212 data loggers, the MN */
 	char cell[WIN_CELL_ID_MAX];
-	int64_t interval; /* expected seconds between readings */
-	uint32_t cal_has; /* 1u << POL_x with a calibration */
+	char password[32]; /* HJ 212 PW to insist on; "" none */
+	int64_t interval;  /* expected seconds between readings */
+	uint32_t cal_has;  /* 1u << POL_x with a calibration */
 	double slope[POL_COUNT], intercept[POL_COUNT];
 };
 
@@ -86,6 +87,12 @@ struct conf {
 	char web_root[CONF_PATH_MAX];
 	int64_t http_threads;
 	int64_t http_connections;
+	/* [hj212] */
+	char hj212_addr[64]; /* "" when the listener is off */
+	int64_t hj212_port;
+	int64_t hj212_connections;
+	int64_t hj212_idle_timeout;
+	int64_t hj212_frame_timeout;
 	/* [standards] */
 	int aqi_std; /* enum aqi_std */
 	struct limits_opts limits;
