@@ -124,6 +124,10 @@ h_spawn(struct h_proc *p, const char *const argv[], const char *log, bool wrap)
 	for (int k = 0; argv[k] != NULL && n < 63; k++)
 		words[n++] = (char *)(uintptr_t)argv[k];
 	words[n] = NULL;
+	/* A fresh log, emptied before the child runs: h_log_wait() must never
+	 * find a line an earlier process wrote under the same name. */
+	if ((fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0)
+		close(fd);
 	p->pid = fork();
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {

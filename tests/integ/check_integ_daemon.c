@@ -305,7 +305,7 @@ START_TEST(queued_while_down)
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, _i == 0 ? NULL : "[mqtt]\nprotocol = 3.1.1\n");
-	start(&d, "queued-1.log");
+	start(&d, _i == 0 ? "queued-v5-1.log" : "queued-v311-1.log");
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 
 	/* While the daemon is away, the broker queues QoS 1 messages for its
@@ -315,7 +315,7 @@ START_TEST(queued_while_down)
 		publish_json(m, "aq/test/json/s-q",
 		    "{\"ts\":%lld,\"cell\":\"r002c000\",\"pm25\":%d}",
 		    (long long)(t + 10 * k), k % 50);
-	start(&d, "queued-2.log");
+	start(&d, _i == 0 ? "queued-v5-2.log" : "queued-v311-2.log");
 	ck_assert_ptr_nonnull(
 	    h_log_wait(&d.proc, _i == 0 ? "(MQTT 5)" : "(MQTT 3.1.1)", 1));
 	ck_assert(wait_num(&d, "readings", "accepted", n, 30));
