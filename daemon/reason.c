@@ -23,6 +23,9 @@ reason_name(enum reason r)
 	    [REASON_UNKNOWN_CELL] = "unknown_cell",
 	    [REASON_CAPACITY] = "capacity",
 	    [REASON_QUEUE_FULL] = "queue_full",
+	    [REASON_UNKNOWN_LOGGER] = "unknown_logger",
+	    [REASON_BAD_PASSWORD] = "bad_password",
+	    [REASON_FLAGGED] = "flagged",
 	};
 
 	return (unsigned)r < REASON_COUNT ? names[r] : "unknown";

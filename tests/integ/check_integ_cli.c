@@ -857,7 +857,7 @@ cli_suite(void)
 	/* Under valgrind one run of a program takes a second or more. */
 	int slow = getenv("AQ_WRAP") != NULL && *getenv("AQ_WRAP") != '\0';
 
-	tcase_set_timeout(small, slow ? 300 : 20);
+	tcase_set_timeout(small, slow ? 300 : 120);
 	tcase_add_checked_fixture(small, setup_small, teardown);
 	tcase_add_test(small, test_status);
 	tcase_add_test(small, test_cells_table);
@@ -866,12 +866,12 @@ cli_suite(void)
 	tcase_add_test(small, test_not_found);
 	suite_add_tcase(s, small);
 
-	tcase_set_timeout(big, slow ? 300 : 20);
+	tcase_set_timeout(big, slow ? 300 : 120);
 	tcase_add_checked_fixture(big, setup_big, teardown);
 	tcase_add_test(big, test_paging);
 	suite_add_tcase(s, big);
 
-	tcase_set_timeout(alone, slow ? 300 : 20);
+	tcase_set_timeout(alone, slow ? 300 : 120);
 	tcase_add_test(alone, test_unreachable);
 	tcase_add_test(alone, test_bad_args);
 	suite_add_tcase(s, alone);
