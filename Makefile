@@ -37,7 +37,7 @@ CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
 SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c \
-	       $(wildcard sensors/hj212.c sensors/hj212net.c)
+	       sensors/hj212.c sensors/hj212net.c
 SENSORS_OBJS = $(SENSORS_SRCS:%.c=$(B)/%.o)
 SENSORS_LIB = $(B)/libaqsensors.a
 # The HTTP API and dashboard server.
@@ -111,7 +111,7 @@ $(B)/aqgridd: $(B)/daemon/main.o $(LIBS_ALL)
 $(B)/aqgrid: $(B)/daemon/aqgrid.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_CURL) -lpthread -lm
 
-$(B)/aqgrid-sim: $(B)/sensors/sim.o $(CORE_LIB)
+$(B)/aqgrid-sim: $(B)/sensors/sim.o $(SENSORS_LIB) $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) -lz -lm
 
 $(B)/tests/check_%: $(B)/tests/check_%.o $(LIBS_ALL)
@@ -171,6 +171,7 @@ bench: $(BENCHES) $(PROGS)
 	echo "ingest: $$((ir / n)) instructions per message (decode + QC +" \
 	    "engine; callgrind, $$n messages)"
 	B=$(B) sh tests/bench/bench_e2e.sh
+	B=$(B) sh tests/bench/bench_hj212.sh
 
 # libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its seed corpus
 # under tests/fuzz/corpus/NAME, copied so the committed seeds stay as they

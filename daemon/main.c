@@ -1,7 +1,8 @@
 /*
  * aqgridd: the air-quality grid daemon.  The composition root: reads the
- * configuration, builds the state, starts the HTTP server and the MQTT
- * ingest, and runs the main loop that acts on signals.
+ * configuration, builds the state, starts the HTTP server, the MQTT
+ * ingest and the HJ 212 listener, and runs the main loop that acts on
+ * signals.
  */
 
 /* realpath() is XSI, not POSIX base: glibc's default set has it. */
@@ -19,6 +20,7 @@
 #include "daemon/state.h"
 #include "daemon/version.h"
 #include "sensors/decode.h"
+#include "sensors/hj212net.h"
 #include "sensors/ingest.h"
 #include "web/api.h"
 
@@ -112,9 +114,11 @@ reload(struct state *st, struct ingest *in, const char *path)
 	if (strcmp(old->mqtt_host, c->mqtt_host) != 0 ||
 	    old->mqtt_port != c->mqtt_port ||
 	    strcmp(old->http_addr, c->http_addr) != 0 ||
-	    old->http_port != c->http_port)
-		log_warnx("reload: MQTT or HTTP addresses take effect at the "
-			  "next restart");
+	    old->http_port != c->http_port ||
+	    strcmp(old->hj212_addr, c->hj212_addr) != 0 ||
+	    old->hj212_port != c->hj212_port)
+		log_warnx("reload: MQTT, HTTP or HJ 212 addresses take effect "
+			  "at the next restart");
 	state_set_conf(st, c);
 	ingest_reload(in);
 	log_info("reload: configuration %s applied", path);
@@ -147,9 +151,9 @@ main(int argc, char **argv)
 	struct state *st = NULL;
 	struct api *api = NULL;
 	struct ingest *in = NULL;
+	struct hj212net *hj = NULL;
 	struct sigaction sa;
-	static const char *const decoders[DECODER_COUNT] = {
-	    "json", "senml", "airgradient", "sensor.community"};
+	static const char *decoders[DECODER_COUNT];
 
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
 		switch (ch) {
@@ -200,14 +204,27 @@ main(int argc, char **argv)
 		fatal("cannot detach");
 
 	decode_init();
+	/* The metrics' decoder labels are decode's own names. */
+	for (int d = 0; d < DECODER_COUNT; d++)
+		decoders[d] = decoder_name((enum decoder)d);
 	ncells = conf->ncells;
 	if ((st = state_new(conf, decoders, DECODER_COUNT)) == NULL)
 		fatalx("cannot build the state for %u cells", ncells);
 	conf = NULL; /* the state owns it */
 	if ((api = api_start(st)) == NULL)
 		fatalx("cannot start the HTTP server");
+	/* HJ 212 times carry no zone: they are read in the grid's. */
+	decode_set_zone(state_tz(st));
 	if ((in = ingest_start(st)) == NULL)
 		fatalx("cannot start MQTT ingest");
+	/* After ingest, which it feeds; a listener that cannot bind is as
+	 * fatal as an HTTP server that cannot. */
+	if (hj212net_enabled(state_conf(st))) {
+		if ((hj = hj212net_start(st, in)) == NULL)
+			fatalx("cannot start the HJ 212 listener");
+		log_info("hj212: listening on %s:%u",
+		    state_conf(st)->hj212_addr, (unsigned)hj212net_port(hj));
+	}
 	log_info("aqgridd %s: %u cells, %u areas, %u registered sensors, "
 		 "standard %s; http://%s:%u/",
 	    AQ_VERSION, state_conf(st)->ncells, state_conf(st)->nareas,
@@ -226,6 +243,7 @@ main(int argc, char **argv)
 	}
 	log_info("aqgridd: stopping");
 	api_stop(api);
+	hj212net_stop(hj);
 	ingest_stop(in);
 	state_free(st);
 	log_info("aqgridd: stopped");

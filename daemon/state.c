@@ -246,6 +246,24 @@ sensor_status_name(enum sensor_status s)
 	return names[s];
 }
 
+const char *
+state_hj212_disc_name(enum state_hj212_disc d)
+{
+	static const char *const names[STATE_HJ212_DISC_COUNT] = {
+	    "idle", "slow", "error", "closed"};
+
+	return (unsigned)d < STATE_HJ212_DISC_COUNT ? names[d] : "unknown";
+}
+
+const char *
+state_hj212_frame_name(enum state_hj212_frame f)
+{
+	static const char *const names[STATE_HJ212_FRAME_COUNT] = {
+	    "ok", "bad_crc", "bad_length", "oversize", "incomplete"};
+
+	return (unsigned)f < STATE_HJ212_FRAME_COUNT ? names[f] : "unknown";
+}
+
 void
 state_latency(struct state *st, uint64_t ns)
 {

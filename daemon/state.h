@@ -34,6 +34,29 @@
 
 enum sensor_status { SENSOR_OK, SENSOR_OFFLINE, SENSOR_NO_DATA };
 
+/* Why an HJ 212 connection ended: silent past the idle timeout, a frame
+ * slower than the frame timeout, a socket error (or an answer that would
+ * not fit the socket buffer), or the logger closed it. */
+enum state_hj212_disc {
+	STATE_HJ212_DISC_IDLE,
+	STATE_HJ212_DISC_SLOW,
+	STATE_HJ212_DISC_ERROR,
+	STATE_HJ212_DISC_CLOSED,
+	STATE_HJ212_DISC_COUNT
+};
+
+/* What became of an HJ 212 frame at the listener: passed on (ok), refused
+ * by the stream (bad CRC or length, larger than the protocol allows), or
+ * a split message never completed (parts missing, too large, timed out). */
+enum state_hj212_frame {
+	STATE_HJ212_FRAME_OK,
+	STATE_HJ212_FRAME_BAD_CRC,
+	STATE_HJ212_FRAME_BAD_LENGTH,
+	STATE_HJ212_FRAME_OVERSIZE,
+	STATE_HJ212_FRAME_INCOMPLETE,
+	STATE_HJ212_FRAME_COUNT
+};
+
 struct cell_view {
 	uint32_t cell;
 	int64_t newest;        /* newest reading, Unix s; WIN_NO_HOUR */
@@ -66,6 +89,16 @@ struct counters {
 	_Atomic uint64_t latency_count;
 	_Atomic uint64_t latency_sum_ns;
 	_Atomic uint64_t publishes;
+	/* The HJ 212 listener (sensors/hj212net.c) and decoder. */
+	_Atomic int hj212_listening;
+	_Atomic int64_t hj212_connections; /* open now */
+	_Atomic uint64_t hj212_accepted;
+	_Atomic uint64_t hj212_refused; /* over the connection limit */
+	_Atomic uint64_t hj212_disconnects[STATE_HJ212_DISC_COUNT];
+	_Atomic uint64_t hj212_frames[STATE_HJ212_FRAME_COUNT];
+	_Atomic uint64_t hj212_garbage_bytes;
+	_Atomic uint64_t hj212_acks;
+	_Atomic uint64_t hj212_flagged[26]; /* values by flag letter A-Z */
 };
 
 /* Upper bounds of the latency histogram's buckets, seconds. */
@@ -107,6 +140,10 @@ enum sensor_status state_sensor_status(
 uint32_t state_sensor_values(const struct state *st, uint32_t sensor,
     double raw[POL_COUNT], double value[POL_COUNT]);
 const char *sensor_status_name(enum sensor_status s);
+/* "idle", "slow", "error", "closed"; "ok", "bad_crc", "bad_length",
+ * "oversize", "incomplete": the labels of the metrics. */
+const char *state_hj212_disc_name(enum state_hj212_disc d);
+const char *state_hj212_frame_name(enum state_hj212_frame f);
 /* Records an ingest latency. */
 void state_latency(struct state *st, uint64_t ns);
 void state_count_reject(struct state *st, enum reason r, uint64_t n);

@@ -1,6 +1,6 @@
 /*
- * decode: the native JSON, SenML, AirGradient and Sensor.Community payloads
- * into readings (see decode.h).
+ * decode: the native JSON, SenML, AirGradient, Sensor.Community and HJ 212
+ * payloads into readings (see decode.h).
  *
  * Every payload's length is first checked against the caller's bound.  The
  * native format, the hot path (every grid micro-station sends it), is then
@@ -45,6 +45,13 @@
  *   AirGradient and Sensor.Community ids), else from the topic's last
  *   level.  An empty id is no_sensor; a too long one, or one with control
  *   characters, is a schema fault; a topic that gives none is no_sensor.
+ * - HJ 212 (hj212.c has its own choices): a payload is one whole frame,
+ *   CR LF optional; the sensor is the frame's MN and must be registered.
+ *   Split frames (Flag D, PNUM/PNO) are refused as schema faults: their
+ *   parts may come in any order in separate messages, and only the TCP
+ *   listener, which sees a connection's whole stream, puts them together.
+ *   Without a zone (decode_set_zone()) HJ 212 times cannot be read, and
+ *   the payload is bad_time.
  */
 #include "sensors/decode.h"
 
@@ -59,6 +66,7 @@
 
 #include "daemon/fix.h"
 #include "daemon/tz.h"
+#include "sensors/hj212.h"
 
 #define ARENA_SIZE 65536
 #define ARENA_ALIGN alignof(max_align_t)
@@ -325,14 +333,19 @@ static void ag_take(
 static int ag_decode(struct ctx *c, json_t *root, enum reason *why);
 static int sc_measure(const char *type, bool *met);
 static int sc_decode(struct ctx *c, json_t *root, enum reason *why);
+static int hj212_decode(
+    struct ctx *c, const void *payload, size_t len, enum reason *why);
 
 static _Thread_local struct arena arena;
+/* Set once at start-up, before decoding threads run (decode_set_zone). */
+static const struct tz *hj212_zone;
 
 static const char *const decoder_names[DECODER_COUNT] = {
     [DECODER_NATIVE] = "json",
     [DECODER_SENSOR_COMMUNITY] = "sensor.community",
     [DECODER_SENML] = "senml",
     [DECODER_AIRGRADIENT] = "airgradient",
+    [DECODER_HJ212] = "hj212",
 };
 
 static int (*const decoders[DECODER_COUNT])(
@@ -341,6 +354,7 @@ static int (*const decoders[DECODER_COUNT])(
     [DECODER_SENML] = senml_decode,
     [DECODER_AIRGRADIENT] = ag_decode,
     [DECODER_SENSOR_COMMUNITY] = sc_decode,
+    [DECODER_HJ212] = NULL, /* hj212_decode(), not JSON */
 };
 
 /* SenML measurement names (the part of a name after its last ':' or '/'). */
@@ -2448,10 +2462,36 @@ sc_decode(struct ctx *c, json_t *root, enum reason *why)
 	return finish(c, why);
 }
 
+/* One frame: unframed, parsed, read (hj212.c). */
+static int
+hj212_decode(struct ctx *c, const void *payload, size_t len, enum reason *why)
+{
+	struct hj212_msg m;
+	const char *data;
+	size_t dlen;
+	int rc;
+
+	if ((rc = hj212_unframe(payload, len, &data, &dlen, why)) != AQ_OK)
+		return rc;
+	if ((rc = hj212_parse(data, dlen, &m, why)) != AQ_OK)
+		return rc;
+	if (m.flag >= 0 && (m.flag & HJ212_FLAG_SPLIT))
+		return refuse(why, REASON_SCHEMA);
+	if (hj212_zone == NULL)
+		return refuse(why, REASON_BAD_TIME);
+	return hj212_readings(&m, hj212_zone, c->out, c->out->flagged, why);
+}
+
 void
 decode_init(void)
 {
 	json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+void
+decode_set_zone(const struct tz *z)
+{
+	hj212_zone = z;
 }
 
 const char *
@@ -2480,6 +2520,7 @@ decode(enum decoder d, const char *topic, const void *payload, size_t len,
 
 	out->n = 0;
 	memset(out->dropped, 0, sizeof(out->dropped));
+	memset(out->flagged, 0, sizeof(out->flagged));
 	if (len > max_len) {
 		rc = refuse(why, REASON_OVERSIZE);
 		goto out;
@@ -2494,6 +2535,10 @@ decode(enum decoder d, const char *topic, const void *payload, size_t len,
 	}
 	if (d == DECODER_NATIVE) {
 		rc = native_decode(&c, payload, len, why);
+		goto out;
+	}
+	if (d == DECODER_HJ212) {
+		rc = hj212_decode(&c, payload, len, why);
 		goto out;
 	}
 	if (too_deep(payload, len)) {

@@ -1,9 +1,10 @@
 /*
  * decode: MQTT payloads into readings, one interface for every format:
  * the native JSON format (README.md), SenML JSON (RFC 8428), AirGradient's
- * MQTT JSON and Sensor.Community's JSON.  Each call returns readings or the
- * reason it refused the payload; values converted to canonical units
- * (pol.h).  Values that are not numbers are dropped and counted in
+ * MQTT JSON, Sensor.Community's JSON and HJ 212 frames (hj212.h; one
+ * whole frame per payload, as MQTT gateways forward them).  Each call returns
+ * readings or the reason it refused the payload; values converted to canonical
+ * units (pol.h).  Values that are not numbers are dropped and counted in
  * out->dropped[]; range checks are qc's.
  * Payloads longer than the caller's bound are refused before parsing.
  * The native format is parsed by decode's own strict JSON parser, which
@@ -25,12 +26,18 @@
 #include "daemon/win.h"
 
 #define DECODE_READINGS_MAX 32
+/* HJ 212 access password (PW) with its NUL; here because struct decoded
+ * carries it, and hj212.h includes this header. */
+#define HJ212_PW_MAX 16
+
+struct tz;
 
 enum decoder {
 	DECODER_NATIVE,
 	DECODER_SENML,
 	DECODER_AIRGRADIENT,
 	DECODER_SENSOR_COMMUNITY,
+	DECODER_HJ212,
 	DECODER_COUNT
 };
 
@@ -48,18 +55,34 @@ struct decoded {
 	double v[POL_COUNT];
 	uint32_t met_has; /* 1u << MET_x */
 	double met[MET_COUNT];
+	char pw[HJ212_PW_MAX]; /* HJ 212 access password; "" otherwise */
+	/* The sensor must be a registered HJ 212 data logger (its cell comes
+	 * from the registry, never from the payload). */
+	bool registered_only;
 };
 
 struct decode_result {
 	int n;
 	struct decoded r[DECODE_READINGS_MAX];
 	uint32_t dropped[REASON_COUNT]; /* values dropped, by reason */
+	/* HJ 212 values left out for their data flag, by letter - 'A' (they
+	 * are in dropped[REASON_FLAGGED] too). */
+	uint32_t flagged[26];
 };
 
 /* Installs the arena allocator into jansson; call once at start-up. */
 void decode_init(void);
 
-/* "json", "senml", "airgradient", "sensor.community"; -1 if unknown. */
+/*
+ * The zone HJ 212 times (local, without offset) are read in; borrowed, so
+ * z must outlive every decode().  Call once at start-up, before any thread
+ * decodes (the pointer is not synchronised).  Until it is called, HJ 212
+ * payloads are refused as bad_time: there is no safe default zone.
+ */
+void decode_set_zone(const struct tz *z);
+
+/* "json", "senml", "airgradient", "sensor.community", "hj212"; -1 if
+ * unknown. */
 const char *decoder_name(enum decoder d);
 int decoder_from_name(const char *s);
 

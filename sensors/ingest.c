@@ -81,6 +81,9 @@ static void *net_main(void *arg);
 static void *work_main(void *arg);
 static void sleep_backoff(struct ingest *in, int64_t *delay);
 static void count(struct state *st, int dec, int kind, bool ok, uint64_t n);
+static void count_flagged(struct state *st, const struct decode_result *res);
+static bool registry_refuses(const struct conf *c, const struct decoded *d,
+    int64_t sidx, enum reason *why);
 
 static int64_t
 now_ns(void)
@@ -126,6 +129,43 @@ count(struct state *st, int dec, int kind, bool ok, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* Values the decoder left out for their HJ 212 flag, by letter. */
+static void
+count_flagged(struct state *st, const struct decode_result *res)
+{
+	struct counters *k = state_counters(st);
+
+	for (int f = 0; f < 26; f++)
+		if (res->flagged[f] != 0)
+			atomic_fetch_add_explicit(&k->hj212_flagged[f],
+			    res->flagged[f], memory_order_relaxed);
+}
+
+/*
+ * A reading that only a registered sensor may send (an HJ 212 data
+ * logger, whose MN is its id): never placed by its payload, and refused
+ * when the registry insists on a password it did not send.  Registered
+ * sensors are the engine's first, in registry order, so sidx indexes
+ * c->sensors.
+ */
+static bool
+registry_refuses(const struct conf *c, const struct decoded *d, int64_t sidx,
+    enum reason *why)
+{
+	if (!d->registered_only)
+		return false;
+	if (sidx < 0 || (uint64_t)sidx >= c->nsensors) {
+		*why = REASON_UNKNOWN_LOGGER;
+		return true;
+	}
+	if (c->sensors[sidx].password[0] != '\0' &&
+	    strcmp(c->sensors[sidx].password, d->pw) != 0) {
+		*why = REASON_BAD_PASSWORD;
+		return true;
+	}
+	return false;
+}
+
 int
 ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
     const char *topic, const void *payload, size_t len, int64_t now)
@@ -138,6 +178,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 
 	if (decode((enum decoder)decoder, topic, payload, len,
 		(size_t)c->max_payload, now, &res, &why) != AQ_OK) {
+		count_flagged(st, &res);
 		for (int r = 0; r < REASON_COUNT; r++)
 			state_count_reject(st, (enum reason)r, res.dropped[r]);
 		state_count_reject(st, why, 1);
@@ -151,6 +192,8 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 		uint32_t sensor;
 		int rc;
 
+		if (registry_refuses(c, d, sidx, &why))
+			goto refuse;
 		if (qc_check(qc, d, now, res.dropped, &why) != AQ_OK)
 			goto refuse;
 		if (sidx < 0) {
@@ -202,6 +245,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 		state_count_reject(st, why, 1);
 		refused++;
 	}
+	count_flagged(st, &res);
 	for (int r = 0; r < REASON_COUNT; r++)
 		state_count_reject(st, (enum reason)r, res.dropped[r]);
 	count(st, decoder, 0, applied > 0, 1);
@@ -293,6 +337,25 @@ ring_put(struct ingest *in, const char *topic, const void *data, size_t len,
 out:
 	pthread_mutex_unlock(&in->mu);
 	return ok;
+}
+
+int
+ingest_submit(struct ingest *in, int decoder, const char *topic,
+    const void *payload, size_t len)
+{
+	int64_t arrived = now_ns();
+
+	if (len > (size_t)state_conf(in->st)->max_payload) {
+		state_count_reject(in->st, REASON_OVERSIZE, 1);
+		count(in->st, decoder, 0, false, 1);
+		return AQ_ERR_RANGE;
+	}
+	if (!ring_put(in, topic, payload, len, decoder, arrived)) {
+		state_count_reject(in->st, REASON_QUEUE_FULL, 1);
+		count(in->st, decoder, 0, false, 1);
+		return AQ_ERR_FULL;
+	}
+	return AQ_OK;
 }
 
 static void
@@ -655,7 +718,9 @@ work_main(void *arg)
 		in->count--;
 		atomic_store_explicit(&state_counters(in->st)->queue_depth,
 		    (int64_t)in->count, memory_order_relaxed);
-		pthread_cond_signal(&in->room);
+		/* Every producer waiting for room (the MQTT thread and the
+		 * HJ 212 listener) gets to look. */
+		pthread_cond_broadcast(&in->room);
 		pthread_mutex_unlock(&in->mu);
 		if (last_work - last_publish > PUBLISH_EVERY_NS) {
 			state_publish(in->st);

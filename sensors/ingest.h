@@ -9,7 +9,9 @@
  * is counted as lost (reason queue_full), never dropped silently.
  * One worker thread takes messages from the ring in order: decode, quality
  * control, placement in a cell, calibration, engine update, and publication
- * of the cell views it changed.  All counting goes to state.h's counters.
+ * of the cell views it changed.  Other producers (the HJ 212 listener)
+ * put messages on the same ring with ingest_submit().  All counting goes
+ * to state.h's counters.
  *
  * ingest_start() allocates; nothing on the per-message path does.
  */
@@ -27,6 +29,16 @@ struct ingest;
 /* Connects (in the background) and starts both threads.  Borrows st until
  * ingest_stop().  Returns owned, or NULL after logging why. */
 struct ingest *ingest_start(struct state *st);
+
+/*
+ * Queues a message that did not come from the broker (an HJ 212 frame from
+ * the TCP listener) on the same ring as MQTT messages, so the worker
+ * applies it in order with everything else.  Copies payload; any thread.
+ * Returns AQ_OK, AQ_ERR_RANGE when payload is larger than max_payload, or
+ * AQ_ERR_FULL when the ring stayed full; both counted as MQTT losses are.
+ */
+int ingest_submit(struct ingest *in, int decoder, const char *topic,
+    const void *payload, size_t len);
 
 /* After state_set_conf(): picks up new subscriptions and QC settings. */
 void ingest_reload(struct ingest *in);

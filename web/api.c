@@ -201,6 +201,8 @@ static json_t *sensors_json(struct req *r, const struct cell_view *v);
 static int area_json(struct req *r, uint32_t area, const struct summary *sums,
     uint32_t *seen, bool ids, json_t **out);
 static int metrics_text(struct req *r, FILE *f);
+static void metrics_hj212(struct counters *c, FILE *f);
+static int status_hj212(struct counters *c, json_t *o);
 static void metric_head(
     FILE *f, const char *name, const char *type, const char *help);
 static const char *content_type(const char *name);
@@ -369,10 +371,22 @@ static const struct schema_def schemas[] = {
 	"aqi:hj633-2026|hj633-2012|epa-2024 limits:gb3095-2026|gb3095-2012 "
 	"grade:integer timezone:string"},
     {"Queue", "The ingest queue.", "depth:integer capacity:integer"},
+    {"LoggerDisconnects", "HJ 212 connections ended, by why.",
+	"idle:integer slow:integer error:integer closed:integer"},
+    {"LoggerFrames", "HJ 212 frames by what became of them.",
+	"ok:integer bad_crc:integer bad_length:integer oversize:integer "
+	"incomplete:integer"},
+    {"LoggerListener",
+	"The HJ 212 data logger listener; flagged counts values "
+	"left out, by flag letter (only letters seen).",
+	"listening:boolean connections:integer accepted:integer "
+	"refused:integer disconnects:#LoggerDisconnects frames:#LoggerFrames "
+	"garbage_bytes:integer acks:integer flagged:{integer}"},
     {"Status", "The daemon's state.",
 	"version:string uptime:integer started:date-time mqtt:#Mqtt "
 	"readings:#Readings rejected:{integer} cells:integer "
-	"sensors:integer standard:#Standard queue:#Queue"},
+	"sensors:integer standard:#Standard queue:#Queue "
+	"hj212:#LoggerListener"},
     {"CellSummary", "A cell in a list: its latest complete hour.",
 	"id:string area:string? lat:number lon:number row:integer? "
 	"col:integer? hour:date-time? aqi:integer? level:integer? "
@@ -1580,6 +1594,64 @@ h_status(struct req *r)
 		json_integer(atomic_load_explicit(
 		    &c->queue_capacity, memory_order_relaxed))))
 		goto out;
+	rc = status_hj212(c, o);
+out:
+	return rc;
+}
+
+/* The "hj212" object of the status, there even when nothing listens. */
+static int
+status_hj212(struct counters *c, json_t *o)
+{
+	json_t *h, *j;
+	int rc = AQ_ERR_NOMEM;
+
+	if ((h = child(o, "hj212")) == NULL ||
+	    json_object_set_new(h, "listening",
+		json_boolean(atomic_load_explicit(
+		    &c->hj212_listening, memory_order_relaxed))) ||
+	    json_object_set_new(h, "connections",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->hj212_connections, memory_order_relaxed))) ||
+	    json_object_set_new(h, "accepted",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->hj212_accepted, memory_order_relaxed))) ||
+	    json_object_set_new(h, "refused",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->hj212_refused, memory_order_relaxed))) ||
+	    (j = child(h, "disconnects")) == NULL)
+		goto out;
+	for (int k = 0; k < STATE_HJ212_DISC_COUNT; k++)
+		if (json_object_set_new(j,
+			state_hj212_disc_name((enum state_hj212_disc)k),
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->hj212_disconnects[k], memory_order_relaxed))))
+			goto out;
+	if ((j = child(h, "frames")) == NULL)
+		goto out;
+	for (int k = 0; k < STATE_HJ212_FRAME_COUNT; k++)
+		if (json_object_set_new(j,
+			state_hj212_frame_name((enum state_hj212_frame)k),
+			json_integer((json_int_t)atomic_load_explicit(
+			    &c->hj212_frames[k], memory_order_relaxed))))
+			goto out;
+	if (json_object_set_new(h, "garbage_bytes",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->hj212_garbage_bytes, memory_order_relaxed))) ||
+	    json_object_set_new(h, "acks",
+		json_integer((json_int_t)atomic_load_explicit(
+		    &c->hj212_acks, memory_order_relaxed))) ||
+	    (j = child(h, "flagged")) == NULL)
+		goto out;
+	for (int k = 0; k < 26; k++) {
+		uint64_t n = atomic_load_explicit(
+		    &c->hj212_flagged[k], memory_order_relaxed);
+		char letter[2] = {(char)('A' + k), '\0'};
+
+		if (n != 0 &&
+		    json_object_set_new(j, letter, json_integer((json_int_t)n)))
+			goto out;
+	}
 	rc = AQ_OK;
 out:
 	return rc;
@@ -2038,7 +2110,67 @@ metrics_text(struct req *r, FILE *f)
 	fprintf(f, "aqgrid_view_publishes_total %llu\n",
 	    (unsigned long long)atomic_load_explicit(
 		&c->publishes, memory_order_relaxed));
+	metrics_hj212(c, f);
 	return ferror(f) ? AQ_ERR_NOMEM : AQ_OK;
+}
+
+static void
+metrics_hj212(struct counters *c, FILE *f)
+{
+	static const char *const conns[2] = {"accepted", "refused"};
+	_Atomic uint64_t *const conn_counts[2] = {
+	    &c->hj212_accepted, &c->hj212_refused};
+
+	metric_head(f, "aqgrid_hj212_connections", "gauge",
+	    "HJ 212 data logger connections open.");
+	fprintf(f, "aqgrid_hj212_connections %lld\n",
+	    (long long)atomic_load_explicit(
+		&c->hj212_connections, memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_connections_total", "counter",
+	    "HJ 212 connections accepted, or refused over the limit.");
+	for (int k = 0; k < 2; k++)
+		fprintf(f,
+		    "aqgrid_hj212_connections_total{result=\"%s\"} %llu\n",
+		    conns[k],
+		    (unsigned long long)atomic_load_explicit(
+			conn_counts[k], memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_disconnects_total", "counter",
+	    "HJ 212 connections ended: idle, slow frame, error, or closed "
+	    "by the logger.");
+	for (int k = 0; k < STATE_HJ212_DISC_COUNT; k++)
+		fprintf(f,
+		    "aqgrid_hj212_disconnects_total{reason=\"%s\"} %llu\n",
+		    state_hj212_disc_name((enum state_hj212_disc)k),
+		    (unsigned long long)atomic_load_explicit(
+			&c->hj212_disconnects[k], memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_frames_total", "counter",
+	    "HJ 212 frames, by what became of them at the listener.");
+	for (int k = 0; k < STATE_HJ212_FRAME_COUNT; k++)
+		fprintf(f, "aqgrid_hj212_frames_total{result=\"%s\"} %llu\n",
+		    state_hj212_frame_name((enum state_hj212_frame)k),
+		    (unsigned long long)atomic_load_explicit(
+			&c->hj212_frames[k], memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_garbage_bytes_total", "counter",
+	    "Bytes between HJ 212 frames that were not part of one.");
+	fprintf(f, "aqgrid_hj212_garbage_bytes_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->hj212_garbage_bytes, memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_acks_total", "counter",
+	    "HJ 212 data acknowledgements (CN 9014) sent.");
+	fprintf(f, "aqgrid_hj212_acks_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->hj212_acks, memory_order_relaxed));
+	metric_head(f, "aqgrid_hj212_flagged_total", "counter",
+	    "HJ 212 values left out for their flag, by flag letter.");
+	for (int k = 0; k < 26; k++) {
+		uint64_t n = atomic_load_explicit(
+		    &c->hj212_flagged[k], memory_order_relaxed);
+
+		if (n != 0)
+			fprintf(f,
+			    "aqgrid_hj212_flagged_total{flag=\"%c\"} %llu\n",
+			    'A' + k, (unsigned long long)n);
+	}
 }
 
 /* ---- OpenAPI ---- */

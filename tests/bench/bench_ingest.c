@@ -44,14 +44,15 @@ decoder_hook(const char *name)
 static struct state *
 make_state(void)
 {
-	static const char *const names[DECODER_COUNT] = {
-	    "json", "senml", "airgradient", "sensor.community"};
+	static const char *names[DECODER_COUNT];
 	const struct conf_hooks hooks = {.decoder = decoder_hook};
 	char path[] = "/tmp/aqgrid-bench-XXXXXX";
 	struct conf *c = NULL;
 	FILE *f;
 	int fd = mkstemp(path);
 
+	for (int d = 0; d < DECODER_COUNT; d++)
+		names[d] = decoder_name((enum decoder)d);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL)
 		exit(1);
 	fprintf(f,

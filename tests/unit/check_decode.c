@@ -227,9 +227,10 @@ START_TEST(corpus_size)
 	for (int i = 0; i < n_bad; i++)
 		if (bad_files[i].decoder >= 0)
 			per[bad_files[i].decoder]++;
+	/* HJ 212 frames are not JSON: check_hj212 has their faults. */
 	for (int d = 0; d < DECODER_COUNT; d++)
-		ck_assert_msg(per[d] >= 15, "corpus: %d files for %s", per[d],
-		    decoder_name(d));
+		ck_assert_msg(d == DECODER_HJ212 || per[d] >= 15,
+		    "corpus: %d files for %s", per[d], decoder_name(d));
 	ck_assert_int_ge(n_good, DECODER_COUNT);
 }
 END_TEST
