@@ -3,7 +3,10 @@
  * JSON payload, one message per reading on topic PREFIX/CELL/SENSOR.
  * Mode synth invents a grid of sensors (diurnal cycles, a spatial gradient,
  * a drifting plume, noise and injected faults); mode replay plays back the
- * hourly CSV files of the Beijing multi-site dataset.
+ * hourly CSV files of the Beijing multi-site dataset.  Mode hj212 plays N
+ * HJ 212 data loggers instead: one TCP connection each to aqgridd's HJ 212
+ * listener, frames of the synthetic field, their acknowledgements read and
+ * checked (or, with --mqtt, the same frames published for a gateway).
  *
  * Threads: libmosquitto's network thread (mosquitto_loop_start) runs the
  * callbacks, which only count and signal; the main thread builds and
@@ -12,14 +15,22 @@
  * 2 the program waits for every acknowledgement before it exits, and
  * libmosquitto resends unacknowledged messages after a reconnection.
  *
+ * Mode hj212 over TCP runs in the main thread alone: non-blocking sockets
+ * and poll(), each logger keeping at most HJ_WINDOW frames unacknowledged.
+ *
  * Exit status: 0 done; 1 a connection, file or data failure; 2 bad usage,
  * told in one line on stderr with nothing on stdout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <mosquitto.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,12 +40,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "daemon/err.h"
 #include "daemon/fix.h"
 #include "daemon/tz.h"
+#include "sensors/hj212.h"
 
 #define PROG "aqgrid-sim"
 #define EXIT_CONN 1
@@ -83,9 +98,39 @@
 /* Bad values are reported one by one up to this many per file. */
 #define CSV_WARN_MAX 3
 
-enum mode { MODE_SYNTH, MODE_REPLAY, MODE_COUNT };
+/* Mode hj212. */
+#define HJ_PORT 9213
+#define HJ_LOGGERS_MAX 10000
+#define HJ_MN_PREFIX "010000A8900016"
+#define HJ_MN_LEN 24 /* the standard's MN: prefix and index fill 24 */
+#define HJ_PASSWORD "123456"
+#define HJ_ST 22 /* system code: ambient air quality */
+#define HJ_CN_RTD 2011
+#define HJ_CN_HOUR 2061
+/* Frames sent and not yet acknowledged, per logger, and frames made ahead
+ * of the socket when no answer is asked for. */
+#define HJ_WINDOW 8
+/* One frame of ours; they are some 330 bytes. */
+#define HJ_FRAME_MAX 512
+#define HJ_OUT_MAX (HJ_WINDOW * HJ_FRAME_MAX)
+/* Answers are some 100 bytes; longer frames are skipped. */
+#define HJ_IN_MAX 1024
+/* --split: each frame in six writes ("##0", half the data, the rest and
+ * half the CRC, the CRC's end, CR, LF), a pause between them. */
+#define HJ_PIECES 6
+#define HJ_GAP_NS 2000000
+#define HJ_BACKOFF_MIN_MS 500
+#define HJ_BACKOFF_MAX_MS 30000
+#define HJ_CONNECT_WAIT_S 10
+#define HJ_ACK_TIMEOUT_S 10
+#define HJ_HOUR 3600
+#define HJ_MORE (-1L)
+#define HJ_BAD (-2L)
+
+enum mode { MODE_SYNTH, MODE_REPLAY, MODE_HJ212, MODE_COUNT };
 #define MODE_BIT(m) (1u << (m))
 #define BOTH_MODES (MODE_BIT(MODE_SYNTH) | MODE_BIT(MODE_REPLAY))
+#define GRID_MODES (MODE_BIT(MODE_SYNTH) | MODE_BIT(MODE_HJ212))
 
 enum parse_rc { PARSE_OK, PARSE_HELP, PARSE_BAD };
 
@@ -100,6 +145,7 @@ struct opts {
 	int port;
 	int qos;
 	const char *prefix;
+	bool prefix_set;
 	const char *client_id; /* NULL: libmosquitto makes one up */
 	bool verbose;
 	enum mode mode;
@@ -123,6 +169,16 @@ struct opts {
 	int nmap;
 	int32_t from, to; /* yyyymmdd, inclusive */
 	bool fast;
+	/* hj212 */
+	const char *hj_host;
+	int hj_port;
+	int loggers;
+	const char *mn_prefix;
+	const char *password;
+	int cn;
+	bool ack, split, mqtt;
+	int64_t ack_timeout;
+	bool rows_set, cols_set, interval_set, backfill_set;
 };
 
 struct optspec {
@@ -150,6 +206,16 @@ enum optid {
 	OPT_FROM,
 	OPT_TO,
 	OPT_FAST,
+	OPT_HOST,
+	OPT_PORT,
+	OPT_LOGGERS,
+	OPT_MN_PREFIX,
+	OPT_PASSWORD,
+	OPT_CN,
+	OPT_NO_ACK,
+	OPT_ACK_TIMEOUT,
+	OPT_SPLIT,
+	OPT_MQTT,
 	OPT_NOPTS
 };
 
@@ -353,27 +419,108 @@ struct replay {
 	int n;
 };
 
-static const char *const mode_names[MODE_COUNT] = {"synth", "replay"};
+/* HJ 212 pollutant codes and the synthetic fields they carry. */
+static const struct {
+	const char *code;
+	enum field f;
+} hj_codes[] = {
+    {"a34004", F_PM25},
+    {"a34002", F_PM10},
+    {"a05024", F_O3},
+    {"a21004", F_NO2},
+    {"a21026", F_SO2},
+    {"a21005", F_CO},
+};
+#define HJ_NCODES (sizeof(hj_codes) / sizeof(hj_codes[0]))
+
+/*
+ * A frame of a logger's window: made, perhaps queued in the logger's
+ * output, perhaps written, waiting for its acknowledgement.  Frame r of a
+ * logger is a pure function of (seed, logger, r) and its QN, so a frame is
+ * made again, the same, to be sent after a reconnection.
+ */
+struct hj_frame {
+	uint64_t r;
+	char qn[HJ212_QN_MAX];
+	bool queued;       /* in out[] up to end */
+	bool written;      /* once, in full: counted as sent */
+	size_t start, end; /* into out[] */
+	int64_t written_ns;
+};
+
+struct hj_logger {
+	int fd; /* -1 when down */
+	bool connecting, up;
+	char mn[HJ212_MN_MAX];
+	uint64_t made;  /* frames made: the next one is frame `made` */
+	uint64_t limit; /* frames to make in all */
+	int64_t last_qn;
+	struct hj_frame win[HJ_WINDOW]; /* oldest first */
+	int nwin;
+	char out[HJ_OUT_MAX];
+	size_t out_len, out_off;
+	size_t cuts[HJ_WINDOW * HJ_PIECES]; /* --split: ends of pieces */
+	int ncuts, cut;
+	int64_t gap_until;
+	char in[HJ_IN_MAX];
+	size_t in_len;
+	int64_t retry_at;
+	int backoff_ms;
+};
+
+/*
+ * The loggers and their schedule.  Frame r < backfill of a logger is
+ * hourly data of hour bf0 + r h; the others are live, k = r - backfill:
+ * DataTime live0 + k * step (+ the logger's offset in the interval when
+ * paced by it), due at live_mono0 + the same offset on the clock, or by
+ * --rate as the (k * N + logger)-th live frame.
+ */
+struct hj_run {
+	const struct opts *o;
+	struct synth s;
+	struct hj_logger *lg;
+	uint32_t n;
+	int64_t bf0, live0, step;
+	bool live_started;
+	int64_t live_mono0, dur_end;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct pollfd *pfd;
+	uint32_t ndown; /* loggers down after having been up */
+	uint64_t sent, acked, refused, expired, lost;
+};
+
+static const char *const mode_names[MODE_COUNT] = {"synth", "replay", "hj212"};
 
 static const struct optspec long_opts[OPT_NOPTS] = {
-    [OPT_ROWS] = {"--rows", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_COLS] = {"--cols", true, MODE_BIT(MODE_SYNTH)},
+    [OPT_ROWS] = {"--rows", true, GRID_MODES},
+    [OPT_COLS] = {"--cols", true, GRID_MODES},
     [OPT_PER_CELL] = {"--sensors-per-cell", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_INTERVAL] = {"--interval", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_BACKFILL] = {"--backfill", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_LIVE] = {"--live", false, MODE_BIT(MODE_SYNTH)},
-    [OPT_NO_LIVE] = {"--no-live", false, MODE_BIT(MODE_SYNTH)},
-    [OPT_DURATION] = {"--duration", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_SEED] = {"--seed", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_START] = {"--start", true, MODE_BIT(MODE_SYNTH)},
+    [OPT_INTERVAL] = {"--interval", true, GRID_MODES},
+    [OPT_BACKFILL] = {"--backfill", true, GRID_MODES},
+    [OPT_LIVE] = {"--live", false, GRID_MODES},
+    [OPT_NO_LIVE] = {"--no-live", false, GRID_MODES},
+    [OPT_DURATION] = {"--duration", true, GRID_MODES},
+    [OPT_SEED] = {"--seed", true, GRID_MODES},
+    [OPT_START] = {"--start", true, GRID_MODES},
     [OPT_SPEED] = {"--speed", true, BOTH_MODES},
-    [OPT_RATE] = {"--rate", true, MODE_BIT(MODE_SYNTH)},
-    [OPT_COUNT] = {"--count", true, BOTH_MODES},
+    [OPT_RATE] = {"--rate", true, GRID_MODES},
+    [OPT_COUNT] = {"--count", true, BOTH_MODES | MODE_BIT(MODE_HJ212)},
     [OPT_FAULT_FREE] = {"--fault-free", false, MODE_BIT(MODE_SYNTH)},
     [OPT_CELL] = {"--cell", true, MODE_BIT(MODE_REPLAY)},
     [OPT_FROM] = {"--from", true, MODE_BIT(MODE_REPLAY)},
     [OPT_TO] = {"--to", true, MODE_BIT(MODE_REPLAY)},
     [OPT_FAST] = {"--fast", false, MODE_BIT(MODE_REPLAY)},
+    [OPT_HOST] = {"--host", true, MODE_BIT(MODE_HJ212)},
+    [OPT_PORT] = {"--port", true, MODE_BIT(MODE_HJ212)},
+    [OPT_LOGGERS] = {"--loggers", true, MODE_BIT(MODE_HJ212)},
+    [OPT_MN_PREFIX] = {"--mn-prefix", true, MODE_BIT(MODE_HJ212)},
+    [OPT_PASSWORD] = {"--password", true, MODE_BIT(MODE_HJ212)},
+    [OPT_CN] = {"--cn", true, MODE_BIT(MODE_HJ212)},
+    [OPT_NO_ACK] = {"--no-ack", false, MODE_BIT(MODE_HJ212)},
+    [OPT_ACK_TIMEOUT] = {"--ack-timeout", true, MODE_BIT(MODE_HJ212)},
+    [OPT_SPLIT] = {"--split", false, MODE_BIT(MODE_HJ212)},
+    [OPT_MQTT] = {"--mqtt", false, MODE_BIT(MODE_HJ212)},
 };
 
 /* The --help text, a line at a time: one literal would pass the 4095
@@ -447,8 +594,53 @@ static const char *const help_lines[] = {
     "  --fast                 as fast as the broker takes them (default)",
     "  --count N              stop after N messages",
     "",
-    "At exit " PROG " prints \"" PROG ": published N messages (M acked)\" on",
-    "stderr; at QoS 0, M counts the messages written to the network.",
+    "MODE hj212: N HJ 212-2017 data loggers, one TCP connection each to the",
+    "  HJ 212 listener of aqgridd, sending frames of the synthetic field:",
+    "    ##0281QN=20261129140000000;ST=22;CN=2011;PW=123456;",
+    "    MN=010000A89000160000000001;Flag=5;CP=&&DataTime=20261129140000;",
+    "    a34004-Rtd=19.6,a34004-Flag=N;...;a21005-Rtd=0.39,a21005-Flag=N&&"
+    "8941",
+    "  (PM2.5, PM10, O3, NO2, SO2 in ug/m3, CO in mg/m3; DataTime and QN in",
+    "  UTC+8).  Each frame asks for the data acknowledgement (CN 9014), which",
+    "  is checked (CRC, QN); at most 8 frames a logger go unacknowledged.",
+    "  -H and -p are the broker's, used only with --mqtt.",
+    "  --host H, --port P     the listener (default 127.0.0.1 9213)",
+    "  --loggers N            loggers (default 10, at most 10000)",
+    "  --mn-prefix PFX        MN of logger k: PFX and k from 1, zero-padded",
+    "                         to 24 characters (default 010000A8900016)",
+    "  --password PW          PW of every frame (default 123456)",
+    "  --rows R, --cols C     the synthetic grid the loggers fill row by row,",
+    "                         logger k in cell k (default one row of N cells,",
+    "                         1000 at most a row)",
+    "  --cn 2011|2061         live frames carry real-time (Rtd, default) or",
+    "                         hourly data (Avg, one hour a frame)",
+    "  --interval S           seconds between a logger's live frames (default",
+    "                         60, 3600 with --cn 2061); DataTime is the time",
+    "                         a frame goes out",
+    "  --rate N               N frames a second in all instead, in rounds of",
+    "                         the loggers (0: as fast as acknowledgements",
+    "                         come); DataTime steps by N-loggers/N seconds a",
+    "                         round, at least 1, at most the interval",
+    "  --backfill H           first hourly data (CN 2061) of the last H whole",
+    "                         hours, as fast as they are taken (default 0)",
+    "  --start TS             DataTime of the first frame (default: now, or",
+    "                         H hours ago with --backfill)",
+    "  --live, --no-live      go on after the back-fill or stop (default: on)",
+    "  --duration S, --count N, --seed N  as for synth; --count counts frames",
+    "  --no-ack               Flag=4: ask for no acknowledgement",
+    "  --ack-timeout S        give up on an acknowledgement after S seconds",
+    "                         (default 10)",
+    "  --split                write each frame in six pieces, 2 ms apart",
+    "  --mqtt                 publish the frames to the broker instead, on",
+    "                         PREFIX/MN (default prefix aq/hj212), for",
+    "                         gateways that forward them",
+    "  A logger whose connection is lost reconnects (0.5 s back-off, doubling",
+    "  to 30 s) and sends its unacknowledged frames again.  At exit it prints",
+    "  \"" PROG ": sent N frames (M acknowledged)\" on stderr.",
+    "",
+    "Modes synth and replay print at exit, on stderr,",
+    "  \"" PROG ": published N messages (M acked)\"; at QoS 0, M counts",
+    "  the messages written to the network.",
     "SIGINT or SIGTERM stops it cleanly (a second one stops it at once).",
     "Exit status: 0 done; 1 connection, file or data failure; 2 bad usage.",
 };
@@ -468,6 +660,7 @@ static int parse_long(
     struct opts *o, bool have_mode, int argc, char **argv, int *i);
 static int set_long(struct opts *o, enum optid id, const char *val);
 static int check_args(struct opts *o);
+static int hj_check_args(struct opts *o);
 static int parse_int(
     const char *s, long long min, long long max, long long *out);
 static int parse_real(const char *s, double min, double max, double *out);
@@ -530,6 +723,39 @@ static int replay_open(struct replay *r, struct opts *o);
 static int replay_run(struct replay *r, const struct opts *o, struct pub *p);
 static void replay_close(struct replay *r);
 
+static int hj_init(struct hj_run *h, const struct opts *o);
+static void hj_fini(struct hj_run *h);
+static void hj_local(int64_t ts, char *buf, size_t len);
+static void hj_when(
+    const struct hj_run *h, uint32_t j, uint64_t r, int64_t *ts, int *cn);
+static int64_t hj_due(const struct hj_run *h, uint32_t j, uint64_t r);
+static size_t hj_make(const struct hj_run *h, uint32_t j, uint64_t r,
+    const char *qn, char *buf, size_t len);
+static void hj_next_qn(struct hj_logger *l, int64_t ts, struct hj_frame *f);
+static bool hj_can_make(
+    const struct hj_run *h, const struct hj_logger *l, int64_t now);
+static int hj_queue(struct hj_run *h, uint32_t j, struct hj_frame *f);
+static int hj_fill(struct hj_run *h, uint32_t j, int64_t now);
+static void hj_sent(
+    struct hj_run *h, const struct hj_logger *l, struct hj_frame *f);
+static void hj_flush(struct hj_run *h, uint32_t j, int64_t now);
+static long hj_scan(const char *buf, size_t len, size_t *dlen);
+static void hj_read(struct hj_run *h, uint32_t j);
+static void hj_answer(struct hj_run *h, uint32_t j, const char *d, size_t n);
+static void hj_expire(struct hj_run *h, uint32_t j, int64_t now);
+static int hj_connect(struct hj_run *h, uint32_t j);
+static int hj_connected(struct hj_run *h, uint32_t j);
+static void hj_lost(struct hj_run *h, uint32_t j, int err, int64_t now);
+static int hj_start(struct hj_run *h);
+static void hj_go_live(struct hj_run *h, int64_t now);
+static bool hj_backfill_done(const struct hj_run *h);
+static int hj_loop(struct hj_run *h);
+static int hj_step(struct hj_run *h, uint32_t j, int64_t now, bool making,
+    int64_t *wake, bool *more, bool *pending);
+static int hj_event(struct hj_run *h, uint32_t j, short ev, int64_t now);
+static int hj_tcp_main(const struct opts *o);
+static int hj_mqtt_run(const struct opts *o, struct pub *p);
+
 int
 main(int argc, char **argv)
 {
@@ -568,6 +794,10 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+	if (o.mode == MODE_HJ212 && !o.mqtt) {
+		status = hj_tcp_main(&o);
+		goto out;
+	}
 	/* pub_fini() undoes a pub_init() that failed half-way, too. */
 	rc = pub_init(&p, &o);
 	pub_ready = true;
@@ -583,6 +813,8 @@ main(int argc, char **argv)
 
 	if (o.mode == MODE_SYNTH)
 		rc = synth_run(&o, &p, mono0);
+	else if (o.mode == MODE_HJ212)
+		rc = hj_mqtt_run(&o, &p);
 	else
 		rc = replay_run(&r, &o, &p);
 	if (rc != AQ_OK)
@@ -596,7 +828,12 @@ main(int argc, char **argv)
 out:
 	if (pub_ready)
 		pub_fini(&p);
-	if (connected)
+	if (connected && o.mode == MODE_HJ212)
+		fprintf(stderr,
+		    PROG ": sent %" PRIu64 " frames (%" PRIu64
+			 " acknowledged)\n",
+		    p.published, p.acked);
+	else if (connected)
 		fprintf(stderr,
 		    PROG ": published %" PRIu64 " messages (%" PRIu64
 			 " acked)\n",
@@ -661,6 +898,14 @@ opts_init(struct opts *o)
 	o->from = 0;
 	o->to = 99991231;
 	o->fast = true;
+	o->hj_host = "127.0.0.1";
+	o->hj_port = HJ_PORT;
+	o->loggers = 10;
+	o->mn_prefix = HJ_MN_PREFIX;
+	o->password = HJ_PASSWORD;
+	o->cn = HJ_CN_RTD;
+	o->ack = true;
+	o->ack_timeout = HJ_ACK_TIMEOUT_S;
 }
 
 /*
@@ -696,8 +941,8 @@ parse_args(int argc, char **argv, struct opts *o)
 				if (strcmp(a, mode_names[m]) == 0)
 					o->mode = (enum mode)m;
 			if (o->mode == MODE_COUNT) {
-				usage_error("unknown MODE '%.64s' (synth or "
-					    "replay)",
+				usage_error("unknown MODE '%.64s' (synth, "
+					    "replay or hj212)",
 				    a);
 				rc = PARSE_BAD;
 			}
@@ -705,7 +950,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		} else if (o->mode == MODE_REPLAY) {
 			o->files[o->nfiles++] = a;
 		} else {
-			usage_error("synth takes no argument '%.64s'", a);
+			usage_error("%s takes no argument '%.64s'",
+			    mode_names[o->mode], a);
 			rc = PARSE_BAD;
 		}
 	}
@@ -773,6 +1019,7 @@ parse_short(struct opts *o, int argc, char **argv, int *i)
 			goto out;
 		}
 		o->prefix = val;
+		o->prefix_set = true;
 		break;
 	case 'i':
 		if (val[0] == '\0' || strlen(val) > 65535 ||
@@ -843,6 +1090,8 @@ set_long(struct opts *o, enum optid id, const char *val)
 			o->rows = (int)n;
 		else
 			o->cols = (int)n;
+		o->rows_set |= id == OPT_ROWS;
+		o->cols_set |= id == OPT_COLS;
 		break;
 	case OPT_PER_CELL:
 		if (parse_int(val, 1, PER_CELL_MAX, &n) != AQ_OK)
@@ -853,11 +1102,13 @@ set_long(struct opts *o, enum optid id, const char *val)
 		if (parse_int(val, 1, DAY_S, &n) != AQ_OK)
 			expect = "seconds, 1 to 86400";
 		o->interval = n;
+		o->interval_set = true;
 		break;
 	case OPT_BACKFILL:
 		if (parse_int(val, 0, BACKFILL_MAX_H, &n) != AQ_OK)
 			expect = "hours, 0 to 8784";
 		o->backfill_h = n;
+		o->backfill_set = true;
 		break;
 	case OPT_LIVE:
 	case OPT_NO_LIVE:
@@ -919,6 +1170,59 @@ set_long(struct opts *o, enum optid id, const char *val)
 	case OPT_FAST:
 		o->fast = true;
 		break;
+	case OPT_HOST:
+		if (val[0] == '\0' || strlen(val) >= HOST_MAX)
+			expect = "a host name or address";
+		o->hj_host = val;
+		break;
+	case OPT_PORT:
+		if (parse_int(val, 1, 65535, &n) != AQ_OK)
+			expect = "1 to 65535";
+		o->hj_port = (int)n;
+		break;
+	case OPT_LOGGERS:
+		if (parse_int(val, 1, HJ_LOGGERS_MAX, &n) != AQ_OK)
+			expect = "1 to 10000";
+		o->loggers = (int)n;
+		break;
+	case OPT_MN_PREFIX:
+		if (strlen(val) > HJ_MN_LEN - 1 ||
+		    strspn(val,
+			"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"abcdefghijklmnopqrstuvwxyz") != strlen(val))
+			expect = "letters and digits, at most 23";
+		o->mn_prefix = val;
+		break;
+	case OPT_PASSWORD:
+		/* Printable, and none of the data segment's separators. */
+		if (val[0] == '\0' || strlen(val) >= HJ212_PW_MAX ||
+		    strpbrk(val, ";,=&") != NULL)
+			expect = "1 to 15 characters, none of ;,=&";
+		for (const char *c = val; expect == NULL && *c != '\0'; c++)
+			if (*c <= ' ' || *c > '~')
+				expect = "1 to 15 characters, none of ;,=&";
+		o->password = val;
+		break;
+	case OPT_CN:
+		if (parse_int(val, 0, 9999, &n) != AQ_OK ||
+		    (n != HJ_CN_RTD && n != HJ_CN_HOUR))
+			expect = "2011 or 2061";
+		o->cn = (int)n;
+		break;
+	case OPT_NO_ACK:
+		o->ack = false;
+		break;
+	case OPT_ACK_TIMEOUT:
+		if (parse_int(val, 1, 3600, &n) != AQ_OK)
+			expect = "seconds, 1 to 3600";
+		o->ack_timeout = n;
+		break;
+	case OPT_SPLIT:
+		o->split = true;
+		break;
+	case OPT_MQTT:
+		o->mqtt = true;
+		break;
 	case OPT_NOPTS:
 		break;
 	}
@@ -933,7 +1237,9 @@ check_args(struct opts *o)
 	int rc = PARSE_BAD;
 
 	if (o->mode == MODE_COUNT)
-		usage_error("missing MODE (synth or replay)");
+		usage_error("missing MODE (synth, replay or hj212)");
+	else if (o->mode == MODE_HJ212)
+		rc = hj_check_args(o);
 	else if (o->mode == MODE_REPLAY && o->nfiles == 0)
 		usage_error("replay needs at least one FILE");
 	else if (o->mode == MODE_REPLAY && o->from > o->to)
@@ -941,6 +1247,37 @@ check_args(struct opts *o)
 	else if (o->mode == MODE_SYNTH &&
 	    (long long)o->rows * o->cols * o->per_cell > SENSORS_MAX)
 		usage_error("more than %d sensors", SENSORS_MAX);
+	else
+		rc = PARSE_OK;
+	return rc;
+}
+
+/* Mode hj212's defaults, which depend on other options, and its checks. */
+static int
+hj_check_args(struct opts *o)
+{
+	int rc = PARSE_BAD;
+
+	if (!o->backfill_set)
+		o->backfill_h = 0;
+	if (!o->interval_set)
+		o->interval = o->cn == HJ_CN_HOUR ? HJ_HOUR : 60;
+	if (!o->prefix_set)
+		o->prefix = "aq/hj212";
+	/* One row of the loggers unless told, as replay puts stations. */
+	if (!o->cols_set)
+		o->cols = o->rows_set ? (o->loggers + o->rows - 1) / o->rows
+				      : o->loggers;
+	o->cols = o->cols > GRID_MAX ? GRID_MAX : o->cols;
+	if (!o->rows_set)
+		o->rows = (o->loggers + o->cols - 1) / o->cols;
+	o->rows = o->rows > GRID_MAX ? GRID_MAX : o->rows;
+	o->per_cell = 1;
+	o->fault_free = true;
+	if (o->split && o->mqtt)
+		usage_error("--split is for TCP, not --mqtt");
+	else if (!o->live && o->backfill_h == 0)
+		usage_error("--no-live without --backfill sends nothing");
 	else
 		rc = PARSE_OK;
 	return rc;
@@ -2221,4 +2558,852 @@ replay_close(struct replay *r)
 	free(r->src);
 	r->src = NULL;
 	r->n = 0;
+}
+
+/* ---- Mode hj212 ---- */
+
+/* Allocates the loggers and lays out their schedule (see struct hj_run). */
+static int
+hj_init(struct hj_run *h, const struct opts *o)
+{
+	int64_t now = (int64_t)time(NULL), base, l0;
+	uint64_t n = (uint64_t)o->loggers, hours = (uint64_t)o->backfill_h;
+	int width = HJ_MN_LEN - (int)strlen(o->mn_prefix);
+	int rc = AQ_ERR_NOMEM;
+
+	memset(h, 0, sizeof(*h));
+	h->o = o;
+	h->n = (uint32_t)n;
+	synth_init(&h->s, o, now);
+	h->dur_end = INT64_MAX;
+	if ((h->lg = calloc(n, sizeof(*h->lg))) == NULL ||
+	    (h->pfd = calloc(n, sizeof(*h->pfd))) == NULL) {
+		sim_warnx("out of memory");
+		goto out;
+	}
+	base = o->start_set ? o->start : now - o->backfill_h * HJ_HOUR;
+	h->bf0 = floor_div(base, HJ_HOUR) * HJ_HOUR;
+	l0 = base + o->backfill_h * HJ_HOUR;
+	if (o->cn == HJ_CN_HOUR) {
+		/* Hourly data follow the back-fill, or else start with the
+		 * last whole hour (the hour of --start). */
+		h->live0 = o->backfill_h > 0
+		    ? h->bf0 + o->backfill_h * HJ_HOUR
+		    : floor_div(l0, HJ_HOUR) * HJ_HOUR -
+			(o->start_set ? 0 : HJ_HOUR);
+		h->step = HJ_HOUR;
+	} else {
+		h->live0 = l0;
+		h->step = o->interval;
+		if (o->rate == 0)
+			h->step = 1;
+		else if (o->rate > 0)
+			h->step = (int64_t)ceil((double)n / o->rate);
+		h->step = h->step < 1       ? 1
+		    : h->step > o->interval ? o->interval
+					    : h->step;
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		struct hj_logger *l = &h->lg[k];
+
+		l->fd = -1;
+		l->backoff_ms = HJ_BACKOFF_MIN_MS;
+		/* A prefix of 23 and 5 digits at most: it fits. */
+		if (snprintf(l->mn, sizeof(l->mn), "%s%0*" PRIu64, o->mn_prefix,
+			width, k + 1) >= (int)sizeof(l->mn))
+			goto out;
+		/* Frame m of --count goes to logger m mod N. */
+		l->limit = o->count == 0 ? UINT64_MAX
+		    : o->count > k       ? (o->count - 1 - k) / n + 1
+					 : 0;
+		if (!o->live && l->limit > hours)
+			l->limit = hours;
+	}
+	rc = AQ_OK;
+out:
+	return rc;
+}
+
+static void
+hj_fini(struct hj_run *h)
+{
+	for (uint32_t k = 0; h->lg != NULL && k < h->n; k++)
+		if (h->lg[k].fd >= 0)
+			close(h->lg[k].fd);
+	free(h->lg);
+	free(h->pfd);
+	h->lg = NULL;
+	h->pfd = NULL;
+}
+
+/* yyyyMMddHHmmss in UTC+8, HJ 212's local time. */
+static void
+hj_local(int64_t ts, char *buf, size_t len)
+{
+	time_t t = (time_t)(ts + LOCAL_OFFSET);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y%m%d%H%M%S", &tm) == 0)
+		snprintf(buf, len, "00000000000000");
+}
+
+/* The DataTime and command of logger j's frame r. */
+static void
+hj_when(const struct hj_run *h, uint32_t j, uint64_t r, int64_t *ts, int *cn)
+{
+	const struct opts *o = h->o;
+	uint64_t hours = (uint64_t)o->backfill_h;
+	int64_t k = (int64_t)(r - hours);
+
+	if (r < hours) {
+		*ts = h->bf0 + (int64_t)r * HJ_HOUR;
+		*cn = HJ_CN_HOUR;
+		return;
+	}
+	*cn = o->cn;
+	*ts = h->live0 + k * h->step;
+	if (o->cn == HJ_CN_RTD && o->rate < 0)
+		*ts += (int64_t)j * o->interval / h->n;
+}
+
+/* When logger j's frame r may go, on CLOCK_MONOTONIC; INT64_MAX for live
+ * frames before the back-fill is over. */
+static int64_t
+hj_due(const struct hj_run *h, uint32_t j, uint64_t r)
+{
+	const struct opts *o = h->o;
+	uint64_t hours = (uint64_t)o->backfill_h;
+	int64_t k = (int64_t)(r - hours);
+
+	if (r < hours)
+		return 0;
+	if (!h->live_started)
+		return INT64_MAX;
+	if (o->rate == 0)
+		return h->live_mono0;
+	if (o->rate > 0)
+		return h->live_mono0 +
+		    (int64_t)((double)(k * h->n + j) * 1e9 / o->rate);
+	return h->live_mono0 + k * o->interval * 1000000000 +
+	    (int64_t)j * o->interval * 1000000000 / h->n;
+}
+
+/*
+ * Logger j's frame r with request id qn into buf: "##", the data length,
+ * the data segment, its CRC and CR LF.  Returns its length, 0 if it does
+ * not fit.
+ */
+static size_t
+hj_make(const struct hj_run *h, uint32_t j, uint64_t r, const char *qn,
+    char *buf, size_t len)
+{
+	const struct opts *o = h->o;
+	char data[HJ_FRAME_MAX], when[16], num[NUM_MAX];
+	double v[F_COUNT];
+	size_t off = 0;
+	int64_t ts;
+	int cn, n, rc;
+
+	hj_when(h, j, r, &ts, &cn);
+	hj_local(ts, when, sizeof(when));
+	synth_field(&h->s, j % h->s.nsensors, ts, v);
+	rc = append(data, sizeof(data), &off,
+	    "QN=%s;ST=%d;CN=%d;PW=%s;MN=%s;Flag=%d;CP=&&DataTime=%s", qn, HJ_ST,
+	    cn, o->password, h->lg[j].mn, o->ack ? 5 : 4, when);
+	for (size_t k = 0; k < HJ_NCODES && rc == AQ_OK; k++) {
+		enum field f = hj_codes[k].f;
+
+		format_num(v[f], fields[f].decimals, num, sizeof(num));
+		rc = append(data, sizeof(data), &off, ";%s-%s=%s,%s-Flag=N",
+		    hj_codes[k].code, cn == HJ_CN_HOUR ? "Avg" : "Rtd", num,
+		    hj_codes[k].code);
+	}
+	if (rc == AQ_OK)
+		rc = append(data, sizeof(data), &off, "&&");
+	if (rc != AQ_OK || off > HJ212_DATA_MAX)
+		return 0;
+	n = snprintf(buf, len, "##%04zu%s%04X\r\n", off, data,
+	    (unsigned)hj212_crc(data, off));
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+/* A new request id: the frame's DataTime to the millisecond, later than
+ * the logger's last one so that every QN answers one frame. */
+static void
+hj_next_qn(struct hj_logger *l, int64_t ts, struct hj_frame *f)
+{
+	int64_t ms = ts * 1000 > l->last_qn ? ts * 1000 : l->last_qn + 1;
+
+	l->last_qn = ms;
+	hj_local(floor_div(ms, 1000), f->qn, sizeof(f->qn));
+	snprintf(f->qn + 14, sizeof(f->qn) - 14, "%03d",
+	    (int)(ms - floor_div(ms, 1000) * 1000));
+}
+
+/* Whether logger l may make its next frame now. */
+static bool
+hj_can_make(const struct hj_run *h, const struct hj_logger *l, int64_t now)
+{
+	uint32_t j = (uint32_t)(l - h->lg);
+	int64_t due;
+
+	if (got_term || l->made >= l->limit || l->nwin >= HJ_WINDOW)
+		return false;
+	due = hj_due(h, j, l->made);
+	return due <= now &&
+	    (l->made < (uint64_t)h->o->backfill_h || due < h->dur_end);
+}
+
+/* Appends frame f of logger j to its output, with the pieces of
+ * --split. */
+static int
+hj_queue(struct hj_run *h, uint32_t j, struct hj_frame *f)
+{
+	struct hj_logger *l = &h->lg[j];
+	size_t base = l->out_len, len, dlen;
+	int rc = AQ_ERR_RANGE;
+
+	len = hj_make(h, j, f->r, f->qn, l->out + base, sizeof(l->out) - base);
+	if (len == 0) {
+		sim_warnx("%s: frame too long", l->mn);
+		goto out;
+	}
+	if (h->o->split) {
+		dlen = len - 12;
+		l->cuts[l->ncuts++] = base + 3;
+		l->cuts[l->ncuts++] = base + 6 + dlen / 2;
+		l->cuts[l->ncuts++] = base + 6 + dlen + 2;
+		l->cuts[l->ncuts++] = base + 6 + dlen + 4;
+		l->cuts[l->ncuts++] = base + len - 1;
+		l->cuts[l->ncuts++] = base + len;
+	}
+	f->queued = true;
+	f->start = base;
+	f->end = base + len;
+	l->out_len += len;
+	rc = AQ_OK;
+out:
+	return rc;
+}
+
+/* Makes the frames logger j may send now, into its emptied output. */
+static int
+hj_fill(struct hj_run *h, uint32_t j, int64_t now)
+{
+	struct hj_logger *l = &h->lg[j];
+	int rc = AQ_OK;
+
+	l->out_len = l->out_off = 0;
+	l->ncuts = l->cut = 0;
+	while (rc == AQ_OK && hj_can_make(h, l, now)) {
+		struct hj_frame *f = &l->win[l->nwin];
+		int64_t ts;
+		int cn;
+
+		memset(f, 0, sizeof(*f));
+		f->r = l->made;
+		hj_when(h, j, f->r, &ts, &cn);
+		hj_next_qn(l, ts, f);
+		if ((rc = hj_queue(h, j, f)) == AQ_OK) {
+			l->nwin++;
+			l->made++;
+		}
+	}
+	return rc;
+}
+
+/* Frame f, in logger l's output, is out: counted (once), and shown with
+ * -v. */
+static void
+hj_sent(struct hj_run *h, const struct hj_logger *l, struct hj_frame *f)
+{
+	f->written = true;
+	h->sent++;
+	if (h->o->verbose)
+		printf("%s %.*s\n", l->mn, (int)(f->end - f->start - 2),
+		    l->out + f->start);
+}
+
+/* Writes what logger j's output holds, a piece at a time with --split;
+ * frames written in full count as sent. */
+static void
+hj_flush(struct hj_run *h, uint32_t j, int64_t now)
+{
+	struct hj_logger *l = &h->lg[j];
+	ssize_t n = 0;
+	int k, kept;
+
+	while (l->up && l->out_off < l->out_len && now >= l->gap_until) {
+		size_t end = l->cut < l->ncuts ? l->cuts[l->cut] : l->out_len;
+
+		n = write(l->fd, l->out + l->out_off, end - l->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			hj_lost(h, j, errno, now);
+			return;
+		}
+		l->out_off += (size_t)n;
+		if (l->cut < l->ncuts && l->out_off == l->cuts[l->cut]) {
+			l->cut++;
+			if (l->out_off < l->out_len)
+				l->gap_until = now + HJ_GAP_NS;
+		}
+	}
+	for (k = kept = 0; k < l->nwin; k++) {
+		struct hj_frame *f = &l->win[k];
+
+		if (f->queued && f->end <= l->out_off) {
+			f->queued = false;
+			f->written_ns = now;
+			if (!f->written)
+				hj_sent(h, l, f);
+		}
+		/* Without acknowledgements a frame is done once written. */
+		if (h->o->ack || f->queued || !f->written)
+			l->win[kept++] = *f;
+	}
+	l->nwin = kept;
+}
+
+/*
+ * What starts at buf (len bytes, at a '#'): HJ_MORE for the start of a
+ * frame still incomplete, HJ_BAD for no frame (bad framing, length or
+ * CRC), or the frame's total length with its data length in *dlen.
+ */
+static long
+hj_scan(const char *buf, size_t len, size_t *dlen)
+{
+	size_t d = 0, total;
+	char crc[5];
+
+	for (size_t k = 1; k < 6; k++) {
+		if (k >= len)
+			return HJ_MORE;
+		if (k == 1 ? buf[k] != '#' : buf[k] < '0' || buf[k] > '9')
+			return HJ_BAD;
+		if (k > 1)
+			d = d * 10 + (size_t)(buf[k] - '0');
+	}
+	total = d + 12;
+	if (total > HJ_IN_MAX)
+		return HJ_BAD;
+	if (len < total)
+		return HJ_MORE;
+	snprintf(crc, sizeof(crc), "%04X", (unsigned)hj212_crc(buf + 6, d));
+	if (strncasecmp(buf + 6 + d, crc, 4) != 0 || buf[total - 2] != '\r' ||
+	    buf[total - 1] != '\n')
+		return HJ_BAD;
+	*dlen = d;
+	return (long)total;
+}
+
+/* Reads logger j's connection and takes the answers it holds: whole
+ * frames with a good CRC; anything else is skipped and counted. */
+static void
+hj_read(struct hj_run *h, uint32_t j)
+{
+	struct hj_logger *l = &h->lg[j];
+	size_t p = 0, dlen = 0;
+	const char *hash;
+	ssize_t n;
+	long got;
+
+	n = read(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len);
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		hj_lost(h, j, n < 0 ? errno : 0, mono_ns());
+		return;
+	}
+	l->in_len += (size_t)n;
+	while ((hash = memchr(l->in + p, '#', l->in_len - p)) != NULL) {
+		p = (size_t)(hash - l->in);
+		got = hj_scan(l->in + p, l->in_len - p, &dlen);
+		if (got == HJ_MORE)
+			break;
+		if (got == HJ_BAD) {
+			/* Counted once per frame, at its "##". */
+			h->refused += p + 1 < l->in_len && l->in[p + 1] == '#';
+			p++;
+			continue;
+		}
+		hj_answer(h, j, l->in + p + 6, dlen);
+		p += (size_t)got;
+	}
+	if (hash == NULL)
+		p = l->in_len;
+	memmove(l->in, l->in + p, l->in_len - p);
+	l->in_len -= p;
+}
+
+/*
+ * One answer of logger j's listener: a data acknowledgement (CN 9014)
+ * takes the frame of its QN off the window; one whose QN answers no frame
+ * there is counted as refused.  Other commands are let be.
+ */
+static void
+hj_answer(struct hj_run *h, uint32_t j, const char *d, size_t n)
+{
+	struct hj_logger *l = &h->lg[j];
+	const char *end = d + n, *qn = NULL, *p = d, *semi;
+	size_t qn_len = 0;
+	bool ack = false;
+	int k;
+
+	while (p < end && (size_t)(end - p) >= 3 && strncmp(p, "CP=", 3) != 0) {
+		semi = memchr(p, ';', (size_t)(end - p));
+		semi = semi != NULL ? semi : end;
+		if (semi - p > 3 && strncmp(p, "QN=", 3) == 0) {
+			qn = p + 3;
+			qn_len = (size_t)(semi - qn);
+		} else if (semi - p == 7 && strncmp(p, "CN=9014", 7) == 0) {
+			/* The data acknowledgement. */
+			ack = true;
+		}
+		p = semi + 1;
+	}
+	if (!ack)
+		return;
+	/* A listener may answer once the CRC is in, before the CR LF: a
+	 * frame partly written counts. */
+	for (k = 0; k < l->nwin; k++)
+		if (qn != NULL &&
+		    (l->win[k].written ||
+			(l->win[k].queued && l->out_off > l->win[k].start)) &&
+		    strlen(l->win[k].qn) == qn_len &&
+		    memcmp(l->win[k].qn, qn, qn_len) == 0)
+			break;
+	if (k == l->nwin) {
+		h->refused++;
+		return;
+	}
+	if (!l->win[k].written)
+		hj_sent(h, l, &l->win[k]);
+	memmove(&l->win[k], &l->win[k + 1],
+	    (size_t)(l->nwin - k - 1) * sizeof(l->win[0]));
+	l->nwin--;
+	h->acked++;
+}
+
+/* Frames written and unanswered past --ack-timeout leave the window. */
+static void
+hj_expire(struct hj_run *h, uint32_t j, int64_t now)
+{
+	struct hj_logger *l = &h->lg[j];
+	int64_t limit = h->o->ack_timeout * 1000000000;
+	int k, kept;
+
+	for (k = kept = 0; k < l->nwin; k++) {
+		const struct hj_frame *f = &l->win[k];
+
+		if (f->written && !f->queued && now - f->written_ns > limit)
+			h->expired++;
+		else
+			l->win[kept++] = *f;
+	}
+	l->nwin = kept;
+}
+
+/* Starts logger j's connection.  Returns 0 or an errno value. */
+static int
+hj_connect(struct hj_run *h, uint32_t j)
+{
+	struct hj_logger *l = &h->lg[j];
+	int one = 1, fd, err = 0;
+
+	if ((fd = socket(h->addr.ss_family, SOCK_STREAM, 0)) < 0)
+		return errno;
+	/* Small frames must go out at once, each --split piece alone. */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		err = errno;
+	else if (connect(fd, (struct sockaddr *)&h->addr, h->addrlen) != 0 &&
+	    errno != EINPROGRESS)
+		err = errno;
+	if (err != 0) {
+		close(fd);
+		return err;
+	}
+	l->fd = fd;
+	l->connecting = true;
+	return 0;
+}
+
+/* Logger j's connection is up: its unanswered frames go again. */
+static int
+hj_connected(struct hj_run *h, uint32_t j)
+{
+	struct hj_logger *l = &h->lg[j];
+	int rc = AQ_OK;
+
+	l->connecting = false;
+	l->up = true;
+	l->backoff_ms = HJ_BACKOFF_MIN_MS;
+	l->in_len = l->out_len = l->out_off = 0;
+	l->ncuts = l->cut = 0;
+	l->gap_until = 0;
+	for (int k = 0; k < l->nwin && rc == AQ_OK; k++)
+		rc = hj_queue(h, j, &l->win[k]);
+	if (l->retry_at != 0 && h->ndown > 0 && --h->ndown == 0)
+		sim_warnx("connected again");
+	l->retry_at = 0;
+	return rc;
+}
+
+/* Logger j's connection failed or went: try again after the back-off.
+ * The first of a wave of losses is told. */
+static void
+hj_lost(struct hj_run *h, uint32_t j, int err, int64_t now)
+{
+	struct hj_logger *l = &h->lg[j];
+
+	if (l->up && h->ndown++ == 0)
+		sim_warnx("%s: connection lost (%s), reconnecting", l->mn,
+		    err != 0 ? strerror(err) : "closed by the listener");
+	h->lost += l->up;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->up = l->connecting = false;
+	l->in_len = l->out_len = l->out_off = 0;
+	l->ncuts = l->cut = 0;
+	for (int k = 0; k < l->nwin; k++)
+		l->win[k].queued = false;
+	l->retry_at = now + (int64_t)l->backoff_ms * 1000000;
+	l->backoff_ms = l->backoff_ms * 2 > HJ_BACKOFF_MAX_MS
+	    ? HJ_BACKOFF_MAX_MS
+	    : l->backoff_ms * 2;
+}
+
+/*
+ * Resolves the listener, makes room for the descriptors and connects
+ * every logger.  AQ_ERR_IO (told) unless all of them are connected within
+ * HJ_CONNECT_WAIT_S.
+ */
+static int
+hj_start(struct hj_run *h)
+{
+	const struct opts *o = h->o;
+	struct addrinfo hints, *ai = NULL;
+	struct rlimit rl;
+	char port[16];
+	rlim_t need = (rlim_t)h->n + 64;
+	int64_t deadline = mono_ns() + (int64_t)HJ_CONNECT_WAIT_S * 1000000000;
+	uint32_t nup = 0;
+	int err, rc = AQ_ERR_IO;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", o->hj_port);
+	if ((err = getaddrinfo(o->hj_host, port, &hints, &ai)) != 0) {
+		sim_warnx("%s: %s", o->hj_host, gai_strerror(err));
+		goto out;
+	}
+	memcpy(&h->addr, ai->ai_addr, ai->ai_addrlen);
+	h->addrlen = ai->ai_addrlen;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		if (rl.rlim_cur < need || setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			sim_warnx("%u loggers: more than the open files "
+				  "limit allows",
+			    h->n);
+			goto out;
+		}
+	}
+	for (uint32_t k = 0; k < h->n && err == 0; k++)
+		err = hj_connect(h, k);
+	while (err == 0 && nup < h->n && !got_term && mono_ns() < deadline) {
+		for (uint32_t k = 0; k < h->n; k++) {
+			h->pfd[k].fd = h->lg[k].connecting ? h->lg[k].fd : -1;
+			h->pfd[k].events = POLLOUT;
+			h->pfd[k].revents = 0;
+		}
+		if (poll(h->pfd, h->n, POLL_MS) < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
+		for (uint32_t k = 0; k < h->n && err == 0; k++) {
+			socklen_t len = sizeof(err);
+
+			if (h->pfd[k].revents == 0)
+				continue;
+			if (getsockopt(h->lg[k].fd, SOL_SOCKET, SO_ERROR, &err,
+				&len) != 0)
+				err = errno;
+			if (err == 0 && (rc = hj_connected(h, k)) != AQ_OK)
+				goto out;
+			nup += err == 0;
+		}
+	}
+	rc = AQ_ERR_IO;
+	if (err != 0)
+		sim_warnx("cannot connect to %s:%d: %s", o->hj_host, o->hj_port,
+		    strerror(err));
+	else if (got_term)
+		sim_warnx("interrupted while connecting to %s:%d", o->hj_host,
+		    o->hj_port);
+	else if (nup < h->n)
+		sim_warnx("%u of %u loggers not connected to %s:%d within "
+			  "%d s",
+		    h->n - nup, h->n, o->hj_host, o->hj_port,
+		    HJ_CONNECT_WAIT_S);
+	else
+		rc = AQ_OK;
+out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+static void
+hj_go_live(struct hj_run *h, int64_t now)
+{
+	h->live_started = true;
+	h->live_mono0 = now;
+	if (h->o->duration >= 0)
+		h->dur_end = now + (int64_t)(h->o->duration * 1e9);
+	if (h->o->verbose && h->o->backfill_h > 0 && h->o->live)
+		sim_warnx("back-fill done; live");
+}
+
+/* Whether every logger has made its back-fill frames. */
+static bool
+hj_backfill_done(const struct hj_run *h)
+{
+	uint64_t hours = (uint64_t)h->o->backfill_h;
+
+	for (uint32_t k = 0; k < h->n; k++)
+		if (h->lg[k].made < hours && h->lg[k].made < h->lg[k].limit)
+			return false;
+	return true;
+}
+
+/*
+ * The loop: each round makes and writes what the loggers may send,
+ * reconnects the ones whose back-off is over, then polls until the next
+ * thing due.  It ends when every frame is made and answered (or given
+ * up), after a signal once the frames written are answered, or when
+ * nothing has moved for longer than --ack-timeout with nothing left to
+ * make.
+ */
+static int
+hj_loop(struct hj_run *h)
+{
+	const struct opts *o = h->o;
+	const int64_t ack_ns = o->ack_timeout * 1000000000;
+	int64_t idle_since = mono_ns(), now;
+	uint64_t moved = UINT64_MAX;
+	int rc = AQ_OK;
+
+	while (rc == AQ_OK && !got_abort) {
+		bool making, more = false, pending = false;
+		int64_t wake;
+		uint64_t m;
+		int timeout;
+
+		now = mono_ns();
+		if (!h->live_started && hj_backfill_done(h))
+			hj_go_live(h, now);
+		making = !got_term && !(h->live_started && now >= h->dur_end);
+		wake = now + (int64_t)POLL_MS * 1000000;
+		for (uint32_t j = 0; j < h->n && rc == AQ_OK; j++)
+			rc = hj_step(h, j, now, making, &wake, &more, &pending);
+		if (rc != AQ_OK || (!more && !pending))
+			break;
+		/* Nothing moving: a listener that no longer answers, or
+		 * loggers that cannot reconnect. */
+		m = h->sent + h->acked + h->expired + h->refused;
+		if (m != moved) {
+			moved = m;
+			idle_since = now;
+		} else if (!more && now - idle_since > ack_ns + 1000000000) {
+			break;
+		}
+		timeout =
+		    wake <= now ? 0 : (int)((wake - now + 999999) / 1000000);
+		if (poll(h->pfd, h->n, timeout) < 0 && errno != EINTR) {
+			sim_warnx("poll: %s", strerror(errno));
+			rc = AQ_ERR_IO;
+			break;
+		}
+		now = mono_ns();
+		for (uint32_t j = 0; j < h->n && rc == AQ_OK; j++)
+			if (h->pfd[j].revents != 0 &&
+			    h->pfd[j].fd == h->lg[j].fd)
+				rc = hj_event(h, j, h->pfd[j].revents, now);
+	}
+	return rc;
+}
+
+/*
+ * Logger j's turn in a round: reconnect, make, write, give up on old
+ * frames; then what it waits for goes into its pollfd and *wake.
+ */
+static int
+hj_step(struct hj_run *h, uint32_t j, int64_t now, bool making, int64_t *wake,
+    bool *more, bool *pending)
+{
+	const struct opts *o = h->o;
+	const int64_t ack_ns = o->ack_timeout * 1000000000;
+	struct hj_logger *l = &h->lg[j];
+	struct pollfd *pf = &h->pfd[j];
+	int64_t t;
+	int err, rc = AQ_OK;
+
+	if (l->fd < 0 && now >= l->retry_at && (making || l->nwin > 0) &&
+	    (err = hj_connect(h, j)) != 0)
+		hj_lost(h, j, err, now);
+	if (l->up && making && l->out_off == l->out_len)
+		rc = hj_fill(h, j, now);
+	if (l->up && l->out_off < l->out_len)
+		hj_flush(h, j, now);
+	if (o->ack)
+		hj_expire(h, j, now);
+	*pending |= l->nwin > 0 || l->out_off < l->out_len;
+	*more |= making && l->made < l->limit;
+
+	t = INT64_MAX;
+	if (l->fd < 0 && (making || l->nwin > 0))
+		t = l->retry_at;
+	else if (l->up && l->out_off < l->out_len)
+		t = l->gap_until;
+	else if (l->up && making && l->made < l->limit && l->nwin < HJ_WINDOW)
+		t = hj_due(h, j, l->made);
+	for (int k = 0; o->ack && k < l->nwin; k++)
+		if (l->win[k].written && !l->win[k].queued &&
+		    l->win[k].written_ns + ack_ns + 1 < t)
+			t = l->win[k].written_ns + ack_ns + 1;
+	*wake = t < *wake ? t : *wake;
+
+	pf->fd = l->fd;
+	pf->events = l->up ? POLLIN : 0;
+	if (l->connecting ||
+	    (l->up && l->out_off < l->out_len && now >= l->gap_until))
+		pf->events |= POLLOUT;
+	pf->revents = 0;
+	return rc;
+}
+
+/* What poll() found on logger j's connection. */
+static int
+hj_event(struct hj_run *h, uint32_t j, short ev, int64_t now)
+{
+	struct hj_logger *l = &h->lg[j];
+	socklen_t len;
+	int err = 0, rc = AQ_OK;
+
+	if (l->connecting) {
+		len = sizeof(err);
+		if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err == 0)
+			rc = hj_connected(h, j);
+		else
+			hj_lost(h, j, err, now);
+	} else {
+		if (ev & (POLLIN | POLLERR | POLLHUP))
+			hj_read(h, j);
+		if (l->up && (ev & POLLOUT))
+			hj_flush(h, j, now);
+	}
+	return rc;
+}
+
+/* Mode hj212 over TCP: exit status. */
+static int
+hj_tcp_main(const struct opts *o)
+{
+	struct hj_run h;
+	uint64_t unanswered = 0;
+	int status = EXIT_CONN;
+
+	if (hj_init(&h, o) != AQ_OK || hj_start(&h) != AQ_OK)
+		goto out;
+	if (hj_loop(&h) == AQ_OK)
+		status = EXIT_SUCCESS;
+	for (uint32_t k = 0; k < h.n; k++)
+		for (int f = 0; f < h.lg[k].nwin; f++)
+			unanswered += h.lg[k].win[f].written;
+	if (h.refused > 0)
+		sim_warnx("%" PRIu64 " answers refused (bad CRC, or no frame "
+			  "of their QN)",
+		    h.refused);
+	if (o->ack && h.expired + unanswered > 0)
+		sim_warnx("%" PRIu64 " frames not acknowledged",
+		    h.expired + unanswered);
+	if (h.lost > 0)
+		sim_warnx("%" PRIu64 " connections lost", h.lost);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		sim_warnx("writing standard output failed");
+		status = EXIT_CONN;
+	}
+	fprintf(stderr,
+	    PROG ": sent %" PRIu64 " frames (%" PRIu64 " acknowledged)\n",
+	    h.sent, h.acked);
+out:
+	hj_fini(&h);
+	return status;
+}
+
+/*
+ * Mode hj212 with --mqtt: the same frames in the same order (frame m of
+ * logger m mod N), one a message on PREFIX/MN.
+ */
+static int
+hj_mqtt_run(const struct opts *o, struct pub *p)
+{
+	struct hj_run h;
+	char frame[HJ_FRAME_MAX], topic[TOPIC_MAX];
+	uint64_t hours = (uint64_t)o->backfill_h;
+	int rc;
+
+	if ((rc = hj_init(&h, o)) != AQ_OK)
+		goto out;
+	for (uint64_t m = 0; rc == AQ_OK; m++) {
+		uint32_t j = (uint32_t)(m % h.n);
+		uint64_t r = m / h.n;
+		struct hj_frame f;
+		int64_t ts, due;
+		size_t len;
+		int cn;
+
+		if (got_term || (o->count > 0 && m >= o->count) ||
+		    (!o->live && r >= hours))
+			break;
+		if (r >= hours && !h.live_started)
+			hj_go_live(&h, mono_ns());
+		due = hj_due(&h, j, r);
+		if (r >= hours &&
+		    (due >= h.dur_end || mono_ns() >= h.dur_end)) {
+			sleep_until(h.dur_end);
+			break;
+		}
+		if (due > mono_ns())
+			sleep_until(due);
+		if (got_term)
+			break;
+		memset(&f, 0, sizeof(f));
+		hj_when(&h, j, r, &ts, &cn);
+		hj_next_qn(&h.lg[j], ts, &f);
+		len = hj_make(&h, j, r, f.qn, frame, sizeof(frame));
+		if (len == 0 ||
+		    snprintf(topic, sizeof(topic), "%s/%s", o->prefix,
+			h.lg[j].mn) >= (int)sizeof(topic)) {
+			sim_warnx("%s: frame too long", h.lg[j].mn);
+			rc = AQ_ERR_IO;
+			break;
+		}
+		if ((rc = pub_send(p, topic, frame, len)) == AQ_OK &&
+		    o->verbose)
+			printf("%s %.*s\n", topic, (int)len - 2, frame);
+	}
+out:
+	hj_fini(&h);
+	return rc == AQ_ERR_STALE ? AQ_OK : rc;
 }

@@ -5,7 +5,9 @@
  * program publishes.  The program is $AQGRID_SIM (default
  * build/aqgrid-sim), run under the words of $AQ_WRAP if set (e.g.
  * "valgrind -q --error-exitcode=1").  Fixtures are read from
- * tests/fixtures/replay, relative to the working directory.
+ * tests/fixtures/replay, relative to the working directory.  Mode hj212
+ * runs against an HJ 212 listener in a thread of the test, which checks
+ * framing and CRC with its own code and answers as each test asks.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -15,6 +17,7 @@
 #include <math.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -40,6 +43,12 @@
 #define ARGS_MAX 64
 #define TEST_PATH_MAX 512
 #define OUT_MAX 65536
+#define HJ_CONN_MAX 16
+#define HJ_DATA_MAX 1024
+
+/* The pollutant codes aqgrid-sim hj212 sends. */
+static const char *const hj_codes[] = {
+    "a34004", "a34002", "a05024", "a21004", "a21026", "a21005"};
 
 struct broker {
 	pid_t pid;
@@ -69,6 +78,42 @@ struct run {
 	int status; /* exit status, or -1 (killed, timed out) */
 	char out[OUT_MAX];
 	char err[OUT_MAX];
+};
+
+/* Answers ack requests the program should accept, or not. */
+enum hj_answer { ANS_ACK, ANS_NONE, ANS_BAD_ODD };
+
+struct hj_conn {
+	int fd;
+	char *bytes; /* all received */
+	size_t len, cap, parsed;
+	int reads, frames;
+	bool crlf; /* the CR LF of a frame taken is awaited */
+	char mn[64];
+};
+
+struct hj_rx {
+	int conn;
+	char data[HJ_DATA_MAX];
+};
+
+/* The listener: a thread polling the listening socket and every
+ * connection; it checks the framing and CRC of what arrives, keeps the
+ * data segments and answers as told. */
+struct hj_srv {
+	int lfd, port;
+	pthread_t th;
+	pthread_mutex_t mu;
+	bool stop;
+	enum hj_answer ans;
+	bool close_first; /* drop the first connection at its first frame */
+	bool eager;       /* answer at the CRC, before the CR LF */
+	bool closed;
+	struct hj_conn c[HJ_CONN_MAX];
+	int nc;
+	struct hj_rx *rx;
+	int nrx;
+	char err[256];
 };
 
 /* One broker per TCase, started by an unchecked fixture in the runner. */
@@ -112,6 +157,22 @@ static void check_absent(const struct msg *m, const char *key);
 static void sleep_ms(int ms);
 static int longest_repeat(const struct sub *s);
 static int count_distinct(struct sub *s);
+static uint16_t test_crc(const char *p, size_t n);
+static int hj_wrap(char *buf, size_t len, const char *data, unsigned crc_xor);
+static bool hj_field(const char *data, const char *key, char *out, size_t len);
+static double hj_value(const char *data, const char *key);
+static void hj_srv_error(struct hj_srv *s, const char *what, const char *at);
+static void hj_srv_frames(struct hj_srv *s, int k);
+static void *hj_srv_main(void *arg);
+static void hj_srv_start(struct hj_srv *s, enum hj_answer ans);
+static bool hj_srv_wait(struct hj_srv *s, int n);
+static void hj_srv_stop(struct hj_srv *s);
+static void run_hj(
+    struct run *r, const struct hj_srv *s, const char *const *args);
+static void hj_mn(int k, char *buf, size_t len);
+static void hj_check_frame(const char *data, int cn, int flag);
+static int hj_frames_of(
+    const struct hj_srv *s, int k, const char **out, int max);
 
 static char setup_error[256];
 
@@ -1009,6 +1070,21 @@ static const char *const bad_usage[][8] = {
     {"replay", "--from", "2014-02-30", DONGSI, NULL},
     {"replay", "--cell", "dongsi=r1c1", DONGSI, NULL},
     {"replay", "--cell", "nowhere=r001c001", DONGSI, NULL},
+    {"hj212", "--loggers", "0", NULL},
+    {"hj212", "--loggers", "10001", NULL},
+    {"hj212", "--cn", "2051", NULL},
+    {"hj212", "--port", "0", NULL},
+    {"hj212", "--host", "", NULL},
+    {"hj212", "--mn-prefix", "0100-A89", NULL},
+    {"hj212", "--password", "12;34", NULL},
+    {"hj212", "--ack-timeout", "0", NULL},
+    {"hj212", "--split", "--mqtt", NULL},
+    {"hj212", "--no-live", NULL},
+    {"hj212", "--no-ack=yes", NULL},
+    {"hj212", "--speed", "2", NULL},
+    {"hj212", "extra", NULL},
+    {"synth", "--loggers", "3", NULL},
+    {"--port", "9213", "hj212", NULL},
 };
 
 START_TEST(usage_errors)
@@ -1104,12 +1180,639 @@ START_TEST(reconnects)
 }
 END_TEST
 
+/* ---- Mode hj212 against a listener of the test's own ---- */
+
+/* The standard's CRC, written again here so the test checks the program
+ * against an independent reading of it. */
+static uint16_t
+test_crc(const char *p, size_t n)
+{
+	unsigned crc = 0xFFFF;
+
+	for (size_t k = 0; k < n; k++) {
+		crc = (crc >> 8) ^ (unsigned char)p[k];
+		for (int b = 0; b < 8; b++)
+			crc = (crc & 1) ? (crc >> 1) ^ 0xA001 : crc >> 1;
+	}
+	return (uint16_t)crc;
+}
+
+/* "##" + length + data + CRC + CR LF around data, into buf. */
+static int
+hj_wrap(char *buf, size_t len, const char *data, unsigned crc_xor)
+{
+	return snprintf(buf, len, "##%04zu%s%04X\r\n", strlen(data), data,
+	    (unsigned)(uint16_t)(test_crc(data, strlen(data)) ^ crc_xor));
+}
+
+/* Copies the value of key in an HJ 212 data segment ("key=" after the
+ * start or one of ;,&) into out; false if absent. */
+static bool
+hj_field(const char *data, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = data; (p = strstr(p, key)) != NULL; p++) {
+		size_t n;
+
+		if ((p != data && strchr(";,&", p[-1]) == NULL) ||
+		    p[klen] != '=')
+			continue;
+		p += klen + 1;
+		n = strcspn(p, ";,&");
+		snprintf(out, len, "%.*s", (int)n, p);
+		return true;
+	}
+	return false;
+}
+
+static double
+hj_value(const char *data, const char *key)
+{
+	char v[64];
+
+	ck_assert_msg(
+	    hj_field(data, key, v, sizeof(v)), "%s: no %s", data, key);
+	return strtod(v, NULL);
+}
+
+static void
+hj_srv_error(struct hj_srv *s, const char *what, const char *at)
+{
+	if (s->err[0] == '\0')
+		snprintf(s->err, sizeof(s->err), "%s: %.120s", what, at);
+}
+
+/* The frames in c's bytes so far; call with mu held. */
+static void
+hj_srv_frames(struct hj_srv *s, int k)
+{
+	struct hj_conn *c = &s->c[k];
+	char ack[HJ_DATA_MAX + 16], data[HJ_DATA_MAX], qn[32], mn[64], flag[8];
+	unsigned dlen;
+	size_t total;
+
+	while (c->fd >= 0 && c->len - c->parsed >= (c->crlf ? 2 : 6)) {
+		const char *f = c->bytes + c->parsed;
+		char crc[16], head[8];
+
+		if (c->crlf) {
+			if (memcmp(f, "\r\n", 2) != 0)
+				hj_srv_error(s, "no CR LF", f);
+			c->parsed += 2;
+			c->crlf = false;
+			continue;
+		}
+		/* The bytes are not a string: the head is copied to be one. */
+		memcpy(head, f, 6);
+		head[6] = '\0';
+		if (strncmp(head, "##", 2) != 0 ||
+		    strspn(head + 2, "0123456789") != 4 ||
+		    (dlen = (unsigned)atoi(head + 2)) >= HJ_DATA_MAX) {
+			hj_srv_error(s, "bad framing", head);
+			c->parsed = c->len;
+			return;
+		}
+		/* Eager, a frame is taken at its CRC, the CR LF checked when
+		 * it comes. */
+		total = dlen + (s->eager ? 10 : 12);
+		if (c->len - c->parsed < total)
+			return;
+		memcpy(data, f + 6, dlen);
+		data[dlen] = '\0';
+		snprintf(
+		    crc, sizeof(crc), "%04X", (unsigned)test_crc(data, dlen));
+		if (memcmp(f + 6 + dlen, crc, 4) != 0 ||
+		    (!s->eager && memcmp(f + total - 2, "\r\n", 2) != 0))
+			hj_srv_error(s, "bad CRC or end", data);
+		c->parsed += total;
+		c->crlf = s->eager;
+		c->frames++;
+		if (s->nrx % 64 == 0 &&
+		    (s->rx = realloc(s->rx,
+			 (size_t)(s->nrx + 64) * sizeof(*s->rx))) == NULL)
+			abort();
+		s->rx[s->nrx].conn = k;
+		memcpy(s->rx[s->nrx++].data, data, dlen + 1);
+		if (!hj_field(data, "MN", mn, sizeof(mn)) ||
+		    !hj_field(data, "QN", qn, sizeof(qn)) ||
+		    !hj_field(data, "Flag", flag, sizeof(flag))) {
+			hj_srv_error(s, "no MN, QN or Flag", data);
+			continue;
+		}
+		if (c->mn[0] == '\0')
+			snprintf(c->mn, sizeof(c->mn), "%s", mn);
+		else if (strcmp(c->mn, mn) != 0)
+			hj_srv_error(s, "MN changed on a connection", data);
+		if (s->close_first && !s->closed && k == 0) {
+			s->closed = true;
+			close(c->fd);
+			c->fd = -1;
+			return;
+		}
+		if (strcmp(flag, "5") != 0 || s->ans == ANS_NONE)
+			continue;
+		snprintf(data, sizeof(data),
+		    "QN=%s;ST=91;CN=9014;PW=123456;MN=%s;Flag=4;CP=&&&&", qn,
+		    mn);
+		hj_wrap(ack, sizeof(ack), data,
+		    s->ans == ANS_BAD_ODD && c->frames % 2 == 0 ? 1 : 0);
+		if (write(c->fd, ack, strlen(ack)) != (ssize_t)strlen(ack))
+			hj_srv_error(s, "short write", ack);
+	}
+}
+
+static void *
+hj_srv_main(void *arg)
+{
+	struct hj_srv *s = arg;
+	struct pollfd pf[HJ_CONN_MAX + 1];
+	char buf[65536];
+	bool stop = false;
+
+	while (!stop) {
+		int n = 0;
+
+		pthread_mutex_lock(&s->mu);
+		stop = s->stop;
+		pf[n].fd = s->nc < HJ_CONN_MAX ? s->lfd : -1;
+		pf[n++].events = POLLIN;
+		for (int k = 0; k < s->nc; k++) {
+			pf[n].fd = s->c[k].fd;
+			pf[n++].events = POLLIN;
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (poll(pf, (nfds_t)n, 10) <= 0)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		if (pf[0].revents & POLLIN) {
+			int fd = accept(s->lfd, NULL, NULL);
+
+			if (fd >= 0) {
+				memset(&s->c[s->nc], 0, sizeof(s->c[0]));
+				s->c[s->nc++].fd = fd;
+			}
+		}
+		for (int k = 0; k + 1 < n; k++) {
+			struct hj_conn *c = &s->c[k];
+			ssize_t got;
+
+			if (pf[k + 1].revents == 0 || c->fd < 0)
+				continue;
+			got = read(c->fd, buf, sizeof(buf));
+			if (got <= 0) {
+				close(c->fd);
+				c->fd = -1;
+				continue;
+			}
+			if (c->len + (size_t)got > c->cap) {
+				c->cap = (c->len + (size_t)got) * 2;
+				if ((c->bytes = realloc(c->bytes, c->cap)) ==
+				    NULL)
+					abort();
+			}
+			memcpy(c->bytes + c->len, buf, (size_t)got);
+			c->len += (size_t)got;
+			c->reads++;
+			hj_srv_frames(s, k);
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+static void
+hj_srv_start(struct hj_srv *s, enum hj_answer ans)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->ans = ans;
+	pthread_mutex_init(&s->mu, NULL);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(s->lfd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s->lfd, 64), 0);
+	ck_assert_int_eq(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+	s->port = ntohs(a.sin_port);
+	ck_assert_int_eq(pthread_create(&s->th, NULL, hj_srv_main, s), 0);
+}
+
+/* Waits until n frames have arrived. */
+static bool
+hj_srv_wait(struct hj_srv *s, int n)
+{
+	int got = 0;
+
+	for (int k = 0; k < timeout_ms() / 10 && got < n; k++) {
+		pthread_mutex_lock(&s->mu);
+		got = s->nrx;
+		pthread_mutex_unlock(&s->mu);
+		if (got < n)
+			sleep_ms(10);
+	}
+	return got >= n;
+}
+
+static void
+hj_srv_stop(struct hj_srv *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+	for (int k = 0; k < s->nc; k++) {
+		if (s->c[k].fd >= 0)
+			close(s->c[k].fd);
+		free(s->c[k].bytes);
+	}
+	free(s->rx);
+	pthread_mutex_destroy(&s->mu);
+}
+
+/* Runs aqgrid-sim hj212 --port (the listener's) and args. */
+static void
+run_hj(struct run *r, const struct hj_srv *s, const char *const *args)
+{
+	const char *argv[ARGS_MAX];
+	char port[16];
+	int n = 0;
+
+	snprintf(port, sizeof(port), "%d", s->port);
+	argv[n++] = "hj212";
+	argv[n++] = "--port";
+	argv[n++] = port;
+	for (int k = 0; args[k] != NULL && n < ARGS_MAX - 1; k++)
+		argv[n++] = args[k];
+	argv[n] = NULL;
+	run_sim(r, argv);
+}
+
+/* The MN of logger k (from 1) with the default prefix. */
+static void
+hj_mn(int k, char *buf, size_t len)
+{
+	snprintf(buf, len, "010000A8900016%010d", k);
+}
+
+/* Checks one real-time or hourly frame of ours. */
+static void
+hj_check_frame(const char *data, int cn, int flag)
+{
+	const char *kind = cn == 2061 ? "Avg" : "Rtd";
+	char v[64], key[32];
+	double pm25, pm10, co;
+
+	ck_assert_msg(strncmp(data, "QN=", 3) == 0 &&
+		strspn(data + 3, "0123456789") == 17 && data[20] == ';',
+	    "%s", data);
+	ck_assert(hj_field(data, "ST", v, sizeof(v)) && strcmp(v, "22") == 0);
+	ck_assert(hj_field(data, "CN", v, sizeof(v)) && atoi(v) == cn);
+	ck_assert(hj_field(data, "PW", v, sizeof(v)) && !strcmp(v, "123456"));
+	ck_assert(hj_field(data, "Flag", v, sizeof(v)) && atoi(v) == flag);
+	ck_assert_ptr_nonnull(strstr(data, ";CP=&&DataTime="));
+	ck_assert_msg(strcmp(data + strlen(data) - 2, "&&") == 0, "%s", data);
+	ck_assert(hj_field(data, "DataTime", v, sizeof(v)) && strlen(v) == 14 &&
+	    strspn(v, "0123456789") == 14);
+	for (size_t k = 0; k < sizeof(hj_codes) / sizeof(hj_codes[0]); k++) {
+		snprintf(key, sizeof(key), "%s-Flag", hj_codes[k]);
+		ck_assert(hj_field(data, key, v, sizeof(v)) && !strcmp(v, "N"));
+		snprintf(key, sizeof(key), "%s-%s", hj_codes[k], kind);
+		ck_assert_msg(hj_value(data, key) > 0, "%s: %s", data, key);
+	}
+	snprintf(key, sizeof(key), "a34004-%s", kind);
+	pm25 = hj_value(data, key);
+	snprintf(key, sizeof(key), "a34002-%s", kind);
+	pm10 = hj_value(data, key);
+	snprintf(key, sizeof(key), "a21005-%s", kind);
+	co = hj_value(data, key);
+	ck_assert_msg(pm25 < 1000 && pm10 >= pm25 && pm10 < 2000, "%s", data);
+	ck_assert_msg(co < 20, "%s", data);
+}
+
+/* Frames of logger k in order of arrival. */
+static int
+hj_frames_of(const struct hj_srv *s, int k, const char **out, int max)
+{
+	char mn[64], v[64];
+	int n = 0;
+
+	hj_mn(k, mn, sizeof(mn));
+	for (int i = 0; i < s->nrx; i++)
+		if (hj_field(s->rx[i].data, "MN", v, sizeof(v)) &&
+		    strcmp(v, mn) == 0 && n < max)
+			out[n++] = s->rx[i].data;
+	return n;
+}
+
+/* Real-time data of 3 loggers as fast as answered: --count splits the
+ * frames among them; one MN per connection; DataTime steps a second. */
+START_TEST(hj212_frames)
+{
+	static const char *const args[] = {"--loggers", "3", "--count", "14",
+	    "--rate", "0", "--start", "2026-11-29T14:00:00+08:00", NULL};
+	struct hj_srv s;
+	struct run r;
+	const char *f[16];
+	char want[32], v[64];
+
+	hj_srv_start(&s, ANS_ACK);
+	run_hj(&r, &s, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(
+	    r.err, "aqgrid-sim: sent 14 frames (14 acknowledged)\n");
+	ck_assert(hj_srv_wait(&s, 14));
+	pthread_mutex_lock(&s.mu);
+	ck_assert_msg(s.err[0] == '\0', "%s", s.err);
+	ck_assert_int_eq(s.nc, 3);
+	ck_assert_int_eq(s.nrx, 14);
+	for (int k = 1; k <= 3; k++) {
+		int n = hj_frames_of(&s, k, f, 16);
+
+		ck_assert_int_eq(n, k < 3 ? 5 : 4);
+		for (int i = 0; i < n; i++) {
+			hj_check_frame(f[i], 2011, 5);
+			snprintf(want, sizeof(want), "2026112914000%d", i);
+			ck_assert(hj_field(f[i], "DataTime", v, sizeof(v)));
+			ck_assert_str_eq(v, want);
+			snprintf(want, sizeof(want), "2026112914000%d000", i);
+			ck_assert(hj_field(f[i], "QN", v, sizeof(v)));
+			ck_assert_str_eq(v, want);
+		}
+	}
+	for (int k = 0; k < s.nc; k++) {
+		char mn[64];
+
+		/* Connection k is one logger's, whichever. */
+		ck_assert_int_eq(strncmp(s.c[k].mn, "010000A8900016", 14), 0);
+		for (int q = 0; q < k; q++)
+			ck_assert_str_ne(s.c[k].mn, s.c[q].mn);
+		hj_mn(3, mn, sizeof(mn));
+		ck_assert_int_eq(s.c[k].frames, strcmp(s.c[k].mn, mn) ? 5 : 4);
+	}
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* --split sends the same bytes, in more reads than frames, and takes an
+ * answer that comes before the frame's last piece. */
+START_TEST(hj212_split)
+{
+	const char *args[] = {"--loggers", "2", "--count", "6", "--rate", "0",
+	    "--start", "2026-11-29T14:00:00+08:00", NULL, NULL};
+	struct hj_srv s, t;
+	struct run r;
+
+	hj_srv_start(&s, ANS_ACK);
+	run_hj(&r, &s, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	args[8] = "--split";
+	hj_srv_start(&t, ANS_ACK);
+	t.eager = true;
+	run_hj(&r, &t, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "aqgrid-sim: sent 6 frames (6 acknowledged)\n");
+	ck_assert(hj_srv_wait(&s, 6) && hj_srv_wait(&t, 6));
+	pthread_mutex_lock(&s.mu);
+	pthread_mutex_lock(&t.mu);
+	ck_assert_msg(
+	    s.err[0] == '\0' && t.err[0] == '\0', "%s%s", s.err, t.err);
+	ck_assert_int_eq(t.nc, 2);
+	for (int k = 0; k < 2; k++) {
+		const struct hj_conn *a = &t.c[k], *b = &s.c[0];
+
+		if (strcmp(b->mn, a->mn) != 0)
+			b = &s.c[1];
+		ck_assert_str_eq(a->mn, b->mn);
+		ck_assert_int_eq(a->len, b->len);
+		ck_assert_int_eq(memcmp(a->bytes, b->bytes, a->len), 0);
+		ck_assert_int_eq(a->frames, 3);
+		ck_assert_msg(a->reads > a->frames, "%d reads", a->reads);
+	}
+	pthread_mutex_unlock(&t.mu);
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&t);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* --no-ack: Flag=4, and no answer awaited. */
+START_TEST(hj212_no_ack)
+{
+	static const char *const args[] = {
+	    "--loggers", "2", "--count", "6", "--rate", "0", "--no-ack", NULL};
+	struct hj_srv s;
+	struct run r;
+
+	hj_srv_start(&s, ANS_NONE);
+	run_hj(&r, &s, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "aqgrid-sim: sent 6 frames (0 acknowledged)\n");
+	ck_assert(hj_srv_wait(&s, 6));
+	pthread_mutex_lock(&s.mu);
+	ck_assert_msg(s.err[0] == '\0', "%s", s.err);
+	ck_assert_int_eq(s.nrx, 6);
+	for (int i = 0; i < s.nrx; i++)
+		hj_check_frame(s.rx[i].data, 2011, 4);
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* Answers with a bad CRC do not acknowledge; --ack-timeout gives up. */
+START_TEST(hj212_bad_answers)
+{
+	static const char *const args[] = {"--loggers", "1", "--count", "4",
+	    "--rate", "0", "--ack-timeout", "1", NULL};
+	struct hj_srv s;
+	struct run r;
+
+	hj_srv_start(&s, ANS_BAD_ODD);
+	run_hj(&r, &s, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err,
+	    "aqgrid-sim: 2 answers refused (bad CRC, or no frame of their "
+	    "QN)\n"
+	    "aqgrid-sim: 2 frames not acknowledged\n"
+	    "aqgrid-sim: sent 4 frames (2 acknowledged)\n");
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* Hourly back-fill first, then real-time data, --count frames in all. */
+START_TEST(hj212_backfill)
+{
+	static const char *const backfill[] = {"--loggers", "2", "--backfill",
+	    "3", "--no-live", "--start", "2026-11-29T10:20:00+08:00", NULL};
+	static const char *const counted[] = {"--loggers", "2", "--backfill",
+	    "1", "--count", "5", "--rate", "0", "--start",
+	    "2026-11-29T10:20:00+08:00", NULL};
+	struct hj_srv s;
+	struct run r;
+	const char *f[8];
+	char want[32], v[64];
+
+	hj_srv_start(&s, ANS_ACK);
+	run_hj(&r, &s, backfill);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "aqgrid-sim: sent 6 frames (6 acknowledged)\n");
+	ck_assert(hj_srv_wait(&s, 6));
+	pthread_mutex_lock(&s.mu);
+	ck_assert_msg(s.err[0] == '\0', "%s", s.err);
+	for (int k = 1; k <= 2; k++) {
+		ck_assert_int_eq(hj_frames_of(&s, k, f, 8), 3);
+		for (int i = 0; i < 3; i++) {
+			hj_check_frame(f[i], 2061, 5);
+			snprintf(want, sizeof(want), "202611291%d0000", i);
+			ck_assert(hj_field(f[i], "DataTime", v, sizeof(v)));
+			ck_assert_str_eq(v, want);
+		}
+	}
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&s);
+
+	hj_srv_start(&s, ANS_ACK);
+	run_hj(&r, &s, counted);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "aqgrid-sim: sent 5 frames (5 acknowledged)\n");
+	ck_assert(hj_srv_wait(&s, 5));
+	pthread_mutex_lock(&s.mu);
+	ck_assert_int_eq(hj_frames_of(&s, 1, f, 8), 3);
+	hj_check_frame(f[0], 2061, 5);
+	hj_check_frame(f[1], 2011, 5);
+	hj_check_frame(f[2], 2011, 5);
+	/* Live data begin where the back-fill ends. */
+	ck_assert(hj_field(f[1], "DataTime", v, sizeof(v)));
+	ck_assert_str_eq(v, "20261129112000");
+	ck_assert_int_eq(hj_frames_of(&s, 2, f, 8), 2);
+	hj_check_frame(f[0], 2061, 5);
+	hj_check_frame(f[1], 2011, 5);
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* --rate paces the frames: 10 at 20 a second take 0.45 s at least. */
+START_TEST(hj212_rate)
+{
+	static const char *const args[] = {
+	    "--loggers", "2", "--count", "10", "--rate", "20", NULL};
+	struct hj_srv s;
+	struct run r;
+	struct timespec t0, t1;
+	double dt;
+
+	hj_srv_start(&s, ANS_ACK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run_hj(&r, &s, args);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(
+	    r.err, "aqgrid-sim: sent 10 frames (10 acknowledged)\n");
+	dt = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(dt >= 0.45, "%.3f s", dt);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* The listener drops a connection: the logger reconnects and sends its
+ * unanswered frames again, with their QN. */
+START_TEST(hj212_reconnects)
+{
+	static const char *const args[] = {
+	    "--loggers", "2", "--count", "6", "--rate", "0", NULL};
+	struct hj_srv s;
+	struct run r;
+	const char *f[8];
+
+	hj_srv_start(&s, ANS_ACK);
+	s.close_first = true;
+	run_hj(&r, &s, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "connection lost"));
+	ck_assert_ptr_nonnull(strstr(r.err, "connected again"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.err, "aqgrid-sim: sent 6 frames (6 acknowledged)\n"));
+	pthread_mutex_lock(&s.mu);
+	ck_assert_msg(s.err[0] == '\0', "%s", s.err);
+	ck_assert_int_eq(s.nc, 3);
+	ck_assert_str_eq(s.c[2].mn, s.c[0].mn);
+	ck_assert_int_eq(s.c[2].frames, 3);
+	/* The first frame came twice, the same. */
+	ck_assert_int_eq(hj_frames_of(&s, atoi(s.c[0].mn + 14), f, 8), 4);
+	ck_assert_str_eq(f[0], f[1]);
+	pthread_mutex_unlock(&s.mu);
+	hj_srv_stop(&s);
+}
+END_TEST
+
+/* No listener: exit 1 and one line. */
+START_TEST(hj212_refused)
+{
+	const char *args[] = {"hj212", "--port", NULL, NULL};
+	char port[16];
+	struct run r;
+
+	snprintf(port, sizeof(port), "%d", free_port());
+	args[2] = port;
+	run_sim(&r, args);
+	ck_assert_msg(r.status == 1, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_msg(count_lines(r.err) == 1 &&
+		strstr(r.err, "cannot connect to 127.0.0.1:") != NULL,
+	    "%s", r.err);
+}
+END_TEST
+
+/* --mqtt: the same frames, one a message on PREFIX/MN. */
+START_TEST(hj212_mqtt)
+{
+	static const char *const args[] = {"-t", "aq/sim/hj", "hj212", "--mqtt",
+	    "--loggers", "2", "--count", "4", "--rate", "0", NULL};
+	struct sub s;
+	struct run r;
+
+	sub_start(&s, NULL, true);
+	run_sim(&r, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "aqgrid-sim: sent 4 frames (4 acknowledged)\n");
+	sub_sync(&s);
+	ck_assert_int_eq(s.n, 4);
+	for (int k = 0; k < s.n; k++) {
+		const char *f = s.m[k].payload;
+		char mn[64], topic[128], crc[16];
+		unsigned dlen;
+
+		ck_assert_int_eq(sscanf(f, "##%4u", &dlen), 1);
+		ck_assert_int_eq(strlen(f), dlen + 12);
+		snprintf(
+		    crc, sizeof(crc), "%04X", (unsigned)test_crc(f + 6, dlen));
+		ck_assert_int_eq(memcmp(f + 6 + dlen, crc, 4), 0);
+		ck_assert_str_eq(f + 10 + dlen, "\r\n");
+		hj_mn(k % 2 + 1, mn, sizeof(mn));
+		snprintf(topic, sizeof(topic), "aq/sim/hj/%s", mn);
+		ck_assert_str_eq(s.m[k].topic, topic);
+		ck_assert_ptr_nonnull(strstr(f, mn));
+	}
+	sub_stop(&s);
+}
+END_TEST
+
 static Suite *
 sim_suite(void)
 {
 	Suite *s = suite_create("aqgrid-sim");
 	TCase *tc = tcase_create("broker");
 	TCase *re = tcase_create("restart");
+	TCase *hj = tcase_create("hj212");
 	int t = timeout_ms() / 1000 * 2;
 
 	tcase_add_unchecked_fixture(tc, broker_up, broker_down);
@@ -1130,6 +1833,19 @@ sim_suite(void)
 	tcase_set_timeout(re, t);
 	tcase_add_test(re, reconnects);
 	suite_add_tcase(s, re);
+
+	tcase_add_unchecked_fixture(hj, broker_up, broker_down);
+	tcase_set_timeout(hj, t);
+	tcase_add_test(hj, hj212_frames);
+	tcase_add_test(hj, hj212_split);
+	tcase_add_test(hj, hj212_no_ack);
+	tcase_add_test(hj, hj212_bad_answers);
+	tcase_add_test(hj, hj212_backfill);
+	tcase_add_test(hj, hj212_rate);
+	tcase_add_test(hj, hj212_reconnects);
+	tcase_add_test(hj, hj212_refused);
+	tcase_add_test(hj, hj212_mqtt);
+	suite_add_tcase(s, hj);
 	return s;
 }
 
