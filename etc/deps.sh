@@ -6,7 +6,7 @@ set -u
 
 PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev zlib1g-dev \
 libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev mosquitto \
-tzdata valgrind clang clang-format curl wrk iproute2"
+tzdata valgrind clang clang-format libclang-rt-14-dev curl wrk iproute2"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
