@@ -12,6 +12,7 @@
 #include <mosquitto.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,4 +330,106 @@ h_get(const char *url, long *code)
 	if (b.p == NULL)
 		b.p = calloc(1, 1);
 	return b.p;
+}
+
+const char *
+h_bin(const char *env, const char *dflt)
+{
+	const char *b = getenv(env);
+
+	return b != NULL && *b != '\0' ? b : dflt;
+}
+
+void
+h_daemon_start(struct h_daemon *d, const char *log)
+{
+	static const char key[] = "http://127.0.0.1:";
+	const char *argv[] = {
+	    h_bin("AQGRIDD", "build/aqgridd"), "-f", "-c", d->conf, NULL};
+	const char *line;
+
+	h_spawn(&d->proc, argv, log, true);
+	line = h_log_wait(&d->proc, key, 30);
+	ck_assert_msg(
+	    line != NULL, "aqgridd did not start (see %s)", d->proc.log);
+	d->http = atoi(strstr(line, key) + sizeof(key) - 1);
+	ck_assert_int_gt(d->http, 0);
+	ck_assert_msg(h_status_wait(d, "mqtt.connected", 1, 30),
+	    "aqgridd did not subscribe at the broker (see %s)", d->proc.log);
+}
+
+json_t *
+h_json(const struct h_daemon *d, const char *path, long *code)
+{
+	char url[512];
+	char *body;
+	json_t *j;
+	json_error_t e;
+	long status;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
+	body = h_get(url, &status);
+	ck_assert_msg(body != NULL, "GET %s failed", url);
+	j = json_loads(body, 0, &e);
+	ck_assert_msg(j != NULL, "GET %s: not JSON: %s", url, body);
+	free(body);
+	if (code != NULL)
+		*code = status;
+	return j;
+}
+
+long long
+h_status(const struct h_daemon *d, const char *path)
+{
+	json_t *s = h_json(d, "/api/v1/status", NULL), *v = s;
+	char key[64];
+	const char *p = path;
+	long long n;
+
+	while (v != NULL && *p != '\0') {
+		size_t k = strcspn(p, ".");
+
+		ck_assert_uint_lt(k, sizeof(key));
+		memcpy(key, p, k);
+		key[k] = '\0';
+		v = json_object_get(v, key);
+		p += k + (p[k] == '.');
+	}
+	n = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+	json_decref(s);
+	return n;
+}
+
+bool
+h_status_wait(
+    const struct h_daemon *d, const char *path, long long want, int secs)
+{
+	long long until = h_ms() + secs * 1000LL;
+
+	do {
+		if (h_status(d, path) >= want)
+			return true;
+		h_sleep_ms(50);
+	} while (h_ms() < until);
+	return false;
+}
+
+void
+h_publishf(struct mosquitto *m, const char *topic, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ck_assert_int_lt(n, (int)sizeof(buf));
+	h_publish(m, topic, buf, (size_t)n, 1);
+}
+
+int64_t
+h_hour_start(int back)
+{
+	return ((int64_t)time(NULL) / 3600 - back) * 3600;
 }

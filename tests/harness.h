@@ -8,8 +8,10 @@
 #ifndef AQ_TESTS_HARNESS_H
 #define AQ_TESTS_HARNESS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mosquitto;
@@ -49,6 +51,34 @@ void h_mqtt_close(struct mosquitto *m);
 /* GET url; returns the body (owned) and the status in *code, or NULL if
  * the connection failed. */
 char *h_get(const char *url, long *code);
+
+/* A running aqgridd: its process, configuration file and HTTP port. */
+struct h_daemon {
+	struct h_proc proc;
+	char conf[512];
+	int http;
+	int hj212; /* the HJ 212 listener's port, for tests that read it */
+};
+
+/* getenv(env), or dflt: where the built programs are. */
+const char *h_bin(const char *env, const char *dflt);
+/* Starts $AQGRIDD -f -c d->conf (wrapped in $AQ_WRAP), reads its HTTP port
+ * from its log and waits until it has subscribed at the broker. */
+void h_daemon_start(struct h_daemon *d, const char *log);
+/* GET path from the daemon as JSON (owned); the status in *code if not
+ * NULL. */
+json_t *h_json(const struct h_daemon *d, const char *path, long *code);
+/* A number of /api/v1/status by dotted path ("readings.accepted");
+ * booleans read as 0 or 1, absent as 0. */
+long long h_status(const struct h_daemon *d, const char *path);
+/* Waits up to secs for h_status(path) >= want. */
+bool h_status_wait(
+    const struct h_daemon *d, const char *path, long long want, int secs);
+/* Publishes a printf-formatted payload at QoS 1 (h_publish). */
+void h_publishf(struct mosquitto *m, const char *topic, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Unix time of the start of the hour `back` hours before the current. */
+int64_t h_hour_start(int back);
 
 /* Milliseconds of a monotonic clock. */
 long long h_ms(void);

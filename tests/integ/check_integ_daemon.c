@@ -17,34 +17,10 @@
 #include "daemon/reason.h"
 #include "tests/harness.h"
 
-struct daemon {
-	struct h_proc proc;
-	char conf[512];
-	int http;
-};
-
-static const char *bin(void);
-static void write_conf(struct daemon *d, int mqtt_port, const char *extra);
-static void start(struct daemon *d, const char *log);
-static json_t *get_json(const struct daemon *d, const char *path, long *code);
-static long long status_num(
-    const struct daemon *d, const char *a, const char *b);
-static bool wait_num(const struct daemon *d, const char *a, const char *b,
-    long long want, int secs);
-static void publish_json(struct mosquitto *m, const char *topic,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int64_t hour_base(int back);
-
-static const char *
-bin(void)
-{
-	const char *b = getenv("AQGRIDD");
-
-	return b != NULL ? b : "build/aqgridd";
-}
+static void write_conf(struct h_daemon *d, int mqtt_port, const char *extra);
 
 static void
-write_conf(struct daemon *d, int mqtt_port, const char *extra)
+write_conf(struct h_daemon *d, int mqtt_port, const char *extra)
 {
 	FILE *f;
 
@@ -73,139 +49,54 @@ write_conf(struct daemon *d, int mqtt_port, const char *extra)
 	fclose(f);
 }
 
-static void
-start(struct daemon *d, const char *log)
-{
-	const char *argv[] = {bin(), "-f", "-c", d->conf, NULL};
-	const char *line, *p;
-
-	h_spawn(&d->proc, argv, log, true);
-	line = h_log_wait(&d->proc, "http://127.0.0.1:", 30);
-	ck_assert_msg(
-	    line != NULL, "aqgridd did not start (see %s)", d->proc.log);
-	p = strstr(line, "http://127.0.0.1:") + strlen("http://127.0.0.1:");
-	d->http = atoi(p);
-	ck_assert_int_gt(d->http, 0);
-	ck_assert_msg(wait_num(d, "mqtt", "connected", 1, 20),
-	    "aqgridd did not connect to the broker");
-}
-
-static json_t *
-get_json(const struct daemon *d, const char *path, long *code)
-{
-	char url[512];
-	char *body;
-	json_t *j;
-	json_error_t e;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
-	body = h_get(url, code);
-	ck_assert_msg(body != NULL, "GET %s failed", url);
-	j = json_loads(body, 0, &e);
-	ck_assert_msg(j != NULL, "GET %s: not JSON: %s", url, body);
-	free(body);
-	return j;
-}
-
-/* A number from /api/v1/status: status[a][b], or status[a] if b is NULL;
- * booleans read as 0 or 1. */
-static long long
-status_num(const struct daemon *d, const char *a, const char *b)
-{
-	long code;
-	json_t *s = get_json(d, "/api/v1/status", &code), *v;
-	long long n;
-
-	v = json_object_get(s, a);
-	if (b != NULL)
-		v = json_object_get(v, b);
-	n = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
-	json_decref(s);
-	return n;
-}
-
-static bool
-wait_num(const struct daemon *d, const char *a, const char *b, long long want,
-    int secs)
-{
-	long long until = h_ms() + secs * 1000LL;
-
-	do {
-		if (status_num(d, a, b) >= want)
-			return true;
-		h_sleep_ms(50);
-	} while (h_ms() < until);
-	return false;
-}
-
-static void
-publish_json(struct mosquitto *m, const char *topic, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	h_publish(m, topic, buf, (size_t)n, 1);
-}
-
-/* The start of the hour `back` hours before the current one. */
-static int64_t
-hour_base(int back)
-{
-	return ((int64_t)time(NULL) / 3600 - back) * 3600;
-}
-
 START_TEST(exact_values)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct mosquitto *m;
 	int port = 0;
-	int64_t h0 = hour_base(30);
+	int64_t h0 = h_hour_start(30);
 	json_t *c, *aqi, *conc, *s;
 	long code;
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, NULL);
-	start(&d, "exact.log");
+	h_daemon_start(&d, "exact.log");
 	m = h_mqtt(port, "pub-exact");
 	/* 25 hourly means of PM2.5 80 ug/m3 in r000c001, then one reading of
 	 * the next hour: the latest complete hour is the 25th. */
 	for (int h = 0; h < 25; h++)
-		publish_json(m, "aq/test/json/s-a",
+		h_publishf(m, "aq/test/json/s-a",
 		    "{\"ts\":%lld,\"period\":3600,\"cell\":\"r000c001\","
 		    "\"pm25\":80,\"o3\":%d,\"units\":{\"o3\":\"ppb\"}}",
 		    (long long)(h0 + h * 3600), 50);
-	publish_json(m, "aq/test/json/s-a",
+	h_publishf(m, "aq/test/json/s-a",
 	    "{\"ts\":%lld,\"period\":60,\"cell\":\"r000c001\",\"pm25\":1}",
 	    (long long)(h0 + 25 * 3600));
 	/* A registered sensor is calibrated: 2 * 10 + 1 = 21. */
-	publish_json(m, "aq/test/json/reg-1",
+	h_publishf(m, "aq/test/json/reg-1",
 	    "{\"ts\":%lld,\"period\":3600,\"pm25\":10}",
 	    (long long)(h0 + 24 * 3600));
-	publish_json(m, "aq/test/json/reg-1",
+	h_publishf(m, "aq/test/json/reg-1",
 	    "{\"ts\":%lld,\"period\":60,\"pm25\":10}",
 	    (long long)(h0 + 25 * 3600));
 	/* Placement by position: 40.0 N 116.0 E is the north-west corner,
 	 * so a point just south-east of it is r000c000. */
-	publish_json(m, "aq/test/json/s-pos",
+	h_publishf(m, "aq/test/json/s-pos",
 	    "{\"ts\":%lld,\"lat\":39.999,\"lon\":116.001,\"pm25\":5}",
 	    (long long)(h0 + 25 * 3600));
 	/* Refused: a cell the grid lacks, and no place at all. */
-	publish_json(m, "aq/test/json/s-x",
+	h_publishf(m, "aq/test/json/s-x",
 	    "{\"ts\":%lld,\"cell\":\"r009c009\",\"pm25\":5}",
 	    (long long)(h0 + 25 * 3600));
-	publish_json(m, "aq/test/json/s-y", "{\"ts\":%lld,\"pm25\":5}",
+	h_publishf(m, "aq/test/json/s-y", "{\"ts\":%lld,\"pm25\":5}",
 	    (long long)(h0 + 25 * 3600));
-	ck_assert(wait_num(&d, "readings", "accepted", 29, 20));
-	ck_assert(wait_num(&d, "rejected", "unknown_cell", 1, 5));
-	ck_assert(wait_num(&d, "rejected", "unplaced", 1, 5));
+	ck_assert(h_status_wait(&d, "readings.accepted", 29, 20));
+	ck_assert(h_status_wait(&d, "rejected.unknown_cell", 1, 5));
+	ck_assert(h_status_wait(&d, "rejected.unplaced", 1, 5));
 	h_sleep_ms(300); /* views are published at least every 100 ms */
 
-	c = get_json(&d, "/api/v1/cells/r000c001", &code);
+	c = h_json(&d, "/api/v1/cells/r000c001", &code);
 	ck_assert_int_eq(code, 200);
 	aqi = json_object_get(c, "aqi");
 	conc = json_object_get(c, "concentrations");
@@ -228,7 +119,7 @@ START_TEST(exact_values)
 	    json_string_value(json_object_get(c, "area")), "north");
 	json_decref(c);
 
-	c = get_json(&d, "/api/v1/cells/r002c003", &code);
+	c = h_json(&d, "/api/v1/cells/r002c003", &code);
 	conc = json_object_get(c, "concentrations");
 	ck_assert(json_real_value(json_object_get(conc, "pm25_1h")) == 21.0);
 	/* The sensor's newest values, as sent and as calibrated. */
@@ -240,11 +131,11 @@ START_TEST(exact_values)
 	ck_assert(json_real_value(json_object_get(
 		      json_object_get(s, "values"), "pm25")) == 21.0);
 	json_decref(c);
-	c = get_json(&d, "/api/v1/cells/r000c000", &code);
+	c = h_json(&d, "/api/v1/cells/r000c000", &code);
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(c, "sensors_total")), 1);
 	json_decref(c);
-	c = get_json(&d, "/api/v1/cells/r009c009", &code);
+	c = h_json(&d, "/api/v1/cells/r009c009", &code);
 	ck_assert_int_eq(code, 404);
 	json_decref(c);
 
@@ -257,35 +148,35 @@ END_TEST
 START_TEST(broker_restart)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct mosquitto *m;
 	int port = 0;
-	int64_t t = hour_base(2);
+	int64_t t = h_hour_start(2);
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, NULL);
-	start(&d, "restart.log");
+	h_daemon_start(&d, "restart.log");
 	m = h_mqtt(port, "pub-restart");
-	publish_json(m, "aq/test/json/s-r",
+	h_publishf(m, "aq/test/json/s-r",
 	    "{\"ts\":%lld,\"cell\":\"r001c001\",\"pm25\":30}", (long long)t);
-	ck_assert(wait_num(&d, "readings", "accepted", 1, 10));
+	ck_assert(h_status_wait(&d, "readings.accepted", 1, 10));
 	h_mqtt_close(m);
 
 	/* The broker dies and comes back on the same port, without the
 	 * session: the daemon must reconnect and subscribe again. */
 	h_stop(&broker, SIGKILL, 5);
-	ck_assert(wait_num(&d, "mqtt", "reconnects", 0, 1));
+	ck_assert(h_status_wait(&d, "mqtt.reconnects", 0, 1));
 	h_sleep_ms(300);
-	ck_assert_int_eq(status_num(&d, "mqtt", "connected"), 0);
+	ck_assert_int_eq(h_status(&d, "mqtt.connected"), 0);
 	h_broker_start(&broker, &port);
-	ck_assert(wait_num(&d, "mqtt", "connected", 1, 20));
-	ck_assert_int_ge(status_num(&d, "mqtt", "reconnects"), 1);
+	ck_assert(h_status_wait(&d, "mqtt.connected", 1, 20));
+	ck_assert_int_ge(h_status(&d, "mqtt.reconnects"), 1);
 	m = h_mqtt(port, "pub-restart2");
 	for (int k = 1; k <= 5; k++)
-		publish_json(m, "aq/test/json/s-r",
+		h_publishf(m, "aq/test/json/s-r",
 		    "{\"ts\":%lld,\"cell\":\"r001c001\",\"pm25\":30}",
 		    (long long)(t + 60 * k));
-	ck_assert_msg(wait_num(&d, "readings", "accepted", 6, 20),
+	ck_assert_msg(h_status_wait(&d, "readings.accepted", 6, 20),
 	    "readings after the restart were not counted: resubscribed?");
 	h_mqtt_close(m);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
@@ -298,35 +189,35 @@ END_TEST
 START_TEST(queued_while_down)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct mosquitto *m;
 	int port = 0, n = 200;
-	int64_t t = hour_base(3);
+	int64_t t = h_hour_start(3);
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, _i == 0 ? NULL : "[mqtt]\nprotocol = 3.1.1\n");
-	start(&d, _i == 0 ? "queued-v5-1.log" : "queued-v311-1.log");
+	h_daemon_start(&d, _i == 0 ? "queued-v5-1.log" : "queued-v311-1.log");
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 
 	/* While the daemon is away, the broker queues QoS 1 messages for its
 	 * persistent session. */
 	m = h_mqtt(port, "pub-queued");
 	for (int k = 0; k < n; k++)
-		publish_json(m, "aq/test/json/s-q",
+		h_publishf(m, "aq/test/json/s-q",
 		    "{\"ts\":%lld,\"cell\":\"r002c000\",\"pm25\":%d}",
 		    (long long)(t + 10 * k), k % 50);
-	start(&d, _i == 0 ? "queued-v5-2.log" : "queued-v311-2.log");
+	h_daemon_start(&d, _i == 0 ? "queued-v5-2.log" : "queued-v311-2.log");
 	ck_assert_ptr_nonnull(
 	    h_log_wait(&d.proc, _i == 0 ? "(MQTT 5)" : "(MQTT 3.1.1)", 1));
-	ck_assert(wait_num(&d, "readings", "accepted", n, 30));
+	ck_assert(h_status_wait(&d, "readings.accepted", n, 30));
 	/* A marker published after them arrives after them: once it is
 	 * counted, nothing more of the backlog can come. */
-	publish_json(m, "aq/test/json/s-q",
+	h_publishf(m, "aq/test/json/s-q",
 	    "{\"ts\":%lld,\"cell\":\"r002c000\",\"pm25\":1}",
 	    (long long)(t + 10 * n));
-	ck_assert(wait_num(&d, "readings", "accepted", n + 1, 10));
-	ck_assert_int_eq(status_num(&d, "readings", "accepted"), n + 1);
-	ck_assert_int_eq(status_num(&d, "rejected", "duplicate"), 0);
+	ck_assert(h_status_wait(&d, "readings.accepted", n + 1, 10));
+	ck_assert_int_eq(h_status(&d, "readings.accepted"), n + 1);
+	ck_assert_int_eq(h_status(&d, "rejected.duplicate"), 0);
 	h_mqtt_close(m);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_stop(&broker, SIGTERM, 5);
@@ -339,15 +230,15 @@ START_TEST(malformed_corpus)
 	    "json", "senml", "airgradient", "sensor.community"};
 	const char *root = "tests/fixtures/payloads/bad";
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct mosquitto *m;
 	long long expect[REASON_COUNT] = {0};
 	int port = 0, files = 0, good = 0;
-	int64_t t = hour_base(2);
+	int64_t t = h_hour_start(2);
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, NULL);
-	start(&d, "corpus.log");
+	h_daemon_start(&d, "corpus.log");
 	m = h_mqtt(port, "pub-corpus");
 	for (size_t k = 0; k < sizeof(decoders) / sizeof(decoders[0]); k++) {
 		char dir[512], path[1024], topic[128];
@@ -392,7 +283,7 @@ START_TEST(malformed_corpus)
 			expect[r]++;
 			files++;
 			/* Good traffic goes on between the bad. */
-			publish_json(m, "aq/test/json/s-good",
+			h_publishf(m, "aq/test/json/s-good",
 			    "{\"ts\":%lld,\"cell\":\"r001c002\",\"pm25\":%d}",
 			    (long long)(t + files), files);
 			good++;
@@ -400,17 +291,19 @@ START_TEST(malformed_corpus)
 		closedir(dp);
 	}
 	ck_assert_int_ge(files, 50);
-	ck_assert(wait_num(&d, "readings", "accepted", good, 30));
-	for (int r = 0; r < REASON_COUNT; r++)
-		if (expect[r] > 0)
-			ck_assert_msg(
-			    wait_num(&d, "rejected",
-				reason_name((enum reason)r), expect[r], 10),
-			    "reason %s: expected %lld, got %lld",
-			    reason_name((enum reason)r), expect[r],
-			    status_num(
-				&d, "rejected", reason_name((enum reason)r)));
-	ck_assert_int_eq(status_num(&d, "readings", "accepted"), good);
+	ck_assert(h_status_wait(&d, "readings.accepted", good, 30));
+	for (int r = 0; r < REASON_COUNT; r++) {
+		char path[64];
+
+		if (expect[r] == 0)
+			continue;
+		snprintf(path, sizeof(path), "rejected.%s",
+		    reason_name((enum reason)r));
+		ck_assert_msg(h_status_wait(&d, path, expect[r], 10),
+		    "%s: expected %lld, got %lld", path, expect[r],
+		    h_status(&d, path));
+	}
+	ck_assert_int_eq(h_status(&d, "readings.accepted"), good);
 	ck_assert(h_alive(&d.proc));
 	h_mqtt_close(m);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
@@ -420,8 +313,9 @@ END_TEST
 
 START_TEST(config_check)
 {
-	struct daemon d;
-	const char *ok[] = {bin(), "-t", "-c", d.conf, NULL};
+	struct h_daemon d;
+	const char *ok[] = {
+	    h_bin("AQGRIDD", "build/aqgridd"), "-t", "-c", d.conf, NULL};
 	struct h_proc p;
 	const char *line;
 
@@ -449,19 +343,19 @@ END_TEST
 START_TEST(reload)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	int port = 0;
 	long code;
 	json_t *s;
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port, NULL);
-	start(&d, "reload.log");
+	h_daemon_start(&d, "reload.log");
 	/* A bad configuration is refused and the old one kept. */
 	write_conf(&d, port, "[standards]\naqi = hj633-1999\n");
 	kill(d.proc.pid, SIGHUP);
 	ck_assert_ptr_nonnull(h_log_wait(&d.proc, "keeping the running", 10));
-	s = get_json(&d, "/api/v1/status", &code);
+	s = h_json(&d, "/api/v1/status", &code);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(s, "standard"), "aqi")),
 	    "hj633-2026");
@@ -470,7 +364,7 @@ START_TEST(reload)
 	write_conf(&d, port, "[standards]\naqi = hj633-2012\n");
 	kill(d.proc.pid, SIGHUP);
 	ck_assert_ptr_nonnull(h_log_wait(&d.proc, "applied", 10));
-	s = get_json(&d, "/api/v1/status", &code);
+	s = h_json(&d, "/api/v1/status", &code);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(s, "standard"), "aqi")),
 	    "hj633-2012");

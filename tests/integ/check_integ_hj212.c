@@ -31,12 +31,6 @@
 #define L3 "88888880000003" /* r002c002, no password */
 #define L4 "88888880000004" /* r002c000, for MQTT */
 
-struct daemon {
-	struct h_proc proc;
-	char conf[512];
-	int http, hj212;
-};
-
 /* A simulated data logger: its connection and the answers it expects. */
 struct logger {
 	int fd;
@@ -47,16 +41,10 @@ struct logger {
 	size_t nwant;
 };
 
-static const char *bin(void);
 static void write_conf(
-    struct daemon *d, int mqtt_port, int connections, const char *extra);
-static void start(struct daemon *d, const char *log);
-static json_t *get_json(const struct daemon *d, const char *path);
-static long long status_num(const struct daemon *d, const char *path);
-static bool wait_num(
-    const struct daemon *d, const char *path, long long want, int secs);
-static bool metrics_has(const struct daemon *d, const char *line);
-static int64_t hour_base(int back);
+    struct h_daemon *d, int mqtt_port, int connections, const char *extra);
+static void start(struct h_daemon *d, const char *log);
+static bool metrics_has(const struct h_daemon *d, const char *line);
 static void data_time(int64_t t, char *buf, size_t len);
 static size_t frame(char *buf, size_t cap, const char *data);
 static int tcp_connect(int port);
@@ -70,19 +58,12 @@ static size_t logger_frame(struct logger *l, char *buf, size_t cap, int cn,
 static void logger_send(
     struct logger *l, int cn, int flag, int64_t t, const char *cp);
 static void logger_check_acks(struct logger *l);
-static double cell_num(const struct daemon *d, const char *cell,
+static double cell_num(const struct h_daemon *d, const char *cell,
     const char *obj, const char *key, bool *null);
 
-static const char *
-bin(void)
-{
-	const char *b = getenv("AQGRIDD");
-
-	return b != NULL ? b : "build/aqgridd";
-}
-
 static void
-write_conf(struct daemon *d, int mqtt_port, int connections, const char *extra)
+write_conf(
+    struct h_daemon *d, int mqtt_port, int connections, const char *extra)
 {
 	FILE *f;
 
@@ -108,84 +89,22 @@ write_conf(struct daemon *d, int mqtt_port, int connections, const char *extra)
 }
 
 static void
-start(struct daemon *d, const char *log)
+start(struct h_daemon *d, const char *log)
 {
-	const char *argv[] = {bin(), "-f", "-c", d->conf, NULL};
+	static const char key[] = "hj212: listening on 127.0.0.1:";
 	const char *line;
 
-	h_spawn(&d->proc, argv, log, true);
-	line = h_log_wait(&d->proc, "http://127.0.0.1:", 30);
-	ck_assert_msg(
-	    line != NULL, "aqgridd did not start (see %s)", d->proc.log);
-	d->http = atoi(strstr(line, "http://127.0.0.1:") + 17);
-	line = h_log_wait(&d->proc, "hj212: listening on 127.0.0.1:", 1);
+	h_daemon_start(d, log);
+	line = h_log_wait(&d->proc, key, 5);
 	ck_assert_msg(line != NULL, "no HJ 212 listener (see %s)", d->proc.log);
-	d->hj212 = atoi(strstr(line, "listening on 127.0.0.1:") + 23);
-	ck_assert_int_gt(d->http, 0);
+	d->hj212 = atoi(strstr(line, key) + sizeof(key) - 1);
 	ck_assert_int_gt(d->hj212, 0);
-	ck_assert_msg(wait_num(d, "mqtt.connected", 1, 20),
-	    "aqgridd did not connect to the broker");
-	ck_assert_int_eq(status_num(d, "hj212.listening"), 1);
-}
-
-static json_t *
-get_json(const struct daemon *d, const char *path)
-{
-	char url[512];
-	char *body;
-	json_t *j;
-	json_error_t e;
-	long code;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
-	body = h_get(url, &code);
-	ck_assert_msg(body != NULL, "GET %s failed", url);
-	j = json_loads(body, 0, &e);
-	ck_assert_msg(j != NULL, "GET %s: not JSON: %s", url, body);
-	free(body);
-	return j;
-}
-
-/* A number of /api/v1/status by dotted path ("hj212.frames.ok"); booleans
- * read as 0 or 1, absent as 0. */
-static long long
-status_num(const struct daemon *d, const char *path)
-{
-	json_t *s = get_json(d, "/api/v1/status"), *v = s;
-	char key[64];
-	const char *p = path;
-	long long n;
-
-	while (v != NULL && *p != '\0') {
-		size_t k = strcspn(p, ".");
-
-		ck_assert_uint_lt(k, sizeof(key));
-		memcpy(key, p, k);
-		key[k] = '\0';
-		v = json_object_get(v, key);
-		p += k + (p[k] == '.');
-	}
-	n = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
-	json_decref(s);
-	return n;
-}
-
-static bool
-wait_num(const struct daemon *d, const char *path, long long want, int secs)
-{
-	long long until = h_ms() + secs * 1000LL;
-
-	do {
-		if (status_num(d, path) >= want)
-			return true;
-		h_sleep_ms(50);
-	} while (h_ms() < until);
-	return false;
+	ck_assert_int_eq(h_status(d, "hj212.listening"), 1);
 }
 
 /* Whether /metrics has this exact line. */
 static bool
-metrics_has(const struct daemon *d, const char *line)
+metrics_has(const struct h_daemon *d, const char *line)
 {
 	char url[128];
 	char *body, *p;
@@ -205,12 +124,6 @@ metrics_has(const struct daemon *d, const char *line)
 }
 
 /* The start of the hour `back` hours before the current one. */
-static int64_t
-hour_base(int back)
-{
-	return ((int64_t)time(NULL) / 3600 - back) * 3600;
-}
-
 /* HJ 212 times are local: the configured zone, Asia/Shanghai, UTC+8. */
 static void
 data_time(int64_t t, char *buf, size_t len)
@@ -375,7 +288,7 @@ logger_check_acks(struct logger *l)
 /* A number of a cell's object (e.g. "concentrations", "pm25_1h"); *null
  * when it is null. */
 static double
-cell_num(const struct daemon *d, const char *cell, const char *obj,
+cell_num(const struct h_daemon *d, const char *cell, const char *obj,
     const char *key, bool *null)
 {
 	char path[128];
@@ -383,7 +296,7 @@ cell_num(const struct daemon *d, const char *cell, const char *obj,
 	double x;
 
 	snprintf(path, sizeof(path), "/api/v1/cells/%s", cell);
-	c = get_json(d, path);
+	c = h_json(d, path, NULL);
 	v = json_object_get(obj != NULL ? json_object_get(c, obj) : c, key);
 	*null = v == NULL || json_is_null(v);
 	x = json_number_value(v);
@@ -394,11 +307,12 @@ cell_num(const struct daemon *d, const char *cell, const char *obj,
 START_TEST(loggers)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct logger l1, l2, l3, bad;
 	int port = 0, idle, slow;
 	long long idle_since, slow_since;
-	int64_t h0 = hour_base(30), hx = hour_base(5), t2 = hour_base(2);
+	int64_t h0 = h_hour_start(30), hx = h_hour_start(5),
+		t2 = h_hour_start(2);
 	char batch[16384], buf[4200], cp[512];
 	const char *part1 = "a34004-Rtd=40,a34004-Flag=N";
 	const char *part2 = "a34002-Rtd=70,a34002-Flag=N";
@@ -482,7 +396,7 @@ START_TEST(loggers)
 	logger_check_acks(&l3);
 	ck_assert_uint_eq(read_within(bad.fd, buf, 1, 300), 0);
 	/* Every byte of garbage, and no other, skipped. */
-	ck_assert_int_eq(status_num(&d, "hj212.garbage_bytes"),
+	ck_assert_int_eq(h_status(&d, "hj212.garbage_bytes"),
 	    2 * (long long)(sizeof(garbage) - 1));
 
 	/* A slow sender: one byte every 200 ms of a frame that would be 101
@@ -505,14 +419,14 @@ START_TEST(loggers)
 	close(slow);
 
 	/* 25 + 1 + 1 from L1, 4 from L2, 1 + 1 (joined) from L3. */
-	ck_assert(wait_num(
+	ck_assert(h_status_wait(
 	    &d, "readings.by_decoder.hj212.readings_accepted", 33, 10));
-	ck_assert(wait_num(&d, "hj212.disconnects.slow", 1, 5));
+	ck_assert(h_status_wait(&d, "hj212.disconnects.slow", 1, 5));
 	h_sleep_ms(300); /* views are published at least every 100 ms */
 
 	/* HJ 633-2026 hourly: PM2.5 80 read on the 24 h column: 100 + 50 *
 	 * (80 - 60) / (115 - 60) = 118.2 -> 119. */
-	c = get_json(&d, "/api/v1/cells/r000c001");
+	c = h_json(&d, "/api/v1/cells/r000c001", NULL);
 	ck_assert_int_eq(json_integer_value(json_object_get(
 			     json_object_get(c, "aqi"), "value")),
 	    119);
@@ -525,7 +439,7 @@ START_TEST(loggers)
 	json_decref(c);
 
 	/* L2's newest values, as sent. */
-	c = get_json(&d, "/api/v1/cells/r001c001");
+	c = h_json(&d, "/api/v1/cells/r001c001", NULL);
 	s = json_array_get(json_object_get(c, "sensors"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "id")), L2);
 	ck_assert(json_real_value(json_object_get(
@@ -540,7 +454,7 @@ START_TEST(loggers)
 	ck_assert(null);
 	ck_assert(cell_num(&d, "r002c002", "concentrations", "pm10_1h",
 		      &null) == 60.0);
-	c = get_json(&d, "/api/v1/cells/r002c002");
+	c = h_json(&d, "/api/v1/cells/r002c002", NULL);
 	s = json_array_get(json_object_get(c, "sensors"), 0);
 	ck_assert(json_real_value(json_object_get(
 		      json_object_get(s, "raw"), "pm25")) == 40.0);
@@ -549,18 +463,18 @@ START_TEST(loggers)
 	json_decref(c);
 
 	/* The counts. */
-	ck_assert_int_eq(status_num(&d, "rejected.unknown_logger"), 1);
-	ck_assert_int_eq(status_num(&d, "rejected.bad_password"), 1);
-	ck_assert_int_eq(status_num(&d, "hj212.flagged.M"), 1);
+	ck_assert_int_eq(h_status(&d, "rejected.unknown_logger"), 1);
+	ck_assert_int_eq(h_status(&d, "rejected.bad_password"), 1);
+	ck_assert_int_eq(h_status(&d, "hj212.flagged.M"), 1);
 	/* The slow sender's partial frame, given up when it was cut off. */
-	ck_assert_int_eq(status_num(&d, "hj212.frames.bad_length"), 1);
+	ck_assert_int_eq(h_status(&d, "hj212.frames.bad_length"), 1);
 	/* 25 + 1 + 2 (L1), 4 (L2), 1 + 2 (L3), 1 (unknown). */
-	ck_assert_int_eq(status_num(&d, "hj212.frames.ok"), 36);
-	ck_assert_int_eq(status_num(&d, "hj212.frames.bad_crc"), 0);
+	ck_assert_int_eq(h_status(&d, "hj212.frames.ok"), 36);
+	ck_assert_int_eq(h_status(&d, "hj212.frames.bad_crc"), 0);
 	/* 17 + 1 + 1 (L1), 4 (L2), 1 + 2 (L3). */
-	ck_assert_int_eq(status_num(&d, "hj212.acks"), 26);
-	ck_assert_int_eq(status_num(&d, "hj212.accepted"), 6);
-	ck_assert_int_eq(status_num(&d, "hj212.disconnects.slow"), 1);
+	ck_assert_int_eq(h_status(&d, "hj212.acks"), 26);
+	ck_assert_int_eq(h_status(&d, "hj212.accepted"), 6);
+	ck_assert_int_eq(h_status(&d, "hj212.disconnects.slow"), 1);
 	ck_assert(metrics_has(&d, "aqgrid_hj212_flagged_total{flag=\"M\"} 1"));
 	ck_assert(metrics_has(
 	    &d, "aqgrid_hj212_disconnects_total{reason=\"slow\"} 1"));
@@ -571,19 +485,19 @@ START_TEST(loggers)
 
 	/* The loggers hang up; the silent connection goes after
 	 * idle_timeout (10 s). */
-	ck_assert_int_eq(status_num(&d, "hj212.connections"), 5);
+	ck_assert_int_eq(h_status(&d, "hj212.connections"), 5);
 	close(l1.fd);
 	close(l2.fd);
 	close(l3.fd);
 	close(bad.fd);
-	ck_assert(wait_num(&d, "hj212.disconnects.closed", 4, 5));
-	ck_assert_int_eq(status_num(&d, "hj212.disconnects.idle"), 0);
+	ck_assert(h_status_wait(&d, "hj212.disconnects.closed", 4, 5));
+	ck_assert_int_eq(h_status(&d, "hj212.disconnects.idle"), 0);
 	ck_assert_msg(closed_within(idle, 14000 - (int)(h_ms() - idle_since)),
 	    "the idle connection was not closed");
 	ck_assert_int_ge(h_ms() - idle_since, 9500);
 	close(idle);
-	ck_assert(wait_num(&d, "hj212.disconnects.idle", 1, 2));
-	ck_assert_int_eq(status_num(&d, "hj212.connections"), 0);
+	ck_assert(h_status_wait(&d, "hj212.disconnects.idle", 1, 2));
+	ck_assert_int_eq(h_status(&d, "hj212.connections"), 0);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_stop(&broker, SIGTERM, 5);
 }
@@ -592,7 +506,7 @@ END_TEST
 START_TEST(connection_limit)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct logger l[3];
 	int port = 0, fourth;
 
@@ -601,18 +515,18 @@ START_TEST(connection_limit)
 	start(&d, "limit.log");
 	for (int k = 0; k < 3; k++)
 		logger_open(&l[k], d.hj212, L3, "");
-	ck_assert(wait_num(&d, "hj212.connections", 3, 5));
+	ck_assert(h_status_wait(&d, "hj212.connections", 3, 5));
 	/* The fourth is accepted and closed at once, and counted. */
 	fourth = tcp_connect(d.hj212);
 	ck_assert(closed_within(fourth, 2000));
 	close(fourth);
-	ck_assert(wait_num(&d, "hj212.refused", 1, 2));
-	ck_assert_int_eq(status_num(&d, "hj212.accepted"), 3);
+	ck_assert(h_status_wait(&d, "hj212.refused", 1, 2));
+	ck_assert_int_eq(h_status(&d, "hj212.accepted"), 3);
 	ck_assert(metrics_has(
 	    &d, "aqgrid_hj212_connections_total{result=\"refused\"} 1"));
 	/* The three still work. */
 	for (int k = 0; k < 3; k++) {
-		logger_send(&l[k], 2011, 5, hour_base(1) + 60 * k,
+		logger_send(&l[k], 2011, 5, h_hour_start(1) + 60 * k,
 		    "a34004-Rtd=12,a34004-Flag=N");
 		logger_check_acks(&l[k]);
 	}
@@ -628,11 +542,11 @@ END_TEST
 START_TEST(over_mqtt)
 {
 	struct h_proc broker;
-	struct daemon d;
+	struct h_daemon d;
 	struct mosquitto *m;
 	struct logger l;
 	int port = 0;
-	int64_t h0 = hour_base(30);
+	int64_t h0 = h_hour_start(30);
 	char buf[4200];
 	size_t n;
 	json_t *c;
@@ -668,13 +582,13 @@ START_TEST(over_mqtt)
 	    "a34004-Rtd=2,a34004-Flag=D;a34002-Rtd=20,a34002-Flag=N");
 	h_publish(m, "aq/hj212/" L4, buf, n, 1);
 
-	ck_assert(wait_num(
+	ck_assert(h_status_wait(
 	    &d, "readings.by_decoder.hj212.readings_accepted", 27, 10));
-	ck_assert(wait_num(&d, "rejected.unknown_logger", 1, 5));
-	ck_assert(wait_num(&d, "rejected.bad_password", 1, 5));
-	ck_assert(wait_num(&d, "hj212.flagged.D", 1, 5));
+	ck_assert(h_status_wait(&d, "rejected.unknown_logger", 1, 5));
+	ck_assert(h_status_wait(&d, "rejected.bad_password", 1, 5));
+	ck_assert(h_status_wait(&d, "hj212.flagged.D", 1, 5));
 	h_sleep_ms(300);
-	c = get_json(&d, "/api/v1/cells/r002c000");
+	c = h_json(&d, "/api/v1/cells/r002c000", NULL);
 	ck_assert_int_eq(json_integer_value(json_object_get(
 			     json_object_get(c, "aqi"), "value")),
 	    119);
@@ -682,10 +596,10 @@ START_TEST(over_mqtt)
 	    json_real_value(json_object_get(
 		json_object_get(c, "concentrations"), "pm25_1h")) == 80.0);
 	json_decref(c);
-	ck_assert_int_eq(status_num(&d, "rejected.unknown_logger"), 1);
-	ck_assert_int_eq(status_num(&d, "rejected.bad_password"), 1);
+	ck_assert_int_eq(h_status(&d, "rejected.unknown_logger"), 1);
+	ck_assert_int_eq(h_status(&d, "rejected.bad_password"), 1);
 	ck_assert_int_eq(
-	    status_num(&d, "readings.by_decoder.hj212.readings_accepted"), 27);
+	    h_status(&d, "readings.by_decoder.hj212.readings_accepted"), 27);
 	h_mqtt_close(m);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_stop(&broker, SIGTERM, 5);
