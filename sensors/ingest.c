@@ -363,24 +363,15 @@ on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
     const mosquitto_property *props)
 {
 	struct ingest *in = obj;
-	int64_t arrived = now_ns();
 	int dec = subscriber_decoder(state_conf(in->st), msg->topic);
 
 	(void)m;
 	(void)props;
-	if (dec < 0)
-		return; /* a retained leftover of a filter no longer wanted */
-	if ((size_t)msg->payloadlen > (size_t)state_conf(in->st)->max_payload) {
-		/* Counted here: copying it would only waste the ring. */
-		state_count_reject(in->st, REASON_OVERSIZE, 1);
-		count(in->st, dec, 0, false, 1);
-		return;
-	}
-	if (!ring_put(in, msg->topic, msg->payload, (size_t)msg->payloadlen,
-		dec, arrived)) {
-		state_count_reject(in->st, REASON_QUEUE_FULL, 1);
-		count(in->st, dec, 0, false, 1);
-	}
+	/* A retained leftover of a filter no longer wanted has no decoder;
+	 * every other message is queued or counted as lost. */
+	if (dec >= 0)
+		(void)ingest_submit(
+		    in, dec, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
 static void
@@ -430,6 +421,7 @@ on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	const struct conf *c = state_conf(in->st);
 	struct counters *k = state_counters(in->st);
 
+	(void)m;
 	(void)flags;
 	(void)props;
 	if (rc != 0) {
@@ -446,7 +438,6 @@ on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 		return;
 	}
 	log_complain_clear(&in->conn_complain);
-	(void)m;
 	/* Subscriptions are not trusted to survive: subscribe every time. */
 	in->subacks_due = 0;
 	subscribe_all(in);
