@@ -17,22 +17,23 @@ WARN = -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
        -Wformat=2 -Wvla -Wundef
 CPPFLAGS += -I.
-PKGS = jansson check libmosquitto zlib libmicrohttpd libcurl
+PKGS = jansson check libmosquitto zlib libmicrohttpd libcurl sqlite3
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LIBS_JSON = $(shell pkg-config --libs jansson)
 LIBS_CHECK = $(shell pkg-config --libs check)
 LIBS_MQTT = $(shell pkg-config --libs libmosquitto)
 LIBS_CURL = $(shell pkg-config --libs libcurl)
-LIBS_DAEMON = $(shell pkg-config --libs libmosquitto libmicrohttpd jansson) \
+LIBS_DAEMON = $(shell pkg-config --libs libmosquitto libmicrohttpd jansson \
+	      sqlite3) \
 	      -lpthread -lm
 LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
-	    libmicrohttpd libcurl) -lpthread -lz -lm
+	    libmicrohttpd libcurl sqlite3) -lpthread -lz -lm
 
 # The engine: a library the daemon, the command line and the tests link.
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
-	    daemon/conf.c daemon/state.c daemon/log.c
+	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
