@@ -80,6 +80,11 @@ static void *writer_main(void *arg);
 static int commit_batch(
     struct store *s, size_t n, size_t nk, char *err, size_t errlen);
 static int bind_rec(sqlite3_stmt *st, const struct rec *r);
+static int hour_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell);
+static int day_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell);
+static int select_rows(struct store *s, sqlite3_stmt *st, const char *cell,
+    int64_t from, int64_t to, int64_t after, uint32_t limit, void *out,
+    uint32_t *n, int (*row)(sqlite3_stmt *, void *, uint32_t, const char *));
 static int read_stats(sqlite3_stmt *st, int first, int *aqi, int *level,
     uint32_t *primary, uint32_t *exceeds, uint32_t *has, int64_t *v,
     uint8_t *n);
@@ -254,11 +259,38 @@ store_stats(struct store *s, struct store_stats *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int
-store_history(struct store *s, const char *cell, int64_t from, int64_t to,
-    int64_t after, uint32_t limit, struct store_hour *out, uint32_t *n)
+/* Row i of a store_hour or store_day array, from a selected row. */
+static int
+hour_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell)
 {
-	sqlite3_stmt *st = s->sel_hour;
+	struct store_hour *h = (struct store_hour *)out + i;
+
+	memset(h, 0, sizeof(*h));
+	strcpy(h->cell, cell); /* cell_ok() bounded it */
+	h->hour = sqlite3_column_int64(st, 0);
+	return read_stats(st, 1, &h->aqi, &h->level, &h->primary, &h->exceeds,
+	    &h->has, h->v, h->n);
+}
+
+static int
+day_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell)
+{
+	struct store_day *d = (struct store_day *)out + i;
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->cell, cell);
+	d->date = sqlite3_column_int(st, 0);
+	return read_stats(st, 1, &d->aqi, &d->level, &d->primary, &d->exceeds,
+	    &d->has, d->v, d->n);
+}
+
+/* The rows of cell with from <= key <= to and key > after, in key order,
+ * at most limit, each placed by row(). */
+static int
+select_rows(struct store *s, sqlite3_stmt *st, const char *cell, int64_t from,
+    int64_t to, int64_t after, uint32_t limit, void *out, uint32_t *n,
+    int (*row)(sqlite3_stmt *, void *, uint32_t, const char *))
+{
 	uint32_t got = 0;
 	int rc = AQ_ERR_INVAL, src = SQLITE_DONE;
 
@@ -274,14 +306,7 @@ store_history(struct store *s, const char *cell, int64_t from, int64_t to,
 	    sqlite3_bind_int64(st, 5, limit) != SQLITE_OK)
 		goto out;
 	while (got < limit && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_hour *h = &out[got];
-
-		memset(h, 0, sizeof(*h));
-		/* cell_ok() bounded it. */
-		strcpy(h->cell, cell);
-		h->hour = sqlite3_column_int64(st, 0);
-		if (read_stats(st, 1, &h->aqi, &h->level, &h->primary,
-			&h->exceeds, &h->has, h->v, h->n) != AQ_OK)
+		if (row(st, out, got, cell) != AQ_OK)
 			goto out;
 		got++;
 	}
@@ -297,44 +322,19 @@ out:
 }
 
 int
+store_history(struct store *s, const char *cell, int64_t from, int64_t to,
+    int64_t after, uint32_t limit, struct store_hour *out, uint32_t *n)
+{
+	return select_rows(
+	    s, s->sel_hour, cell, from, to, after, limit, out, n, hour_row);
+}
+
+int
 store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
     int32_t after, uint32_t limit, struct store_day *out, uint32_t *n)
 {
-	sqlite3_stmt *st = s->sel_day;
-	uint32_t got = 0;
-	int rc = AQ_ERR_INVAL, src = SQLITE_DONE;
-
-	if (cell == NULL || !cell_ok(cell) || n == NULL ||
-	    (out == NULL && limit > 0))
-		return rc;
-	pthread_mutex_lock(&s->rlock);
-	rc = AQ_ERR_IO;
-	if (sqlite3_bind_text(st, 1, cell, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 2, from) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, to) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 4, after) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, limit) != SQLITE_OK)
-		goto out;
-	while (got < limit && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_day *d = &out[got];
-
-		memset(d, 0, sizeof(*d));
-		strcpy(d->cell, cell);
-		d->date = sqlite3_column_int(st, 0);
-		if (read_stats(st, 1, &d->aqi, &d->level, &d->primary,
-			&d->exceeds, &d->has, d->v, d->n) != AQ_OK)
-			goto out;
-		got++;
-	}
-	if (got < limit && src != SQLITE_DONE)
-		goto out;
-	*n = got;
-	rc = AQ_OK;
-out:
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	pthread_mutex_unlock(&s->rlock);
-	return rc;
+	return select_rows(
+	    s, s->sel_day, cell, from, to, after, limit, out, n, day_row);
 }
 
 int
