@@ -32,20 +32,17 @@ struct rec {
 	} u;
 };
 
-struct kv_rec {
-	char key[STORE_KV_KEY_MAX];
-	size_t len;
-	unsigned char value[STORE_KV_VALUE_MAX];
-};
-
 struct store {
 	/* The writer thread's connection and statements. */
 	sqlite3 *wdb;
-	sqlite3_stmt *ins_hour, *ins_day, *ins_kv;
-	/* The readers' connection, under rlock. */
+	sqlite3_stmt *ins_hour, *ins_day;
+	/* The readers' connection, under rlock; records and logs are written
+	 * on it too, in the caller's thread. */
 	pthread_mutex_t rlock;
 	sqlite3 *rdb;
-	sqlite3_stmt *sel_hour, *sel_day, *sel_kv, *del_hour, *del_day;
+	sqlite3_stmt *sel_hour, *sel_day, *del_hour, *del_day;
+	sqlite3_stmt *rec_put, *rec_del, *rec_get, *rec_each;
+	sqlite3_stmt *log_put, *log_read, *log_prune;
 
 	/* Everything below is under lock. */
 	pthread_mutex_t lock;
@@ -54,8 +51,6 @@ struct store {
 	pthread_cond_t done; /* a commit attempt ended */
 	struct rec *ring;
 	size_t cap, head, count;
-	struct kv_rec *kv;
-	size_t khead, kcount;
 	uint64_t seq;           /* rows accepted so far */
 	uint64_t committed_seq; /* of those, committed */
 	uint64_t fail_gen;      /* commit failures so far */
@@ -77,8 +72,7 @@ static void columns(char *buf, size_t len, bool decl);
 static int sync_init(struct store *s);
 static void destroy(struct store *s);
 static void *writer_main(void *arg);
-static int commit_batch(
-    struct store *s, size_t n, size_t nk, char *err, size_t errlen);
+static int commit_batch(struct store *s, size_t n, char *err, size_t errlen);
 static int bind_rec(sqlite3_stmt *st, const struct rec *r);
 static int hour_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell);
 static int day_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell);
@@ -92,6 +86,8 @@ static int apply_pages(sqlite3 *db, int pages);
 static void deadline_after(struct timespec *ts, uint32_t ms);
 static int enqueue(struct store *s, const struct rec *r);
 static bool cell_ok(const char *cell);
+static bool key_ok(const char *key);
+static int step_done(struct store *s, sqlite3_stmt *st);
 
 int
 store_open(const char *path, size_t queue_capacity, struct store **out,
@@ -132,8 +128,7 @@ store_open(const char *path, size_t queue_capacity, struct store **out,
 	s->st.capacity = queue_capacity;
 	s->backoff_first_ms = STORE_BACKOFF_FIRST_MS;
 	s->backoff_max_ms = STORE_BACKOFF_MAX_MS;
-	if ((s->ring = calloc(queue_capacity, sizeof(*s->ring))) == NULL ||
-	    (s->kv = calloc(STORE_KV_SLOTS, sizeof(*s->kv))) == NULL)
+	if ((s->ring = calloc(queue_capacity, sizeof(*s->ring))) == NULL)
 		goto out;
 	if ((rc = sync_init(s)) != AQ_OK)
 		goto out;
@@ -195,40 +190,6 @@ store_put_day(struct store *s, const struct store_day *d)
 }
 
 int
-store_put_kv(struct store *s, const char *key, const void *value, size_t len)
-{
-	struct kv_rec *k;
-	size_t klen;
-	int rc = AQ_ERR_INVAL;
-
-	if (key == NULL || (value == NULL && len > 0) ||
-	    len > STORE_KV_VALUE_MAX)
-		return rc;
-	if ((klen = strnlen(key, STORE_KV_KEY_MAX)) == STORE_KV_KEY_MAX ||
-	    klen == 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	if (s->kcount == STORE_KV_SLOTS) {
-		s->st.dropped++;
-		rc = AQ_ERR_FULL;
-		goto out;
-	}
-	/* The writer reads only slots it took; this one is free. */
-	k = &s->kv[(s->khead + s->kcount) % STORE_KV_SLOTS];
-	memcpy(k->key, key, klen + 1);
-	if (len > 0)
-		memcpy(k->value, value, len);
-	k->len = len;
-	s->kcount++;
-	s->seq++;
-	pthread_cond_signal(&s->work);
-	rc = AQ_OK;
-out:
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
 store_flush(struct store *s)
 {
 	uint64_t target, gen;
@@ -255,7 +216,7 @@ store_stats(struct store *s, struct store_stats *out)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->st;
-	out->queued = s->count + s->kcount;
+	out->queued = s->count;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -338,20 +299,58 @@ store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
 }
 
 int
-store_get_kv(struct store *s, const char *key, void *buf, size_t cap,
-    size_t *len, bool *found)
+store_rec_put(struct store *s, const char *ns, const char *key,
+    const void *value, size_t len)
 {
-	sqlite3_stmt *st = s->sel_kv;
-	const void *blob;
+	sqlite3_stmt *st = s->rec_put;
+	int rc;
+
+	if (!key_ok(ns) || !key_ok(key) || (value == NULL && len > 0) ||
+	    len > STORE_VALUE_MAX)
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_blob(st, 3, len > 0 ? value : "", (int)len,
+		    SQLITE_STATIC) == SQLITE_OK
+	    ? step_done(s, st)
+	    : AQ_ERR_IO;
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_rec_del(struct store *s, const char *ns, const char *key)
+{
+	sqlite3_stmt *st = s->rec_del;
+	int rc;
+
+	if (!key_ok(ns) || !key_ok(key))
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) == SQLITE_OK
+	    ? step_done(s, st)
+	    : AQ_ERR_IO;
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_rec_get(struct store *s, const char *ns, const char *key, void *buf,
+    size_t cap, size_t *len, bool *found)
+{
+	sqlite3_stmt *st = s->rec_get;
 	size_t size;
 	int rc = AQ_ERR_INVAL, src;
 
-	if (key == NULL || len == NULL || found == NULL ||
+	if (!key_ok(ns) || !key_ok(key) || len == NULL || found == NULL ||
 	    (buf == NULL && cap > 0))
 		return rc;
 	pthread_mutex_lock(&s->rlock);
 	rc = AQ_ERR_IO;
-	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK)
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
 		goto out;
 	if ((src = sqlite3_step(st)) == SQLITE_DONE) {
 		*found = false;
@@ -360,20 +359,112 @@ store_get_kv(struct store *s, const char *key, void *buf, size_t cap,
 	}
 	if (src != SQLITE_ROW)
 		goto out;
-	blob = sqlite3_column_blob(st, 0);
 	size = (size_t)sqlite3_column_bytes(st, 0);
 	if (size > cap) {
 		rc = AQ_ERR_RANGE;
 		goto out;
 	}
 	if (size > 0)
-		memcpy(buf, blob, size);
+		memcpy(buf, sqlite3_column_blob(st, 0), size);
 	*len = size;
 	*found = true;
 	rc = AQ_OK;
 out:
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_rec_each(struct store *s, const char *ns, store_rec_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->rec_each;
+	int rc = AQ_ERR_INVAL, src = SQLITE_DONE;
+
+	if (!key_ok(ns) || fn == NULL)
+		return rc;
+	pthread_mutex_lock(&s->rlock);
+	rc = AQ_ERR_IO;
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	rc = AQ_OK;
+	while (rc == AQ_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+	if (rc == AQ_OK && src != SQLITE_DONE)
+		rc = AQ_ERR_IO;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_log_append(
+    struct store *s, const char *ns, const void *value, size_t len, int64_t *id)
+{
+	sqlite3_stmt *st = s->log_put;
+	int rc;
+
+	if (!key_ok(ns) || (value == NULL && len > 0) || len > STORE_VALUE_MAX)
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_blob(st, 2, len > 0 ? value : "", (int)len,
+		    SQLITE_STATIC) == SQLITE_OK
+	    ? step_done(s, st)
+	    : AQ_ERR_IO;
+	if (rc == AQ_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(s->rdb);
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_log_read(struct store *s, const char *ns, int64_t after, uint32_t limit,
+    store_log_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->log_read;
+	int rc = AQ_ERR_INVAL, src = SQLITE_DONE;
+
+	if (!key_ok(ns) || fn == NULL)
+		return rc;
+	pthread_mutex_lock(&s->rlock);
+	rc = AQ_ERR_IO;
+	if (sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, limit) != SQLITE_OK)
+		goto out;
+	rc = AQ_OK;
+	while (rc == AQ_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(ctx, sqlite3_column_int64(st, 0),
+		    sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+	if (rc == AQ_OK && src != SQLITE_DONE)
+		rc = AQ_ERR_IO;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
+}
+
+int
+store_log_prune(struct store *s, const char *ns, int64_t before)
+{
+	sqlite3_stmt *st = s->log_prune;
+	int rc;
+
+	if (!key_ok(ns))
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&s->rlock);
+	rc = sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC) == SQLITE_OK &&
+		sqlite3_bind_int64(st, 2, before) == SQLITE_OK
+	    ? step_done(s, st)
+	    : AQ_ERR_IO;
 	pthread_mutex_unlock(&s->rlock);
 	return rc;
 }
@@ -402,6 +493,10 @@ out:
 void
 store_test_limit_pages(struct store *s, int pages)
 {
+	/* Records are written on the readers' connection: limit it now. */
+	pthread_mutex_lock(&s->rlock);
+	(void)apply_pages(s->rdb, pages > 0 ? pages : PAGES_UNLIMITED);
+	pthread_mutex_unlock(&s->rlock);
 	pthread_mutex_lock(&s->lock);
 	s->test_pages = pages > 0 ? pages : PAGES_UNLIMITED;
 	pthread_cond_broadcast(&s->work);
@@ -587,7 +682,13 @@ create_schema(sqlite3 *db, char *msg, size_t msglen)
 	    " date INTEGER NOT NULL, aqi INTEGER, level INTEGER,"
 	    " primary_bits INTEGER NOT NULL, exceeds_bits INTEGER NOT NULL%s,"
 	    " PRIMARY KEY(cell, date)) WITHOUT ROWID;"
-	    "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value BLOB);"
+	    "CREATE TABLE IF NOT EXISTS rec(ns TEXT NOT NULL, key TEXT NOT "
+	    "NULL,"
+	    " value BLOB NOT NULL, PRIMARY KEY(ns, key)) WITHOUT ROWID;"
+	    "CREATE TABLE IF NOT EXISTS log(id INTEGER PRIMARY KEY "
+	    "AUTOINCREMENT,"
+	    " ns TEXT NOT NULL, value BLOB NOT NULL);"
+	    "CREATE INDEX IF NOT EXISTS log_ns ON log(ns, id);"
 	    "PRAGMA user_version=%d;"
 	    "COMMIT;",
 	    cols, cols, STORE_SCHEMA_VERSION);
@@ -619,9 +720,18 @@ prepare_all(struct store *s, char *msg, size_t msglen)
 	    {s->wdb, &s->ins_day, sql[1]},
 	    {s->rdb, &s->sel_hour, sql[2]},
 	    {s->rdb, &s->sel_day, sql[3]},
-	    {s->wdb, &s->ins_kv,
-		"INSERT OR REPLACE INTO kv(key, value) VALUES(?, ?)"},
-	    {s->rdb, &s->sel_kv, "SELECT value FROM kv WHERE key = ?"},
+	    {s->rdb, &s->rec_put,
+		"INSERT OR REPLACE INTO rec(ns, key, value) VALUES(?, ?, ?)"},
+	    {s->rdb, &s->rec_del, "DELETE FROM rec WHERE ns = ? AND key = ?"},
+	    {s->rdb, &s->rec_get,
+		"SELECT value FROM rec WHERE ns = ? AND key = ?"},
+	    {s->rdb, &s->rec_each,
+		"SELECT key, value FROM rec WHERE ns = ? ORDER BY key"},
+	    {s->rdb, &s->log_put, "INSERT INTO log(ns, value) VALUES(?, ?)"},
+	    {s->rdb, &s->log_read,
+		"SELECT id, value FROM log WHERE ns = ? AND id > ?"
+		" ORDER BY id LIMIT ?"},
+	    {s->rdb, &s->log_prune, "DELETE FROM log WHERE ns = ? AND id < ?"},
 	    {s->rdb, &s->del_hour, "DELETE FROM hourly WHERE hour < ?"},
 	    {s->rdb, &s->del_day, "DELETE FROM daily WHERE date < ?"},
 	};
@@ -724,8 +834,9 @@ destroy(struct store *s)
 	if (s == NULL)
 		return;
 
-	sqlite3_stmt *const sts[] = {s->ins_hour, s->ins_day, s->ins_kv,
-	    s->sel_hour, s->sel_day, s->sel_kv, s->del_hour, s->del_day};
+	sqlite3_stmt *const sts[] = {s->ins_hour, s->ins_day, s->sel_hour,
+	    s->sel_day, s->del_hour, s->del_day, s->rec_put, s->rec_del,
+	    s->rec_get, s->rec_each, s->log_put, s->log_read, s->log_prune};
 
 	if (s->thread_ok)
 		pthread_join(s->writer, NULL);
@@ -741,7 +852,6 @@ destroy(struct store *s)
 		pthread_mutex_destroy(&s->rlock);
 		pthread_mutex_destroy(&s->lock);
 	}
-	free(s->kv);
 	free(s->ring);
 	free(s);
 }
@@ -759,14 +869,13 @@ writer_main(void *arg)
 	char err[STORE_ERROR_MAX];
 	uint32_t backoff;
 	uint64_t seq;
-	size_t n, nk;
+	size_t n;
 	int pages;
 
 	pthread_mutex_lock(&s->lock);
 	backoff = s->backoff_first_ms;
 	for (;;) {
-		while (s->count == 0 && s->kcount == 0 && !s->stop &&
-		    s->test_pages == 0)
+		while (s->count == 0 && !s->stop && s->test_pages == 0)
 			pthread_cond_wait(&s->work, &s->lock);
 		if (s->test_pages != 0) {
 			pages = s->test_pages;
@@ -776,24 +885,21 @@ writer_main(void *arg)
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}
-		if (s->count == 0 && s->kcount == 0)
+		if (s->count == 0)
 			break; /* stopping, and nothing left */
 		n = s->count;
-		nk = s->kcount;
 		seq = s->seq;
 		pthread_mutex_unlock(&s->lock);
 
 		err[0] = '\0';
-		int rc = commit_batch(s, n, nk, err, sizeof(err));
+		int rc = commit_batch(s, n, err, sizeof(err));
 
 		pthread_mutex_lock(&s->lock);
 		if (rc == AQ_OK) {
 			s->head = (s->head + n) % s->cap;
 			s->count -= n;
-			s->khead = (s->khead + nk) % STORE_KV_SLOTS;
-			s->kcount -= nk;
 			s->committed_seq = seq;
-			s->st.committed += n + nk;
+			s->st.committed += n;
 			s->st.degraded = false;
 			backoff = s->backoff_first_ms;
 			pthread_cond_broadcast(&s->done);
@@ -806,8 +912,8 @@ writer_main(void *arg)
 		pthread_cond_broadcast(&s->done);
 		if (s->stop) {
 			/* Closing: one attempt only, then the rows are lost. */
-			s->st.dropped += s->count + s->kcount;
-			s->count = s->kcount = 0;
+			s->st.dropped += s->count;
+			s->count = 0;
 			break;
 		}
 		deadline_after(&until, backoff);
@@ -822,9 +928,9 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* One transaction for n rows and nk kv pairs from the queue's head. */
+/* One transaction for n rows from the queue's head. */
 static int
-commit_batch(struct store *s, size_t n, size_t nk, char *err, size_t errlen)
+commit_batch(struct store *s, size_t n, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = AQ_ERR_IO, src;
@@ -837,20 +943,6 @@ commit_batch(struct store *s, size_t n, size_t nk, char *err, size_t errlen)
 
 		st = r->kind == REC_HOUR ? s->ins_hour : s->ins_day;
 		if ((src = bind_rec(st, r)) != SQLITE_OK ||
-		    (src = sqlite3_step(st)) != SQLITE_DONE)
-			goto out;
-		sqlite3_reset(st);
-		st = NULL;
-	}
-	for (size_t i = 0; i < nk; i++) {
-		const struct kv_rec *k =
-		    &s->kv[(s->khead + i) % STORE_KV_SLOTS];
-
-		st = s->ins_kv;
-		if ((src = sqlite3_bind_text(
-			 st, 1, k->key, -1, SQLITE_STATIC)) != SQLITE_OK ||
-		    (src = sqlite3_bind_blob(st, 2, k->value, (int)k->len,
-			 SQLITE_STATIC)) != SQLITE_OK ||
 		    (src = sqlite3_step(st)) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
@@ -1023,4 +1115,28 @@ cell_ok(const char *cell)
 	size_t len = strnlen(cell, WIN_CELL_ID_MAX);
 
 	return len > 0 && len < WIN_CELL_ID_MAX;
+}
+
+static bool
+key_ok(const char *key)
+{
+	size_t len;
+
+	if (key == NULL)
+		return false;
+	len = strnlen(key, STORE_KEY_MAX);
+	return len > 0 && len < STORE_KEY_MAX;
+}
+
+/* Runs a bound write statement on the readers' connection (rlock held) in
+ * its own transaction, then resets it. */
+static int
+step_done(struct store *s, sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+
+	(void)s;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return src == SQLITE_DONE ? AQ_OK : AQ_ERR_IO;
 }

@@ -4,10 +4,13 @@
  * corrupts the file).  Tables: hourly (cell, hour end), daily (cell, local
  * date yyyymmdd), both WITHOUT ROWID with one REAL column per non-annual
  * indicator (pol.h; NULL when absent) and one n_<indicator> count each,
- * and kv (key, blob) for state kept across restarts.  PRAGMA user_version
- * numbers the schema; a file with a newer one is refused, never changed.
+ * rec (namespace, key, blob) for durable records such as alert state,
+ * silences and the notification outbox, and log (namespace, id, blob), an
+ * append-only log read by cursor.  PRAGMA user_version numbers the schema;
+ * a file with a newer one is refused, never changed.
  *
- * Writes are asynchronous: store_put_*() copy the record into a queue
+ * Hourly and daily rows are written asynchronously: store_put_hour() and
+ * store_put_day() copy the row into a queue
  * allocated at store_open() and return at once; AQ_ERR_FULL when it is
  * full (the drop is counted), never blocking.  One writer thread commits
  * everything queued in one transaction with INSERT OR REPLACE (prepared
@@ -42,10 +45,9 @@
 #include "daemon/pol.h"
 #include "daemon/win.h"
 
-#define STORE_SCHEMA_VERSION 1
-#define STORE_KV_KEY_MAX 64         /* bytes, with the NUL */
-#define STORE_KV_VALUE_MAX 65536    /* bytes per value */
-#define STORE_KV_SLOTS 8            /* kv puts queued at most */
+#define STORE_SCHEMA_VERSION 2
+#define STORE_KEY_MAX 128           /* rec namespace or key, with the NUL */
+#define STORE_VALUE_MAX 1048576     /* bytes per rec or log value */
 #define STORE_ERROR_MAX 160         /* store_stats error text */
 #define STORE_BACKOFF_FIRST_MS 1000 /* first retry after a failed commit */
 #define STORE_BACKOFF_MAX_MS 30000
@@ -82,7 +84,7 @@ struct store_stats {
 	uint64_t failed;             /* commits that failed */
 	uint64_t dropped;            /* puts refused, rows lost at close */
 	uint64_t committed;          /* rows committed */
-	size_t queued;               /* rows waiting (hours, days, kv) */
+	size_t queued;               /* rows waiting (hours, days) */
 	size_t capacity;             /* queue_capacity given at open */
 };
 
@@ -102,13 +104,11 @@ int store_open(const char *path, size_t queue_capacity, struct store **out,
  * closes.  NULL: no-op. */
 void store_close(struct store *s);
 
-/* Copy the record (borrowed) into the queue.  AQ_ERR_FULL when full,
- * AQ_ERR_INVAL for a cell id or key without its NUL, or a value longer
- * than STORE_KV_VALUE_MAX.  Never block for I/O, never allocate. */
+/* Copy the row (borrowed) into the queue.  AQ_ERR_FULL when full,
+ * AQ_ERR_INVAL for a cell id without its NUL.  Never block for I/O, never
+ * allocate. */
 int store_put_hour(struct store *s, const struct store_hour *h);
 int store_put_day(struct store *s, const struct store_day *d);
-int store_put_kv(
-    struct store *s, const char *key, const void *value, size_t len);
 
 /* Waits until everything queued before the call is committed (AQ_OK), or
  * a commit attempt fails (AQ_ERR_IO; the rows stay queued).  Returns
@@ -130,11 +130,50 @@ int store_history(struct store *s, const char *cell, int64_t from, int64_t to,
 int store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
     int32_t after, uint32_t limit, struct store_day *out,
     uint32_t *n) AQ_MUSTCHECK;
-/* Copies key's value into buf (cap bytes) and its size into *len, with
- * *found true; *found false when no such key.  AQ_ERR_RANGE when the
+
+/*
+ * Durable records, (ns, key) -> value, for state that must survive a
+ * restart or kill -9 exactly as it was: alert state, silences, acks, the
+ * notification outbox.  Unlike hourly rows these are written in the
+ * caller's thread and committed before the call returns (WAL: a killed
+ * process loses nothing committed; a power cut may lose the last
+ * commits).  ns and key: 1 to STORE_KEY_MAX - 1 bytes; values up to
+ * STORE_VALUE_MAX.  Each returns AQ_OK, AQ_ERR_INVAL for bad arguments or
+ * AQ_ERR_IO when the database refuses (disk full: nothing is changed, the
+ * caller keeps its copy and tries again later).
+ */
+int store_rec_put(struct store *s, const char *ns, const char *key,
+    const void *value, size_t len) AQ_MUSTCHECK;
+/* Deleting a missing key is AQ_OK. */
+int store_rec_del(
+    struct store *s, const char *ns, const char *key) AQ_MUSTCHECK;
+/* Copies the value into buf (cap bytes) and its size into *len with *found
+ * true; *found false when there is no such key.  AQ_ERR_RANGE when the
  * value is longer than cap. */
-int store_get_kv(struct store *s, const char *key, void *buf, size_t cap,
-    size_t *len, bool *found) AQ_MUSTCHECK;
+int store_rec_get(struct store *s, const char *ns, const char *key, void *buf,
+    size_t cap, size_t *len, bool *found) AQ_MUSTCHECK;
+/* Calls fn for every record of ns in key order (bytewise) until fn returns
+ * non-zero (then returns that value).  fn must not call the store. */
+typedef int (*store_rec_fn)(
+    void *ctx, const char *key, const void *value, size_t len);
+int store_rec_each(struct store *s, const char *ns, store_rec_fn fn, void *ctx);
+
+/*
+ * Append-only logs (the alert log, notification attempts): each entry of
+ * ns gets an id larger than every earlier one of any log, written to *id
+ * (may be NULL), committed before return.  store_log_read() calls fn for
+ * up to limit entries of ns with id > after, in id order; fn returns
+ * non-zero to stop (returned).  store_log_prune() deletes entries of ns
+ * with id < before.  Errors as for records.
+ */
+int store_log_append(struct store *s, const char *ns, const void *value,
+    size_t len, int64_t *id) AQ_MUSTCHECK;
+typedef int (*store_log_fn)(
+    void *ctx, int64_t id, const void *value, size_t len);
+int store_log_read(struct store *s, const char *ns, int64_t after,
+    uint32_t limit, store_log_fn fn, void *ctx);
+int store_log_prune(
+    struct store *s, const char *ns, int64_t before) AQ_MUSTCHECK;
 
 /* Deletes hourly rows with hour < hourly_before and daily rows with date <
  * daily_before (retention), in the caller's thread.  AQ_ERR_IO on error. */
@@ -143,10 +182,11 @@ int store_prune(
 
 /*
  * Test-only hooks.  store_test_limit_pages sets PRAGMA max_page_count on
- * the writer's connection (SQLite keeps it at least the current size; 0
- * lifts the limit) before its next commit, and wakes a writer waiting to
- * retry; it simulates a full disk.  store_test_backoff replaces the retry
- * delays (1 s to 30 s) so tests stay fast.
+ * both connections (SQLite keeps it at least the current size; 0
+ * lifts the limit): at once for records and logs, before the writer's next
+ * commit for rows, waking a writer waiting to retry; it simulates a full disk.
+ * store_test_backoff replaces the retry delays (1 s to 30 s) so tests stay
+ * fast.
  */
 void store_test_limit_pages(struct store *s, int pages);
 void store_test_backoff(struct store *s, uint32_t first_ms, uint32_t max_ms);

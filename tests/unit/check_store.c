@@ -186,7 +186,8 @@ START_TEST(schema_and_reopen)
 	store_close(s);
 	ck_assert_int_eq(count_rows("hourly"), 3);
 	ck_assert_int_eq(count_rows("daily"), 0);
-	ck_assert_int_eq(count_rows("kv"), 0);
+	ck_assert_int_eq(count_rows("rec"), 0);
+	ck_assert_int_eq(count_rows("log"), 0);
 
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(
@@ -385,43 +386,143 @@ START_TEST(daily_rows)
 }
 END_TEST
 
-START_TEST(kv_pairs)
+/* Collects records or log entries as "key=value;" text. */
+static int
+collect_rec(void *ctx, const char *key, const void *value, size_t len)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s=%.*s;", key,
+	    (int)len, (const char *)value);
+	return strcmp(key, "stop") == 0 ? 7 : 0;
+}
+
+static int
+collect_log(void *ctx, int64_t id, const void *value, size_t len)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%lld:%.*s;",
+	    (long long)id, (int)len, (const char *)value);
+	return 0;
+}
+
+START_TEST(records_are_durable_at_once)
 {
 	struct store *s = open_ok(4);
-	char buf[16], longkey[STORE_KV_KEY_MAX + 1];
+	char buf[16], text[256] = "", longkey[STORE_KEY_MAX + 1];
 	size_t len = 0;
 	bool found = true;
 
-	ck_assert_int_eq(store_put_kv(s, "alerts", "abc", 3), AQ_OK);
-	ck_assert_int_eq(store_put_kv(s, "engine", "\0\1\2\3\4", 5), AQ_OK);
-	ck_assert_int_eq(store_put_kv(s, "alerts", "defgh", 5), AQ_OK);
-	ck_assert_int_eq(store_put_kv(s, "empty", NULL, 0), AQ_OK);
-	ck_assert_int_eq(store_flush(s), AQ_OK);
+	ck_assert_int_eq(store_rec_put(s, "alert", "b", "abc", 3), AQ_OK);
 	ck_assert_int_eq(
-	    store_get_kv(s, "alerts", buf, sizeof(buf), &len, &found), AQ_OK);
+	    store_rec_put(s, "alert", "a", "\0\1\2\3\4", 5), AQ_OK);
+	ck_assert_int_eq(store_rec_put(s, "alert", "b", "defgh", 5), AQ_OK);
+	ck_assert_int_eq(store_rec_put(s, "silence", "a", NULL, 0), AQ_OK);
+	/* Committed before return: another connection sees them now. */
+	ck_assert_int_eq(count_rows("rec"), 3);
+	ck_assert_int_eq(
+	    store_rec_get(s, "alert", "b", buf, sizeof(buf), &len, &found),
+	    AQ_OK);
 	ck_assert(found);
 	ck_assert_uint_eq(len, 5);
 	ck_assert_mem_eq(buf, "defgh", 5);
 	ck_assert_int_eq(
-	    store_get_kv(s, "engine", buf, sizeof(buf), &len, &found), AQ_OK);
-	ck_assert_uint_eq(len, 5);
-	ck_assert_mem_eq(buf, "\0\1\2\3\4", 5);
-	ck_assert_int_eq(
-	    store_get_kv(s, "empty", buf, sizeof(buf), &len, &found), AQ_OK);
+	    store_rec_get(s, "silence", "a", buf, sizeof(buf), &len, &found),
+	    AQ_OK);
 	ck_assert(found);
 	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(
-	    store_get_kv(s, "engine", buf, 4, &len, &found), AQ_ERR_RANGE);
+	    store_rec_get(s, "alert", "a", buf, 4, &len, &found), AQ_ERR_RANGE);
 	ck_assert_int_eq(
-	    store_get_kv(s, "nothing", buf, sizeof(buf), &len, &found), AQ_OK);
+	    store_rec_get(s, "silence", "b", buf, sizeof(buf), &len, &found),
+	    AQ_OK);
 	ck_assert(!found);
+	ck_assert_int_eq(store_rec_put(s, "alert", "c", "x", 1), AQ_OK);
+	ck_assert_int_eq(store_rec_each(s, "alert", collect_rec, text), AQ_OK);
+	/* "a" holds a NUL first: printed as empty text. */
+	ck_assert_str_eq(text, "a=;b=defgh;c=x;");
+	ck_assert_int_eq(store_rec_del(s, "alert", "a"), AQ_OK);
+	ck_assert_int_eq(store_rec_del(s, "alert", "none"), AQ_OK);
+	ck_assert_int_eq(store_rec_put(s, "alert", "stop", "!", 1), AQ_OK);
+	text[0] = '\0';
+	/* A callback's non-zero ends the walk and is returned. */
+	ck_assert_int_eq(store_rec_each(s, "alert", collect_rec, text), 7);
+	ck_assert_str_eq(text, "b=defgh;c=x;stop=!;");
 	memset(longkey, 'k', sizeof(longkey) - 1);
 	longkey[sizeof(longkey) - 1] = '\0';
-	ck_assert_int_eq(store_put_kv(s, longkey, "x", 1), AQ_ERR_INVAL);
 	ck_assert_int_eq(
-	    store_put_kv(s, "big", buf, STORE_KV_VALUE_MAX + 1), AQ_ERR_INVAL);
+	    store_rec_put(s, "alert", longkey, "x", 1), AQ_ERR_INVAL);
+	ck_assert_int_eq(store_rec_put(s, "", "k", "x", 1), AQ_ERR_INVAL);
+	ck_assert_int_eq(
+	    store_rec_put(s, "alert", "big", buf, STORE_VALUE_MAX + 1),
+	    AQ_ERR_INVAL);
 	store_close(s);
-	ck_assert_int_eq(count_rows("kv"), 3);
+	s = open_ok(4);
+	ck_assert_int_eq(
+	    store_rec_get(s, "alert", "c", buf, sizeof(buf), &len, &found),
+	    AQ_OK);
+	ck_assert(found);
+	ck_assert_mem_eq(buf, "x", 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(log_reads_by_cursor)
+{
+	struct store *s = open_ok(4);
+	char text[256] = "";
+	int64_t id[4];
+
+	ck_assert_int_eq(
+	    store_log_append(s, "alertlog", "one", 3, &id[0]), AQ_OK);
+	ck_assert_int_eq(
+	    store_log_append(s, "attempts", "x", 1, &id[1]), AQ_OK);
+	ck_assert_int_eq(
+	    store_log_append(s, "alertlog", "two", 3, &id[2]), AQ_OK);
+	ck_assert_int_eq(
+	    store_log_append(s, "alertlog", "three", 5, &id[3]), AQ_OK);
+	ck_assert(id[0] < id[1] && id[1] < id[2] && id[2] < id[3]);
+	ck_assert_int_eq(
+	    store_log_read(s, "alertlog", id[0], 1, collect_log, text), AQ_OK);
+	snprintf(text + 128, 128, "%lld:two;", (long long)id[2]);
+	ck_assert_str_eq(text, text + 128);
+	text[0] = '\0';
+	ck_assert_int_eq(store_log_prune(s, "alertlog", id[3]), AQ_OK);
+	ck_assert_int_eq(
+	    store_log_read(s, "alertlog", 0, 100, collect_log, text), AQ_OK);
+	snprintf(text + 128, 128, "%lld:three;", (long long)id[3]);
+	ck_assert_str_eq(text, text + 128);
+	store_close(s);
+	/* Ids keep growing after a restart, even past pruned ones. */
+	s = open_ok(4);
+	ck_assert_int_eq(store_log_prune(s, "alertlog", INT64_MAX), AQ_OK);
+	ck_assert_int_eq(
+	    store_log_append(s, "alertlog", "four", 4, &id[0]), AQ_OK);
+	ck_assert(id[0] > id[3]);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(records_fail_loudly_when_full)
+{
+	struct store *s = open_ok(4);
+	static char big[200000];
+	char buf[8];
+	size_t len;
+	bool found = true;
+
+	store_test_limit_pages(s, 1);
+	ck_assert_int_eq(
+	    store_rec_put(s, "outbox", "n1", big, sizeof(big)), AQ_ERR_IO);
+	ck_assert_int_eq(
+	    store_rec_get(s, "outbox", "n1", buf, sizeof(buf), &len, &found),
+	    AQ_OK);
+	ck_assert(!found);
+	store_test_limit_pages(s, 0);
+	ck_assert_int_eq(
+	    store_rec_put(s, "outbox", "n1", big, sizeof(big)), AQ_OK);
+	store_close(s);
 }
 END_TEST
 
@@ -646,7 +747,9 @@ store_suite(void)
 	tcase_add_test(tc, replace_same_key);
 	tcase_add_test(tc, cursor_paging);
 	tcase_add_test(tc, daily_rows);
-	tcase_add_test(tc, kv_pairs);
+	tcase_add_test(tc, records_are_durable_at_once);
+	tcase_add_test(tc, log_reads_by_cursor);
+	tcase_add_test(tc, records_fail_loudly_when_full);
 	tcase_add_test(tc, prune_old_rows);
 	tcase_add_test(tc, queue_full_drops);
 	tcase_add_test(tc, corrupt_garbage);
