@@ -16,6 +16,8 @@
 #define CELLS_MAX 1000000
 #define AREAS_MAX 4096
 #define SENSORS_MAX 1000000
+#define SECTIONS_MAX 65536
+#define SECTION_KEYS_MAX 1024
 #define METRES_PER_DEG_LAT 111320.0
 #define PI 3.14159265358979323846
 
@@ -24,6 +26,19 @@ enum scope { S_CONF, S_AREA, S_SENSOR };
 enum opt_type { T_STR, T_INT, T_DBL, T_BOOL, T_ENUM, T_FN };
 
 struct parse;
+
+/* What the raw sections point to, owned by the conf. */
+struct conf_strs {
+	struct conf_section *secs; /* conf.sections, writable */
+	struct conf_kv **kvs;      /* each section's kv, writable */
+	char **v;                  /* every string */
+	size_t nv;
+	const char *last_file; /* interned, for reuse */
+};
+
+/* Kinds of raw sections (see conf.h). */
+static const char *const raw_kinds[] = {
+    "rule", "inhibit", "receiver", "route", NULL};
 
 struct opt {
 	const char *section;
@@ -54,7 +69,8 @@ struct parse {
 	const char *file;
 	int line;
 	char section[32];
-	void *obj; /* current area or sensor */
+	void *obj;   /* current area or sensor */
+	int64_t raw; /* index of the current raw section, or -1 */
 	struct ref *refs;
 	size_t nrefs;
 	/* explicit [grid] cell entries, kept until the grid is built */
@@ -216,6 +232,25 @@ static void build_grid(struct parse *p);
 static void resolve_refs(struct parse *p);
 static int cell_id_rc(const char *id, int *r, int *c);
 static void finish(struct parse *p);
+static const char *intern(struct parse *p, const char *text);
+static const char *intern_file(struct parse *p);
+static void open_raw(struct parse *p, const char *kind, const char *id);
+static void add_kv(struct parse *p, const char *key, const char *val);
+
+void
+conf_errf(FILE *errs, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (line > 0)
+		fprintf(errs, "%s:%d: ", file, line);
+	else
+		fprintf(errs, "%s: ", file);
+	va_start(ap, fmt);
+	vfprintf(errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', errs);
+}
 
 static void
 err(struct parse *p, const char *fmt, ...)
@@ -552,16 +587,136 @@ fn_calibrate(struct parse *p, const struct opt *o, const char *val)
 	return AQ_OK;
 }
 
+/* Copies text into the conf's strings; NULL after reporting. */
+static const char *
+intern(struct parse *p, const char *text)
+{
+	struct conf_strs *st = p->c->strs;
+	char **grown, *copy;
+
+	if ((grown = realloc(st->v, (st->nv + 1) * sizeof(*grown))) == NULL ||
+	    (copy = strdup(text)) == NULL) {
+		if (grown != NULL)
+			st->v = grown;
+		err(p, "out of memory");
+		return NULL;
+	}
+	st->v = grown;
+	st->v[st->nv++] = copy;
+	return copy;
+}
+
+/* The file name of the line being read, interned once per file. */
+static const char *
+intern_file(struct parse *p)
+{
+	struct conf_strs *st = p->c->strs;
+
+	if (st->last_file == NULL || strcmp(st->last_file, p->file) != 0)
+		st->last_file = intern(p, p->file);
+	return st->last_file;
+}
+
+static void
+open_raw(struct parse *p, const char *kind, const char *id)
+{
+	struct conf *c = p->c;
+	struct conf_strs *st = c->strs;
+	struct conf_section *secs, *sec;
+	struct conf_kv **kvs;
+	const char *file;
+
+	if (id == NULL || *id == '\0' || strlen(id) >= CONF_ID_MAX ||
+	    strpbrk(id, " \t\"/") != NULL) {
+		err(p,
+		    "[%s]: needs an id (no spaces, quotes or '/', under %d "
+		    "characters)",
+		    kind, CONF_ID_MAX);
+		return;
+	}
+	for (uint32_t k = 0; k < c->nsections; k++) {
+		if (strcmp(st->secs[k].kind, kind) == 0 &&
+		    strcmp(st->secs[k].id, id) == 0) {
+			err(p, "[%s %s]: defined twice (first at %s:%d)", kind,
+			    id, st->secs[k].file, st->secs[k].line);
+			return;
+		}
+	}
+	if (c->nsections >= SECTIONS_MAX) {
+		err(p, "[%s]: too many sections", kind);
+		return;
+	}
+	if ((file = intern_file(p)) == NULL)
+		return;
+	secs = realloc(st->secs, (c->nsections + 1) * sizeof(*secs));
+	if (secs != NULL)
+		c->sections = st->secs = secs;
+	kvs = realloc(st->kvs, (c->nsections + 1) * sizeof(*kvs));
+	if (kvs != NULL)
+		st->kvs = kvs;
+	if (secs == NULL || kvs == NULL) {
+		err(p, "out of memory");
+		return;
+	}
+	sec = &st->secs[c->nsections];
+	memset(sec, 0, sizeof(*sec));
+	snprintf(sec->kind, sizeof(sec->kind), "%s", kind);
+	snprintf(sec->id, sizeof(sec->id), "%s", id);
+	sec->file = file;
+	sec->line = p->line;
+	st->kvs[c->nsections] = NULL;
+	p->raw = c->nsections++;
+	snprintf(p->section, sizeof(p->section), "%s", kind);
+}
+
+static void
+add_kv(struct parse *p, const char *key, const char *val)
+{
+	struct conf_strs *st = p->c->strs;
+	struct conf_section *sec = &st->secs[p->raw];
+	struct conf_kv *kv;
+	const char *file, *k, *v;
+
+	if (*key == '\0') {
+		err(p, "expected key = value");
+		return;
+	}
+	if (sec->nkv >= SECTION_KEYS_MAX) {
+		err(p, "[%s %s]: too many lines", sec->kind, sec->id);
+		return;
+	}
+	if ((file = intern_file(p)) == NULL || (k = intern(p, key)) == NULL ||
+	    (v = intern(p, val)) == NULL)
+		return;
+	if ((kv = realloc(st->kvs[p->raw], (sec->nkv + 1) * sizeof(*kv))) ==
+	    NULL) {
+		err(p, "out of memory");
+		return;
+	}
+	st->kvs[p->raw] = kv;
+	sec->kv = kv;
+	kv[sec->nkv++] = (struct conf_kv){
+	    .key = k, .value = v, .file = file, .line = p->line};
+}
+
+/* tls_cert, tls_key: a path, remembered with where it was set. */
 static void
 open_section(struct parse *p, char *hdr)
 {
 	char *name = trim(hdr), *id = NULL, *sp;
 
 	p->obj = NULL;
+	p->raw = -1;
 	p->section[0] = '\0';
 	if ((sp = strpbrk(name, " \t")) != NULL) {
 		*sp = '\0';
 		id = trim(sp + 1);
+	}
+	for (int k = 0; raw_kinds[k] != NULL; k++) {
+		if (strcmp(name, raw_kinds[k]) == 0) {
+			open_raw(p, raw_kinds[k], id);
+			return;
+		}
 	}
 	if (strcmp(name, "area") == 0 || strcmp(name, "sensor") == 0) {
 		bool area = name[0] == 'a';
@@ -624,6 +779,7 @@ handle_line(struct parse *p, char *line, const char *path)
 		if (close == NULL || trim(close + 1)[0] != '\0') {
 			err(p, "malformed section header");
 			p->section[0] = '\0';
+			p->raw = -1;
 			return;
 		}
 		*close = '\0';
@@ -659,6 +815,10 @@ handle_line(struct parse *p, char *line, const char *path)
 	}
 	if (p->section[0] == '\0') {
 		err(p, "'%s' outside a valid section", key);
+		return;
+	}
+	if (p->raw >= 0) {
+		add_kv(p, key, val);
 		return;
 	}
 	for (size_t k = 0; k < NOPTS; k++) {
@@ -883,10 +1043,13 @@ int
 conf_load(const char *path, const struct conf_hooks *hooks, struct conf **out,
     FILE *errs)
 {
-	struct parse p = {.hooks = hooks, .errs = errs, .file = path};
+	struct parse p = {
+	    .hooks = hooks, .errs = errs, .file = path, .raw = -1};
 	int rc = AQ_ERR_INVAL;
 
-	if ((p.c = calloc(1, sizeof(*p.c))) == NULL) {
+	if ((p.c = calloc(1, sizeof(*p.c))) == NULL ||
+	    (p.c->strs = calloc(1, sizeof(*p.c->strs))) == NULL) {
+		free(p.c);
 		fprintf(errs, "%s: out of memory\n", path);
 		return AQ_ERR_NOMEM;
 	}
@@ -922,7 +1085,49 @@ conf_free(struct conf *c)
 	free(c->areas);
 	free(c->sensors);
 	free(c->cells);
+	if (c->strs != NULL) {
+		for (uint32_t k = 0; k < c->nsections; k++)
+			free(c->strs->kvs[k]);
+		for (size_t k = 0; k < c->strs->nv; k++)
+			free(c->strs->v[k]);
+		free(c->strs->kvs);
+		free(c->strs->secs);
+		free(c->strs->v);
+		free(c->strs);
+	}
 	free(c);
+}
+
+const struct conf_section *
+conf_section_next(
+    const struct conf *c, const char *kind, const struct conf_section *prev)
+{
+	uint32_t k = prev == NULL ? 0 : (uint32_t)(prev - c->sections) + 1;
+
+	for (; k < c->nsections; k++)
+		if (strcmp(c->sections[k].kind, kind) == 0)
+			return &c->sections[k];
+	return NULL;
+}
+
+const struct conf_section *
+conf_section_find(const struct conf *c, const char *kind, const char *id)
+{
+	const struct conf_section *s = NULL;
+
+	while ((s = conf_section_next(c, kind, s)) != NULL)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+const char *
+conf_section_get(const struct conf_section *s, const char *key)
+{
+	for (uint32_t k = s->nkv; k > 0; k--)
+		if (strcmp(s->kv[k - 1].key, key) == 0)
+			return s->kv[k - 1].value;
+	return NULL;
 }
 
 int64_t

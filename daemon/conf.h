@@ -6,6 +6,9 @@
  *   [section]          mqtt, http, standards, ingest, grid
  *   [area ID]          a named set of cells
  *   [sensor ID]        an entry of the sensor registry
+ *   [rule ID], [inhibit ID], [receiver ID], [route ID]
+ *                      raw sections: captured as key = value lines with
+ *                      their file:line, checked by the module reading them
  *   key = value
  *   include = FILE     (anywhere; relative to the including file)
  *
@@ -34,6 +37,7 @@
 #define CONF_SUBS_MAX 32
 #define CONF_ID_MAX 32
 #define CONF_NAME_MAX 128
+#define CONF_KIND_MAX 16
 
 struct conf_sub {
 	char filter[256];
@@ -63,6 +67,28 @@ struct conf_sensor {
 	int64_t interval;  /* expected seconds between readings */
 	uint32_t cal_has;  /* 1u << POL_x with a calibration */
 	double slope[POL_COUNT], intercept[POL_COUNT];
+};
+
+/* One "key = value" line of a raw section; strings owned by the conf. */
+struct conf_kv {
+	const char *key;
+	const char *value; /* trimmed, may be "" */
+	const char *file;  /* where the line is, for "file:line: reason" */
+	int line;
+};
+
+/*
+ * A raw section, [KIND ID]: the core does not know its keys.  Lines keep
+ * their order; a key may repeat (the reader decides whether it may).
+ * Ids are unique per kind.
+ */
+struct conf_section {
+	char kind[CONF_KIND_MAX]; /* "rule", "inhibit", "receiver", "route" */
+	char id[CONF_ID_MAX];
+	const char *file; /* of the header line */
+	int line;
+	const struct conf_kv *kv;
+	uint32_t nkv;
 };
 
 struct conf {
@@ -115,6 +141,10 @@ struct conf {
 	uint32_t nareas;
 	struct conf_sensor *sensors;
 	uint32_t nsensors;
+	/* Raw sections in file order (conf_section_next() walks one kind). */
+	const struct conf_section *sections;
+	uint32_t nsections;
+	struct conf_strs *strs; /* private: the strings they point to */
 };
 
 /* What conf needs to know from outside the core: decoder names. */
@@ -134,6 +164,22 @@ void conf_free(struct conf *c);
 int64_t conf_cell_find(const struct conf *c, const char *id);
 /* The regular grid's cell holding a position, or -1. */
 int64_t conf_cell_at(const struct conf *c, double lat, double lon);
+
+/*
+ * Raw sections: the next one of kind after prev (NULL: the first), or NULL
+ * when no more; the one of kind and id, or NULL; the last value of key in
+ * s, or NULL.  All borrow from c.
+ */
+const struct conf_section *conf_section_next(
+    const struct conf *c, const char *kind, const struct conf_section *prev);
+const struct conf_section *conf_section_find(
+    const struct conf *c, const char *kind, const char *id);
+const char *conf_section_get(const struct conf_section *s, const char *key);
+
+/* Writes "file:line: " and the message and a newline to errs, the format
+ * of every configuration error; line 0 prints "file: ". */
+void conf_errf(FILE *errs, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Writes the option table as a manual-page section (troff) to f. */
 void conf_write_man(FILE *f);

@@ -234,6 +234,83 @@ START_TEST(manual_page)
 }
 END_TEST
 
+START_TEST(raw_sections)
+{
+	struct conf *c;
+	const struct conf_section *s;
+
+	write_file("rules.conf",
+	    "# rules\n[rule pm25]\nwhen = pm25_24h > 75\nlabels = a=b\n"
+	    "labels = c=d\n[inhibit severe]\n\nsource = rule=aqi300\n");
+	c = load(MIN "[receiver duty]\nurl = http://x/\nempty =\n"
+		     "include = rules.conf\n[route all]\nreceiver = duty\n"
+		     "[rule aqi300]\n",
+	    AQ_OK);
+	ck_assert_uint_eq(c->nsections, 5);
+	s = conf_section_find(c, "receiver", "duty");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s->kind, "receiver");
+	ck_assert_int_eq(s->line, 6);
+	ck_assert_ptr_nonnull(strstr(s->file, "a.conf"));
+	ck_assert_uint_eq(s->nkv, 2);
+	ck_assert_str_eq(s->kv[0].key, "url");
+	ck_assert_str_eq(s->kv[0].value, "http://x/");
+	ck_assert_int_eq(s->kv[0].line, 7);
+	ck_assert_str_eq(s->kv[1].value, "");
+	/* Lines of an included file name that file, and keys may repeat. */
+	s = conf_section_find(c, "rule", "pm25");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(s->file, "rules.conf"));
+	ck_assert_int_eq(s->line, 2);
+	ck_assert_uint_eq(s->nkv, 3);
+	ck_assert_int_eq(s->kv[2].line, 5);
+	ck_assert_ptr_nonnull(strstr(s->kv[2].file, "rules.conf"));
+	ck_assert_str_eq(conf_section_get(s, "labels"), "c=d");
+	ck_assert_ptr_null(conf_section_get(s, "for"));
+	/* After the include, its last section goes on in rules.conf's
+	 * section; a new header in a.conf starts anew. */
+	s = conf_section_find(c, "route", "all");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(s->kv[0].file, "a.conf"));
+	ck_assert_int_eq(s->kv[0].line, 11);
+	/* conf_section_next walks one kind in file order. */
+	s = conf_section_next(c, "rule", NULL);
+	ck_assert_str_eq(s->id, "pm25");
+	s = conf_section_next(c, "rule", s);
+	ck_assert_str_eq(s->id, "aqi300");
+	ck_assert_uint_eq(s->nkv, 0);
+	ck_assert_ptr_null(conf_section_next(c, "rule", s));
+	ck_assert_ptr_null(conf_section_find(c, "rule", "duty"));
+	conf_free(c);
+
+	/* The same id twice in one kind is an error; in two kinds it is
+	 * not. */
+	load(MIN "[rule a]\nx = 1\n[inhibit a]\n[rule a]\n[rule]\n"
+		 "[route a b]\n[rule z]\nno equals sign\n",
+	    AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "a.conf:9: [rule a]: defined twice (first at "));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:6)"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:10: [rule]: needs an id"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:11: [route]: needs an id"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:13: expected key = value"));
+	ck_assert_ptr_null(strstr(errs, "[inhibit a]"));
+}
+END_TEST
+
+START_TEST(error_format)
+{
+	char buf[128] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	ck_assert_ptr_nonnull(f);
+	conf_errf(f, "x.conf", 12, "when: %s", "bad");
+	conf_errf(f, "x.conf", 0, "no rules");
+	fclose(f);
+	ck_assert_str_eq(buf, "x.conf:12: when: bad\nx.conf: no rules\n");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -247,6 +324,8 @@ conf_suite(void)
 	tcase_add_test(tc, include_and_registry);
 	tcase_add_test(tc, whole_config_checks);
 	tcase_add_test(tc, manual_page);
+	tcase_add_test(tc, raw_sections);
+	tcase_add_test(tc, error_format);
 	suite_add_tcase(s, tc);
 	return s;
 }
