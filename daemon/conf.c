@@ -77,6 +77,9 @@ struct parse {
 	struct conf_cell *extra;
 	size_t nextra;
 	int depth;
+	/* where tls_cert or tls_key was last set, for finish()'s check */
+	char tls_file[CONF_PATH_MAX];
+	int tls_line;
 };
 
 static const char *const std_names[] = {
@@ -95,6 +98,8 @@ static int fn_qcmax(struct parse *p, const struct opt *o, const char *val);
 static int fn_cell(struct parse *p, const struct opt *o, const char *val);
 static int fn_cells(struct parse *p, const struct opt *o, const char *val);
 static int fn_calibrate(struct parse *p, const struct opt *o, const char *val);
+static int fn_tls(struct parse *p, const struct opt *o, const char *val);
+static int fn_cors(struct parse *p, const struct opt *o, const char *val);
 
 #define C(f) offsetof(struct conf, f)
 #define CS(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
@@ -154,6 +159,32 @@ static const struct opt opts[] = {
 	"HTTP worker threads."},
     {"http", "connections", T_INT, C(http_connections), 0, 1, 100000, "1024",
 	NULL, NULL, "Largest number of open HTTP connections."},
+    {"http", "client_connections", T_INT, C(http_client_connections), 0, 0,
+	100000, "32", NULL, NULL,
+	"Largest number of open HTTP connections from one client address; "
+	"0 for no cap. Connections over it are closed unanswered."},
+    {"http", "idle_timeout", T_INT, C(http_idle_timeout), 0, 1, 3600, "30",
+	NULL, NULL,
+	"Seconds an HTTP connection may stay idle (or a request take to "
+	"arrive) before it is closed."},
+    {"http", "max_header", T_INT, C(http_max_header), 0, 4096, 1048576, "16384",
+	NULL, NULL,
+	"Bytes of memory per connection for the request line and headers "
+	"(and the read buffer): a request that does not fit gets 414 or "
+	"431."},
+    {"http", "max_body", T_INT, C(http_max_body), 0, 0, 16777216, "65536", NULL,
+	NULL,
+	"Largest request body, bytes: a larger declared Content-Length gets "
+	"413; a chunked body that grows past it closes the connection."},
+    {"http", "tls_cert", T_FN, CS(http_tls_cert), 0, 0, "", NULL, fn_tls,
+	"PEM certificate (chain) file: with tls_key, serve HTTPS instead of "
+	"HTTP."},
+    {"http", "tls_key", T_FN, CS(http_tls_key), 0, 0, "", NULL, fn_tls,
+	"PEM private key file of tls_cert (unencrypted; keep it mode 0600)."},
+    {"http", "cors_origins", T_FN, CS(http_cors_origins), 0, 0, "", NULL,
+	fn_cors,
+	"Space-separated origins (scheme://host[:port]) whose pages may "
+	"call the API from a browser (CORS); empty, the default, for none."},
     {"standards", "aqi", T_ENUM, C(aqi_std), 0, 0, 0, "hj633-2026", std_names,
 	NULL, "AQI standard: hj633-2026, hj633-2012 or epa-2024."},
     {"standards", "limits", T_ENUM, C(limits.ed), 0, 0, 0, "gb3095-2026",
@@ -177,6 +208,22 @@ static const struct opt opts[] = {
 	NULL, NULL, "Largest payload decoded, bytes; longer ones are refused."},
     {"ingest", "queue", T_INT, C(queue), 0, 16, 4194304, "65536", NULL, NULL,
 	"Messages buffered between MQTT and the engine."},
+    {"store", "dir", T_STR, CS(store_dir), 0, 0, "", NULL, NULL,
+	"Folder for what aqgridd keeps across restarts: the history database "
+	"(aqgrid.db), the state image and the message journal.  Empty: "
+	"nothing is kept, a restart starts from nothing."},
+    {"store", "retention_days", T_INT, C(retention_days), 0, 2, 36600, "400",
+	NULL, NULL,
+	"Days of hourly and daily history kept (400: a year to date and "
+	"the annual indicators)."},
+    {"store", "snapshot_interval", T_INT, C(snapshot_interval), 0, 5, 3600,
+	"60", NULL, NULL,
+	"Seconds between images of the state; the journal holds what "
+	"arrived since the last one."},
+    {"store", "queue", T_INT, C(store_queue), 0, 1024, 4194304, "262144",
+	NULL, NULL,
+	"Hourly and daily rows waiting for the database writer; a full "
+	"queue drops rows (counted) rather than slow ingest."},
     {"ingest", "sensors_max", T_INT, C(sensors_max), 0, 0, SENSORS_MAX, "0",
 	NULL, NULL,
 	"Sensors the engine has room for; 0: four per cell plus the "
@@ -700,6 +747,58 @@ add_kv(struct parse *p, const char *key, const char *val)
 }
 
 /* tls_cert, tls_key: a path, remembered with where it was set. */
+static int
+fn_tls(struct parse *p, const struct opt *o, const char *val)
+{
+	if (strlen(val) >= o->size) {
+		err(p, "%s: longer than %zu characters", o->key, o->size - 1);
+		return AQ_ERR_RANGE;
+	}
+	memcpy((char *)p->c + o->off, val, strlen(val) + 1);
+	snprintf(p->tls_file, sizeof(p->tls_file), "%s", p->file);
+	p->tls_line = p->line;
+	return AQ_OK;
+}
+
+/*
+ * Origins as browsers send them: http or https, a host of letters,
+ * digits, '.', '-' (or a bracketed IPv6 address) and an optional port;
+ * no path, no trailing slash, no wildcard.
+ */
+static int
+fn_cors(struct parse *p, const struct opt *o, const char *val)
+{
+	const char *w = val;
+
+	if (strlen(val) >= o->size) {
+		err(p, "%s: longer than %zu characters", o->key, o->size - 1);
+		return AQ_ERR_RANGE;
+	}
+	while (*w != '\0') {
+		size_t n = strcspn(w, " \t"), host;
+		size_t scheme = strncmp(w, "https://", 8) == 0 ? 8
+		    : strncmp(w, "http://", 7) == 0            ? 7
+							       : 0;
+
+		host = scheme == 0
+		    ? 0
+		    : strspn(w + scheme,
+			  "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]");
+		if (scheme == 0 || host == 0 || scheme + host != n) {
+			err(p,
+			    "cors_origins: '%.*s' is not an origin like "
+			    "https://example.org:8443",
+			    (int)n, w);
+			return AQ_ERR_INVAL;
+		}
+		w += n;
+		w += strspn(w, " \t");
+	}
+	memcpy((char *)p->c + o->off, val, strlen(val) + 1);
+	return AQ_OK;
+}
+
 static void
 open_section(struct parse *p, char *hdr)
 {
@@ -757,7 +856,8 @@ open_section(struct parse *p, char *hdr)
 	} else if (id != NULL ||
 	    (strcmp(name, "mqtt") != 0 && strcmp(name, "http") != 0 &&
 		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
-		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0)) {
+		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0 &&
+		strcmp(name, "store") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;
@@ -1032,6 +1132,13 @@ finish(struct parse *p)
 		err(p, "[mqtt]: backoff_max is below backoff_min");
 	if ((c->mqtt_cert_file[0] != '\0') != (c->mqtt_key_file[0] != '\0'))
 		err(p, "[mqtt]: cert_file and key_file go together");
+	if ((c->http_tls_cert[0] != '\0') != (c->http_tls_key[0] != '\0')) {
+		p->file = p->tls_file;
+		p->line = p->tls_line;
+		err(p, "[http]: tls_cert and tls_key go together");
+		p->file = c->path;
+		p->line = 0;
+	}
 	if (c->sensors_max == 0)
 		c->sensors_max = 4 * (int64_t)c->ncells + c->nsensors;
 	if (c->sensors_max < c->nsensors)

@@ -113,6 +113,13 @@ struct conf {
 	char web_root[CONF_PATH_MAX];
 	int64_t http_threads;
 	int64_t http_connections;
+	int64_t http_client_connections;   /* per client address; 0: no cap */
+	int64_t http_idle_timeout;         /* seconds */
+	int64_t http_max_header;           /* bytes: request line and headers */
+	int64_t http_max_body;             /* bytes of a request body */
+	char http_tls_cert[CONF_PATH_MAX]; /* "" for plain HTTP */
+	char http_tls_key[CONF_PATH_MAX];
+	char http_cors_origins[1024]; /* space-separated; "" for no CORS */
 	/* [hj212] */
 	char hj212_addr[64]; /* "" when the listener is off */
 	int64_t hj212_port;
@@ -131,6 +138,11 @@ struct conf {
 	int64_t queue;
 	int64_t sensors_max;
 	double qc_max[POL_COUNT];
+	/* [store] */
+	char store_dir[CONF_PATH_MAX]; /* "" when nothing is kept */
+	int64_t retention_days;
+	int64_t snapshot_interval; /* seconds between state images */
+	int64_t store_queue;       /* rows waiting for the store's writer */
 	/* [grid] */
 	double origin_lat, origin_lon; /* north-west corner */
 	int64_t cell_size;             /* metres */

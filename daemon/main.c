@@ -226,11 +226,12 @@ main(int argc, char **argv)
 		    state_conf(st)->hj212_addr, (unsigned)hj212net_port(hj));
 	}
 	log_info("aqgridd %s: %u cells, %u areas, %u registered sensors, "
-		 "standard %s; http://%s:%u/",
+		 "standard %s; %s://%s:%u/",
 	    AQ_VERSION, state_conf(st)->ncells, state_conf(st)->nareas,
 	    state_conf(st)->nsensors,
 	    aqi_std_name((enum aqi_std)state_conf(st)->aqi_std),
-	    state_conf(st)->http_addr, (unsigned)api_port(api));
+	    api_tls(api) ? "https" : "http", state_conf(st)->http_addr,
+	    (unsigned)api_port(api));
 
 	while (!got_term) {
 		struct timespec t = {0, 100 * 1000000};

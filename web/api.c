@@ -34,11 +34,9 @@
 #include "daemon/tz.h"
 #include "daemon/version.h"
 
-#define API_TIMEOUT 30 /* seconds an idle connection is kept */
 #define API_LIMIT_DEFAULT 100
 #define API_LIMIT_MAX 10000
 #define API_MIN_AQI_MAX 100000
-#define API_PARAM_MAX 128 /* longest {id} or {file} segment */
 #define API_FILE_NAME_MAX 64
 /* Ten significant digits print every fix value the engine keeps (0.001
  * units, below a million) exactly and hide binary noise: 35.2, not
@@ -47,7 +45,15 @@
 #define API_CSP                                                                \
 	"default-src 'self'; script-src 'self'; style-src 'self'; "            \
 	"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+/* Answers other than the dashboard's pages load nothing and frame in
+ * nothing. */
+#define API_CSP_NONE "default-src 'none'; frame-ancestors 'none'"
 #define API_ALLOW "GET, HEAD"
+#define API_CORS_HEADERS "Accept, Content-Type"
+#define API_CORS_MAX_AGE "600"
+#define API_PEM_MAX (1024 * 1024) /* largest TLS certificate or key file */
+/* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers. */
+#define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum route {
 	R_HEALTHZ,
@@ -66,7 +72,8 @@ enum route {
 };
 
 /* Status codes the request counter keeps apart; others count as "other". */
-static const unsigned int http_codes[] = {200, 400, 404, 405, 500, 503};
+static const unsigned int http_codes[] = {
+    200, 204, 400, 404, 405, 413, 414, 500, 503};
 #define NCODES (sizeof(http_codes) / sizeof(http_codes[0]))
 
 enum cell_status { CELL_OK, CELL_NO_DATA, CELL_OFFLINE };
@@ -77,6 +84,8 @@ struct api {
 	uint16_t port;
 	char *openapi; /* the document, built once at start */
 	size_t openapi_len;
+	char *tls_cert, *tls_key; /* PEM, owned; NULL for plain HTTP */
+	size_t tls_key_len;
 	_Atomic uint64_t requests[R_COUNT + 1][NCODES + 1];
 };
 
@@ -89,8 +98,11 @@ struct req {
 	const struct tz *tz; /* immutable, shared */
 	int64_t now;
 	enum route route;
-	char param[API_PARAM_MAX]; /* the {id} or {file} of the route */
-	bool escaped;              /* the raw path had '%' or '\\' */
+	char param[API_PARAM_MAX];       /* the {id} or {file} of the route */
+	bool escaped;                    /* the raw path had a %-escape */
+	const struct api_target *target; /* the query's parameters */
+	const char *in; /* the request body, in_len bytes; NULL for none */
+	size_t in_len;
 	unsigned int code;
 	json_t *json;     /* owned */
 	char *body;       /* owned (malloc), len bytes */
@@ -119,6 +131,23 @@ struct buf {
 	char *p;
 	size_t len, cap;
 	bool bad;
+};
+
+/* A request body as read so far (body_take()). */
+struct body {
+	char *p; /* owned (malloc) */
+	size_t len, cap;
+};
+
+/*
+ * What *con_cls holds from uri_log() to done(): the parsed target, and
+ * the body.  One per request, so that answer() can take several calls.
+ */
+struct conn {
+	struct api_target t;
+	int refuse;   /* api_parse_target()'s status, or 0 */
+	bool started; /* answer() has seen the headers */
+	struct body in;
 };
 
 typedef int handler_fn(struct req *r);
@@ -151,12 +180,23 @@ static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
+static void done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode why);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload_data, size_t *upload_data_size, void **con_cls);
-static bool bodyless(struct MHD_Connection *conn, const char *method);
+static int body_take(
+    struct body *b, const char *data, size_t n, size_t max) AQ_MUSTCHECK;
+static bool too_long(struct MHD_Connection *conn, int64_t max);
+static int preflight(struct req *r);
+static const char *cors_origin(const struct req *r);
+static int decode(
+    const char *s, size_t n, bool query, bool path, char *out, size_t *len);
+static int hexval(char c);
+static int read_pem(const char *key, const char *path, char **out, size_t *len);
+static void wipe(char *p, size_t n);
 static enum route match(const char *url, char *param, size_t len);
 static bool match_one(
     const char *pat, const char *url, char *param, size_t len);
@@ -441,10 +481,6 @@ static const struct schema_def schemas[] = {
     {"AreaList", "Every area.", "meta:#CountMeta results:[#Area]"},
 };
 
-/* What *con_cls holds: whether the raw path was escaped (uri_log()), and
- * whether answer() has seen the request yet. */
-static char raw_plain, raw_escaped, seen_plain, seen_escaped;
-
 /* ---- Server ---- */
 
 struct api *
@@ -454,9 +490,10 @@ api_start(struct state *st)
 	struct api *a = NULL;
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem opts[4];
+	struct MHD_OptionItem opts[12];
 	json_t *doc = NULL;
 	unsigned int threads, flags;
+	int n = 0;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		log_warnx("http: out of memory");
@@ -475,18 +512,42 @@ api_start(struct state *st)
 	threads = (unsigned int)c->http_threads;
 	if (threads > (unsigned int)c->http_connections)
 		threads = (unsigned int)c->http_connections;
-	opts[0] = (struct MHD_OptionItem){
+	opts[n++] = (struct MHD_OptionItem){
 	    MHD_OPTION_CONNECTION_LIMIT, (intptr_t)c->http_connections, NULL};
-	opts[1] = (struct MHD_OptionItem){
-	    MHD_OPTION_CONNECTION_TIMEOUT, API_TIMEOUT, NULL};
-	opts[2] = (struct MHD_OptionItem){
-	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-	    (intptr_t)threads, NULL};
-	opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (intptr_t)c->http_client_connections, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+	    (intptr_t)c->http_idle_timeout, NULL};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (intptr_t)c->http_max_header, NULL};
+	opts[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)done, NULL};
+	if (threads > 1)
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
 	flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (c->http_tls_cert[0] != '\0') {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_warnx("http: libmicrohttpd was built without TLS");
+			goto fail;
+		}
+		if (read_pem("tls_cert", c->http_tls_cert, &a->tls_cert,
+			NULL) != AQ_OK ||
+		    read_pem("tls_key", c->http_tls_key, &a->tls_key,
+			&a->tls_key_len) != AQ_OK)
+			goto fail;
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert};
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES,
+		    0, (void *)(uintptr_t)API_TLS_PRIORITIES};
+	}
+	opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	/* The logger goes first, to catch what the other options say. */
 	a->d = MHD_start_daemon(flags, (uint16_t)c->http_port, NULL, NULL,
 	    answer, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -494,8 +555,15 @@ api_start(struct state *st)
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_END);
 	if (a->d == NULL) {
-		log_warnx("http: cannot listen on %s:%lld", c->http_addr,
-		    (long long)c->http_port);
+		if (a->tls_cert != NULL)
+			log_warnx("http: cannot start HTTPS on %s:%lld with "
+				  "%s and %s (are they a PEM certificate and "
+				  "its key?)",
+			    c->http_addr, (long long)c->http_port,
+			    c->http_tls_cert, c->http_tls_key);
+		else
+			log_warnx("http: cannot listen on %s:%lld",
+			    c->http_addr, (long long)c->http_port);
 		goto fail;
 	}
 	if ((info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT)) ==
@@ -505,8 +573,8 @@ api_start(struct state *st)
 		goto fail;
 	}
 	a->port = info->port;
-	log_debug(
-	    "http: listening on %s:%u", c->http_addr, (unsigned int)a->port);
+	log_debug("http: listening on %s:%u%s", c->http_addr,
+	    (unsigned int)a->port, a->tls_cert != NULL ? " (HTTPS)" : "");
 	json_decref(doc);
 	return a;
 fail:
@@ -529,7 +597,75 @@ api_stop(struct api *a)
 	if (a->d != NULL)
 		MHD_stop_daemon(a->d);
 	free(a->openapi);
+	free(a->tls_cert);
+	if (a->tls_key != NULL)
+		wipe(a->tls_key, a->tls_key_len);
+	free(a->tls_key);
 	free(a);
+}
+
+bool
+api_tls(const struct api *a)
+{
+	return a->tls_cert != NULL;
+}
+
+/*
+ * A PEM file into memory for MHD, NUL-terminated; *len counts the NUL.
+ * The key's copy is wiped when the server stops.
+ */
+static int
+read_pem(const char *key, const char *path, char **out, size_t *len)
+{
+	FILE *f = NULL;
+	struct stat sb;
+	char *p = NULL;
+	size_t n = 0;
+	int rc = AQ_ERR_IO;
+
+	if ((f = fopen(path, "r")) == NULL || fstat(fileno(f), &sb) != 0) {
+		log_warn("http: %s %s", key, path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	    sb.st_size > API_PEM_MAX) {
+		log_warnx(
+		    "http: %s %s: not a file of 1 byte to 1 MiB", key, path);
+		goto out;
+	}
+	n = (size_t)sb.st_size;
+	if ((p = malloc(n + 1)) == NULL) {
+		log_warnx("http: out of memory");
+		rc = AQ_ERR_NOMEM;
+		goto out;
+	}
+	if (fread(p, 1, n, f) != n) {
+		log_warnx("http: %s %s: cannot read it whole", key, path);
+		goto out;
+	}
+	p[n] = '\0';
+	*out = p;
+	if (len != NULL)
+		*len = n + 1;
+	p = NULL;
+	rc = AQ_OK;
+out:
+	if (p != NULL)
+		wipe(p, n + 1);
+	free(p);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+/* memset that the compiler may not drop as a dead store. */
+static void
+wipe(char *p, size_t n)
+{
+	volatile char *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
 }
 
 size_t
@@ -585,18 +721,35 @@ out:
 
 /*
  * MHD hands handlers the path already unescaped, so "%2e%2e%2f" would
- * reach them as "../".  The raw path is seen here, once per request, and
- * the verdict travels in *con_cls.
+ * reach them as "../".  The target as sent is seen here, once per
+ * request, parsed by api_parse_target(); the result travels in *con_cls
+ * until done().  NULL (out of memory) makes answer() refuse.
  */
 static void *
 uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct conn *k = calloc(1, sizeof(*k));
+
 	(void)cls;
 	(void)c;
-	for (; *uri != '\0' && *uri != '?' && *uri != '#'; uri++)
-		if (*uri == '%' || *uri == '\\')
-			return &raw_escaped;
-	return &raw_plain;
+	if (k != NULL)
+		k->refuse = api_parse_target(uri, &k->t);
+	return k;
+}
+
+static void
+done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	struct conn *k = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (k != NULL)
+		free(k->in.p);
+	free(k);
+	*con_cls = NULL;
 }
 
 static void
@@ -613,36 +766,28 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("http: %s", msg);
 }
 
+/*
+ * MHD calls this once the headers are in, then once per piece of the body,
+ * then once more with nothing: the request is answered on that last call,
+ * with the whole body in hand.  Only a body declared too large is refused
+ * on the first call, unread (MHD then closes the connection); one that
+ * grows too large in chunks ends the connection unanswered.
+ */
 static enum MHD_Result
 answer(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
 	struct api *a = cls;
-	bool escaped = *con_cls == &raw_escaped || *con_cls == &seen_escaped;
+	struct conn *k = *con_cls;
+	size_t max = (size_t)state_conf(a->st)->http_max_body;
 	enum MHD_Result ret = MHD_YES;
-	enum route route;
+	enum route route = R_OTHER;
 	struct req r;
 	int rc;
 
+	(void)url;
 	(void)version;
-	(void)upload_data;
-	/*
-	 * MHD closes the connection after an answer queued on the first
-	 * call, before the request is complete.  A request without a body is
-	 * answered on the second call, so the connection stays open; one
-	 * with a body (no route takes one) is refused on the first, so the
-	 * body is never read.
-	 */
-	if (*con_cls != &seen_plain && *con_cls != &seen_escaped &&
-	    bodyless(conn, method)) {
-		*con_cls = escaped ? &seen_escaped : &seen_plain;
-		goto out;
-	}
-	if (*upload_data_size != 0) {
-		*upload_data_size = 0; /* not reached: refused on the first */
-		goto out;
-	}
 	memset(&r, 0, sizeof(r));
 	r.a = a;
 	r.st = a->st;
@@ -650,10 +795,47 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	r.conn = conn;
 	r.tz = state_tz(a->st);
 	r.now = (int64_t)time(NULL);
-	r.escaped = escaped;
 	r.fd = -1;
-	route = r.route = match(url, r.param, sizeof(r.param));
-	if (route == R_OTHER)
+	r.route = R_OTHER;
+	if (k == NULL) {
+		rc = AQ_ERR_NOMEM;
+		goto send;
+	}
+	if (!k->started) {
+		k->started = true;
+		if (!too_long(conn, (int64_t)max))
+			goto out;
+		rc = fail(&r, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body over %zu bytes", max);
+		goto send;
+	}
+	if (*upload_data_size != 0) {
+		if (body_take(&k->in, upload_data, *upload_data_size, max) !=
+		    AQ_OK)
+			ret = MHD_NO;
+		*upload_data_size = 0;
+		goto out;
+	}
+	r.target = &k->t;
+	r.in = k->in.p;
+	r.in_len = k->in.len;
+	if (k->refuse != 0) {
+		rc = fail(&r, (unsigned int)k->refuse, "bad request target");
+		goto send;
+	}
+	if (k->t.route >= 0) {
+		route = r.route = (enum route)k->t.route;
+		r.escaped = k->t.escaped;
+		memcpy(r.param, k->t.param, sizeof(r.param));
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0 &&
+	    cors_origin(&r) != NULL &&
+	    MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, "Access-Control-Request-Method") != NULL)
+		rc = route == R_OTHER
+		    ? fail(&r, MHD_HTTP_NOT_FOUND, "not found")
+		    : preflight(&r);
+	else if (route == R_OTHER)
 		rc = fail(&r, MHD_HTTP_NOT_FOUND, "not found");
 	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -661,6 +843,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		    fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	else
 		rc = routes[route].fn(&r);
+send:
 	if (rc != AQ_OK) {
 		req_reset(&r);
 		r.code = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -674,18 +857,195 @@ out:
 	return ret;
 }
 
-/* A GET or HEAD that announces no body. */
-static bool
-bodyless(struct MHD_Connection *conn, const char *method)
+/*
+ * Appends a piece of the request body, up to max bytes in all: the one
+ * place bodies are read, for every route that will take one.  Returns
+ * AQ_ERR_RANGE past max, AQ_ERR_NOMEM; b is unchanged then.
+ */
+static int
+body_take(struct body *b, const char *data, size_t n, size_t max)
 {
-	const char *len = MHD_lookup_connection_value(
-	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *grown;
+	size_t cap;
 
-	return (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) &&
-	    (len == NULL || strcmp(len, "0") == 0) &&
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_TRANSFER_ENCODING) == NULL;
+	if (n > max || b->len > max - n)
+		return AQ_ERR_RANGE;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap != 0 ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((grown = realloc(b->p, cap)) == NULL)
+			return AQ_ERR_NOMEM;
+		b->p = grown;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0'; /* for text bodies; len counts without it */
+	return AQ_OK;
+}
+
+/* A Content-Length over max (MHD has refused malformed ones already). */
+static bool
+too_long(struct MHD_Connection *conn, int64_t max)
+{
+	const char *s = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int64_t v = 0;
+
+	if (s == NULL)
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (*s - '0');
+		if (v > max)
+			return true;
+	}
+	return false;
+}
+
+/* The request's Origin if [http] cors_origins lists it, else NULL. */
+static const char *
+cors_origin(const struct req *r)
+{
+	const char *o =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *w = r->conf->http_cors_origins;
+	size_t len;
+
+	if (o == NULL || *o == '\0')
+		return NULL;
+	len = strlen(o);
+	while (*w != '\0') {
+		size_t n = strcspn(w, " \t");
+
+		if (n == len && memcmp(w, o, n) == 0)
+			return o;
+		w += n;
+		w += strspn(w, " \t");
+	}
+	return NULL;
+}
+
+/* A CORS preflight from an allowed origin: send_answer() adds the rest. */
+static int
+preflight(struct req *r)
+{
+	r->code = MHD_HTTP_NO_CONTENT;
+	r->text = "";
+	r->len = 0;
+	return AQ_OK;
+}
+
+/* ---- Request targets ---- */
+
+int
+api_parse_target(const char *target, struct api_target *t)
+{
+	size_t plen = strcspn(target, "?"), n, qlen;
+	const char *q = target + plen, *e;
+	char *b;
+
+	t->route = -1;
+	t->escaped = false;
+	t->param[0] = t->path[0] = '\0';
+	t->nargs = 0;
+	if (strlen(target) >= API_TARGET_MAX)
+		return MHD_HTTP_URI_TOO_LONG;
+	if (target[0] != '/')
+		return MHD_HTTP_BAD_REQUEST;
+	for (const char *p = target; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '#' ||
+		    (*p == '\\' && p < q))
+			return MHD_HTTP_BAD_REQUEST;
+	t->escaped = memchr(target, '%', plen) != NULL;
+	if (decode(target, plen, false, true, t->path, &n) != 0)
+		return MHD_HTTP_BAD_REQUEST;
+	/* No "." or ".." segment, however it was spelt. */
+	for (const char *s = t->path; *s != '\0'; s += strcspn(s, "/")) {
+		s++;
+		n = strcspn(s, "/");
+		if ((n == 1 && s[0] == '.') ||
+		    (n == 2 && s[0] == '.' && s[1] == '.'))
+			return MHD_HTTP_BAD_REQUEST;
+	}
+	t->route = match(t->path, t->param, sizeof(t->param));
+	if (t->route == R_OTHER)
+		t->route = -1;
+	if (*q == '\0')
+		return 0;
+	/* The query: pairs split at '&', each decoded into buf. */
+	b = t->buf;
+	for (q++; *q != '\0'; q = *e == '&' ? e + 1 : e) {
+		const char *eq;
+
+		e = q + strcspn(q, "&");
+		if (e == q)
+			continue;
+		if (t->nargs == API_ARGS_MAX)
+			return MHD_HTTP_BAD_REQUEST;
+		eq = memchr(q, '=', (size_t)(e - q));
+		qlen = (size_t)((eq != NULL ? eq : e) - q);
+		if (decode(q, qlen, true, false, b, &n) != 0)
+			return MHD_HTTP_BAD_REQUEST;
+		t->args[t->nargs].key = b;
+		b += n + 1;
+		if (eq != NULL) {
+			if (decode(eq + 1, (size_t)(e - eq - 1), true, false, b,
+				&n) != 0)
+				return MHD_HTTP_BAD_REQUEST;
+			t->args[t->nargs].value = b;
+			b += n + 1;
+		}
+		t->nargs++;
+	}
+	return 0;
+}
+
+/*
+ * Decodes n bytes of s into out (NUL-terminated; the result is never
+ * longer than s): %XX always, '+' as a space in a query.  Refuses a bad
+ * escape and an escaped NUL, and in a path an escaped '/' or control
+ * character (an escaped '\\' may name a cell; no file name holds one).
+ */
+static int
+decode(const char *s, size_t n, bool query, bool path, char *out, size_t *len)
+{
+	size_t o = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		if (ch == '%') {
+			int hi, lo;
+
+			if (n - k < 3 || (hi = hexval(s[k + 1])) < 0 ||
+			    (lo = hexval(s[k + 2])) < 0)
+				return -1;
+			ch = (unsigned char)(hi * 16 + lo);
+			k += 2;
+			if (ch == 0 ||
+			    (path && (ch == '/' || ch < 0x20 || ch == 0x7f)))
+				return -1;
+		} else if (ch == '+' && query) {
+			ch = ' ';
+		}
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	*len = o;
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 static enum route
@@ -727,6 +1087,7 @@ send_answer(struct req *r, enum route route)
 {
 	struct MHD_Response *resp = NULL;
 	enum MHD_Result ret = MHD_NO;
+	const char *origin = cors_origin(r);
 	bool ok;
 
 	if (r->json != NULL && r->body == NULL &&
@@ -757,14 +1118,31 @@ send_answer(struct req *r, enum route route)
 		resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
 	    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") ==
 		MHD_YES &&
+	    MHD_add_response_header(resp, "X-Frame-Options", "DENY") ==
+		MHD_YES &&
 	    MHD_add_response_header(
-		resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") == MHD_YES;
-	if (ok && strncmp(r->ctype, "text/html", 9) == 0)
-		ok = MHD_add_response_header(
-			 resp, "Content-Security-Policy", API_CSP) == MHD_YES;
+		resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") == MHD_YES &&
+	    MHD_add_response_header(resp, "Content-Security-Policy",
+		strncmp(r->ctype, "text/html", 9) == 0
+		    ? API_CSP
+		    : API_CSP_NONE) == MHD_YES;
 	if (ok && r->code == MHD_HTTP_METHOD_NOT_ALLOWED)
 		ok = MHD_add_response_header(
 			 resp, MHD_HTTP_HEADER_ALLOW, API_ALLOW) == MHD_YES;
+	/* CORS only for a listed origin, and then named back exactly. */
+	if (ok && origin != NULL)
+		ok = MHD_add_response_header(resp,
+			 "Access-Control-Allow-Origin", origin) == MHD_YES &&
+		    MHD_add_response_header(resp, "Vary", "Origin") == MHD_YES;
+	if (ok && origin != NULL && r->code == MHD_HTTP_NO_CONTENT)
+		ok =
+		    MHD_add_response_header(resp,
+			"Access-Control-Allow-Methods", API_ALLOW) == MHD_YES &&
+		    MHD_add_response_header(resp,
+			"Access-Control-Allow-Headers",
+			API_CORS_HEADERS) == MHD_YES &&
+		    MHD_add_response_header(resp, "Access-Control-Max-Age",
+			API_CORS_MAX_AGE) == MHD_YES;
 	if (!ok)
 		goto out;
 	ret = MHD_queue_response(r->conn, r->code, resp);
@@ -974,10 +1352,14 @@ utf8_ok(const char *s)
 
 /* ---- Helpers ---- */
 
+/* The first query parameter named key, decoded (api_parse_target()). */
 static const char *
 arg(const struct req *r, const char *key)
 {
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+	for (size_t k = 0; r->target != NULL && k < r->target->nargs; k++)
+		if (strcmp(r->target->args[k].key, key) == 0)
+			return r->target->args[k].value;
+	return NULL;
 }
 
 /* Plain decimal digits only: no sign, spaces or exponent. */

@@ -5,9 +5,13 @@
  */
 #include "web/api.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -34,6 +38,10 @@
 #define NTHREADS 8
 #define HAMMER_MIN 25 /* requests each thread makes at least */
 #define NO_VALUE (-1.0)
+/* The limits of setup_limits(). */
+#define LIM_BODY 1000
+#define LIM_HEADER 8192
+#define LIM_ORIGINS "https://good.example http://localhost:3000"
 
 struct resp {
 	long code;
@@ -56,11 +64,12 @@ static struct conf *conf;
 static struct state *st;
 static struct api *api;
 static const struct tz *zone;
-static char tmp[64];    /* temporary folder of the web root */
-static int64_t t_last;  /* newest reading of the live cells */
-static int64_t hour_c;  /* their latest complete hour */
-static uint32_t s_reg;  /* the registered sensor, in r000c000 */
-static atomic_int stop; /* ends the hammering threads */
+static char tmp[64];             /* temporary folder of the web root */
+static int64_t t_last;           /* newest reading of the live cells */
+static int64_t hour_c;           /* their latest complete hour */
+static uint32_t s_reg;           /* the registered sensor, in r000c000 */
+static atomic_int stop;          /* ends the hammering threads */
+static struct curl_slist *extra; /* request headers http() adds */
 static const char *const decoders[] = {"json"};
 
 static int decoder_hook(const char *name);
@@ -68,6 +77,12 @@ static void setup_tmp(void);
 static void setup_repo(void);
 static void setup_with(const char *web_root);
 static void setup_odd(void);
+static void setup_limits(void);
+static int raw_connect(void);
+static void raw_send(int fd, const char *p, size_t len);
+static size_t raw_read(int fd, char *out, size_t cap, bool one);
+static size_t raw(const char *req, size_t len, char *out, size_t cap);
+static int count_of(const char *hay, const char *needle);
 static void teardown(void);
 static void make_root(void);
 static void put_file(const char *path, const char *text);
@@ -379,6 +394,7 @@ http(CURL *c, const char *method, const char *path, struct resp *out)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_head);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, extra);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "POST") == 0)
@@ -1488,6 +1504,528 @@ START_TEST(concurrent_readers)
 }
 END_TEST
 
+/* ---- Request targets, limits, CORS ---- */
+
+/* What api_parse_target() makes of a target: status, route, {param},
+ * whether escaped, and the query as "key=value|key" (NULL: not checked). */
+static const struct target_case {
+	const char *target;
+	int status;
+	const char *route; /* pattern, or NULL for none */
+	const char *param;
+	bool escaped;
+	const char *args;
+} target_cases[] = {
+    {"/healthz", 0, "/healthz", "", false, ""},
+    {"/", 0, "/", "", false, ""},
+    {"/api/v1/cells/r000c001", 0, "/api/v1/cells/{id}", "r000c001", false, ""},
+    {"/api/v1/cells/q%221%5Cx", 0, "/api/v1/cells/{id}", "q\"1\\x", true, ""},
+    {"/api/v1/cells/%E7%82%B9%E4%BD%8D", 0, "/api/v1/cells/{id}",
+	"\xe7\x82\xb9\xe4\xbd\x8d", true, ""},
+    {"/static/app.js", 0, "/static/{file}", "app.js", false, ""},
+    {"/static/app%2ejs", 0, "/static/{file}", "app.js", true, ""},
+    {"/static/..%5csecret.txt", 0, "/static/{file}", "..\\secret.txt", true,
+	""},
+    {"/static//etc/passwd", 0, NULL, "", false, ""},
+    {"/api/v1/cells/", 0, NULL, "", false, ""},
+    {"/api/v1/cells?area=a%20b&limit=5&sort", 0, "/api/v1/cells", "", false,
+	"area=a b|limit=5|sort"},
+    {"/api/v1/cells?a=1+2&&b=%2F&c=&a=2", 0, "/api/v1/cells", "", false,
+	"a=1 2|b=/|c=|a=2"},
+    {"/api/v1/cells?%zz", 400, NULL, NULL, false, NULL},
+    {"/api/v1/cells?x=%00", 400, NULL, NULL, false, NULL},
+    {"/api/v1/cells?x=%4", 400, NULL, NULL, false, NULL},
+    {"/static/..%2fsecret.txt", 400, NULL, NULL, false, NULL},
+    {"/static/..%2Fsecret.txt", 400, NULL, NULL, false, NULL},
+    {"/static/..\\secret.txt", 400, NULL, NULL, false, NULL},
+    {"/static/app.js%00.png", 400, NULL, NULL, false, NULL},
+    {"/static/%0a", 400, NULL, NULL, false, NULL},
+    {"/static/a\tb", 400, NULL, NULL, false, NULL},
+    {"/%2e%2e/etc/passwd", 400, NULL, NULL, false, NULL},
+    {"/%2E%2e/", 400, NULL, NULL, false, NULL},
+    {"/static/../secret.txt", 400, NULL, NULL, false, NULL},
+    {"/static/..", 400, NULL, NULL, false, NULL},
+    {"/static/.", 400, NULL, NULL, false, NULL},
+    {"/a/./b", 400, NULL, NULL, false, NULL},
+    {"/healthz%", 400, NULL, NULL, false, NULL},
+    {"/healthz%g0", 400, NULL, NULL, false, NULL},
+    {"/healthz#top", 400, NULL, NULL, false, NULL},
+    {"http://example.org/healthz", 400, NULL, NULL, false, NULL},
+    {"*", 400, NULL, NULL, false, NULL},
+    {"", 400, NULL, NULL, false, NULL},
+    {"healthz", 400, NULL, NULL, false, NULL},
+};
+
+START_TEST(parse_target)
+{
+	const struct target_case *tc = &target_cases[_i];
+	static struct api_target t;
+	const char *const *pats;
+	char args[512] = "";
+	size_t n = api_routes(&pats);
+	int rc = api_parse_target(tc->target, &t);
+
+	ck_assert_msg(
+	    rc == tc->status, "%s: %d, wanted %d", tc->target, rc, tc->status);
+	if (rc != 0)
+		return;
+	if (tc->route == NULL) {
+		ck_assert_msg(
+		    t.route == -1, "%s: route %d", tc->target, t.route);
+	} else {
+		ck_assert_msg(t.route >= 0 && (size_t)t.route < n,
+		    "%s: no route", tc->target);
+		ck_assert_str_eq(pats[t.route], tc->route);
+		ck_assert_str_eq(t.param, tc->param);
+	}
+	ck_assert_msg(t.escaped == tc->escaped, "%s: escaped", tc->target);
+	for (size_t k = 0; k < t.nargs; k++) {
+		size_t len = strlen(args);
+
+		snprintf(args + len, sizeof(args) - len, "%s%s%s%s",
+		    k > 0 ? "|" : "", t.args[k].key,
+		    t.args[k].value != NULL ? "=" : "",
+		    t.args[k].value != NULL ? t.args[k].value : "");
+	}
+	ck_assert_str_eq(args, tc->args);
+}
+END_TEST
+
+/* Lengths and counts at their bounds. */
+START_TEST(parse_target_bounds)
+{
+	static struct api_target t;
+	static char target[API_TARGET_MAX + 8];
+	size_t n;
+
+	memset(target, 'a', sizeof(target));
+	target[0] = '/';
+	target[API_TARGET_MAX - 1] = '\0';
+	ck_assert_int_eq(api_parse_target(target, &t), 0);
+	ck_assert_int_eq(t.route, -1);
+	ck_assert_uint_eq(strlen(t.path), API_TARGET_MAX - 1);
+	target[API_TARGET_MAX - 1] = 'a';
+	target[API_TARGET_MAX] = '\0';
+	ck_assert_int_eq(api_parse_target(target, &t), 414);
+	/* A query of nothing but short pairs fills buf exactly. */
+	n = (size_t)snprintf(target, sizeof(target), "/healthz?");
+	for (int k = 0; k < API_ARGS_MAX; k++)
+		n += (size_t)snprintf(target + n, sizeof(target) - n,
+		    "%sk%d=%d", k ? "&" : "", k, k);
+	ck_assert_int_eq(api_parse_target(target, &t), 0);
+	ck_assert_uint_eq(t.nargs, API_ARGS_MAX);
+	ck_assert_str_eq(t.args[API_ARGS_MAX - 1].value, "31");
+	snprintf(target + n, sizeof(target) - n, "&one=more");
+	ck_assert_int_eq(api_parse_target(target, &t), 400);
+	/* The longest query: every byte a separate key. */
+	memset(target, '&', sizeof(target));
+	memcpy(target, "/?", 2);
+	for (size_t k = 2; k < API_TARGET_MAX - 1; k += 2)
+		target[k] = 'x';
+	target[API_TARGET_MAX - 1] = '\0';
+	ck_assert_int_eq(api_parse_target(target, &t), 400); /* > ARGS_MAX */
+}
+END_TEST
+
+static void
+setup_limits(void)
+{
+	const struct conf_hooks hooks = {decoder_hook};
+
+	tmp[0] = '\0';
+	ck_assert_int_eq(conf_load(CONF_FILE, &hooks, &conf, stderr), AQ_OK);
+	snprintf(conf->web_root, sizeof(conf->web_root), "web");
+	conf->http_max_body = LIM_BODY;
+	conf->http_max_header = LIM_HEADER;
+	conf->http_client_connections = 2;
+	conf->http_idle_timeout = 2;
+	snprintf(conf->http_cors_origins, sizeof(conf->http_cors_origins), "%s",
+	    LIM_ORIGINS);
+	ck_assert_ptr_nonnull(st = state_new(conf, decoders, 1));
+	zone = win_tz(state_engine(st));
+	ck_assert_ptr_nonnull(api = api_start(st));
+}
+
+/* A loopback connection to the server; reads give up after 10 s, a guard
+ * against a hang, not a measurement. */
+static int
+raw_connect(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct timeval tv = {10, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(api_port(api));
+	ck_assert_int_eq(
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Sends what it can: the server may close early (that is the test). */
+static void
+raw_send(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Reads into out (NUL-terminated) until the server closes, or, with one,
+ * until one whole response with a Content-Length is in.
+ */
+static size_t
+raw_read(int fd, char *out, size_t cap, bool one)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	while (len + 1 < cap) {
+		ssize_t n = recv(fd, out + len, cap - 1 - len, 0);
+		const char *end, *cl;
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		out[len] = '\0';
+		if (one && (end = strstr(out, "\r\n\r\n")) != NULL &&
+		    (cl = strstr(out, "Content-Length: ")) != NULL &&
+		    (size_t)(end + 4 - out) + strtoul(cl + 16, NULL, 10) <= len)
+			break;
+	}
+	return len;
+}
+
+static size_t
+raw(const char *req, size_t len, char *out, size_t cap)
+{
+	int fd = raw_connect();
+	size_t n;
+
+	raw_send(fd, req, len);
+	n = raw_read(fd, out, cap, false);
+	close(fd);
+	return n;
+}
+
+static int
+count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(hay, needle); p != NULL;
+	     p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The server refuses what a parser must never let through. */
+START_TEST(targets_over_http)
+{
+	static const char *const bad[] = {"/static/app.js%00.png",
+	    "/%2e%2e/%2e%2e/etc/passwd", "/healthz?x=%00",
+	    "/api/v1/cells?limit=%zz", "/static/..%2Fsecret.txt"};
+	json_t *j;
+
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+		assert_error("GET", bad[k], 400, "target");
+	/* The query reaches the handler decoded. */
+	j = get_json("/api/v1/cells?limit=%32&sort=a%71i", 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "results")), 2);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(body_limit)
+{
+	static char req[LIM_BODY * 4];
+	static char out[16384];
+	size_t n;
+	int fd;
+
+	/* Declared too large: 413 before a byte of the body is read. */
+	n = (size_t)snprintf(req, sizeof(req),
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+	    LIM_BODY + 1);
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "request body over 1000 bytes"));
+	ck_assert_ptr_nonnull(strstr(out, "X-Content-Type-Options: nosniff"));
+	/* Within the limit: read, ignored by GET, and the connection serves
+	 * the next request. */
+	n = (size_t)snprintf(req, sizeof(req),
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n",
+	    LIM_BODY);
+	memset(req + n, 'b', LIM_BODY);
+	n += LIM_BODY;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(count_of(out, "HTTP/1.1 200 ") == 2, "%s", out);
+	/* Chunked past the limit: the connection ends unanswered. */
+	n = (size_t)snprintf(req, sizeof(req),
+	    "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n%x\r\n",
+	    LIM_BODY * 2);
+	memset(req + n, 'c', LIM_BODY * 2);
+	n += LIM_BODY * 2;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n0\r\n\r\n");
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(strstr(out, "HTTP/1.1 200") == NULL, "%s", out);
+	/* A POST body over the limit, from curl: 413 too. */
+	fd = raw_connect();
+	n = (size_t)snprintf(req, sizeof(req),
+	    "POST /api/v1/status HTTP/1.1\r\nHost: x\r\nContent-Length: "
+	    "99999999\r\nExpect: 100-continue\r\n\r\n");
+	raw_send(fd, req, n);
+	raw_read(fd, out, sizeof(out), false);
+	close(fd);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
+	ck_assert_ptr_null(strstr(out, "100 Continue"));
+	/* Still serving. */
+	json_decref(get_json("/healthz", 200));
+}
+END_TEST
+
+START_TEST(header_limit)
+{
+	static char req[LIM_HEADER * 3];
+	static char out[16384];
+	size_t n;
+
+	/* Headers over max_header: libmicrohttpd's own 431. */
+	n = (size_t)snprintf(
+	    req, sizeof(req), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+	memset(req + n, 'h', LIM_HEADER * 2);
+	n += LIM_HEADER * 2;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "\r\n\r\n");
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(strncmp(out, "HTTP/1.1 431 ", 13) == 0, "%.200s", out);
+	/* A request line over it: libmicrohttpd's 414. */
+	n = (size_t)snprintf(req, sizeof(req), "GET /healthz?x=");
+	memset(req + n, 'u', LIM_HEADER * 2);
+	n += LIM_HEADER * 2;
+	n += (size_t)snprintf(
+	    req + n, sizeof(req) - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(strncmp(out, "HTTP/1.1 414 ", 13) == 0, "%.200s", out);
+	/* Within max_header but over API_TARGET_MAX: ours. */
+	n = (size_t)snprintf(req, sizeof(req), "GET /healthz?x=");
+	memset(req + n, 'u', API_TARGET_MAX);
+	n += API_TARGET_MAX;
+	n += (size_t)snprintf(req + n, sizeof(req) - n,
+	    " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	raw(req, n, out, sizeof(out));
+	ck_assert_msg(strncmp(out, "HTTP/1.1 414 ", 13) == 0, "%.200s", out);
+	ck_assert_ptr_nonnull(strstr(out, "bad request target"));
+	json_decref(get_json("/healthz", 200));
+}
+END_TEST
+
+START_TEST(client_cap)
+{
+	static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	char out[4096];
+	int fd[3];
+	bool again = false;
+	long long until;
+
+	/* Two connections, each known to the server by an answer. */
+	for (int k = 0; k < 2; k++) {
+		fd[k] = raw_connect();
+		raw_send(fd[k], get, sizeof(get) - 1);
+		raw_read(fd[k], out, sizeof(out), true);
+		ck_assert_msg(
+		    strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%d: %s", k, out);
+	}
+	/* The third from the same address is closed unanswered. */
+	fd[2] = raw_connect();
+	raw_send(fd[2], get, sizeof(get) - 1);
+	ck_assert_uint_eq(raw_read(fd[2], out, sizeof(out), false), 0);
+	close(fd[2]);
+	/* The first two still work. */
+	raw_send(fd[1], get, sizeof(get) - 1);
+	raw_read(fd[1], out, sizeof(out), true);
+	ck_assert_msg(strncmp(out, "HTTP/1.1 200 ", 13) == 0, "%s", out);
+	/* Once one closes, a new one gets in (the server notices the close
+	 * in its own time: poll). */
+	close(fd[0]);
+	until = (long long)time(NULL) + 10;
+	while (!again && (long long)time(NULL) < until) {
+		int f = raw_connect();
+
+		raw_send(f, get, sizeof(get) - 1);
+		raw_read(f, out, sizeof(out), true);
+		again = strncmp(out, "HTTP/1.1 200 ", 13) == 0;
+		close(f);
+		if (!again)
+			nanosleep(&(struct timespec){0, 50000000}, NULL);
+	}
+	ck_assert(again);
+	close(fd[1]);
+}
+END_TEST
+
+START_TEST(idle_timeout)
+{
+	char out[256];
+	int fd = raw_connect();
+	ssize_t n;
+
+	/* Silent past idle_timeout (2 s): closed by the server, before the
+	 * 10 s guard of raw_connect(). */
+	n = recv(fd, out, sizeof(out), 0);
+	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET), "recv %zd: %s",
+	    n, n < 0 ? strerror(errno) : "data");
+	close(fd);
+}
+END_TEST
+
+START_TEST(security_headers)
+{
+	static const char *const paths[] = {
+	    "/healthz", "/api/v1/cells/r000c000", "/metrics", "/nope"};
+	struct resp r;
+	char v[512];
+
+	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+		ck_assert_int_eq(http(NULL, "GET", paths[k], &r), 0);
+		ck_assert(header(&r, "X-Content-Type-Options", v, sizeof(v)));
+		ck_assert_str_eq(v, "nosniff");
+		ck_assert(header(&r, "Referrer-Policy", v, sizeof(v)));
+		ck_assert_str_eq(v, "no-referrer");
+		ck_assert(header(&r, "X-Frame-Options", v, sizeof(v)));
+		ck_assert_str_eq(v, "DENY");
+		ck_assert(header(&r, "Content-Security-Policy", v, sizeof(v)));
+		ck_assert_str_eq(
+		    v, "default-src 'none'; frame-ancestors 'none'");
+		ck_assert_ptr_null(strstr(v, "unsafe-inline"));
+		resp_free(&r);
+	}
+	ck_assert_int_eq(http(NULL, "GET", "/", &r), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(header(&r, "Content-Security-Policy", v, sizeof(v)));
+	ck_assert_ptr_nonnull(strstr(v, "script-src 'self'"));
+	ck_assert_ptr_null(strstr(v, "unsafe-inline"));
+	ck_assert(header(&r, "X-Frame-Options", v, sizeof(v)));
+	resp_free(&r);
+	/* Unknown methods: 405 with Allow, and the same headers. */
+	ck_assert_int_eq(http(NULL, "BREW", "/healthz", &r), 0);
+	ck_assert_int_eq(r.code, 405);
+	ck_assert(header(&r, "Allow", v, sizeof(v)));
+	ck_assert_str_eq(v, "GET, HEAD");
+	ck_assert(header(&r, "X-Frame-Options", v, sizeof(v)));
+	resp_free(&r);
+}
+END_TEST
+
+/* CORS is off unless configured (setup_tmp has no cors_origins). */
+START_TEST(cors_off)
+{
+	struct resp r;
+	char v[256];
+
+	extra = curl_slist_append(NULL, "Origin: https://good.example");
+	ck_assert_int_eq(http(NULL, "GET", "/api/v1/status", &r), 0);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert(!header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	resp_free(&r);
+	extra = curl_slist_append(extra, "Access-Control-Request-Method: GET");
+	ck_assert_int_eq(http(NULL, "OPTIONS", "/api/v1/status", &r), 0);
+	ck_assert_int_eq(r.code, 405);
+	ck_assert(!header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+	resp_free(&r);
+	curl_slist_free_all(extra);
+	extra = NULL;
+}
+END_TEST
+
+START_TEST(cors_allowed)
+{
+	static const char *const origins[] = {
+	    "https://good.example", "http://localhost:3000"};
+	struct resp r;
+	char v[256];
+
+	for (size_t k = 0; k < 2; k++) {
+		char o[128];
+
+		snprintf(o, sizeof(o), "Origin: %s", origins[k]);
+		extra = curl_slist_append(NULL, o);
+		ck_assert_int_eq(http(NULL, "GET", "/api/v1/status", &r), 0);
+		ck_assert_int_eq(r.code, 200);
+		ck_assert(
+		    header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+		ck_assert_str_eq(v, origins[k]);
+		ck_assert(header(&r, "Vary", v, sizeof(v)));
+		ck_assert_str_eq(v, "Origin");
+		resp_free(&r);
+		/* The preflight. */
+		extra = curl_slist_append(
+		    extra, "Access-Control-Request-Method: GET");
+		ck_assert_int_eq(
+		    http(NULL, "OPTIONS", "/api/v1/cells/r000c000", &r), 0);
+		ck_assert_int_eq(r.code, 204);
+		ck_assert_uint_eq(r.len, 0);
+		ck_assert(
+		    header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+		ck_assert_str_eq(v, origins[k]);
+		ck_assert(
+		    header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+		ck_assert_str_eq(v, "GET, HEAD");
+		ck_assert(
+		    header(&r, "Access-Control-Allow-Headers", v, sizeof(v)));
+		ck_assert(header(&r, "Access-Control-Max-Age", v, sizeof(v)));
+		ck_assert_str_eq(v, "600");
+		ck_assert(header(&r, "Vary", v, sizeof(v)));
+		resp_free(&r);
+		curl_slist_free_all(extra);
+		extra = NULL;
+	}
+}
+END_TEST
+
+START_TEST(cors_refused)
+{
+	static const char *const origins[] = {"Origin: https://evil.example",
+	    "Origin: https://good.example.evil", "Origin: http://good.example",
+	    "Origin: https://good.example/", "Origin: null"};
+	struct resp r;
+	char v[256];
+
+	for (size_t k = 0; k < sizeof(origins) / sizeof(origins[0]); k++) {
+		extra = curl_slist_append(NULL, origins[k]);
+		ck_assert_int_eq(http(NULL, "GET", "/api/v1/status", &r), 0);
+		ck_assert_int_eq(r.code, 200);
+		ck_assert_msg(
+		    !header(&r, "Access-Control-Allow-Origin", v, sizeof(v)),
+		    "%s", origins[k]);
+		ck_assert(!header(&r, "Vary", v, sizeof(v)));
+		resp_free(&r);
+		extra = curl_slist_append(
+		    extra, "Access-Control-Request-Method: GET");
+		ck_assert_int_eq(
+		    http(NULL, "OPTIONS", "/api/v1/status", &r), 0);
+		ck_assert_int_eq(r.code, 405);
+		ck_assert(
+		    !header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+		ck_assert(
+		    !header(&r, "Access-Control-Allow-Methods", v, sizeof(v)));
+		resp_free(&r);
+		curl_slist_free_all(extra);
+		extra = NULL;
+	}
+}
+END_TEST
+
 static Suite *
 api_suite(void)
 {
@@ -1496,6 +2034,8 @@ api_suite(void)
 	TCase *tr = tcase_create("dashboard");
 	TCase *tl = tcase_create("load");
 	TCase *tn = tcase_create("names");
+	TCase *tt = tcase_create("target");
+	TCase *tm = tcase_create("limits");
 
 	tcase_add_checked_fixture(tc, setup_tmp, teardown);
 	tcase_set_timeout(tc, 30);
@@ -1510,6 +2050,7 @@ api_suite(void)
 	tcase_add_test(tc, metrics);
 	tcase_add_test(tc, openapi);
 	tcase_add_test(tc, static_files);
+	tcase_add_test(tc, cors_off);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tr, setup_repo, teardown);
 	tcase_set_timeout(tr, 30);
@@ -1523,6 +2064,21 @@ api_suite(void)
 	tcase_set_timeout(tl, 120);
 	tcase_add_test(tl, concurrent_readers);
 	suite_add_tcase(s, tl);
+	tcase_add_loop_test(tt, parse_target, 0,
+	    (int)(sizeof(target_cases) / sizeof(target_cases[0])));
+	tcase_add_test(tt, parse_target_bounds);
+	suite_add_tcase(s, tt);
+	tcase_add_checked_fixture(tm, setup_limits, teardown);
+	tcase_set_timeout(tm, 30);
+	tcase_add_test(tm, targets_over_http);
+	tcase_add_test(tm, body_limit);
+	tcase_add_test(tm, header_limit);
+	tcase_add_test(tm, client_cap);
+	tcase_add_test(tm, idle_timeout);
+	tcase_add_test(tm, security_headers);
+	tcase_add_test(tm, cors_allowed);
+	tcase_add_test(tm, cors_refused);
+	suite_add_tcase(s, tm);
 	return s;
 }
 

@@ -196,6 +196,46 @@ START_TEST(include_and_registry)
 }
 END_TEST
 
+/* [http] TLS goes in pairs, reported where it was set; CORS origins are
+ * origins. */
+START_TEST(http_security_keys)
+{
+	struct conf *c;
+
+	load(MIN "[http]\n\ntls_key = /k.pem\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "a.conf:8: [http]: tls_cert and tls_key go together"));
+	load(MIN "[http]\ntls_cert = /c.pem\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:7: [http]: tls_cert and"));
+	load(MIN "[http]\ncors_origins = https://a.example *\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:7: cors_origins: '*'"));
+	load(MIN "[http]\ncors_origins = https://a.example/\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "'https://a.example/' is not"));
+	load(MIN "[http]\ncors_origins = ftp://a.example\n", AQ_ERR_INVAL);
+	load(MIN "[http]\nmax_header = 100\n", AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "max_header: 100 is outside"));
+	c = load(MIN "[http]\ntls_cert = /c.pem\ntls_key = /k.pem\n"
+		     "cors_origins = https://a.example  http://[::1]:8080\n"
+		     "max_body = 0\nclient_connections = 0\n",
+	    AQ_OK);
+	ck_assert_str_eq(c->http_tls_cert, "/c.pem");
+	ck_assert_str_eq(c->http_tls_key, "/k.pem");
+	ck_assert_str_eq(
+	    c->http_cors_origins, "https://a.example  http://[::1]:8080");
+	ck_assert_int_eq(c->http_max_body, 0);
+	conf_free(c);
+	/* The defaults. */
+	c = load(MIN, AQ_OK);
+	ck_assert_str_eq(c->http_tls_cert, "");
+	ck_assert_str_eq(c->http_cors_origins, "");
+	ck_assert_int_eq(c->http_client_connections, 32);
+	ck_assert_int_eq(c->http_idle_timeout, 30);
+	ck_assert_int_eq(c->http_max_header, 16384);
+	ck_assert_int_eq(c->http_max_body, 65536);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(whole_config_checks)
 {
 	load("[grid]\nrows = 1\ncols = 1\n", AQ_ERR_INVAL);
@@ -323,6 +363,7 @@ conf_suite(void)
 	tcase_add_test(tc, grid_areas_and_placement);
 	tcase_add_test(tc, include_and_registry);
 	tcase_add_test(tc, whole_config_checks);
+	tcase_add_test(tc, http_security_keys);
 	tcase_add_test(tc, manual_page);
 	tcase_add_test(tc, raw_sections);
 	tcase_add_test(tc, error_format);
