@@ -227,8 +227,10 @@ END_TEST
 START_TEST(malformed_corpus)
 {
 	static const char *const decoders[] = {
-	    "json", "senml", "airgradient", "sensor.community"};
+	    "json", "senml", "airgradient", "sensor.community", "hj212"};
 	const char *root = "tests/fixtures/payloads/bad";
+	size_t big = 1 << 20;
+	char *mb;
 	struct h_proc broker;
 	struct h_daemon d;
 	struct mosquitto *m;
@@ -237,7 +239,7 @@ START_TEST(malformed_corpus)
 	int64_t t = h_hour_start(2);
 
 	h_broker_start(&broker, &port);
-	write_conf(&d, port, NULL);
+	write_conf(&d, port, "[mqtt]\nsubscribe = aq/test/hj212/+ hj212 1\n");
 	h_daemon_start(&d, "corpus.log");
 	m = h_mqtt(port, "pub-corpus");
 	for (size_t k = 0; k < sizeof(decoders) / sizeof(decoders[0]); k++) {
@@ -290,7 +292,18 @@ START_TEST(malformed_corpus)
 		}
 		closedir(dp);
 	}
-	ck_assert_int_ge(files, 50);
+	/* A megabyte to each decoder, made here rather than kept. */
+	ck_assert_ptr_nonnull(mb = malloc(big));
+	memset(mb, '{', big);
+	for (size_t k = 0; k < sizeof(decoders) / sizeof(decoders[0]); k++) {
+		char topic[128];
+
+		snprintf(topic, sizeof(topic), "aq/test/%s/mb", decoders[k]);
+		h_publish(m, topic, mb, big, 1);
+		expect[REASON_OVERSIZE]++;
+	}
+	free(mb);
+	ck_assert_int_ge(files, 230);
 	ck_assert(h_status_wait(&d, "readings.accepted", good, 30));
 	for (int r = 0; r < REASON_COUNT; r++) {
 		char path[64];
