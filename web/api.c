@@ -54,6 +54,28 @@
 #define API_PEM_MAX (1024 * 1024) /* largest TLS certificate or key file */
 /* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers. */
 #define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* History pages: rows per page by default and at most (more is 400), the
+ * span when from is not given, and cell-hours read for one page of an
+ * area (its page holds fewer hours when it has many cells). */
+#define API_HIST_LIMIT_DEFAULT 500
+#define API_HIST_LIMIT_MAX 5000
+#define API_HIST_HOURS_DEFAULT 48
+#define API_HIST_DAYS_DEFAULT 31
+#define API_AREA_ROWS 20000
+#define API_CSV_TYPE "text/csv; charset=utf-8"
+#define API_NO_STORE                                                           \
+	"history: this daemon keeps no history (no [store] dir in its "        \
+	"configuration)"
+#define HIST_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define HIST_DATE_MAX 99991231
+#define HIST_TIME_DOC                                                          \
+	"expected Unix seconds, YYYY-MM-DD or ISO 8601 (with an offset, or "   \
+	"local time)"
+#define HIST_DATE_DOC "expected YYYY-MM-DD, Unix seconds or ISO 8601"
+/* The indicators an area's history averages unless told. */
+#define HIST_AREA_INDS                                                         \
+	(IND_BIT(IND_PM25_1H) | IND_BIT(IND_O3_1H) | IND_BIT(IND_PM10_1H) |    \
+	    IND_BIT(IND_NO2_1H) | IND_BIT(IND_SO2_1H) | IND_BIT(IND_CO_1H))
 
 enum route {
 	R_HEALTHZ,
@@ -63,6 +85,9 @@ enum route {
 	R_CELL,
 	R_AREAS,
 	R_AREA,
+	R_CELL_HISTORY,
+	R_CELL_DAILY,
+	R_AREA_HISTORY,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -111,6 +136,7 @@ struct req {
 	int fd; /* owned, size bytes; -1 for none */
 	uint64_t size;
 	const char *ctype;
+	char next[24]; /* a history page's next cursor: X-Next-Cursor */
 };
 
 /* A cell reduced to what lists and aggregates need. */
@@ -176,8 +202,35 @@ struct schema_def {
 	const char *name, *doc, *props;
 };
 
+/* A history route's query, checked (hist_query()). */
+struct hist_q {
+	int64_t from, to; /* hour ends (Unix s), or dates yyyymmdd */
+	int64_t after;    /* the cursor; INT64_MIN for the first page */
+	uint32_t limit;
+	uint32_t inds; /* IND_BIT()s shown */
+	bool csv;
+};
+
+/* What an hourly and a daily row of a cell share. */
+struct hist_row {
+	int aqi, level;
+	uint32_t primary, exceeds, has;
+	const int64_t *v;
+	const uint8_t *n;
+};
+
+/* A cell's row at one hour, as an area's history aggregates it. */
+struct area_row {
+	int64_t hour;
+	uint32_t cell;
+	int aqi, level;
+	uint32_t has;
+	int64_t v[IND_AQI_COUNT];
+};
+
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
-    h_area, h_openapi, h_metrics, h_static;
+    h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
+    h_area_history;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -238,6 +291,28 @@ static json_t *values_json(const struct aqi_input *in);
 static json_t *hours_json(const uint8_t *n);
 static json_t *day_json(struct req *r, const struct cell_view *v);
 static json_t *sensors_json(struct req *r, const struct cell_view *v);
+static bool hist_query(struct req *r, bool daily, uint32_t dflt,
+    struct hist_q *q, char *why, size_t len);
+static int when(
+    struct req *r, const char *s, bool daily, bool end, int64_t *out);
+static bool hist_inds(const char *s, uint32_t *out, char *why, size_t len);
+static void put_key(struct buf *b, const char *key);
+static void put_inds(struct buf *b, uint32_t bits);
+static void put_csv(struct buf *b, const char *s);
+static void put_csv_inds(struct buf *b, uint32_t bits);
+static void put_fix(struct buf *b, bool csv, bool has, int64_t v);
+static void hist_head(struct req *r, const struct hist_q *q, bool daily,
+    uint32_t n, const char *next, struct buf *b);
+static void hist_csv_head(const char *label, uint32_t inds, struct buf *b);
+static void hist_row(const struct hist_q *q, const char *key, const char *label,
+    const struct hist_row *h, struct buf *b);
+static char *date_text(int32_t d, char *buf, size_t len);
+static int hist_done(
+    struct req *r, const struct hist_q *q, const char *next, struct buf *b);
+static int cell_rows(struct req *r, bool daily);
+static int by_hour_cell(const void *x, const void *y);
+static void area_hour(struct req *r, const struct hist_q *q,
+    const struct area_row *rows, uint32_t n, uint32_t ncells, struct buf *b);
 static int area_json(struct req *r, uint32_t area, const struct summary *sums,
     uint32_t *seen, bool ids, json_t **out);
 static int metrics_text(struct req *r, FILE *f);
@@ -262,6 +337,9 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_CELL] = "/api/v1/cells/{id}",
     [R_AREAS] = "/api/v1/areas",
     [R_AREA] = "/api/v1/areas/{id}",
+    [R_CELL_HISTORY] = "/api/v1/cells/{id}/history",
+    [R_CELL_DAILY] = "/api/v1/cells/{id}/daily",
+    [R_AREA_HISTORY] = "/api/v1/areas/{id}/history",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -287,6 +365,61 @@ static const struct param_def cell_params[] = {
 };
 static const struct param_def area_params[] = {
     {"id", "path", "string", "Area id."},
+    {NULL, NULL, NULL, NULL},
+};
+#define HIST_FROM_DOC                                                          \
+	"Earliest hour (by its end): Unix seconds, ISO 8601 with an offset "   \
+	"or Z, ISO 8601 without one (local time in the configured zone), or "  \
+	"YYYY-MM-DD (that day's first hour, 01:00).  Default: 48 hours "       \
+	"before to."
+#define HIST_TO_DOC                                                            \
+	"Latest hour (by its end), as from; YYYY-MM-DD is that day's last "    \
+	"hour (24:00).  Default: now.  from after to is 400."
+#define HIST_FORMAT_DOC                                                        \
+	"json (default) or csv; without it, an Accept header naming text/csv " \
+	"asks for CSV.  CSV has a header line, then one row a line; unknown "  \
+	"values are empty fields, lists are joined by ';'."
+#define HIST_LIMIT_DOC "Rows per page, 1 to 5000 (more is 400); default 500."
+#define HIST_CURSOR_DOC                                                        \
+	"Where the page starts: next_cursor of the page before (also sent "    \
+	"as the X-Next-Cursor header, CSV or not).  Pages follow each other "  \
+	"with no gap and no repeat; the last has next_cursor null and no "     \
+	"X-Next-Cursor."
+static const struct param_def cell_history_params[] = {
+    {"id", "path", "string", "Cell id, e.g. r000c001."},
+    {"from", "query", "string", HIST_FROM_DOC},
+    {"to", "query", "string", HIST_TO_DOC},
+    {"indicators", "query", "string",
+	"Indicators shown, comma-separated (pm25_1h,o3_8h); default all. "
+	"An unknown name is 400, naming it."},
+    {"format", "query", "json|csv", HIST_FORMAT_DOC},
+    {"limit", "query", "integer", HIST_LIMIT_DOC},
+    {"cursor", "query", "string", HIST_CURSOR_DOC},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def cell_daily_params[] = {
+    {"id", "path", "string", "Cell id, e.g. r000c001."},
+    {"from", "query", "string",
+	"Earliest local date, YYYY-MM-DD (or a time as for the hourly "
+	"history: its local date).  Default: 30 days before to."},
+    {"to", "query", "string", "Latest local date, as from.  Default: today."},
+    {"indicators", "query", "string",
+	"Indicators shown, comma-separated; default all."},
+    {"format", "query", "json|csv", HIST_FORMAT_DOC},
+    {"limit", "query", "integer", HIST_LIMIT_DOC},
+    {"cursor", "query", "string", HIST_CURSOR_DOC},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def area_history_params[] = {
+    {"id", "path", "string", "Area id."},
+    {"from", "query", "string", HIST_FROM_DOC},
+    {"to", "query", "string", HIST_TO_DOC},
+    {"indicators", "query", "string",
+	"Indicators averaged, comma-separated; default pm25_1h, pm10_1h, "
+	"so2_1h, no2_1h, co_1h and o3_1h."},
+    {"format", "query", "json|csv", HIST_FORMAT_DOC},
+    {"limit", "query", "integer", HIST_LIMIT_DOC},
+    {"cursor", "query", "string", HIST_CURSOR_DOC},
     {NULL, NULL, NULL, NULL},
 };
 static const struct param_def file_params[] = {
@@ -315,6 +448,30 @@ static const struct resp_def areas_resps[] = {
 static const struct resp_def area_resps[] = {
     {200, "The area, its aggregates and cells.", "#AreaDetail"},
     {404, "No such area.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def cell_history_resps[] = {
+    {200, "One page of the cell's hours, oldest first.", "#CellHistory"},
+    {200, "", "text/csv"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {404, "No such cell.", "#Error"},
+    {500, "The store could not be read.", "#Error"},
+    {503, "The daemon keeps no history ([store] dir not set).", "#Error"},
+    {0, NULL, NULL}};
+static const struct resp_def cell_daily_resps[] = {
+    {200, "One page of the cell's days, oldest first.", "#CellDaily"},
+    {200, "", "text/csv"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {404, "No such cell.", "#Error"},
+    {500, "The store could not be read.", "#Error"},
+    {503, "The daemon keeps no history ([store] dir not set).", "#Error"},
+    {0, NULL, NULL}};
+static const struct resp_def area_history_resps[] = {
+    {200, "One page of the area's hours, oldest first.", "#AreaHistory"},
+    {200, "", "text/csv"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {404, "No such area.", "#Error"},
+    {500, "The store could not be read.", "#Error"},
+    {503, "The daemon keeps no history ([store] dir not set).", "#Error"},
+    {0, NULL, NULL}};
 static const struct resp_def openapi_resps[] = {
     {200, "This document.", "application/json"}, {0, NULL, NULL}};
 static const struct resp_def metrics_resps[] = {
@@ -347,6 +504,22 @@ static const struct route_def routes[R_COUNT] = {
 	areas_resps},
     [R_AREA] = {h_area, "getArea", "areas",
 	"One area with its aggregates and cell ids.", area_params, area_resps},
+    [R_CELL_HISTORY] = {h_cell_history, "getCellHistory", "history",
+	"A cell's hourly rows from the store (AQI, level, primary "
+	"pollutants, exceedances, each indicator's value and valid "
+	"hours), paged by cursor; JSON or CSV.",
+	cell_history_params, cell_history_resps},
+    [R_CELL_DAILY] = {h_cell_daily, "getCellDaily", "history",
+	"A cell's daily rows from the store (daily AQI, daily means, "
+	"maxima and MDA8), paged by cursor; JSON or CSV.",
+	cell_daily_params, cell_daily_resps},
+    [R_AREA_HISTORY] = {h_area_history, "getAreaHistory", "history",
+	"An area's hours aggregated from its cells' rows as for the area "
+	"itself: worst cell, means over cells with a valid value (with "
+	"how many), cells per level.  A page may hold fewer hours than "
+	"limit in a large area (at most 20000 cell-hours are read a "
+	"page); follow next_cursor until it is null.",
+	area_history_params, area_history_resps},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -479,6 +652,33 @@ static const struct schema_def schemas[] = {
 	AREA_PROPS " cell_ids:[string]"},
     {"CountMeta", "Totals.", "count:integer"},
     {"AreaList", "Every area.", "meta:#CountMeta results:[#Area]"},
+    {"HourRow",
+	"A cell's hour from the store, labelled by its end; aqi and level "
+	"null when NA; values null when not valid.",
+	"hour:date-time aqi:integer? level:integer? primary:[string] "
+	"exceeds:[string] concentrations:{number?} valid_hours:{integer}"},
+    {"CellHistory", "One page of a cell's hours.",
+	"cell:string from:date-time to:date-time indicators:[string] "
+	"units:{string} count:integer next_cursor:string? "
+	"results:[#HourRow]"},
+    {"DayRow",
+	"A cell's local day from the store: daily means (*_24h), maxima "
+	"(*_1h, co_8h), O3 MDA8 (o3_8h) and the daily AQI.",
+	"date:date aqi:integer? level:integer? primary:[string] "
+	"exceeds:[string] concentrations:{number?} valid_hours:{integer}"},
+    {"CellDaily", "One page of a cell's days.",
+	"cell:string from:date to:date indicators:[string] units:{string} "
+	"count:integer next_cursor:string? results:[#DayRow]"},
+    {"AreaHour",
+	"An area's hour: cells with a row (reporting), the worst of them, "
+	"each mean with the cells behind it, and cells per level (unknown: "
+	"NA or no row).",
+	"hour:date-time reporting:integer worst:#Worst? mean:{number?} "
+	"mean_cells:{integer} levels:#AreaLevels"},
+    {"AreaHistory", "One page of an area's hours.",
+	"area:string name:string name_en:string cells:integer "
+	"from:date-time to:date-time indicators:[string] units:{string} "
+	"count:integer next_cursor:string? results:[#AreaHour]"},
 };
 
 /* ---- Server ---- */
@@ -1129,6 +1329,13 @@ send_answer(struct req *r, enum route route)
 	if (ok && r->code == MHD_HTTP_METHOD_NOT_ALLOWED)
 		ok = MHD_add_response_header(
 			 resp, MHD_HTTP_HEADER_ALLOW, API_ALLOW) == MHD_YES;
+	if (ok && r->next[0] != '\0')
+		ok = MHD_add_response_header(resp, "X-Next-Cursor", r->next) ==
+			MHD_YES &&
+		    (origin == NULL ||
+			MHD_add_response_header(resp,
+			    "Access-Control-Expose-Headers",
+			    "X-Next-Cursor") == MHD_YES);
 	/* CORS only for a listed origin, and then named back exactly. */
 	if (ok && origin != NULL)
 		ok = MHD_add_response_header(resp,
@@ -1178,6 +1385,7 @@ req_reset(struct req *r)
 	r->text = NULL;
 	r->len = 0;
 	r->ctype = NULL;
+	r->next[0] = '\0';
 }
 
 /* Sets a JSON error answer {"error": "..."}. */
@@ -2249,6 +2457,731 @@ out:
 	return rc;
 }
 
+/* ---- History ---- */
+
+/*
+ * The from, to, indicators, format, limit and cursor of a history route,
+ * checked.  Hourly routes: from and to bound the hours' ends (Unix s),
+ * after is the last hour of the page before (INT64_MIN at first).  Daily:
+ * the same with dates yyyymmdd.  Returns false with the reason in why.
+ */
+static bool
+hist_query(struct req *r, bool daily, uint32_t dflt, struct hist_q *q,
+    char *why, size_t len)
+{
+	const char *from = arg(r, "from"), *to = arg(r, "to");
+	const char *inds = arg(r, "indicators"), *format = arg(r, "format");
+	const char *limit = arg(r, "limit"), *cursor = arg(r, "cursor");
+	const char *accept = MHD_lookup_connection_value(
+	    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	long long v = 0;
+
+	*q = (struct hist_q){
+	    .after = INT64_MIN, .limit = API_HIST_LIMIT_DEFAULT, .inds = dflt};
+	if (format != NULL && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "json") != 0) {
+		snprintf(why, len, "format: expected 'json' or 'csv'");
+		return false;
+	}
+	q->csv = format != NULL
+	    ? strcmp(format, "csv") == 0
+	    : accept != NULL && strstr(accept, "text/csv") != NULL;
+	if (from != NULL && when(r, from, daily, false, &q->from) != AQ_OK) {
+		snprintf(why, len, "from: %s",
+		    daily ? HIST_DATE_DOC : HIST_TIME_DOC);
+		return false;
+	}
+	if (to != NULL && when(r, to, daily, true, &q->to) != AQ_OK) {
+		snprintf(
+		    why, len, "to: %s", daily ? HIST_DATE_DOC : HIST_TIME_DOC);
+		return false;
+	}
+	if (to == NULL)
+		q->to = daily ? tz_date(r->tz, r->now) : r->now;
+	if (from == NULL && daily)
+		q->from = tz_date_from_days(tz_days_from_date((int32_t)q->to) -
+		    (API_HIST_DAYS_DEFAULT - 1));
+	else if (from == NULL)
+		q->from = q->to - API_HIST_HOURS_DEFAULT * 3600 + 1;
+	if (q->from > q->to) {
+		snprintf(why, len, "from: after to");
+		return false;
+	}
+	if (inds != NULL && !hist_inds(inds, &q->inds, why, len))
+		return false;
+	if (limit != NULL &&
+	    (parse_count(limit, API_HIST_LIMIT_MAX, &v) != AQ_OK || v == 0)) {
+		snprintf(why, len, "limit: expected an integer from 1 to %d",
+		    API_HIST_LIMIT_MAX);
+		return false;
+	}
+	if (limit != NULL)
+		q->limit = (uint32_t)v;
+	if (cursor != NULL &&
+	    parse_count(cursor, daily ? HIST_DATE_MAX : HIST_TIME_MAX, &v) !=
+		AQ_OK) {
+		snprintf(why, len, "cursor: not a next_cursor of this route");
+		return false;
+	}
+	if (cursor != NULL)
+		q->after = v;
+	return true;
+}
+
+/*
+ * A from or to: Unix seconds, ISO 8601 with an offset or Z, ISO 8601
+ * without one (local time in the zone), or YYYY-MM-DD: the day's first
+ * hour (from) or its last (to).  Daily routes take the local date of any
+ * of these.
+ */
+static int
+when(struct req *r, const char *s, bool daily, bool end, int64_t *out)
+{
+	char buf[48];
+	int32_t date;
+	int64_t t, naive;
+	size_t n;
+
+	if (tz_parse_date(s, &date) == AQ_OK) {
+		int32_t prev = tz_date_from_days(tz_days_from_date(date) - 1);
+
+		if (daily)
+			*out = date;
+		else
+			*out = tz_hour_end(r->tz,
+			    end ? tz_day_last_hour(r->tz, date)
+				: tz_day_last_hour(r->tz, prev) + 1);
+		return AQ_OK;
+	}
+	if (tz_parse(s, &t) != AQ_OK) {
+		/* Local time, without a zone: the offset in force there,
+		 * found as tz_day_last_hour() finds it. */
+		n = strlen(s);
+		if (n < 16 || n + 2 > sizeof(buf) ||
+		    strpbrk(s + 10, "Zz+-") != NULL)
+			return AQ_ERR_INVAL;
+		snprintf(buf, sizeof(buf), "%sZ", s);
+		if (tz_parse(buf, &naive) != AQ_OK)
+			return AQ_ERR_INVAL;
+		t = naive - tz_offset(r->tz, naive);
+		t = naive - tz_offset(r->tz, t);
+	}
+	if (t < 0 || t > HIST_TIME_MAX)
+		return AQ_ERR_RANGE;
+	*out = daily ? tz_date(r->tz, t) : t;
+	return AQ_OK;
+}
+
+/* indicators=a,b,...: names of stored indicators; every unknown one is
+ * named in why. */
+static bool
+hist_inds(const char *s, uint32_t *out, char *why, size_t len)
+{
+	uint32_t bits = 0;
+	size_t w = 0;
+	char name[32];
+
+	why[0] = '\0';
+	while (*s != '\0') {
+		size_t n = strcspn(s, ",");
+		int i = -1;
+
+		if (n > 0 && n < sizeof(name)) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			i = ind_from_name(name);
+		}
+		if (i >= 0 && i < IND_AQI_COUNT)
+			bits |= IND_BIT(i);
+		else if (n > 0 && w < len)
+			w += (size_t)snprintf(why + w, len - w, "%s'%.*s'",
+			    w == 0 ? "indicators: unknown " : ", ",
+			    (int)(n < sizeof(name) ? n : sizeof(name)), s);
+		s += n + (s[n] == ',');
+	}
+	if (w == 0 && bits == 0)
+		snprintf(why, len, "indicators: none given");
+	if (why[0] != '\0')
+		return false;
+	*out = bits;
+	return true;
+}
+
+/* "key": */
+static void
+put_key(struct buf *b, const char *key)
+{
+	put_str(b, key);
+	put(b, ":", 1);
+}
+
+/* ["a","b"] of the indicators in bits. */
+static void
+put_inds(struct buf *b, uint32_t bits)
+{
+	bool first = true;
+
+	put(b, "[", 1);
+	for (int i = 0; i < IND_COUNT; i++) {
+		if ((bits & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_str(b, ind_name((enum ind)i));
+		first = false;
+	}
+	put(b, "]", 1);
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static void
+put_csv(struct buf *b, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		put_text(b, s);
+		return;
+	}
+	put(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			put(b, "\"", 1);
+		put(b, s, 1);
+	}
+	put(b, "\"", 1);
+}
+
+/* Indicator names joined by ';' (one CSV field, never quoted). */
+static void
+put_csv_inds(struct buf *b, uint32_t bits)
+{
+	bool first = true;
+
+	for (int i = 0; i < IND_COUNT; i++) {
+		if ((bits & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ";", 1);
+		put_text(b, ind_name((enum ind)i));
+		first = false;
+	}
+}
+
+/* A fix value, or for CSV nothing / for JSON null when absent. */
+static void
+put_fix(struct buf *b, bool csv, bool has, int64_t v)
+{
+	if (has)
+		put_real(b, fix_to_double(v));
+	else if (!csv)
+		put_text(b, "null");
+}
+
+/* The head shared by the three routes' JSON: from, to, indicators, units,
+ * count and next_cursor, then the results array opens. */
+static void
+hist_head(struct req *r, const struct hist_q *q, bool daily, uint32_t n,
+    const char *next, struct buf *b)
+{
+	char t[TZ_ISO_MAX];
+	bool first = true;
+
+	put_text(b, ",\"from\":");
+	put_str(b,
+	    daily ? date_text((int32_t)q->from, t, sizeof(t))
+		  : iso(r, q->from, t, sizeof(t)));
+	put_text(b, ",\"to\":");
+	put_str(b,
+	    daily ? date_text((int32_t)q->to, t, sizeof(t))
+		  : iso(r, q->to, t, sizeof(t)));
+	put_text(b, ",\"indicators\":");
+	put_inds(b, q->inds);
+	put_text(b, ",\"units\":{");
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((q->inds & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_key(b, ind_name((enum ind)i));
+		put_str(b, unit_name(pol_unit(ind_pol((enum ind)i))));
+		first = false;
+	}
+	put_text(b, "},\"count\":");
+	put_int(b, true, n);
+	put_text(b, ",\"next_cursor\":");
+	put_str(b, next[0] != '\0' ? next : NULL);
+	put_text(b, ",\"results\":[");
+}
+
+/* The CSV head line of a cell's rows: the label, then each indicator's
+ * value and count. */
+static void
+hist_csv_head(const char *label, uint32_t inds, struct buf *b)
+{
+	put_text(b, label);
+	put_text(b, ",aqi,level,primary,exceeds");
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((inds & IND_BIT(i)) == 0)
+			continue;
+		put_text(b, ",");
+		put_text(b, ind_name((enum ind)i));
+		put_text(b, ",n_");
+		put_text(b, ind_name((enum ind)i));
+	}
+	put_text(b, "\r\n");
+}
+
+/* One hourly or daily row of a cell, label its hour or date. */
+static void
+hist_row(const struct hist_q *q, const char *key, const char *label,
+    const struct hist_row *h, struct buf *b)
+{
+	bool first = true, na = h->aqi < 0;
+
+	if (q->csv) {
+		put_text(b, label);
+		put(b, ",", 1);
+		if (!na)
+			put_int(b, true, h->aqi);
+		put(b, ",", 1);
+		if (!na)
+			put_int(b, true, h->level);
+		put(b, ",", 1);
+		put_csv_inds(b, na ? 0 : h->primary);
+		put(b, ",", 1);
+		put_csv_inds(b, h->exceeds);
+		for (int i = 0; i < IND_AQI_COUNT; i++) {
+			if ((q->inds & IND_BIT(i)) == 0)
+				continue;
+			put(b, ",", 1);
+			put_fix(b, true, h->has & IND_BIT(i), h->v[i]);
+			put(b, ",", 1);
+			put_int(b, true, h->n[i]);
+		}
+		put_text(b, "\r\n");
+		return;
+	}
+	put(b, "{", 1);
+	put_key(b, key);
+	put_str(b, label);
+	put_text(b, ",\"aqi\":");
+	put_int(b, !na, h->aqi);
+	put_text(b, ",\"level\":");
+	put_int(b, !na, h->level);
+	put_text(b, ",\"primary\":");
+	put_inds(b, na ? 0 : h->primary);
+	put_text(b, ",\"exceeds\":");
+	put_inds(b, h->exceeds);
+	put_text(b, ",\"concentrations\":{");
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((q->inds & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_key(b, ind_name((enum ind)i));
+		put_fix(b, false, h->has & IND_BIT(i), h->v[i]);
+		first = false;
+	}
+	put_text(b, "},\"valid_hours\":{");
+	first = true;
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((q->inds & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_key(b, ind_name((enum ind)i));
+		put_int(b, true, h->n[i]);
+		first = false;
+	}
+	put_text(b, "}}");
+}
+
+/* "2026-11-29" from yyyymmdd. */
+static char *
+date_text(int32_t d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%04d-%02d-%02d", (int)(d / 10000),
+	    (int)(d / 100 % 100), (int)(d % 100));
+	return buf;
+}
+
+/* Hands the finished page to send_answer(): JSON or CSV, with its next
+ * cursor in X-Next-Cursor as well. */
+static int
+hist_done(
+    struct req *r, const struct hist_q *q, const char *next, struct buf *b)
+{
+	if (b->bad)
+		return AQ_ERR_NOMEM;
+	r->code = MHD_HTTP_OK;
+	r->body = b->p;
+	r->len = b->len;
+	r->ctype = q->csv ? API_CSV_TYPE : "application/json";
+	snprintf(r->next, sizeof(r->next), "%s", next);
+	b->p = NULL;
+	return AQ_OK;
+}
+
+static int
+h_cell_history(struct req *r)
+{
+	return cell_rows(r, false);
+}
+
+static int
+h_cell_daily(struct req *r)
+{
+	return cell_rows(r, true);
+}
+
+/*
+ * A cell's hourly (or daily) rows from the store, one page: limit + 1
+ * are read, the last only to tell whether a next page exists, and the
+ * cursor is the last hour (date) shown, so that the next page starts
+ * right after it.
+ */
+static int
+cell_rows(struct req *r, bool daily)
+{
+	int64_t c = conf_cell_find(r->conf, r->param);
+	struct store *s = state_store(r->st);
+	const char *id;
+	struct hist_q q;
+	struct store_hour *hours = NULL;
+	struct store_day *days = NULL;
+	struct hist_row h;
+	struct buf b = {NULL, 0, 0, false};
+	char why[256], next[24] = "", label[TZ_ISO_MAX];
+	uint32_t n = 0;
+	int rc = AQ_ERR_NOMEM, got;
+
+	if (c < 0 || c >= state_ncells(r->st)) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such cell");
+		goto out;
+	}
+	id = r->conf->cells[c].id;
+	if (!hist_query(
+		r, daily, IND_BIT(IND_AQI_COUNT) - 1, &q, why, sizeof(why))) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "%s", why);
+		goto out;
+	}
+	if (s == NULL) {
+		rc = fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, API_NO_STORE);
+		goto out;
+	}
+	if (daily) {
+		if ((days = calloc(q.limit + 1, sizeof(*days))) == NULL)
+			goto out;
+		got = store_daily(s, id, (int32_t)q.from, (int32_t)q.to,
+		    q.after == INT64_MIN ? INT32_MIN : (int32_t)q.after,
+		    q.limit + 1, days, &n);
+	} else {
+		if ((hours = calloc(q.limit + 1, sizeof(*hours))) == NULL)
+			goto out;
+		got = store_history(
+		    s, id, q.from, q.to, q.after, q.limit + 1, hours, &n);
+	}
+	if (got != AQ_OK) {
+		rc = fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "history: cannot read the store: %s", aq_strerror(got));
+		goto out;
+	}
+	if (n > q.limit) {
+		n = q.limit;
+		snprintf(next, sizeof(next), "%lld",
+		    daily ? (long long)days[n - 1].date
+			  : (long long)hours[n - 1].hour);
+	}
+	if (q.csv) {
+		hist_csv_head(daily ? "date" : "hour", q.inds, &b);
+	} else {
+		put_text(&b, "{\"cell\":");
+		put_str(&b, id);
+		hist_head(r, &q, daily, n, next, &b);
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		if (daily) {
+			h = (struct hist_row){days[k].aqi, days[k].level,
+			    days[k].primary, days[k].exceeds, days[k].has,
+			    days[k].v, days[k].n};
+			date_text(days[k].date, label, sizeof(label));
+		} else {
+			h = (struct hist_row){hours[k].aqi, hours[k].level,
+			    hours[k].primary, hours[k].exceeds, hours[k].has,
+			    hours[k].v, hours[k].n};
+			iso(r, hours[k].hour, label, sizeof(label));
+		}
+		if (k > 0 && !q.csv)
+			put(&b, ",", 1);
+		hist_row(&q, daily ? "date" : "hour", label, &h, &b);
+	}
+	if (!q.csv)
+		put_text(&b, "]}");
+	rc = hist_done(r, &q, next, &b);
+out:
+	free(b.p);
+	free(days);
+	free(hours);
+	return rc;
+}
+
+static int
+by_hour_cell(const void *x, const void *y)
+{
+	const struct area_row *a = x, *b = y;
+
+	if (a->hour != b->hour)
+		return a->hour < b->hour ? -1 : 1;
+	return a->cell < b->cell ? -1 : a->cell > b->cell;
+}
+
+/*
+ * An area's hours, aggregated from its cells' rows as h_area() aggregates
+ * their latest hour: the worst AQI (ties to the lower id), the mean of
+ * each indicator over the cells with a valid value (to 0.001), cells per
+ * level; each with the cells behind it.  A page holds the first L hours
+ * any cell has after the cursor, L being limit or fewer when the area is
+ * large (at most API_AREA_ROWS rows read in all): reading L + 1 rows of
+ * each cell finds every row of those hours, and more hours than L among
+ * them means there is a next page.
+ */
+static int
+h_area_history(struct req *r)
+{
+	const struct conf *conf = r->conf;
+	uint32_t ncells = state_ncells(r->st), nuniq = 0, lim, nrows = 0;
+	struct store *s = state_store(r->st);
+	int ai = find_area(conf, r->param), rc = AQ_ERR_NOMEM, got;
+	const struct conf_area *ar;
+	struct hist_q q;
+	uint32_t *cells = NULL, nhours = 0, n, end = 0;
+	uint8_t *seen = NULL;
+	struct store_hour *buf = NULL;
+	struct area_row *rows = NULL;
+	struct buf b = {NULL, 0, 0, false};
+	char why[256], next[24] = "";
+
+	if (ai < 0) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+		goto out;
+	}
+	ar = &conf->areas[ai];
+	if (!hist_query(r, false, HIST_AREA_INDS, &q, why, sizeof(why))) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "%s", why);
+		goto out;
+	}
+	if (s == NULL) {
+		rc = fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, API_NO_STORE);
+		goto out;
+	}
+	/* An area may list a cell twice: count it once. */
+	if ((seen = calloc(ncells > 0 ? ncells : 1, 1)) == NULL ||
+	    (cells = calloc(ar->ncells > 0 ? ar->ncells : 1, sizeof(*cells))) ==
+		NULL)
+		goto out;
+	for (uint32_t k = 0; k < ar->ncells; k++)
+		if (ar->cells[k] < ncells && !seen[ar->cells[k]]) {
+			seen[ar->cells[k]] = 1;
+			cells[nuniq++] = ar->cells[k];
+		}
+	lim = q.limit;
+	if (nuniq > 0 && lim > API_AREA_ROWS / nuniq)
+		lim = API_AREA_ROWS / nuniq > 0 ? API_AREA_ROWS / nuniq : 1;
+	if ((buf = calloc(lim + 1, sizeof(*buf))) == NULL ||
+	    (rows = calloc((size_t)nuniq * (lim + 1) + 1, sizeof(*rows))) ==
+		NULL)
+		goto out;
+	for (uint32_t k = 0; k < nuniq; k++) {
+		got = store_history(s, conf->cells[cells[k]].id, q.from, q.to,
+		    q.after, lim + 1, buf, &n);
+		if (got != AQ_OK) {
+			rc = fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "history: cannot read the store: %s",
+			    aq_strerror(got));
+			goto out;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			struct area_row *a = &rows[nrows++];
+
+			a->hour = buf[i].hour;
+			a->cell = cells[k];
+			a->aqi = buf[i].aqi;
+			a->level = buf[i].level;
+			a->has = buf[i].has & q.inds;
+			memcpy(a->v, buf[i].v, sizeof(a->v));
+		}
+	}
+	qsort(rows, nrows, sizeof(*rows), by_hour_cell);
+	/* The rows of the page's hours end at end. */
+	for (end = 0; end < nrows; end++) {
+		if (end == 0 || rows[end].hour != rows[end - 1].hour) {
+			if (nhours == lim)
+				break;
+			nhours++;
+		}
+	}
+	if (end < nrows)
+		snprintf(
+		    next, sizeof(next), "%lld", (long long)rows[end - 1].hour);
+	if (q.csv) {
+		put_text(&b, "hour,reporting,worst_cell,worst_aqi,worst_level");
+		for (int i = 0; i < IND_AQI_COUNT; i++) {
+			if ((q.inds & IND_BIT(i)) == 0)
+				continue;
+			put_text(&b, ",");
+			put_text(&b, ind_name((enum ind)i));
+			put_text(&b, ",n_");
+			put_text(&b, ind_name((enum ind)i));
+		}
+		put_text(&b,
+		    ",level_1,level_2,level_3,level_4,level_5,"
+		    "level_6,level_unknown\r\n");
+	} else {
+		put_text(&b, "{\"area\":");
+		put_str(&b, ar->id);
+		put_text(&b, ",\"name\":");
+		put_str(&b, ar->name);
+		put_text(&b, ",\"name_en\":");
+		put_str(&b, ar->name_en);
+		put_text(&b, ",\"cells\":");
+		put_int(&b, true, nuniq);
+		hist_head(r, &q, false, nhours, next, &b);
+	}
+	for (uint32_t k = 0, first = 0; k < end; first = k) {
+		while (k < end && rows[k].hour == rows[first].hour)
+			k++;
+		if (first > 0 && !q.csv)
+			put(&b, ",", 1);
+		area_hour(r, &q, rows + first, k - first, nuniq, &b);
+	}
+	if (!q.csv)
+		put_text(&b, "]}");
+	rc = hist_done(r, &q, next, &b);
+out:
+	free(b.p);
+	free(rows);
+	free(buf);
+	free(cells);
+	free(seen);
+	return rc;
+}
+
+/* One hour of an area from the n rows its cells have for it (ncells in
+ * the area: those without a row count as unknown). */
+static void
+area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
+    uint32_t n, uint32_t ncells, struct buf *b)
+{
+	const struct area_row *worst = NULL;
+	int64_t sum[IND_AQI_COUNT] = {0}, mean[IND_AQI_COUNT] = {0};
+	uint32_t nmean[IND_AQI_COUNT] = {0}, levels[7] = {0};
+	enum aqi_std std = (enum aqi_std)r->conf->aqi_std;
+	char t[TZ_ISO_MAX], key[8];
+	bool first = true;
+
+	levels[0] = ncells - n;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct area_row *a = &rows[k];
+
+		levels[a->aqi >= 0 && a->level >= 1 && a->level <= 6 ? a->level
+								     : 0]++;
+		if (a->aqi >= 0 &&
+		    (worst == NULL || a->aqi > worst->aqi ||
+			(a->aqi == worst->aqi &&
+			    strcmp(r->conf->cells[a->cell].id,
+				r->conf->cells[worst->cell].id) < 0)))
+			worst = a;
+		for (int i = 0; i < IND_AQI_COUNT; i++)
+			if (a->has & IND_BIT(i)) {
+				sum[i] += a->v[i];
+				nmean[i]++;
+			}
+	}
+	/* Kept to 0.001 unit, like the cell-hour values averaged. */
+	for (int i = 0; i < IND_AQI_COUNT; i++)
+		if (nmean[i] > 0 &&
+		    fix_muldiv_round(sum[i], 1, nmean[i], &mean[i]) == AQ_OK)
+			mean[i] = fix_round_half_even(mean[i], fix_step(3));
+	iso(r, rows[0].hour, t, sizeof(t));
+	if (q->csv) {
+		put_text(b, t);
+		put(b, ",", 1);
+		put_int(b, true, n);
+		put(b, ",", 1);
+		if (worst != NULL) {
+			put_csv(b, r->conf->cells[worst->cell].id);
+			put(b, ",", 1);
+			put_int(b, true, worst->aqi);
+			put(b, ",", 1);
+			put_int(b, true, worst->level);
+		} else {
+			put_text(b, ",,");
+		}
+		for (int i = 0; i < IND_AQI_COUNT; i++) {
+			if ((q->inds & IND_BIT(i)) == 0)
+				continue;
+			put(b, ",", 1);
+			put_fix(b, true, nmean[i] > 0, mean[i]);
+			put(b, ",", 1);
+			put_int(b, true, nmean[i]);
+		}
+		for (int l = 1; l <= 7; l++) {
+			put(b, ",", 1);
+			put_int(b, true, levels[l % 7]);
+		}
+		put_text(b, "\r\n");
+		return;
+	}
+	put_text(b, "{\"hour\":");
+	put_str(b, t);
+	put_text(b, ",\"reporting\":");
+	put_int(b, true, n);
+	put_text(b, ",\"worst\":");
+	if (worst == NULL) {
+		put_text(b, "null");
+	} else {
+		put_text(b, "{\"cell\":");
+		put_str(b, r->conf->cells[worst->cell].id);
+		put_text(b, ",\"aqi\":");
+		put_int(b, true, worst->aqi);
+		put_text(b, ",\"level\":");
+		put_int(b, true, worst->level);
+		put_text(b, ",\"color\":");
+		put_str(b, aqi_color(std, worst->level));
+		put_text(b, "}");
+	}
+	put_text(b, ",\"mean\":{");
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((q->inds & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_key(b, ind_name((enum ind)i));
+		put_fix(b, false, nmean[i] > 0, mean[i]);
+		first = false;
+	}
+	put_text(b, "},\"mean_cells\":{");
+	first = true;
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((q->inds & IND_BIT(i)) == 0)
+			continue;
+		if (!first)
+			put(b, ",", 1);
+		put_key(b, ind_name((enum ind)i));
+		put_int(b, true, nmean[i]);
+		first = false;
+	}
+	put_text(b, "},\"levels\":{");
+	for (int l = 1; l <= 6; l++) {
+		snprintf(key, sizeof(key), "%d", l);
+		put_key(b, key);
+		put_int(b, true, levels[l]);
+		put(b, ",", 1);
+	}
+	put_text(b, "\"unknown\":");
+	put_int(b, true, levels[0]);
+	put_text(b, "}}");
+}
+
 static int
 h_openapi(struct req *r)
 {
@@ -2624,12 +3557,15 @@ openapi_op(const struct route_def *rd)
 		const char *t = rs->body;
 
 		snprintf(code, sizeof(code), "%u", rs->code);
-		if ((r = child(resps, code)) == NULL ||
-		    json_object_set_new(
-			r, "description", json_string(rs->doc)) ||
-		    (m = child(r, "content")) == NULL ||
-		    (m = child(m, schema ? "application/json" : rs->body)) ==
-			NULL)
+		/* A code listed again adds a media type to the first. */
+		if ((r = json_object_get(resps, code)) == NULL &&
+		    ((r = child(resps, code)) == NULL ||
+			json_object_set_new(
+			    r, "description", json_string(rs->doc)) ||
+			child(r, "content") == NULL))
+			goto fail;
+		if ((m = child(json_object_get(r, "content"),
+			 schema ? "application/json" : rs->body)) == NULL)
 			goto fail;
 		if (schema)
 			s = dsl_type(&t);
