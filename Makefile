@@ -45,7 +45,11 @@ SENSORS_LIB = $(B)/libaqsensors.a
 WEB_SRCS = web/api.c
 WEB_OBJS = $(WEB_SRCS:%.c=$(B)/%.o)
 WEB_LIB = $(B)/libaqweb.a
-LIBS_ALL = $(WEB_LIB) $(SENSORS_LIB) $(CORE_LIB)
+# Alert rules and their lifecycle.
+ALERTS_SRCS = alerts/rule.c alerts/alert.c
+ALERTS_OBJS = $(ALERTS_SRCS:%.c=$(B)/%.o)
+ALERTS_LIB = $(B)/libaqalerts.a
+LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
 PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/check_*.c))
@@ -55,7 +59,7 @@ TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
-	   $(B)/daemon/main.o \
+	   $(B)/daemon/main.o $(ALERTS_OBJS) \
 	   $(B)/sensors/sim.o \
 	   $(TESTS:%=%.o) $(B)/tests/harness.o $(BENCHES:%=%.o)
 
@@ -103,6 +107,10 @@ $(SENSORS_LIB): $(SENSORS_OBJS)
 	$(AR) rcs $@ $^
 
 $(WEB_LIB): $(WEB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(ALERTS_LIB): $(ALERTS_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
@@ -206,7 +214,8 @@ install: $(PROGS)
 	install -m 0755 $(B)/aqgrid $(B)/aqgrid-sim $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/aqgridd $(DESTDIR)$(SBINDIR)
 	install -m 0644 web/static/* $(DESTDIR)$(DATADIR)/aqgrid/web/static
-	install -m 0644 etc/aqgridd.conf etc/grid.conf etc/aqgridd.service \
+	install -m 0644 etc/aqgridd.conf etc/grid.conf etc/rules.conf \
+	    etc/aqgridd.service \
 	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
 
 SRC_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null)
