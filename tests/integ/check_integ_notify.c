@@ -12,10 +12,12 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1094,6 +1096,63 @@ START_TEST(test_restart)
 }
 END_TEST
 
+/* kill -9 right after notify_submit() returned: a new process on the same
+ * store delivers the notice once. */
+START_TEST(test_kill9)
+{
+	char path[512], msg[256];
+	int port = h_free_port(), status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/s%d.db", h_tmpdir(), store_seq - 1);
+	store_close(st);
+	st = NULL;
+	sink.port = port;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* The victim: its own store connection, receiver down. */
+		struct notice *nt = make_notice(500, NOTICE_FIRING);
+		struct notify *n = NULL;
+		struct conf *c;
+		char text[256];
+
+		if (store_open(path, 16, &st, msg, sizeof(msg)) != AQ_OK)
+			_exit(2);
+		snprintf(text, sizeof(text),
+		    "[receiver hook]\ntype = webhook\n"
+		    "url = http://127.0.0.1:%d/hook\n",
+		    port);
+		c = load_conf(text);
+		if (notify_new(c, st, stderr, &n) != AQ_OK ||
+		    notify_start(n) != AQ_OK || notify_submit(n, nt) != AQ_OK)
+			_exit(3);
+		raise(SIGKILL);
+		_exit(4);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ck_assert_int_eq(store_open(path, 16, &st, msg, sizeof(msg)), AQ_OK);
+	ck_assert_int_eq(outbox_count(), 1);
+	sink_start(port);
+	{
+		struct notify *n =
+		    make_notify("[receiver hook]\ntype = webhook\n"
+				"url = http://127.0.0.1:%d/hook\n",
+			true);
+
+		ck_assert(sink_wait(1, 10));
+		for (int k = 0; k < 100 && outbox_count() > 0; k++)
+			h_sleep_ms(20);
+		ck_assert_int_eq(outbox_count(), 0);
+		h_sleep_ms(100);
+		notify_free(n);
+	}
+	ck_assert_int_eq(sink_count(), 1);
+	ck_assert_str_eq(sink_find("/hook", 0)->idem, "aqgrid-500-hook");
+}
+END_TEST
+
 /* Records of a receiver removed from the configuration are dead-lettered
  * at start, not lost and not retried forever. */
 START_TEST(test_orphan)
@@ -1266,6 +1325,7 @@ notify_suite(void)
 	tcase_add_test(tc, test_dead_letter);
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_restart);
+	tcase_add_test(tc, test_kill9);
 	tcase_add_test(tc, test_orphan);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_conf_errors);
