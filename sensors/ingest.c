@@ -49,6 +49,10 @@ struct ingest {
 	int subacks_due;                     /* network thread only */
 	unsigned rng;
 	struct complain conn_complain;
+	/* Network thread only: whether the broker answered CONNECT on this
+	 * connection, and libmosquitto's first TLS error on it. */
+	bool connacked;
+	char tls_error[160];
 
 	/* The ring: written by the network thread, read by the worker. */
 	pthread_mutex_t mu;
@@ -63,6 +67,7 @@ static int64_t now_ns(void);
 static void after_ns(struct timespec *t, int64_t ns);
 static int subscriber_decoder(const struct conf *c, const char *topic);
 static void subscribe_all(struct ingest *in);
+static void on_log(struct mosquitto *m, void *obj, int level, const char *msg);
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int count,
     const int *granted, const mosquitto_property *props);
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
@@ -424,6 +429,7 @@ on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 	(void)m;
 	(void)flags;
 	(void)props;
+	in->connacked = true;
 	if (rc != 0) {
 		if (log_complain(&in->conn_complain))
 			log_warnx("ingest: broker refused the connection: %s",
@@ -462,6 +468,19 @@ on_disconnect(
 		    mosquitto_strerror(rc));
 }
 
+/* Keeps libmosquitto's first OpenSSL error of a connection, for the
+ * line that reports its failure (the others are its own chatter). */
+static void
+on_log(struct mosquitto *m, void *obj, int level, const char *msg)
+{
+	struct ingest *in = obj;
+
+	(void)m;
+	if ((level & MOSQ_LOG_ERR) && in->tls_error[0] == '\0' &&
+	    strncmp(msg, "OpenSSL Error", 13) == 0)
+		snprintf(in->tls_error, sizeof(in->tls_error), "%s", msg);
+}
+
 static int
 mqtt_setup(struct ingest *in)
 {
@@ -485,6 +504,7 @@ mqtt_setup(struct ingest *in)
 	mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(in->mosq, on_message);
 	mosquitto_subscribe_v5_callback_set(in->mosq, on_subscribe);
+	mosquitto_log_callback_set(in->mosq, on_log);
 	if (c->mqtt_username[0] != '\0') {
 		char pw[256] = "";
 		FILE *f = NULL;
@@ -610,16 +630,20 @@ net_main(void *arg)
 			if (mqtt_setup(in) != 0)
 				break;
 		}
+		in->connacked = false;
+		in->tls_error[0] = '\0';
 		rc = ever ? mosquitto_reconnect(in->mosq) : mqtt_connect(in);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			if (log_complain(&in->conn_complain))
 				log_warnx("ingest: cannot connect to %s:%lld: "
-					  "%s",
+					  "%s%s%s",
 				    state_conf(in->st)->mqtt_host,
 				    (long long)state_conf(in->st)->mqtt_port,
 				    rc == MOSQ_ERR_ERRNO
 					? strerror(errno)
-					: mosquitto_strerror(rc));
+					: mosquitto_strerror(rc),
+				    in->tls_error[0] != '\0' ? ": " : "",
+				    in->tls_error);
 			sleep_backoff(in, &delay);
 			continue;
 		}
@@ -639,6 +663,15 @@ net_main(void *arg)
 		atomic_store(&k->mqtt_connected, 0);
 		if (atomic_load(&in->stop_net))
 			break;
+		/* Dropped before any CONNACK: a TLS peer that wants a client
+		 * certificate does this, after the handshake. */
+		if (!in->connacked && log_complain(&in->conn_complain))
+			log_warnx("ingest: connection to %s:%lld ended before "
+				  "the broker answered CONNECT%s%s",
+			    state_conf(in->st)->mqtt_host,
+			    (long long)state_conf(in->st)->mqtt_port,
+			    in->tls_error[0] != '\0' ? ": " : "",
+			    in->tls_error);
 		sleep_backoff(in, &delay);
 	}
 	mosquitto_disconnect_v5(in->mosq, 0, NULL);
