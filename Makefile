@@ -17,7 +17,7 @@ WARN = -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
        -Wformat=2 -Wvla -Wundef
 CPPFLAGS += -I.
-PKGS = jansson check libmosquitto zlib libmicrohttpd libcurl sqlite3
+PKGS = jansson check libmosquitto zlib libmicrohttpd libcurl sqlite3 gnutls
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LIBS_JSON = $(shell pkg-config --libs jansson)
@@ -25,10 +25,10 @@ LIBS_CHECK = $(shell pkg-config --libs check)
 LIBS_MQTT = $(shell pkg-config --libs libmosquitto)
 LIBS_CURL = $(shell pkg-config --libs libcurl)
 LIBS_DAEMON = $(shell pkg-config --libs libmosquitto libmicrohttpd jansson \
-	      sqlite3) \
+	      sqlite3 libcurl gnutls) \
 	      -lpthread -lm
 LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
-	    libmicrohttpd libcurl sqlite3) -lpthread -lz -lm
+	    libmicrohttpd libcurl sqlite3 gnutls) -lpthread -lz -lm
 
 # The engine: a library the daemon, the command line and the tests link.
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
@@ -49,6 +49,8 @@ WEB_LIB = $(B)/libaqweb.a
 ALERTS_SRCS = alerts/rule.c alerts/alert.c
 ALERTS_OBJS = $(ALERTS_SRCS:%.c=$(B)/%.o)
 ALERTS_LIB = $(B)/libaqalerts.a
+# Notifications: bodies, signatures (GnuTLS) and delivery (libcurl).
+ALERTS_SRCS += alerts/format.c alerts/notify.c
 LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
 PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
