@@ -15,6 +15,7 @@ aq_strerror(int err)
 	    [AQ_ERR_DUP] = "duplicate",
 	    [AQ_ERR_IO] = "input/output error",
 	    [AQ_ERR_FULL] = "capacity exhausted",
+	    [AQ_ERR_NOTFOUND] = "not found",
 	};
 
 	if (err < 0 || (unsigned)err >= sizeof(text) / sizeof(text[0]) ||

@@ -17,6 +17,7 @@ enum aq_err {
 	AQ_ERR_DUP,
 	AQ_ERR_IO,
 	AQ_ERR_FULL,
+	AQ_ERR_NOTFOUND,
 };
 
 const char *aq_strerror(int err);

@@ -7,6 +7,8 @@
 
 /* realpath() is XSI, not POSIX base: glibc's default set has it. */
 #define _DEFAULT_SOURCE
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include "daemon/conf.h"
 #include "daemon/log.h"
 #include "daemon/state.h"
+#include "daemon/store.h"
+#include "daemon/tz.h"
 #include "daemon/version.h"
 #include "sensors/decode.h"
 #include "sensors/hj212net.h"
@@ -32,6 +36,9 @@ static int decoder_hook(const char *name);
 static int same_grid(const struct conf *a, const struct conf *b);
 static void reload(struct state *st, struct ingest *in, const char *path);
 static int detach(void);
+static struct store *open_store(const struct conf *c);
+static void prune(struct state *st, int64_t now);
+static void watch_store(struct store *s, bool *degraded);
 
 static const struct conf_hooks hooks = {.decoder = decoder_hook};
 
@@ -124,6 +131,60 @@ reload(struct state *st, struct ingest *in, const char *path)
 	log_info("reload: configuration %s applied", path);
 }
 
+/* The history database in the store folder (created if missing), or NULL
+ * when nothing is to be kept.  A damaged file is moved aside and logged. */
+static struct store *
+open_store(const struct conf *c)
+{
+	char path[CONF_PATH_MAX + 16], msg[1024];
+	struct store *s = NULL;
+
+	if (c->store_dir[0] == '\0') {
+		log_warnx("store: no [store] dir: history and state are not "
+			  "kept across restarts");
+		return NULL;
+	}
+	if (mkdir(c->store_dir, 0750) != 0 && errno != EEXIST)
+		fatal("store: %s", c->store_dir);
+	snprintf(path, sizeof(path), "%s/aqgrid.db", c->store_dir);
+	if (store_open(path, (size_t)c->store_queue, &s, msg, sizeof(msg)) !=
+	    AQ_OK)
+		fatalx("store: %s", msg);
+	if (msg[0] != '\0')
+		log_warnx("store: %s", msg);
+	return s;
+}
+
+/* Retention: hourly and daily rows older than retention_days go. */
+static void
+prune(struct state *st, int64_t now)
+{
+	struct store *s = state_store(st);
+	int64_t before = now - state_conf(st)->retention_days * 86400;
+
+	if (s != NULL &&
+	    store_prune(s, before, tz_date(state_tz(st), before)) != AQ_OK)
+		log_warnx("store: cannot delete rows past the retention");
+}
+
+/* Says once when the store starts failing, and when it recovers. */
+static void
+watch_store(struct store *s, bool *degraded)
+{
+	struct store_stats ss;
+
+	if (s == NULL)
+		return;
+	store_stats(s, &ss);
+	if (ss.degraded && !*degraded)
+		log_warnx(
+		    "store: cannot write (%s); %zu rows waiting, retrying",
+		    ss.error, ss.queued);
+	else if (!ss.degraded && *degraded)
+		log_info("store: writing again");
+	*degraded = ss.degraded;
+}
+
 /* Into the background, as daemon(3) would (not POSIX). */
 static int
 detach(void)
@@ -152,6 +213,9 @@ main(int argc, char **argv)
 	struct api *api = NULL;
 	struct ingest *in = NULL;
 	struct hj212net *hj = NULL;
+	struct store *store = NULL;
+	bool store_degraded = false;
+	int64_t last_prune = 0, last_watch = 0;
 	struct sigaction sa;
 	static const char *decoders[DECODER_COUNT];
 
@@ -192,6 +256,16 @@ main(int argc, char **argv)
 			    conf->web_root, sizeof(conf->web_root), "%s", abs);
 		free(abs);
 	}
+	if (conf->store_dir[0] != '\0' && conf->store_dir[0] != '/') {
+		char *abs;
+
+		(void)mkdir(conf->store_dir, 0750);
+		abs = realpath(conf->store_dir, NULL);
+		if (abs != NULL && strlen(abs) < sizeof(conf->store_dir))
+			snprintf(conf->store_dir, sizeof(conf->store_dir), "%s",
+			    abs);
+		free(abs);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -211,6 +285,8 @@ main(int argc, char **argv)
 	if ((st = state_new(conf, decoders, DECODER_COUNT)) == NULL)
 		fatalx("cannot build the state for %u cells", ncells);
 	conf = NULL; /* the state owns it */
+	store = open_store(state_conf(st));
+	state_set_store(st, store);
 	if ((api = api_start(st)) == NULL)
 		fatalx("cannot start the HTTP server");
 	/* HJ 212 times carry no zone: they are read in the grid's. */
@@ -237,6 +313,14 @@ main(int argc, char **argv)
 		struct timespec t = {0, 100 * 1000000};
 
 		nanosleep(&t, NULL);
+		if (time(NULL) - last_watch >= 1) {
+			last_watch = (int64_t)time(NULL);
+			watch_store(store, &store_degraded);
+		}
+		if (last_watch - last_prune >= 3600) {
+			last_prune = last_watch;
+			prune(st, last_watch);
+		}
 		if (got_hup) {
 			got_hup = 0;
 			reload(st, in, path);
@@ -246,6 +330,7 @@ main(int argc, char **argv)
 	api_stop(api);
 	hj212net_stop(hj);
 	ingest_stop(in);
+	store_close(store);
 	state_free(st);
 	log_info("aqgridd: stopped");
 	return 0;

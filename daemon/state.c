@@ -2,6 +2,7 @@
 #include "daemon/state.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,10 @@ struct state {
 	uint8_t *dirty;
 	uint32_t *dirty_list;
 	uint32_t ndirty;
+	/* per cell: the oldest hour whose row must be (re)written, or
+	 * INT64_MAX; ingest thread only */
+	int64_t *row_from;
+	struct store *store;
 	_Atomic int64_t *last; /* per sensor: newest reading's own time */
 	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
 	int64_t *interval;     /* per sensor, seconds */
@@ -42,6 +47,8 @@ struct state {
 };
 
 static void touch(struct state *st, uint32_t cell);
+static void put_rows(struct state *st, const struct conf *conf, uint32_t cell,
+    const struct cell_view *v);
 static void build_view(struct state *st, const struct conf *conf, uint32_t cell,
     struct cell_view *v);
 
@@ -69,6 +76,7 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->views = calloc(conf->ncells, sizeof(*st->views));
 	st->dirty = calloc(conf->ncells, 1);
 	st->dirty_list = calloc(conf->ncells, sizeof(*st->dirty_list));
+	st->row_from = calloc(conf->ncells, sizeof(*st->row_from));
 	st->last = calloc(wc.sensors_max + 1, sizeof(*st->last));
 	st->seen = calloc(wc.sensors_max + 1, sizeof(*st->seen));
 	st->interval = calloc(wc.sensors_max + 1, sizeof(*st->interval));
@@ -78,14 +86,15 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->value = calloc(
 	    (size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->value));
 	if (st->w == NULL || st->views == NULL || st->dirty == NULL ||
-	    st->dirty_list == NULL || st->last == NULL || st->seen == NULL ||
-	    st->interval == NULL || st->has == NULL || st->raw == NULL ||
-	    st->value == NULL)
+	    st->dirty_list == NULL || st->row_from == NULL ||
+	    st->last == NULL || st->seen == NULL || st->interval == NULL ||
+	    st->has == NULL || st->raw == NULL || st->value == NULL)
 		goto fail;
 	for (uint32_t c = 0; c < conf->ncells; c++) {
 		if (win_add_cell(st->w, conf->cells[c].id, &idx) != AQ_OK)
 			goto fail;
 		pthread_mutex_init(&st->views[c].mu, NULL);
+		st->row_from[c] = INT64_MAX;
 	}
 	for (uint32_t k = 0; k < conf->nsensors; k++) {
 		int64_t cell = conf_cell_find(conf, conf->sensors[k].cell);
@@ -125,6 +134,7 @@ state_free(struct state *st)
 	free(st->interval);
 	free(st->seen);
 	free(st->last);
+	free(st->row_from);
 	free(st->dirty_list);
 	free(st->dirty);
 	free(st->views);
@@ -290,6 +300,18 @@ state_count_reject(struct state *st, enum reason r, uint64_t n)
 		    &st->counters.rejected[r], n, memory_order_relaxed);
 }
 
+void
+state_set_store(struct state *st, struct store *s)
+{
+	st->store = s;
+}
+
+struct store *
+state_store(const struct state *st)
+{
+	return st->store;
+}
+
 struct win *
 state_engine(struct state *st)
 {
@@ -369,9 +391,105 @@ state_updated(struct state *st, uint32_t sensor, const struct reading *r,
 		    &st->has[sensor], r->has, memory_order_relaxed);
 	}
 	/* The view shows complete hours only: it changes when the newest
-	 * hour moves on, or when a late reading lands in a complete hour. */
-	if (newest != prev_newest_hour || tz_hour(win_tz(st->w), ts) < newest)
+	 * hour moves on, or when a late reading lands in a complete hour.
+	 * The rows to write start at the hour that became complete or
+	 * changed. */
+	int64_t hour = tz_hour(win_tz(st->w), ts);
+
+	if (newest != prev_newest_hour) {
+		int64_t from = prev_newest_hour == WIN_NO_HOUR
+		    ? newest - 1
+		    : prev_newest_hour;
+
+		if (from < st->row_from[cell])
+			st->row_from[cell] = from;
 		touch(st, cell);
+	} else if (hour < newest) {
+		if (hour < st->row_from[cell])
+			st->row_from[cell] = hour;
+		touch(st, cell);
+	}
+}
+
+/* The store's row of a cell at an hour or a day, from its statistics. */
+static void
+fill_row(const struct conf *conf, const struct tz *z, int64_t hour,
+    int32_t date, const struct aqi_input *in, const uint8_t *n,
+    enum aqi_report report, struct store_hour *h)
+{
+	struct aqi_opts o = {
+	    .std = (enum aqi_std)conf->aqi_std, .report = report};
+	struct aqi_result r;
+
+	h->aqi = -1;
+	h->level = 0;
+	h->primary = h->exceeds = 0;
+	if (aqi_compute(&o, in, &r) == AQ_OK && r.aqi >= 0) {
+		h->aqi = r.aqi;
+		h->level = r.level;
+		h->primary = r.primary;
+	}
+	if (limits_exceeds(&conf->limits,
+		date != 0 ? date : tz_hour_day(z, hour), in,
+		&h->exceeds) != AQ_OK)
+		h->exceeds = 0;
+	h->has = in->has & (IND_BIT(IND_AQI_COUNT) - 1);
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		h->v[i] = in->has & IND_BIT(i) ? in->v[i] : 0;
+		h->n[i] = n[i];
+	}
+}
+
+/* Queues the rows of cell from row_from to the view's hour, and the rows
+ * of the complete days among them. */
+static void
+put_rows(struct state *st, const struct conf *conf, uint32_t cell,
+    const struct cell_view *v)
+{
+	const struct tz *z = win_tz(st->w);
+	int64_t from = st->row_from[cell];
+	int32_t last_date = 0;
+	struct store_hour h;
+	struct store_day d;
+	struct win_hour wh;
+	struct win_day wd;
+
+	st->row_from[cell] = INT64_MAX;
+	if (st->store == NULL || v->hour == WIN_NO_HOUR || from > v->hour)
+		return;
+	if (from < v->hour - (WIN_HOURS - 1))
+		from = v->hour - (WIN_HOURS - 1);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.cell, sizeof(h.cell), "%s", win_cell_id(st->w, cell));
+	for (int64_t hr = from; hr <= v->hour; hr++) {
+		int32_t date = tz_hour_day(z, hr);
+
+		if (win_cell_hour(st->w, cell, hr, &wh) != AQ_OK)
+			continue;
+		h.hour = tz_hour_end(z, hr);
+		fill_row(conf, z, hr, 0, &wh.in, wh.n, AQI_HOURLY, &h);
+		/* A full queue counts the row as dropped (store_stats). */
+		(void)store_put_hour(st->store, &h);
+		/* A day's row once its last hour is complete. */
+		if (date == last_date || tz_day_last_hour(z, date) > v->hour)
+			continue;
+		last_date = date;
+		if (win_cell_day(st->w, cell, date,
+			conf->aqi_std == AQI_EPA_2024, &wd) != AQ_OK)
+			continue;
+		memset(&d, 0, sizeof(d));
+		memcpy(d.cell, h.cell, sizeof(d.cell));
+		d.date = date;
+		fill_row(conf, z, hr, date, &wd.in, wd.n, AQI_DAILY, &h);
+		d.aqi = h.aqi;
+		d.level = h.level;
+		d.primary = h.primary;
+		d.exceeds = h.exceeds;
+		d.has = h.has;
+		memcpy(d.v, h.v, sizeof(d.v));
+		memcpy(d.n, h.n, sizeof(d.n));
+		(void)store_put_day(st->store, &d);
+	}
 }
 
 static void
@@ -434,6 +552,7 @@ state_publish(struct state *st)
 
 		/* Built outside the lock: readers wait only for the copy. */
 		build_view(st, conf, cell, &v);
+		put_rows(st, conf, cell, &v);
 		pthread_mutex_lock(&slot->mu);
 		v.version = slot->v.version + 1;
 		slot->v = v;
@@ -444,4 +563,158 @@ state_publish(struct state *st)
 	atomic_fetch_add_explicit(
 	    &st->counters.publishes, n, memory_order_relaxed);
 	return n;
+}
+
+/* The image's header; the sensors' facts, then the engine's image follow. */
+struct image_head {
+	char magic[8];
+	uint64_t mark;
+	uint32_t nsensors;
+	uint32_t npol;
+	uint64_t win_len;
+};
+
+static const char image_magic[8] = "AQSTAT1";
+
+/* Per sensor: last, seen, interval (int64), has (uint32), raw and value
+ * (double[POL_COUNT]). */
+#define SENSOR_IMAGE_BYTES                                                     \
+	(3 * sizeof(int64_t) + sizeof(uint32_t) +                              \
+	    2 * POL_COUNT * sizeof(double))
+
+size_t
+state_image_size(const struct state *st)
+{
+	const struct conf *conf = state_conf(st);
+
+	return sizeof(struct image_head) +
+	    ((size_t)conf->sensors_max + 1) * SENSOR_IMAGE_BYTES +
+	    win_image_size(st->w);
+}
+
+static unsigned char *
+put_bytes(unsigned char *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+size_t
+state_image_save(const struct state *st, uint64_t mark, void *buf)
+{
+	struct image_head h;
+	unsigned char *p = buf;
+	uint32_t n = win_sensors(st->w);
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, image_magic, sizeof(h.magic));
+	h.mark = mark;
+	h.nsensors = n;
+	h.npol = POL_COUNT;
+	p += sizeof(h);
+	for (uint32_t k = 0; k < n; k++) {
+		int64_t last = atomic_load_explicit(
+			    &st->last[k], memory_order_relaxed),
+			seen = atomic_load_explicit(
+			    &st->seen[k], memory_order_relaxed);
+		uint32_t has =
+		    atomic_load_explicit(&st->has[k], memory_order_relaxed);
+
+		p = put_bytes(p, &last, sizeof(last));
+		p = put_bytes(p, &seen, sizeof(seen));
+		p = put_bytes(p, &st->interval[k], sizeof(st->interval[k]));
+		p = put_bytes(p, &has, sizeof(has));
+		for (int q = 0; q < 2 * POL_COUNT; q++) {
+			double x = atomic_load_explicit(q < POL_COUNT
+				? &st->raw[k * POL_COUNT + (uint32_t)q]
+				: &st->value[k * POL_COUNT +
+				      (uint32_t)(q - POL_COUNT)],
+			    memory_order_relaxed);
+
+			p = put_bytes(p, &x, sizeof(x));
+		}
+	}
+	h.win_len = win_image_save(st->w, p);
+	memcpy(buf, &h, sizeof(h));
+	return (size_t)(p - (unsigned char *)buf) + h.win_len;
+}
+
+int
+state_image_load(struct state *st, const void *buf, size_t len, uint64_t *mark,
+    char *msg, size_t msglen)
+{
+	const unsigned char *p = buf;
+	struct image_head h;
+	size_t facts;
+	int rc;
+
+	if (len < sizeof(h)) {
+		snprintf(msg, msglen, "state image truncated");
+		return AQ_ERR_INVAL;
+	}
+	memcpy(&h, p, sizeof(h));
+	if (memcmp(h.magic, image_magic, sizeof(h.magic)) != 0 ||
+	    h.npol != POL_COUNT) {
+		snprintf(msg, msglen, "state image of another layout");
+		return AQ_ERR_INVAL;
+	}
+	facts = (size_t)h.nsensors * SENSOR_IMAGE_BYTES;
+	if (h.nsensors > state_conf(st)->sensors_max ||
+	    len - sizeof(h) < facts || len - sizeof(h) - facts != h.win_len) {
+		snprintf(msg, msglen, "state image truncated");
+		return AQ_ERR_INVAL;
+	}
+	if ((rc = win_image_load(st->w, p + sizeof(h) + facts, h.win_len, msg,
+		 msglen)) != AQ_OK)
+		return rc;
+	if (win_sensors(st->w) != h.nsensors) {
+		snprintf(msg, msglen, "state image damaged");
+		return AQ_ERR_INVAL;
+	}
+	p += sizeof(h);
+	for (uint32_t k = 0; k < h.nsensors; k++) {
+		int64_t last, seen;
+		uint32_t has;
+
+		memcpy(&last, p, sizeof(last));
+		memcpy(&seen, p + 8, sizeof(seen));
+		memcpy(&st->interval[k], p + 16, sizeof(st->interval[k]));
+		memcpy(&has, p + 24, sizeof(has));
+		p += 28;
+		atomic_store_explicit(&st->last[k], last, memory_order_relaxed);
+		atomic_store_explicit(&st->seen[k], seen, memory_order_relaxed);
+		atomic_store_explicit(&st->has[k], has, memory_order_relaxed);
+		for (int q = 0; q < 2 * POL_COUNT; q++, p += sizeof(double)) {
+			double x;
+
+			memcpy(&x, p, sizeof(x));
+			atomic_store_explicit(q < POL_COUNT
+				? &st->raw[k * POL_COUNT + (uint32_t)q]
+				: &st->value[k * POL_COUNT +
+				      (uint32_t)(q - POL_COUNT)],
+			    x, memory_order_relaxed);
+		}
+	}
+	atomic_store_explicit(&st->nsensors, h.nsensors, memory_order_release);
+	for (uint32_t c = 0; c < win_cells(st->w); c++) {
+		st->row_from[c] = INT64_MAX;
+		touch(st, c);
+	}
+	state_publish(st);
+	*mark = h.mark;
+	return AQ_OK;
+}
+
+void
+state_rewrite_rows(struct state *st, int hours)
+{
+	for (uint32_t c = 0; c < win_cells(st->w); c++) {
+		int64_t newest = win_cell_newest_hour(st->w, c);
+
+		if (newest == WIN_NO_HOUR)
+			continue;
+		if (newest - hours < st->row_from[c])
+			st->row_from[c] = newest - hours;
+		touch(st, c);
+	}
 }

@@ -10,6 +10,12 @@
  * event time) and the latest complete day.  Sensors' last-seen times and
  * all counters are atomics, readable at any time.
  *
+ * With a store (state_set_store), state_publish() also queues the hourly
+ * and daily rows of every hour that became complete or changed (a late
+ * reading) since the last call, and state_image_*() save and restore
+ * everything the ingest thread knows, so a restarted daemon serves what it
+ * would have served without the restart.
+ *
  * The state owns its configuration, swapped whole on reload
  * (state_set_conf); readers take it with state_conf() and may keep using
  * it until state_free(): replaced configurations are kept, not freed,
@@ -26,6 +32,7 @@
 #include "daemon/conf.h"
 #include "daemon/err.h"
 #include "daemon/reason.h"
+#include "daemon/store.h"
 #include "daemon/win.h"
 
 #define STATE_VIEW_SENSORS 8 /* sensors listed in a cell's view */
@@ -152,6 +159,10 @@ void state_count_reject(struct state *st, enum reason r, uint64_t n);
  * takes ownership of conf. */
 void state_set_conf(struct state *st, struct conf *conf);
 
+/* The store (borrowed; NULL: none).  Set before ingest starts. */
+void state_set_store(struct state *st, struct store *s);
+struct store *state_store(const struct state *st);
+
 /* --- Ingest thread only --- */
 struct win *state_engine(struct state *st);
 /* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
@@ -163,7 +174,25 @@ int state_sensor(struct state *st, const char *id, uint32_t cell,
 void state_updated(struct state *st, uint32_t sensor, const struct reading *r,
     const double *raw, int64_t prev_newest_hour, int64_t now);
 /* Recomputes and publishes the views of the cells touched since the last
- * call; returns how many. */
+ * call, queues their changed rows in the store; returns how many cells. */
 uint32_t state_publish(struct state *st);
+
+/* Queues again, at the next state_publish(), every cell's rows of its
+ * last `hours` complete hours (and their days): rows that a killed daemon
+ * still had queued. */
+void state_rewrite_rows(struct state *st, int hours);
+
+/*
+ * The image: the engine's windows, the sensors found, their newest values
+ * and the counters, with mark (the journal sequence applied last).
+ * state_image_size() bounds it; state_image_save() writes it into buf and
+ * returns its length.  state_image_load() restores an image made with the
+ * same grid, sensor registry, zone and lateness (else AQ_ERR_INVAL with
+ * the reason in msg, nothing changed) and republishes every view.
+ */
+size_t state_image_size(const struct state *st);
+size_t state_image_save(const struct state *st, uint64_t mark, void *buf);
+int state_image_load(struct state *st, const void *buf, size_t len,
+    uint64_t *mark, char *msg, size_t msglen) AQ_MUSTCHECK;
 
 #endif

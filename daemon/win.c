@@ -2,6 +2,7 @@
 #include "daemon/win.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -614,4 +615,140 @@ win_sensor_bytes(const struct win *w)
 {
 	return sizeof(struct sensor) + w->nslots * sizeof(struct slot) +
 	    2 * sizeof(uint32_t);
+}
+
+/* The image's header; cells, sensors and slots follow as they are held. */
+struct image_head {
+	char magic[8];
+	uint32_t cell_size, sensor_size, slot_size;
+	uint32_t ncells, nsensors, nslots;
+	int32_t lateness;
+	char tz[TZ_NAME_MAX];
+};
+
+static const char image_magic[8] = "AQWIN01";
+
+size_t
+win_image_size(const struct win *w)
+{
+	return sizeof(struct image_head) +
+	    (size_t)w->ncells * sizeof(struct cell) +
+	    (size_t)w->sensors_max * sizeof(struct sensor) +
+	    (size_t)w->sensors_max * w->nslots * sizeof(struct slot);
+}
+
+size_t
+win_image_save(const struct win *w, void *buf)
+{
+	struct image_head h;
+	unsigned char *p = buf;
+	size_t n;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, image_magic, sizeof(h.magic));
+	h.cell_size = sizeof(struct cell);
+	h.sensor_size = sizeof(struct sensor);
+	h.slot_size = sizeof(struct slot);
+	h.ncells = w->ncells;
+	h.nsensors = w->nsensors;
+	h.nslots = w->nslots;
+	h.lateness = w->lateness;
+	memcpy(h.tz, w->tz.name, sizeof(h.tz));
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	n = (size_t)w->ncells * sizeof(struct cell);
+	memcpy(p, w->cells, n);
+	p += n;
+	n = (size_t)w->nsensors * sizeof(struct sensor);
+	memcpy(p, w->sensors, n);
+	p += n;
+	n = (size_t)w->nsensors * w->nslots * sizeof(struct slot);
+	memcpy(p, w->slots, n);
+	p += n;
+	return (size_t)(p - (unsigned char *)buf);
+}
+
+int
+win_image_load(
+    struct win *w, const void *buf, size_t len, char *msg, size_t msglen)
+{
+	const unsigned char *p = buf;
+	const struct cell *cells;
+	const struct sensor *sensors;
+	struct image_head h;
+	size_t need;
+
+	if (len < sizeof(h)) {
+		snprintf(msg, msglen, "engine image truncated");
+		return AQ_ERR_INVAL;
+	}
+	memcpy(&h, p, sizeof(h));
+	if (memcmp(h.magic, image_magic, sizeof(h.magic)) != 0 ||
+	    h.cell_size != sizeof(struct cell) ||
+	    h.sensor_size != sizeof(struct sensor) ||
+	    h.slot_size != sizeof(struct slot)) {
+		snprintf(msg, msglen, "engine image of another layout");
+		return AQ_ERR_INVAL;
+	}
+	if (h.ncells != w->ncells || h.nslots != w->nslots ||
+	    h.lateness != w->lateness ||
+	    strncmp(h.tz, w->tz.name, sizeof(h.tz)) != 0) {
+		snprintf(msg, msglen,
+		    "engine image of another grid, zone or lateness");
+		return AQ_ERR_INVAL;
+	}
+	if (h.nsensors > w->sensors_max || h.nsensors < w->nsensors) {
+		snprintf(
+		    msg, msglen, "engine image of another sensor registry");
+		return AQ_ERR_INVAL;
+	}
+	need = sizeof(h) + (size_t)h.ncells * sizeof(struct cell) +
+	    (size_t)h.nsensors * sizeof(struct sensor) +
+	    (size_t)h.nsensors * h.nslots * sizeof(struct slot);
+	if (len != need) {
+		snprintf(msg, msglen, "engine image truncated");
+		return AQ_ERR_INVAL;
+	}
+	cells = (const struct cell *)(const void *)(p + sizeof(h));
+	sensors = (const struct sensor *)(const void *)(cells + h.ncells);
+	for (uint32_t c = 0; c < h.ncells; c++)
+		if (strncmp(cells[c].id, w->cells[c].id, WIN_CELL_ID_MAX) !=
+		    0) {
+			snprintf(msg, msglen, "engine image of another grid");
+			return AQ_ERR_INVAL;
+		}
+	for (uint32_t k = 0; k < h.nsensors; k++) {
+		if (k < w->nsensors &&
+		    (strncmp(sensors[k].id, w->sensors[k].id,
+			 WIN_SENSOR_ID_MAX) != 0 ||
+			sensors[k].cell != w->sensors[k].cell)) {
+			snprintf(msg, msglen,
+			    "engine image of another sensor registry");
+			return AQ_ERR_INVAL;
+		}
+		if (!id_ok(sensors[k].id, WIN_SENSOR_ID_MAX) ||
+		    memchr(sensors[k].id, '\0', WIN_SENSOR_ID_MAX) == NULL ||
+		    sensors[k].cell >= h.ncells ||
+		    (sensors[k].next != NONE &&
+			sensors[k].next >= h.nsensors)) {
+			snprintf(msg, msglen, "engine image damaged");
+			return AQ_ERR_INVAL;
+		}
+	}
+	for (uint32_t c = 0; c < h.ncells; c++)
+		if (cells[c].first_sensor != NONE &&
+		    cells[c].first_sensor >= h.nsensors) {
+			snprintf(msg, msglen, "engine image damaged");
+			return AQ_ERR_INVAL;
+		}
+	memcpy(w->cells, cells, (size_t)h.ncells * sizeof(struct cell));
+	memcpy(w->sensors, sensors, (size_t)h.nsensors * sizeof(struct sensor));
+	memcpy(w->slots, sensors + h.nsensors,
+	    (size_t)h.nsensors * h.nslots * sizeof(struct slot));
+	memset(w->sensor_ix.tab, 0,
+	    ((size_t)w->sensor_ix.mask + 1) * sizeof(*w->sensor_ix.tab));
+	for (uint32_t k = 0; k < h.nsensors; k++)
+		index_put(&w->sensor_ix, w->sensors[k].id, k);
+	w->nsensors = h.nsensors;
+	return AQ_OK;
 }

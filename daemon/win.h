@@ -126,6 +126,19 @@ int win_cell_hour(struct win *w, uint32_t cell, int64_t hour,
 int win_cell_day(struct win *w, uint32_t cell, int32_t date, bool us,
     struct win_day *out) AQ_MUSTCHECK;
 
+/*
+ * The engine's image, to resume after a restart: win_image_size() bytes
+ * at most, written by win_image_save() (returns the length).
+ * win_image_load() accepts only an image of an engine with the same cells
+ * in the same order, zone, lateness and layout, whose first sensors are
+ * this engine's (the registry); otherwise AQ_ERR_INVAL with the reason in
+ * msg and nothing changed.  Neither allocates.
+ */
+size_t win_image_size(const struct win *w);
+size_t win_image_save(const struct win *w, void *buf);
+int win_image_load(struct win *w, const void *buf, size_t len, char *msg,
+    size_t msglen) AQ_MUSTCHECK;
+
 /* Bytes held per cell and per sensor, for the benchmark and metrics. */
 size_t win_cell_bytes(void);
 size_t win_sensor_bytes(const struct win *w);

@@ -663,8 +663,11 @@ on_frame(void *arg, const char *data, size_t len)
 		taken = !is_data(m.cn) || submit(n, m.mn, data, len) == AQ_OK;
 	/* A message lost to a full queue is not acknowledged: the logger
 	 * sends it again. */
-	if (taken && m.flag >= 0 && (m.flag & HJ212_FLAG_ACK))
+	if (taken && m.flag >= 0 && (m.flag & HJ212_FLAG_ACK)) {
+		/* Answered only once the journal holds it. */
+		ingest_commit(n->in);
 		send_ack(c, &m);
+	}
 }
 
 static void *

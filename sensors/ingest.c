@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/journal.h"
 #include "daemon/log.h"
 
 #define RING_BYTES_PER_MSG 512     /* ring size = queue * this */
@@ -27,6 +28,9 @@
 #define SESSION_EXPIRY 604800 /* v5: keep the session a week */
 #define RECEIVE_MAX 1000      /* v5: QoS 1 messages in flight to us */
 #define READ_BATCH 256        /* packets read per poll() at most */
+#define IMAGE_NAME "state.img"
+#define JOURNAL_SYNC_NS 1000000000 /* fdatasync the journal this often */
+#define REWRITE_HOURS 3 /* rows rewritten after a restart (lost in queue) */
 
 /* A message in the ring: header, topic (NUL-terminated), payload. */
 struct rec {
@@ -35,6 +39,7 @@ struct rec {
 	uint32_t payload_len;
 	int32_t decoder;
 	int64_t arrived_ns;
+	uint64_t seq; /* journal sequence number; 0 when not journaled */
 };
 
 struct ingest {
@@ -61,9 +66,28 @@ struct ingest {
 	uint8_t *ring;
 	size_t cap, head, tail, used; /* bytes */
 	size_t count, count_max;      /* messages */
+
+	/* Durability (with a store folder): every message goes to the
+	 * journal, under mu, in ring order; the worker notes the last
+	 * sequence number it applied and hands images of the state to the
+	 * image thread, which writes them and releases the journal. */
+	struct journal *j;
+	char image_path[CONF_PATH_MAX + 16];
+	uint64_t applied; /* worker only */
+	pthread_t imager;
+	bool imager_started;
+	pthread_mutex_t imu;
+	pthread_cond_t icond;
+	void *img; /* under imu: the image waiting to be written */
+	size_t img_len;
+	uint64_t img_mark;
+	bool img_busy; /* the image thread owns img */
+	bool imager_stop;
+	struct complain image_complain;
 };
 
 static int64_t now_ns(void);
+static int64_t wall_ns(void);
 static void after_ns(struct timespec *t, int64_t ns);
 static int subscriber_decoder(const struct conf *c, const char *topic);
 static void subscribe_all(struct ingest *in);
@@ -81,7 +105,10 @@ static bool ring_put(struct ingest *in, const char *topic, const void *data,
     size_t len, int decoder, int64_t arrived);
 static int mqtt_setup(struct ingest *in);
 static int mqtt_connect(struct ingest *in);
-static int net_turn(struct mosquitto *m, int timeout_ms);
+static int net_turn(struct ingest *in, int timeout_ms);
+static void *imager_main(void *arg);
+static int resume(struct ingest *in);
+static void take_image(struct ingest *in);
 static void *net_main(void *arg);
 static void *work_main(void *arg);
 static void sleep_backoff(struct ingest *in, int64_t *delay);
@@ -96,6 +123,15 @@ now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -325,6 +361,13 @@ ring_put(struct ingest *in, const char *topic, const void *data, size_t len,
 	h.payload_len = (uint32_t)len;
 	h.decoder = decoder;
 	h.arrived_ns = arrived;
+	h.seq = 0;
+	/* Journaled in ring order, under the same lock, so that "applied up
+	 * to seq" means every earlier message too. */
+	if (in->j != NULL &&
+	    journal_add(in->j, decoder, wall_ns(), topic, data, len, &h.seq) !=
+		AQ_OK)
+		h.seq = 0;
 	memcpy(in->ring + in->head, &h, sizeof(h));
 	memcpy(in->ring + in->head + sizeof(h), topic, tlen + 1);
 	if (len > 0) /* an empty payload comes with a NULL pointer */
@@ -361,6 +404,16 @@ ingest_submit(struct ingest *in, int decoder, const char *topic,
 		return AQ_ERR_FULL;
 	}
 	return AQ_OK;
+}
+
+void
+ingest_commit(struct ingest *in)
+{
+	if (in->j != NULL && journal_commit(in->j) != AQ_OK &&
+	    log_complain(&in->image_complain))
+		log_warnx("ingest: journal: cannot write (%llu messages not "
+			  "kept across a restart so far)",
+		    (unsigned long long)journal_failed(in->j));
 }
 
 static void
@@ -495,6 +548,10 @@ mqtt_setup(struct ingest *in)
 		log_warn("ingest: mosquitto_new");
 		return -1;
 	}
+	/* Our own thread runs the loop: the library then queues PUBACKs
+	 * instead of sending them from inside its read, and net_turn() sends
+	 * them only once the messages are in the journal. */
+	mosquitto_threaded_set(in->mosq, true);
 	mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, in->protocol);
 	/* MQTT 5: let the broker keep many QoS 1 messages in flight to us
 	 * (libmosquitto's default of 20 makes delivery wait on round trips);
@@ -583,8 +640,9 @@ sleep_backoff(struct ingest *in, int64_t *delay)
  * largest cost of ingest.
  */
 static int
-net_turn(struct mosquitto *m, int timeout_ms)
+net_turn(struct ingest *in, int timeout_ms)
 {
+	struct mosquitto *m = in->mosq;
 	struct pollfd pfd = {.fd = mosquitto_socket(m), .events = POLLIN};
 	int rc;
 
@@ -606,6 +664,8 @@ net_turn(struct mosquitto *m, int timeout_ms)
 				break;
 		}
 	}
+	/* Acknowledge only what the journal holds. */
+	ingest_commit(in);
 	if (mosquitto_want_write(m) &&
 	    (rc = mosquitto_loop_write(m, 1)) != MOSQ_ERR_SUCCESS)
 		return rc;
@@ -651,7 +711,7 @@ net_main(void *arg)
 			atomic_fetch_add(&k->mqtt_reconnects, 1);
 		ever = true;
 		do {
-			rc = net_turn(in->mosq, 100);
+			rc = net_turn(in, 100);
 			if (atomic_load(&k->mqtt_connected))
 				delay =
 				    state_conf(in->st)->mqtt_backoff_min * 1000;
@@ -688,6 +748,7 @@ work_main(void *arg)
 	struct ingest *in = arg;
 	struct qc_conf qc;
 	int64_t last_publish = now_ns(), last_work = last_publish;
+	int64_t last_image = last_publish;
 
 	ingest_qc_conf(state_conf(in->st), &qc);
 	for (;;) {
@@ -733,6 +794,8 @@ work_main(void *arg)
 		    p + h.topic_len + 1, h.payload_len, (int64_t)time(NULL));
 		last_work = now_ns();
 		state_latency(in->st, (uint64_t)(last_work - h.arrived_ns));
+		if (h.seq != 0)
+			in->applied = h.seq;
 
 		pthread_mutex_lock(&in->mu);
 		in->tail += h.size;
@@ -750,9 +813,138 @@ work_main(void *arg)
 			state_publish(in->st);
 			last_publish = now_ns();
 		}
+		if (in->j != NULL &&
+		    last_work - last_image >
+			state_conf(in->st)->snapshot_interval * 1000000000) {
+			take_image(in);
+			last_image = now_ns();
+		}
 	}
 	state_publish(in->st);
 	return NULL;
+}
+
+/* Hands an image of the state to the image thread, unless it is still
+ * writing the last one (then the next turn tries again). */
+static void
+take_image(struct ingest *in)
+{
+	pthread_mutex_lock(&in->imu);
+	if (!in->img_busy) {
+		in->img_len = state_image_save(in->st, in->applied, in->img);
+		in->img_mark = in->applied;
+		in->img_busy = true;
+		pthread_cond_signal(&in->icond);
+	}
+	pthread_mutex_unlock(&in->imu);
+}
+
+/* Writes the images the worker hands over, then lets the journal drop what
+ * they hold; syncs the journal every second. */
+static void *
+imager_main(void *arg)
+{
+	struct ingest *in = arg;
+	char msg[512];
+	struct timespec t;
+
+	pthread_mutex_lock(&in->imu);
+	while (!in->imager_stop) {
+		if (!in->img_busy) {
+			after_ns(&t, JOURNAL_SYNC_NS);
+			pthread_cond_timedwait(&in->icond, &in->imu, &t);
+			if (!in->img_busy) {
+				pthread_mutex_unlock(&in->imu);
+				(void)journal_sync(in->j);
+				pthread_mutex_lock(&in->imu);
+				continue;
+			}
+		}
+		pthread_mutex_unlock(&in->imu);
+		/* The journal first: the image must not claim records that a
+		 * power cut could still take from the journal's tail. */
+		(void)journal_sync(in->j);
+		if (journal_image_write(in->image_path, in->img, in->img_len,
+			msg, sizeof(msg)) == AQ_OK)
+			journal_release(in->j, in->img_mark);
+		else if (log_complain(&in->image_complain))
+			log_warnx("ingest: state image: %s", msg);
+		pthread_mutex_lock(&in->imu);
+		in->img_busy = false;
+	}
+	pthread_mutex_unlock(&in->imu);
+	return NULL;
+}
+
+struct replay {
+	struct ingest *in;
+	struct qc_conf qc;
+	uint64_t n, last;
+};
+
+static void
+replay_one(void *ctx, const struct journal_rec *r)
+{
+	struct replay *rp = ctx;
+
+	(void)ingest_apply(rp->in->st, &rp->qc, r->decoder, r->topic,
+	    r->payload, r->len, r->arrived_ns / 1000000000);
+	rp->n++;
+	rp->last = r->seq;
+}
+
+/*
+ * With a store folder: restores the last image of the state, applies what
+ * the journal holds after it, and opens the journal for what comes next.
+ * A missing image is a first start; a damaged or foreign one is set aside
+ * with a warning (the journal is still applied).  Returns 0, or -1 after
+ * logging why.
+ */
+static int
+resume(struct ingest *in)
+{
+	const struct conf *c = state_conf(in->st);
+	struct replay rp = {.in = in};
+	int64_t t0 = now_ns();
+	uint64_t mark = 0, torn = 0;
+	char msg[512];
+	void *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(in->image_path, sizeof(in->image_path), "%s/" IMAGE_NAME,
+	    c->store_dir);
+	rc = journal_image_read(in->image_path, &buf, &len, msg, sizeof(msg));
+	if (rc == AQ_OK)
+		rc =
+		    state_image_load(in->st, buf, len, &mark, msg, sizeof(msg));
+	free(buf);
+	if (rc != AQ_OK && rc != AQ_ERR_NOTFOUND)
+		log_warnx(
+		    "ingest: %s: %s; starting without it", in->image_path, msg);
+	ingest_qc_conf(c, &rp.qc);
+	if (journal_open(c->store_dir, mark, replay_one, &rp, &in->j, &torn,
+		msg, sizeof(msg)) != AQ_OK) {
+		log_warnx("ingest: journal: %s", msg);
+		return -1;
+	}
+	if (torn > 0)
+		log_warnx("ingest: journal: %llu damaged record tails skipped",
+		    (unsigned long long)torn);
+	in->applied = rp.n > 0 ? rp.last : mark;
+	state_rewrite_rows(in->st, REWRITE_HOURS);
+	state_publish(in->st);
+	if (rc == AQ_OK || rp.n > 0)
+		log_info("ingest: resumed from %s%s and %llu journaled "
+			 "messages in %lld ms",
+		    rc == AQ_OK ? "the state image" : "nothing",
+		    rc == AQ_OK ? "" : " (no image)", (unsigned long long)rp.n,
+		    (long long)((now_ns() - t0) / 1000000));
+	if ((in->img = malloc(state_image_size(in->st))) == NULL) {
+		log_warn("ingest: state image buffer");
+		return -1;
+	}
+	return 0;
 }
 
 struct ingest *
@@ -775,9 +967,18 @@ ingest_start(struct state *st)
 	pthread_mutex_init(&in->mu, NULL);
 	pthread_cond_init(&in->nonempty, NULL);
 	pthread_cond_init(&in->room, NULL);
+	pthread_mutex_init(&in->imu, NULL);
+	pthread_cond_init(&in->icond, NULL);
 	if ((in->ring = malloc(in->cap)) == NULL) {
 		log_warn("ingest: queue of %zu bytes", in->cap);
 		goto fail;
+	}
+	if (c->store_dir[0] != '\0') {
+		if (resume(in) != 0)
+			goto fail;
+		if (pthread_create(&in->imager, NULL, imager_main, in) != 0)
+			goto fail;
+		in->imager_started = true;
 	}
 	mosquitto_lib_init();
 	if (mqtt_setup(in) != 0)
@@ -815,12 +1016,36 @@ ingest_stop(struct ingest *in)
 	pthread_mutex_unlock(&in->mu);
 	if (in->work_started)
 		pthread_join(in->work, NULL);
+	if (in->imager_started) {
+		pthread_mutex_lock(&in->imu);
+		in->imager_stop = true;
+		pthread_cond_signal(&in->icond);
+		pthread_mutex_unlock(&in->imu);
+		pthread_join(in->imager, NULL);
+	}
+	/* Everything received is applied: one last image, and the journal
+	 * has nothing left to replay. */
+	if (in->j != NULL && in->img != NULL) {
+		char msg[512];
+		size_t len = state_image_save(in->st, in->applied, in->img);
+
+		ingest_commit(in);
+		if (journal_image_write(in->image_path, in->img, len, msg,
+			sizeof(msg)) == AQ_OK)
+			journal_release(in->j, in->applied);
+		else
+			log_warnx("ingest: state image: %s", msg);
+	}
+	journal_close(in->j);
+	free(in->img);
 	if (in->mosq != NULL)
 		mosquitto_destroy(in->mosq);
 	mosquitto_lib_cleanup();
 	pthread_cond_destroy(&in->room);
 	pthread_cond_destroy(&in->nonempty);
 	pthread_mutex_destroy(&in->mu);
+	pthread_cond_destroy(&in->icond);
+	pthread_mutex_destroy(&in->imu);
 	free(in->ring);
 	free(in);
 }

@@ -13,6 +13,15 @@
  * put messages on the same ring with ingest_submit().  All counting goes
  * to state.h's counters.
  *
+ * With a store folder ([store] dir), every message is also written to a
+ * journal (journal.h) before the broker gets its PUBACK or a data logger
+ * its answer, the worker hands an image of the state to a background
+ * thread every snapshot_interval seconds (and one last image at stop),
+ * and ingest_start() first restores the last image and applies what the
+ * journal holds after it: a daemon killed at any moment resumes with every
+ * message it accepted applied exactly once (the engine ignores the
+ * duplicates a broker redelivers).
+ *
  * ingest_start() allocates; nothing on the per-message path does.
  */
 #ifndef AQ_SENSORS_INGEST_H
@@ -39,6 +48,10 @@ struct ingest *ingest_start(struct state *st);
  */
 int ingest_submit(struct ingest *in, int decoder, const char *topic,
     const void *payload, size_t len);
+
+/* Writes what was submitted so far to the journal (with a store folder):
+ * call before telling the sender it arrived.  Any thread. */
+void ingest_commit(struct ingest *in);
 
 /* After state_set_conf(): picks up new subscriptions and QC settings. */
 void ingest_reload(struct ingest *in);

@@ -2088,20 +2088,41 @@ h_healthz(struct req *r)
 	    : AQ_OK;
 }
 
+/* Ready: connected to the broker.  Degraded (still 200: live data flows,
+ * the history does not): the store cannot write. */
 static int
 h_readyz(struct req *r)
 {
 	bool up = atomic_load_explicit(&state_counters(r->st)->mqtt_connected,
 		      memory_order_relaxed) != 0;
+	struct store *s = state_store(r->st);
+	struct store_stats ss = {.degraded = false};
+	json_t *why;
 
+	if (s != NULL)
+		store_stats(s, &ss);
 	r->code = up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-	return (r->json = json_object()) == NULL ||
-		json_object_set_new(r->json, "ready", json_boolean(up)) ||
-		(!up &&
-		    json_object_set_new(
-			r->json, "reason", json_string("mqtt disconnected")))
-	    ? AQ_ERR_NOMEM
-	    : AQ_OK;
+	if ((r->json = json_object()) == NULL ||
+	    json_object_set_new(r->json, "ready", json_boolean(up)) ||
+	    json_object_set_new(r->json, "status",
+		json_string(!up       ? "not ready"
+			: ss.degraded ? "degraded"
+				      : "ok")) ||
+	    json_object_set_new(r->json, "reasons", why = json_array()) ||
+	    why == NULL)
+		return AQ_ERR_NOMEM;
+	if (!up && json_array_append_new(why, json_string("mqtt disconnected")))
+		return AQ_ERR_NOMEM;
+	if (ss.degraded &&
+	    json_array_append_new(
+		why, json_sprintf("store cannot write: %s", ss.error)))
+		return AQ_ERR_NOMEM;
+	/* The old single reason, kept for clients that read it. */
+	if (!up &&
+	    json_object_set_new(
+		r->json, "reason", json_string("mqtt disconnected")))
+		return AQ_ERR_NOMEM;
+	return AQ_OK;
 }
 
 static int
@@ -3368,6 +3389,29 @@ metrics_text(struct req *r, FILE *f)
 	fprintf(f, "aqgrid_queue_capacity %lld\n",
 	    (long long)atomic_load_explicit(
 		&c->queue_capacity, memory_order_relaxed));
+	if (state_store(r->st) != NULL) {
+		struct store_stats ss;
+
+		store_stats(state_store(r->st), &ss);
+		metric_head(f, "aqgrid_store_degraded", "gauge",
+		    "1 while the history database cannot write.");
+		fprintf(f, "aqgrid_store_degraded %d\n", ss.degraded ? 1 : 0);
+		metric_head(f, "aqgrid_store_rows_committed_total", "counter",
+		    "Hourly and daily rows written to the database.");
+		fprintf(f, "aqgrid_store_rows_committed_total %llu\n",
+		    (unsigned long long)ss.committed);
+		metric_head(f, "aqgrid_store_rows_dropped_total", "counter",
+		    "Rows lost: the store's queue was full.");
+		fprintf(f, "aqgrid_store_rows_dropped_total %llu\n",
+		    (unsigned long long)ss.dropped);
+		metric_head(f, "aqgrid_store_commit_failures_total", "counter",
+		    "Database commits that failed (disk full, I/O errors).");
+		fprintf(f, "aqgrid_store_commit_failures_total %llu\n",
+		    (unsigned long long)ss.failed);
+		metric_head(f, "aqgrid_store_queue_rows", "gauge",
+		    "Rows waiting for the database writer.");
+		fprintf(f, "aqgrid_store_queue_rows %zu\n", ss.queued);
+	}
 	for (uint32_t k = 0; k < ncells; k++)
 		if (state_view(r->st, k, &v) == AQ_OK)
 			levels[v.aqi.aqi >= 0 ? v.aqi.level : 0]++;

@@ -229,6 +229,77 @@ START_TEST(duplicates_change_nothing)
 }
 END_TEST
 
+START_TEST(image_resumes_exactly)
+{
+	struct win_conf conf = {
+	    .tz = "Asia/Shanghai",
+	    .lateness = 7200,
+	    .cells_max = 4,
+	    .sensors_max = 8,
+	    .limits = {LIMITS_GB3095_2026, 2},
+	};
+	struct win *v;
+	struct win_hour a, b;
+	char msg[200];
+	size_t len;
+	uint32_t c2, s3;
+	void *buf;
+
+	/* A late sensor found at run time, an open hour, a duplicate. */
+	ck_assert_int_eq(win_add_sensor(w, "found", cell, &s3), AQ_OK);
+	feed_hours(s1, DAY, 1, 20, POL_PM25, 40);
+	ck_assert_int_eq(feed(s3, at(DAY, 20, 0), 1800, POL_PM25, 80), AQ_OK);
+	ck_assert_ptr_nonnull(buf = malloc(win_image_size(w)));
+	len = win_image_save(w, buf);
+	ck_assert_uint_le(len, win_image_size(w));
+
+	ck_assert_ptr_nonnull(v = win_new(&conf));
+	ck_assert_int_eq(win_add_cell(v, "r001c001", &c2), AQ_OK);
+	ck_assert_int_eq(win_add_sensor(v, "s1", c2, &s3), AQ_OK);
+	ck_assert_int_eq(win_add_sensor(v, "s2", c2, &s3), AQ_OK);
+	ck_assert_int_eq(win_image_load(v, buf, len, msg, sizeof(msg)), AQ_OK);
+	ck_assert_int_eq(win_find_sensor(v, "found"), 2);
+	ck_assert_int_eq(win_cell_newest(v, c2), win_cell_newest(w, cell));
+	/* The open hour goes on where it was: the same reading is a
+	 * duplicate, the other half of the hour completes it. */
+	{
+		struct reading r = {.ts = at(DAY, 20, 0),
+		    .period = 1800,
+		    .has = 1u << POL_PM25};
+
+		r.v[POL_PM25] = 80;
+		ck_assert_int_eq(win_update(v, 2, &r), AQ_ERR_DUP);
+		r.ts = at(DAY, 20, 30);
+		r.v[POL_PM25] = 20;
+		ck_assert_int_eq(win_update(v, 2, &r), AQ_OK);
+	}
+	ck_assert_int_eq(feed(2, at(DAY, 20, 30), 1800, POL_PM25, 20), AQ_OK);
+	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 21), &a), AQ_OK);
+	ck_assert_int_eq(win_cell_hour(v, c2, hour_of(DAY, 21), &b), AQ_OK);
+	ck_assert_int_eq(a.in.v[IND_PM25_1H], fx("50"));
+	ck_assert_int_eq(b.in.v[IND_PM25_1H], a.in.v[IND_PM25_1H]);
+	ck_assert_int_eq(b.in.v[IND_PM25_24H], a.in.v[IND_PM25_24H]);
+	ck_assert_mem_eq(b.n, a.n, sizeof(a.n));
+
+	/* Another grid, a cut image, another layout: refused, unchanged. */
+	win_free(v);
+	ck_assert_ptr_nonnull(v = win_new(&conf));
+	ck_assert_int_eq(win_add_cell(v, "r009c009", &c2), AQ_OK);
+	ck_assert_int_eq(
+	    win_image_load(v, buf, len, msg, sizeof(msg)), AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "grid"));
+	ck_assert_int_eq(win_cell_newest(v, c2), WIN_NO_HOUR);
+	ck_assert_int_eq(
+	    win_image_load(v, buf, len - 1, msg, sizeof(msg)), AQ_ERR_INVAL);
+	((char *)buf)[0] ^= 1;
+	ck_assert_int_eq(
+	    win_image_load(v, buf, len, msg, sizeof(msg)), AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "layout"));
+	win_free(v);
+	free(buf);
+}
+END_TEST
+
 START_TEST(bad_readings_change_nothing)
 {
 	struct reading r = {.ts = at(DAY, 9, 0), .period = 60, .has = 3};
@@ -477,6 +548,7 @@ win_suite(void)
 	tcase_add_test(tc, mda8_us_windows);
 	tcase_add_test(tc, daily_means_and_maxima);
 	tcase_add_test(tc, ids_and_capacity);
+	tcase_add_test(tc, image_resumes_exactly);
 	suite_add_tcase(s, tc);
 	return s;
 }
