@@ -25,7 +25,7 @@ LIBS_CHECK = $(shell pkg-config --libs check)
 LIBS_MQTT = $(shell pkg-config --libs libmosquitto)
 LIBS_CURL = $(shell pkg-config --libs libcurl)
 LIBS_DAEMON = $(shell pkg-config --libs libmosquitto libmicrohttpd jansson \
-	      sqlite3 libcurl gnutls) \
+	      sqlite3 zlib libcurl gnutls) \
 	      -lpthread -lm
 LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
 	    libmicrohttpd libcurl sqlite3 gnutls) -lpthread -lz -lm
