@@ -7,7 +7,7 @@ set -u
 PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev zlib1g-dev \
 libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev \
 libsqlite3-dev mosquitto openssl tzdata valgrind clang clang-format libclang-rt-14-dev \
-curl wrk iproute2 openssl"
+curl wrk iproute2 openssl faketime"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
