@@ -220,8 +220,8 @@ static const struct opt opts[] = {
 	"60", NULL, NULL,
 	"Seconds between images of the state; the journal holds what "
 	"arrived since the last one."},
-    {"store", "queue", T_INT, C(store_queue), 0, 1024, 4194304, "262144",
-	NULL, NULL,
+    {"store", "queue", T_INT, C(store_queue), 0, 1024, 4194304, "262144", NULL,
+	NULL,
 	"Hourly and daily rows waiting for the database writer; a full "
 	"queue drops rows (counted) rather than slow ingest."},
     {"ingest", "sensors_max", T_INT, C(sensors_max), 0, 0, SENSORS_MAX, "0",

@@ -43,6 +43,8 @@ done
 sed -e "s|^port = 1883|port = $port|" \
     -e "s|^web_root = .*|web_root = $top/web|" \
     -e "s|^include = grid.conf|include = $top/etc/grid.conf|" \
+    -e "s|^include = rules.conf|include = $top/etc/rules.conf|" \
+    -e "s|^dir = /var/lib/aqgridd|dir = $tmp/store|" \
     "$top/etc/aqgridd.conf" >"$tmp/aqgridd.conf"
 "$top/$B/aqgridd" -f -c "$tmp/aqgridd.conf" &
 pids="$pids $!"
