@@ -3571,6 +3571,16 @@ fail:
 static json_t *
 openapi_op(const struct route_def *rd)
 {
+	static const struct {
+		unsigned int code;
+		const char *doc;
+	} before[] = {
+	    {400,
+		"A malformed request target: a bad or NUL escape, an "
+		"escaped '/', a '.' or '..' segment, a control character."},
+	    {413, "A request body over [http] max_body."},
+	    {414, "A request target of 2048 bytes or more."},
+	};
 	json_t *op = json_object(), *params, *resps, *p, *r, *m, *s;
 	char code[16];
 
@@ -3621,6 +3631,19 @@ openapi_op(const struct route_def *rd)
 		else
 			s = json_pack("{s:s}", "type", "string");
 		if (json_object_set_new(m, "schema", s))
+			goto fail;
+	}
+	/* What any route may answer before its handler runs. */
+	for (size_t k = 0; k < sizeof(before) / sizeof(before[0]); k++) {
+		snprintf(code, sizeof(code), "%u", before[k].code);
+		if (json_object_get(resps, code) != NULL)
+			continue;
+		if ((r = child(resps, code)) == NULL ||
+		    json_object_set_new(
+			r, "description", json_string(before[k].doc)) ||
+		    (m = child(r, "content")) == NULL ||
+		    (m = child(m, "application/json")) == NULL ||
+		    json_object_set_new(m, "schema", ref("Error", 5)))
 			goto fail;
 	}
 	return op;

@@ -1165,6 +1165,9 @@ START_TEST(openapi)
 		ck_assert(
 		    json_object_size(json_object_get(op, "responses")) > 0);
 		ck_assert(json_is_object(at(op, "responses.200")));
+		ck_assert(json_is_object(at(op, "responses.400")));
+		ck_assert(json_is_object(at(op, "responses.413")));
+		ck_assert(json_is_object(at(op, "responses.414")));
 		if (strchr(pat[i], '{') != NULL)
 			assert_str(op, "parameters.0.in", "path");
 	}
