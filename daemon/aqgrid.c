@@ -2,12 +2,12 @@
  * aqgrid: the operator's command line.  Each subcommand is one row of
  * cmds[] (name, usage line, help text, function), so adding one touches the
  * table and one function.  aqi and nowcast compute locally and print JSON,
- * one object per input.  status, cells and cell ask a running aqgridd over
- * its HTTP API (libcurl) and print text for people, or with --json the
- * API's JSON.  Exit status: 0 done; 1 a failure while running (a bad
- * standard-input line, a daemon that cannot be reached or answers with an
- * error, a write error), told in one line on stderr; 2 bad arguments, told
- * in one line on stderr with nothing on stdout.
+ * one object per input.  status, cells, cell and history ask a running
+ * aqgridd over its HTTP API (libcurl) and print text for people, or with
+ * --json the API's JSON (history: --csv, the API's CSV).  Exit status: 0 done;
+ * 1 a failure while running (a bad standard-input line, a daemon that cannot be
+ * reached or answers with an error, a write error), told in one line on stderr;
+ * 2 bad arguments, told in one line on stderr with nothing on stdout.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "daemon/aqi.h"
@@ -60,7 +61,11 @@
 /* Labels of "label  value" lines, padded to this width. */
 #define LABEL_WIDTH 10
 /* Columns of a text table, at most. */
-#define TABLE_COLS_MAX 16
+#define TABLE_COLS_MAX 24
+/* History rows asked for per page (the API's most), and the longest
+ * cursor taken from an answer. */
+#define HIST_PAGE 5000
+#define HIST_CURSOR_MAX 64
 
 struct cmd {
 	const char *name;
@@ -112,6 +117,30 @@ enum net_optid {
 };
 #define NET_COMMON (NET_HELP_SHORT + 1)
 
+enum hist_optid {
+	HO_URL,
+	HO_JSON,
+	HO_HELP,
+	HO_HELP_SHORT,
+	HO_FROM,
+	HO_TO,
+	HO_INDICATORS,
+	HO_DAILY,
+	HO_CSV,
+	HO_AREA,
+	HO_PAGE,
+	HO_COUNT
+};
+
+/* What the options of history decide; NULL for what was not given. */
+struct hist_cfg {
+	char base[BASE_MAX];
+	bool json, csv, daily, area, help;
+	const char *id; /* the cell, or with area the area */
+	const char *from, *to, *inds;
+	long page; /* rows asked per request */
+};
+
 /* What the options of status, cells and cell decide. */
 struct net_cfg {
 	char base[BASE_MAX]; /* the daemon's URL, without a trailing '/' */
@@ -135,8 +164,9 @@ struct client {
 	const char *cmd;  /* for messages */
 	const char *base; /* borrowed */
 	CURL *curl;
-	bool global;      /* curl_global_init() done */
-	struct body body; /* of the latest answer */
+	bool global;                /* curl_global_init() done */
+	struct body body;           /* of the latest answer */
+	char next[HIST_CURSOR_MAX]; /* its X-Next-Cursor, or "" */
 	char err[CURL_ERROR_SIZE];
 };
 
@@ -209,7 +239,21 @@ static int net_option(
 static int count_arg(const char *s, long max, long *out);
 static int base_url(
     const char *cmd, const char *what, const char *url, char *base, size_t len);
+static int cmd_history(const struct cmd *c, int argc, char **argv);
+static int hist_parse(
+    const struct cmd *c, int argc, char **argv, struct hist_cfg *cfg);
+static int hist_option(
+    const char *cmd, struct hist_cfg *cfg, int id, const char *val);
+static int hist_path(
+    struct client *cl, const struct hist_cfg *cfg, char *path, size_t len);
+static int hist_fetch(
+    struct client *cl, const struct hist_cfg *cfg, json_t **out);
+static void hist_fail(
+    const struct client *cl, const struct hist_cfg *cfg, long code);
+static int hist_print(const struct hist_cfg *cfg, json_t *page);
 static int client_init(struct client *cl, const char *cmd, const char *base);
+static int client_raw(struct client *cl, const char *path, long *code);
+static size_t on_header(char *data, size_t size, size_t n, void *arg);
 static void client_fini(struct client *cl);
 static size_t on_body(char *data, size_t size, size_t n, void *arg);
 static int client_get(
@@ -356,6 +400,42 @@ static const struct cmd cmds[] = {
 	cmd_cell,
     },
     {
+	"history",
+	"history ID [--url URL] [--from T] [--to T] [--indicators LIST] "
+	"[--daily] [--area] [--csv | --json] [--page N]",
+	"Prints a cell's hours from the daemon's store (GET\n"
+	"/api/v1/cells/ID/history), following its pages to the last, one\n"
+	"line per hour: HOUR (its end, in the daemon's time zone), AQI,\n"
+	"LEVEL, PRIMARY, EXCEEDS and a column per indicator (ug/m3, CO\n"
+	"mg/m3).  A dash marks an unknown value.\n"
+	"\n"
+	"  --url URL          as for status\n"
+	"  --from T, --to T   the first and last hour, by its end: Unix\n"
+	"                     seconds, ISO 8601 with an offset or Z, ISO\n"
+	"                     8601 in the daemon's zone (2026-11-29T14:00),\n"
+	"                     or YYYY-MM-DD (from: the day's first hour,\n"
+	"                     to: its last); default the last 48 hours\n"
+	"  --indicators LIST  indicators, comma-separated (pm25_1h,o3_8h);\n"
+	"                     default all, and the table leaves out those\n"
+	"                     without any value\n"
+	"  --daily            the cell's days (GET .../daily): dates\n"
+	"                     YYYY-MM-DD, default the last 31 days\n"
+	"  --area             ID is an area: its hours aggregated over its\n"
+	"                     cells (GET /api/v1/areas/ID/history): CELLS\n"
+	"                     reporting, the WORST cell with its AQI and\n"
+	"                     LEVEL, the indicators' means\n"
+	"  --csv              the API's CSV: one header line, then a row a\n"
+	"                     line with each value's valid-hour count\n"
+	"  --json             one JSON array of the API's rows\n"
+	"  --page N           rows asked per request, 1 to 5000 (default);\n"
+	"                     the output is the same\n"
+	"\n"
+	"Errors as for status; an unknown cell or area, a bad time or\n"
+	"indicator (the daemon's message says which), or a daemon that keeps\n"
+	"no history exits 1.\n",
+	cmd_history,
+    },
+    {
 	"help",
 	"help [SUBCOMMAND]",
 	"Prints this help, or one subcommand's.\n",
@@ -379,6 +459,20 @@ static const struct optspec nowcast_opts[NO_COUNT] = {
     [NO_POLLUTANT] = {"--pollutant", true},
     [NO_HELP] = {"--help", false},
     [NO_HELP_SHORT] = {"-h", false},
+};
+
+static const struct optspec hist_opts[HO_COUNT] = {
+    [HO_URL] = {"--url", true},
+    [HO_JSON] = {"--json", false},
+    [HO_HELP] = {"--help", false},
+    [HO_HELP_SHORT] = {"-h", false},
+    [HO_FROM] = {"--from", true},
+    [HO_TO] = {"--to", true},
+    [HO_INDICATORS] = {"--indicators", true},
+    [HO_DAILY] = {"--daily", false},
+    [HO_CSV] = {"--csv", false},
+    [HO_AREA] = {"--area", false},
+    [HO_PAGE] = {"--page", true},
 };
 
 static const struct optspec net_opts[NET_COUNT] = {
@@ -1480,6 +1574,404 @@ cmd_cell(const struct cmd *c, int argc, char **argv)
 }
 
 /*
+ * aqgrid history: the options, then every page of the history asked
+ * for.  CSV is written page by page as it comes (the header line once);
+ * the table and --json need all the rows first.
+ */
+static int
+cmd_history(const struct cmd *c, int argc, char **argv)
+{
+	struct hist_cfg cfg;
+	struct client cl = {0};
+	json_t *page = NULL;
+	int rc = hist_parse(c, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    hist_fetch(&cl, &cfg, &page) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.csv) {
+		/* written */
+	} else if (cfg.json) {
+		if (emit(json_object_get(page, "results")) == AQ_ERR_NOMEM) {
+			fprintf(stderr, "aqgrid %s: %s\n", c->name,
+			    aq_strerror(AQ_ERR_NOMEM));
+			rc = EXIT_FAILURE;
+		}
+	} else if (hist_print(&cfg, page) != AQ_OK) {
+		fprintf(stderr, "aqgrid %s: %s\n", c->name,
+		    aq_strerror(AQ_ERR_NOMEM));
+		rc = EXIT_FAILURE;
+	}
+	json_decref(page);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+/* The options and the ID of aqgrid history, then the URL as for the
+ * others.  Returns EXIT_SUCCESS or, after telling, EXIT_USAGE. */
+static int
+hist_parse(const struct cmd *c, int argc, char **argv, struct hist_cfg *cfg)
+{
+	const char *url = NULL, *env = getenv(URL_ENV);
+	char b[SHOWN_BUF];
+	bool opts_done = false;
+	int rc = EXIT_SUCCESS;
+
+	*cfg = (struct hist_cfg){.page = HIST_PAGE};
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !cfg->help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = true;
+		} else if (!opts_done && is_option(argv[i])) {
+			id = take_option(
+			    c->name, hist_opts, HO_COUNT, argc, argv, &i, &val);
+			if (id < 0)
+				rc = EXIT_USAGE;
+			else if (id == HO_HELP || id == HO_HELP_SHORT)
+				cfg->help = true;
+			else if (id == HO_URL)
+				url = val;
+			else
+				rc = hist_option(c->name, cfg, id, val);
+		} else if (cfg->id == NULL) {
+			cfg->id = argv[i];
+		} else {
+			usage_error(c->name, "unexpected argument '%s'",
+			    shown(argv[i], b, sizeof(b)));
+			rc = EXIT_USAGE;
+		}
+	}
+	if (rc != EXIT_SUCCESS || cfg->help) {
+		/* told, or nothing more to check */
+	} else if (cfg->id == NULL || cfg->id[0] == '\0') {
+		usage_error(c->name, "%s %s ID",
+		    cfg->id == NULL ? "missing" : "empty",
+		    cfg->area ? "area" : "cell");
+		rc = EXIT_USAGE;
+	} else if (cfg->csv && cfg->json) {
+		usage_error(c->name, "--csv and --json exclude each other");
+		rc = EXIT_USAGE;
+	} else if (cfg->daily && cfg->area) {
+		usage_error(c->name,
+		    "--daily and --area exclude each other (areas have "
+		    "hourly history only)");
+		rc = EXIT_USAGE;
+	} else if (url != NULL) {
+		rc = base_url(
+		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
+	} else if (env != NULL && *env != '\0') {
+		rc = base_url(
+		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
+	} else {
+		rc = base_url(
+		    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+	}
+	return rc;
+}
+
+/* Applies one option of aqgrid history; the daemon checks the times and
+ * names, and its message says what is wrong with them. */
+static int
+hist_option(const char *cmd, struct hist_cfg *cfg, int id, const char *val)
+{
+	const char **slot = id == HO_FROM ? &cfg->from
+	    : id == HO_TO                 ? &cfg->to
+	    : id == HO_INDICATORS         ? &cfg->inds
+					  : NULL;
+
+	if (slot != NULL && val[0] == '\0') {
+		usage_error(cmd, "empty %s", hist_opts[id].name);
+		return EXIT_USAGE;
+	}
+	if (slot != NULL)
+		*slot = val;
+	else if (id == HO_JSON)
+		cfg->json = true;
+	else if (id == HO_CSV)
+		cfg->csv = true;
+	else if (id == HO_DAILY)
+		cfg->daily = true;
+	else if (id == HO_AREA)
+		cfg->area = true;
+	else if (id == HO_PAGE &&
+	    (count_arg(val, HIST_PAGE, &cfg->page) != AQ_OK ||
+		cfg->page == 0)) {
+		char b[SHOWN_BUF];
+
+		usage_error(cmd,
+		    "bad --page '%s' (expected an integer from 1 to %d)",
+		    shown(val, b, sizeof(b)), HIST_PAGE);
+		return EXIT_USAGE;
+	}
+	return EXIT_SUCCESS;
+}
+
+/*
+ * The query of every page but its cursor: the route, then limit, from,
+ * to, indicators and format, each escaped.  Returns AQ_OK, or AQ_ERR_*
+ * after telling why.
+ */
+static int
+hist_path(struct client *cl, const struct hist_cfg *cfg, char *path, size_t len)
+{
+	const char *const vals[] = {cfg->id, cfg->from, cfg->to, cfg->inds};
+	const char *const keys[] = {"", "&from=", "&to=", "&indicators="};
+	char *esc[4] = {NULL, NULL, NULL, NULL};
+	size_t n;
+	int rc = AQ_ERR_NOMEM;
+
+	for (int k = 0; k < 4; k++)
+		if (vals[k] != NULL &&
+		    (esc[k] = curl_easy_escape(cl->curl, vals[k], 0)) == NULL) {
+			fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+			    aq_strerror(rc));
+			goto out;
+		}
+	n = (size_t)snprintf(path, len, "/api/v1/%s/%s/%s?limit=%ld%s",
+	    cfg->area ? "areas" : "cells", esc[0],
+	    cfg->daily ? "daily" : "history", cfg->page,
+	    cfg->csv ? "&format=csv" : "");
+	for (int k = 1; k < 4 && n < len; k++)
+		if (esc[k] != NULL)
+			n += (size_t)snprintf(
+			    path + n, len - n, "%s%s", keys[k], esc[k]);
+	rc = AQ_OK;
+	if (n >= len) {
+		fprintf(stderr, "aqgrid %s: arguments too long\n", cl->cmd);
+		rc = AQ_ERR_INVAL;
+	}
+out:
+	for (int k = 0; k < 4; k++)
+		curl_free(esc[k]);
+	return rc;
+}
+
+/*
+ * Every page, following next_cursor (X-Next-Cursor for CSV) until there
+ * is none.  CSV goes to stdout as it comes; otherwise *out gets the
+ * first page's answer (owned) with the results of all.  A cursor that
+ * does not move on is an error, not a loop.
+ */
+static int
+hist_fetch(struct client *cl, const struct hist_cfg *cfg, json_t **out)
+{
+	char path[URL_MAX], url[URL_MAX + HIST_CURSOR_MAX + 16];
+	char cursor[HIST_CURSOR_MAX] = "", *esc = NULL;
+	json_t *first = NULL, *j = NULL, *res;
+	const char *next;
+	long code = 0;
+	int rc;
+
+	if ((rc = hist_path(cl, cfg, path, sizeof(path))) != AQ_OK)
+		return rc;
+	for (int pages = 0; rc == AQ_OK; pages++) {
+		/* The page before is done with (next pointed into it). */
+		if (j != first)
+			json_decref(j);
+		j = NULL;
+		snprintf(url, sizeof(url), "%s%s%s", path,
+		    esc != NULL ? "&cursor=" : "", esc != NULL ? esc : "");
+		curl_free(esc);
+		esc = NULL;
+		if ((rc = client_raw(cl, url, &code)) != AQ_OK)
+			break;
+		if (code != 200) {
+			hist_fail(cl, cfg, code);
+			rc = AQ_ERR_IO;
+			break;
+		}
+		if (cfg->csv) {
+			const char *p = cl->body.p != NULL ? cl->body.p : "";
+			size_t skip = 0;
+
+			/* The header line once, from the first page. */
+			if (pages > 0)
+				skip = strcspn(p, "\n") +
+				    (p[strcspn(p, "\n")] != '\0');
+			if (fwrite(p + skip, 1, cl->body.len - skip, stdout) !=
+			    cl->body.len - skip) {
+				rc = AQ_ERR_IO;
+				break;
+			}
+			next = cl->next;
+		} else {
+			j = json_loadb(cl->body.p != NULL ? cl->body.p : "",
+			    cl->body.len, 0, NULL);
+			res = json_object_get(j, "results");
+			next = json_string_value(
+			    json_object_get(j, "next_cursor"));
+			if (!json_is_array(res)) {
+				fprintf(stderr,
+				    "aqgrid %s: %s: unexpected answer to %s\n",
+				    cl->cmd, cl->base, path);
+				rc = AQ_ERR_IO;
+				break;
+			}
+			if (first == NULL) {
+				first = j;
+			} else if (json_array_extend(
+				       json_object_get(first, "results"),
+				       res) != 0) {
+				fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+				    aq_strerror(AQ_ERR_NOMEM));
+				rc = AQ_ERR_NOMEM;
+				break;
+			}
+		}
+		if (next == NULL || next[0] == '\0')
+			break;
+		if (strcmp(next, cursor) == 0 ||
+		    strlen(next) >= sizeof(cursor)) {
+			fprintf(stderr,
+			    "aqgrid %s: %s: unexpected answer to %s (the "
+			    "cursor does not move on)\n",
+			    cl->cmd, cl->base, path);
+			rc = AQ_ERR_IO;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", next);
+		if ((esc = curl_easy_escape(cl->curl, cursor, 0)) == NULL) {
+			fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+			    aq_strerror(AQ_ERR_NOMEM));
+			rc = AQ_ERR_NOMEM;
+		}
+	}
+	if (j != first)
+		json_decref(j);
+	if (rc == AQ_OK && !cfg->csv)
+		*out = first;
+	else
+		json_decref(first);
+	return rc;
+}
+
+/* Tells an error answer: the cell or area the daemon lacks by name, else
+ * the daemon's own message (a bad time, no store, ...). */
+static void
+hist_fail(const struct client *cl, const struct hist_cfg *cfg, long code)
+{
+	json_t *j = json_loadb(
+	    cl->body.p != NULL ? cl->body.p : "", cl->body.len, 0, NULL);
+	const char *why = str_at(j, "error", NULL);
+	char b[SHOWN_BUF];
+
+	if (code == 404 &&
+	    strcmp(why, cfg->area ? "no such area" : "no such cell") == 0)
+		fprintf(stderr, "aqgrid %s: no %s '%s'\n", cl->cmd,
+		    cfg->area ? "area" : "cell", shown(cfg->id, b, sizeof(b)));
+	else
+		client_fail(cl, code, j);
+	json_decref(j);
+}
+
+/*
+ * The table of aqgrid history: the row's hour (or date), then for a cell
+ * its AQI, level, primary pollutants and exceedances, for an area the
+ * cells reporting, the worst one with its AQI and level; then a column
+ * per indicator (an area's: the mean).  Without --indicators the
+ * indicators without any value are left out.
+ */
+static int
+hist_print(const struct hist_cfg *cfg, json_t *page)
+{
+	json_t *rows = json_object_get(page, "results"), *inds, *r, *v;
+	const char *heads[TABLE_COLS_MAX], *names[TABLE_COLS_MAX];
+	bool right[TABLE_COLS_MAX] = {false};
+	const char *vals = cfg->area ? "mean" : "concentrations";
+	char b[SHOWN_BUF], f[2][SHOWN_BUF];
+	int ncols = 0, nfixed, ninds = 0;
+	struct table t;
+	size_t k, i;
+	int rc;
+
+	if (json_array_size(rows) == 0) {
+		printf("no %s from %s to %s\n", cfg->daily ? "days" : "hours",
+		    field(json_object_get(page, "from"), f[0], sizeof(f[0])),
+		    field(json_object_get(page, "to"), f[1], sizeof(f[1])));
+		return AQ_OK;
+	}
+	heads[ncols++] = cfg->daily ? "DATE" : "HOUR";
+	if (cfg->area) {
+		heads[ncols++] = "CELLS";
+		heads[ncols++] = "WORST";
+	}
+	heads[ncols++] = "AQI";
+	heads[ncols++] = "LEVEL";
+	if (!cfg->area) {
+		heads[ncols++] = "PRIMARY";
+		heads[ncols++] = "EXCEEDS";
+	}
+	nfixed = ncols;
+	for (int c = 1; c < nfixed; c++)
+		right[c] = strcmp(heads[c], "AQI") == 0 ||
+		    strcmp(heads[c], "LEVEL") == 0 ||
+		    strcmp(heads[c], "CELLS") == 0;
+	inds = json_object_get(page, "indicators");
+	json_array_foreach(inds, k, v)
+	{
+		bool any = cfg->inds != NULL;
+
+		json_array_foreach(rows, i, r)
+		{
+			any = any ||
+			    json_is_number(at(r, vals, json_string_value(v)));
+		}
+		if (any && json_is_string(v) && ncols < TABLE_COLS_MAX) {
+			names[ninds++] = json_string_value(v);
+			right[ncols] = true;
+			heads[ncols++] = json_string_value(v);
+		}
+	}
+	table_init(&t, ncols, heads, right);
+	json_array_foreach(rows, k, r)
+	{
+		if (cfg->daily)
+			table_add(&t,
+			    field(json_object_get(r, "date"), b, sizeof(b)));
+		else
+			table_add(&t,
+			    time_text(json_object_get(r, "hour"), false, false,
+				b, sizeof(b)));
+		if (cfg->area) {
+			snprintf(b, sizeof(b),
+			    "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			    json_integer_value(json_object_get(r, "reporting")),
+			    json_integer_value(json_object_get(page, "cells")));
+			table_add(&t, b);
+			table_add(
+			    &t, field(at(r, "worst", "cell"), b, sizeof(b)));
+			table_add(
+			    &t, field(at(r, "worst", "aqi"), b, sizeof(b)));
+			table_add(
+			    &t, field(at(r, "worst", "level"), b, sizeof(b)));
+		} else {
+			table_add(
+			    &t, field(json_object_get(r, "aqi"), b, sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(r, "level"), b, sizeof(b)));
+			table_add(&t,
+			    list_text(json_object_get(r, "primary"), "-", b,
+				sizeof(b)));
+			table_add(&t,
+			    list_text(json_object_get(r, "exceeds"), "-", b,
+				sizeof(b)));
+		}
+		for (int n = 0; n < ninds; n++)
+			table_add(
+			    &t, num_text(at(r, vals, names[n]), b, sizeof(b)));
+	}
+	rc = table_print(&t);
+	table_fini(&t);
+	return rc;
+}
+
+/*
  * The options and arguments of status and cells (no argument) or cell
  * (nids 1: the cell's ID), then the daemon's URL: --url, else $AQGRID_URL,
  * else DEFAULT_URL.  Only the first nspecs of net_opts[] are taken.
@@ -1679,6 +2171,10 @@ client_init(struct client *cl, const char *cmd, const char *base)
 	    ok && curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cl->err) == CURLE_OK;
 	ok = ok &&
 	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok = ok &&
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+	ok =
+	    ok && curl_easy_setopt(c, CURLOPT_HEADERDATA, cl->next) == CURLE_OK;
 	ok =
 	    ok && curl_easy_setopt(c, CURLOPT_WRITEDATA, &cl->body) == CURLE_OK;
 	if (!ok)
@@ -1727,6 +2223,66 @@ on_body(char *data, size_t size, size_t n, void *arg)
 }
 
 /*
+ * GETs path (after the base URL).  Returns AQ_OK with the status in
+ * *code, the answer's text in cl->body and its X-Next-Cursor in cl->next
+ * ("" for none), until the next request; else tells why and returns
+ * AQ_ERR_IO.
+ */
+static int
+client_raw(struct client *cl, const char *path, long *code)
+{
+	char url[URL_MAX];
+	CURLcode r = CURLE_OK;
+	int rc = AQ_ERR_IO;
+
+	cl->body.len = 0;
+	cl->body.too_big = cl->body.nomem = false;
+	if (cl->body.p != NULL)
+		cl->body.p[0] = '\0';
+	cl->err[0] = '\0';
+	cl->next[0] = '\0';
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", cl->base, path) >=
+	    sizeof(url))
+		fprintf(stderr, "aqgrid %s: request too long\n", cl->cmd);
+	else if ((r = curl_easy_setopt(cl->curl, CURLOPT_URL, url)) !=
+		CURLE_OK ||
+	    (r = curl_easy_perform(cl->curl)) != CURLE_OK)
+		client_reach_fail(cl, r);
+	else if (curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, code) ==
+	    CURLE_OK)
+		rc = AQ_OK;
+	else
+		fprintf(stderr, "aqgrid %s: %s: no HTTP status\n", cl->cmd,
+		    cl->base);
+	return rc;
+}
+
+/* libcurl's header callback: keeps X-Next-Cursor (arg, HIST_CURSOR_MAX
+ * bytes) of the last answer; a longer one is dropped. */
+static size_t
+on_header(char *data, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "X-Next-Cursor:";
+	char *next = arg;
+	size_t len = size * n, k = sizeof(name) - 1, e;
+
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		next[0] = '\0';
+	if (len > k && strncasecmp(data, name, k) == 0) {
+		while (k < len && (data[k] == ' ' || data[k] == '\t'))
+			k++;
+		for (e = len; e > k && strchr(" \t\r\n", data[e - 1]) != NULL;
+		     e--)
+			;
+		if (e - k < HIST_CURSOR_MAX) {
+			memcpy(next, data + k, e - k);
+			next[e - k] = '\0';
+		}
+	}
+	return len;
+}
+
+/*
  * GETs path (after the base URL) and parses the answer, whatever its
  * status.  Returns AQ_OK with the status in *code and the JSON (owned) in
  * *out; else tells why and returns AQ_ERR_IO.  The answer's text stays in
@@ -1735,28 +2291,14 @@ on_body(char *data, size_t size, size_t n, void *arg)
 static int
 client_get(struct client *cl, const char *path, long *code, json_t **out)
 {
-	char url[URL_MAX];
 	json_error_t e;
 	json_t *j = NULL;
-	CURLcode r = CURLE_OK;
 	long status = 0;
 
-	cl->body.len = 0;
-	cl->body.too_big = cl->body.nomem = false;
-	if (cl->body.p != NULL)
-		cl->body.p[0] = '\0';
-	cl->err[0] = '\0';
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", cl->base, path) >=
-	    sizeof(url)) {
-		fprintf(stderr, "aqgrid %s: request too long\n", cl->cmd);
-	} else if ((r = curl_easy_setopt(cl->curl, CURLOPT_URL, url)) !=
-		CURLE_OK ||
-	    (r = curl_easy_perform(cl->curl)) != CURLE_OK) {
-		client_reach_fail(cl, r);
-	} else if (curl_easy_getinfo(
-		       cl->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-	    (j = json_loadb(cl->body.p != NULL ? cl->body.p : "", cl->body.len,
-		 0, &e)) == NULL) {
+	if (client_raw(cl, path, &status) != AQ_OK) {
+		/* told */
+	} else if ((j = json_loadb(cl->body.p != NULL ? cl->body.p : "",
+			cl->body.len, 0, &e)) == NULL) {
 		if (status == 200)
 			fprintf(stderr,
 			    "aqgrid %s: %s: the answer is not JSON\n", cl->cmd,

@@ -68,9 +68,7 @@
 	"configuration)"
 #define HIST_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 #define HIST_DATE_MAX 99991231
-#define HIST_TIME_DOC                                                          \
-	"expected Unix seconds, YYYY-MM-DD or ISO 8601 (with an offset, or "   \
-	"local time)"
+#define HIST_TIME_DOC "expected Unix seconds, ISO 8601 or YYYY-MM-DD"
 #define HIST_DATE_DOC "expected YYYY-MM-DD, Unix seconds or ISO 8601"
 /* The indicators an area's history averages unless told. */
 #define HIST_AREA_INDS                                                         \

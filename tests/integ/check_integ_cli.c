@@ -1,9 +1,10 @@
 /*
- * check_integ_cli: the built aqgrid's status, cells and cell against the
- * built aqgridd, fed by a real mosquitto broker -- the exact text and JSON
- * for scripted readings, paging over a large grid, and what an operator
- * meets when things go wrong: no daemon, an unknown cell or area, a wrong
- * URL, bad arguments.  The programs are $AQGRID and $AQGRIDD (default
+ * check_integ_cli: the built aqgrid's status, cells, cell and history
+ * against the built aqgridd, fed by a real mosquitto broker -- the exact
+ * text and JSON for scripted readings, paging over a large grid and over
+ * the stored history, and what an operator meets when things go wrong: no
+ * daemon, an unknown cell or area, a wrong URL, bad arguments, no store.
+ * The programs are $AQGRID and $AQGRIDD (default
  * build/aqgrid, build/aqgridd); $AQ_WRAP, e.g. "valgrind -q
  * --error-exitcode=1", is put in front of both, split on spaces.
  */
@@ -71,6 +72,8 @@ static int count_lines(const char *text);
 static json_t *parse(const char *text);
 static void setup_small(void);
 static void setup_big(void);
+static void setup_history(void);
+static const char *hour_label(int h, bool iso, char *buf, size_t len);
 static void teardown(void);
 static Suite *cli_suite(void);
 
@@ -791,6 +794,270 @@ START_TEST(test_paging)
 }
 END_TEST
 
+/* ---- history ---- */
+
+/*
+ * The 3 x 4 grid with a store.  s-a reports yesterday's 24 hourly means
+ * for r000c001, PM2.5 80 + h ug/m3 in hour h and O3 50 ppb, then a
+ * reading at today's 00:00 closes the day: the store gets the hours
+ * yesterday 01:00 to today 00:00 and yesterday's day, written by its own
+ * thread, so the setup waits until the API serves them all.
+ */
+static void
+setup_history(void)
+{
+	struct mosquitto *m;
+	char text[512], url[512];
+	int port = 0;
+	long long until;
+	json_t *j = NULL;
+	FILE *f;
+
+	day_init(&day);
+	h_broker_start(&broker, &port);
+	write_conf(&d, port, 3, 4);
+	ck_assert_ptr_nonnull(f = fopen(d.conf, "a"));
+	fprintf(f, "[store]\ndir = %s/store-%d\n", h_tmpdir(), port);
+	ck_assert_int_eq(fclose(f), 0);
+	start(&d, "cli-hist");
+	snprintf(text, sizeof(text),
+	    "{\"ts\":%lld,\"cell\":\"r009c009\",\"pm25\":5}",
+	    (long long)day.start);
+	publish_retained(port, "aq/test/json/s-x", text);
+	until = h_ms() + 20000;
+	while (status_num(&d, "rejected", "unknown_cell") < 1 && h_ms() < until)
+		h_sleep_ms(50);
+	ck_assert_int_eq(status_num(&d, "rejected", "unknown_cell"), 1);
+	m = h_mqtt(port, "pub-cli-hist");
+	for (int h = 0; h < 24; h++)
+		publish_json(m, "aq/test/json/s-a",
+		    "{\"ts\":%lld,\"period\":3600,\"cell\":\"r000c001\","
+		    "\"pm25\":%d,\"o3\":50,\"units\":{\"o3\":\"ppb\"}}",
+		    (long long)(day.start - 86400 + h * 3600), 80 + h);
+	publish_json(m, "aq/test/json/s-a",
+	    "{\"ts\":%lld,\"period\":60,\"cell\":\"r000c001\",\"pm25\":1}",
+	    (long long)day.start);
+	h_mqtt_close(m);
+	until = h_ms() + 20000;
+	do {
+		char *body;
+		long code = 0;
+
+		json_decref(j);
+		j = NULL;
+		snprintf(url, sizeof(url),
+		    "%s/api/v1/cells/r000c001/daily?from=%s&to=%s", d.url,
+		    day.yesterday, day.yesterday);
+		if ((body = h_get(url, &code)) != NULL && code == 200)
+			j = json_loads(body, 0, NULL);
+		free(body);
+		if (json_integer_value(json_object_get(j, "count")) < 1)
+			h_sleep_ms(50);
+	} while (json_integer_value(json_object_get(j, "count")) < 1 &&
+	    h_ms() < until);
+	ck_assert_msg(json_integer_value(json_object_get(j, "count")) == 1,
+	    "the day never reached the store");
+	json_decref(j);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS+08:00" (iso) or "YYYY-MM-DD HH:MM" of the end of
+ * yesterday's hour h. */
+static const char *
+hour_label(int h, bool iso, char *buf, size_t len)
+{
+	time_t t = (time_t)(day.start - 86400 + (h + 1) * 3600 + 8 * 3600);
+	struct tm tm;
+
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	strftime(
+	    buf, len, iso ? "%Y-%m-%dT%H:%M:%S+08:00" : "%Y-%m-%d %H:%M", &tm);
+	return buf;
+}
+
+START_TEST(test_history)
+{
+	static const char csv_head[] =
+	    "hour,aqi,level,primary,exceeds,pm25_1h,n_pm25_1h,pm25_24h,"
+	    "n_pm25_24h,pm10_1h,";
+	char buf[512], want[128], url[512], *api;
+	struct run r;
+	json_t *a, *e;
+	long code;
+	size_t k;
+
+	/* The table, with one indicator: a head and 24 hours. */
+	run(&r, "history", "r000c001", "--url", d.url, "--from", day.yesterday,
+	    "--to", day.yesterday, "--indicators", "pm25_1h", NULL);
+	ck_ok(&r);
+	ck_assert_int_eq(count_lines(r.out), 25);
+	line_of(r.out, 0, buf, sizeof(buf));
+	ck_assert_msg(strncmp(buf, "HOUR  ", 6) == 0 &&
+		strstr(buf, "  AQI  LEVEL  PRIMARY  EXCEEDS  ") != NULL &&
+		strcmp(buf + strlen(buf) - 9, "  pm25_1h") == 0,
+	    "%s", buf);
+	line_of(r.out, 1, buf, sizeof(buf));
+	hour_label(0, false, want, sizeof(want));
+	ck_assert_msg(strncmp(buf, want, strlen(want)) == 0 &&
+		strcmp(buf + strlen(buf) - 4, "  80") == 0,
+	    "%s", buf);
+	line_of(r.out, 24, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s 00:00", day.today);
+	ck_assert_msg(strncmp(buf, want, strlen(want)) == 0 &&
+		strcmp(buf + strlen(buf) - 4, " 103") == 0,
+	    "%s", buf);
+	run_free(&r);
+
+	/* --json: every row, followed across pages of 7 (4 requests). */
+	run(&r, "history", "r000c001", "--json", "--page", "7", "--url", d.url,
+	    "--from", day.yesterday, "--to", day.yesterday, NULL);
+	ck_ok(&r);
+	a = parse(r.out);
+	ck_assert_uint_eq(json_array_size(a), 24);
+	json_array_foreach(a, k, e)
+	{
+		ck_assert_str_eq(json_string_value(json_object_get(e, "hour")),
+		    hour_label((int)k, true, want, sizeof(want)));
+		ck_assert(json_real_value(json_object_get(
+			      json_object_get(e, "concentrations"),
+			      "pm25_1h")) == 80.0 + (double)k);
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(
+			json_object_get(e, "valid_hours"), "pm25_1h")),
+		    1);
+	}
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_array_get(a, 0), "aqi")),
+	    119);
+	json_decref(a);
+	run_free(&r);
+
+	/* --csv is the API's CSV, the header line once, however paged. */
+	snprintf(url, sizeof(url),
+	    "%s/api/v1/cells/r000c001/history?from=%s&to=%s&format=csv", d.url,
+	    day.yesterday, day.yesterday);
+	ck_assert_ptr_nonnull(api = h_get(url, &code));
+	ck_assert_int_eq(code, 200);
+	ck_assert_int_eq(count_lines(api), 25);
+	ck_assert_msg(
+	    strncmp(api, csv_head, sizeof(csv_head) - 1) == 0, "%s", api);
+	for (int page = 0; page < 2; page++) {
+		run(&r, "history", "r000c001", "--csv", "--page",
+		    page == 0 ? "5000" : "5", "--url", d.url, "--from",
+		    day.yesterday, "--to", day.yesterday, NULL);
+		ck_ok(&r);
+		ck_assert_str_eq(r.out, api);
+		run_free(&r);
+	}
+	free(api);
+
+	/* The day: PM2.5 24 h, the mean of 80 ... 103. */
+	run(&r, "history", "r000c001", "--daily", "--json", "--url", d.url,
+	    "--from", day.yesterday, "--to", day.today, NULL);
+	ck_ok(&r);
+	a = parse(r.out);
+	ck_assert_uint_eq(json_array_size(a), 1);
+	e = json_array_get(a, 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(e, "date")), day.yesterday);
+	ck_assert(
+	    json_real_value(json_object_get(
+		json_object_get(e, "concentrations"), "pm25_24h")) == 91.5);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(e, "valid_hours"), "pm25_24h")),
+	    24);
+	json_decref(a);
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_history_area)
+{
+	char buf[512], want[128];
+	struct run r;
+	json_t *a, *e;
+	size_t k;
+
+	/* The area north: only r000c001 reports, so it is the worst and
+	 * the means are its values. */
+	run(&r, "history", "north", "--area", "--json", "--page", "10", "--url",
+	    d.url, "--from", day.yesterday, "--to", day.yesterday, NULL);
+	ck_ok(&r);
+	a = parse(r.out);
+	ck_assert_uint_eq(json_array_size(a), 24);
+	json_array_foreach(a, k, e)
+	{
+		ck_assert_str_eq(json_string_value(json_object_get(e, "hour")),
+		    hour_label((int)k, true, want, sizeof(want)));
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(e, "reporting")), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(
+				     json_object_get(e, "worst"), "cell")),
+		    "r000c001");
+		ck_assert(
+		    json_real_value(json_object_get(json_object_get(e, "mean"),
+			"pm25_1h")) == 80.0 + (double)k);
+		ck_assert_int_eq(json_integer_value(json_object_get(
+				     json_object_get(e, "levels"), "unknown")),
+		    3);
+	}
+	json_decref(a);
+	run_free(&r);
+	run(&r, "history", "north", "--area", "--url", d.url, "--from",
+	    day.yesterday, "--to", day.yesterday, NULL);
+	ck_ok(&r);
+	ck_assert_int_eq(count_lines(r.out), 25);
+	line_of(r.out, 1, buf, sizeof(buf));
+	ck_assert_msg(strstr(buf, "  1/4  r000c001  ") != NULL, "%s", buf);
+	run_free(&r);
+
+	/* Nothing in the range: told, not an error. */
+	run(&r, "history", "r000c002", "--url", d.url, "--from", day.yesterday,
+	    "--to", day.yesterday, NULL);
+	ck_ok(&r);
+	ck_assert_msg(strncmp(r.out, "no hours from ", 14) == 0, "%s", r.out);
+	run_free(&r);
+
+	/* What goes wrong: the daemon's words. */
+	run(&r, "history", "r009c009", "--url", d.url, NULL);
+	ck_fails(&r, 1, "aqgrid history: no cell 'r009c009'\n");
+	run_free(&r);
+	run(&r, "history", "east", "--area", "--url", d.url, NULL);
+	ck_fails(&r, 1, "aqgrid history: no area 'east'\n");
+	run_free(&r);
+	run(&r, "history", "r000c001", "--from", "last week", "--url", d.url,
+	    NULL);
+	snprintf(buf, sizeof(buf),
+	    "aqgrid history: %s: HTTP 400: from: expected Unix seconds, "
+	    "ISO 8601 or YYYY-MM-DD\n",
+	    d.url);
+	ck_fails(&r, 1, buf);
+	run_free(&r);
+	run(&r, "history", "r000c001", "--indicators", "pm25_1h,pm99", "--csv",
+	    "--url", d.url, NULL);
+	snprintf(buf, sizeof(buf),
+	    "aqgrid history: %s: HTTP 400: indicators: unknown 'pm99'\n",
+	    d.url);
+	ck_fails(&r, 1, buf);
+	run_free(&r);
+}
+END_TEST
+
+/* The small daemon has no [store]. */
+START_TEST(test_history_no_store)
+{
+	char want[256];
+	struct run r;
+
+	run(&r, "history", "r000c001", "--url", d.url, NULL);
+	snprintf(want, sizeof(want),
+	    "aqgrid history: %s: HTTP 503: history: this daemon keeps no "
+	    "history (no [store] dir in its configuration)\n",
+	    d.url);
+	ck_fails(&r, 1, want);
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_unreachable)
 {
 	static const char *const cmds[][2] = {
@@ -854,6 +1121,7 @@ cli_suite(void)
 	TCase *small = tcase_create("small");
 	TCase *big = tcase_create("big");
 	TCase *alone = tcase_create("alone");
+	TCase *hist = tcase_create("history");
 	/* Under valgrind one run of a program takes a second or more. */
 	int slow = getenv("AQ_WRAP") != NULL && *getenv("AQ_WRAP") != '\0';
 
@@ -864,12 +1132,19 @@ cli_suite(void)
 	tcase_add_test(small, test_cells_json);
 	tcase_add_test(small, test_cell);
 	tcase_add_test(small, test_not_found);
+	tcase_add_test(small, test_history_no_store);
 	suite_add_tcase(s, small);
 
 	tcase_set_timeout(big, slow ? 300 : 120);
 	tcase_add_checked_fixture(big, setup_big, teardown);
 	tcase_add_test(big, test_paging);
 	suite_add_tcase(s, big);
+
+	tcase_set_timeout(hist, slow ? 300 : 120);
+	tcase_add_checked_fixture(hist, setup_history, teardown);
+	tcase_add_test(hist, test_history);
+	tcase_add_test(hist, test_history_area);
+	suite_add_tcase(s, hist);
 
 	tcase_set_timeout(alone, slow ? 300 : 120);
 	tcase_add_test(alone, test_unreachable);
