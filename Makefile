@@ -52,6 +52,8 @@ ALERTS_OBJS = $(ALERTS_SRCS:%.c=$(B)/%.o)
 ALERTS_LIB = $(B)/libaqalerts.a
 # Notifications: bodies, signatures (GnuTLS) and delivery (libcurl).
 ALERTS_SRCS += alerts/format.c alerts/notify.c
+# The running service: engine and notifiers behind one lock, events.
+ALERTS_SRCS += alerts/service.c
 LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
 PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
@@ -59,7 +61,8 @@ UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/check_
 CLI_TESTS = $(patsubst tests/cli/%.c,$(B)/tests/%,$(wildcard tests/cli/check_*.c))
 INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/check_integ_*.c))
 TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
-BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub
+BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
+	  $(B)/bench/bench_alert
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(ALERTS_OBJS) \
@@ -73,7 +76,7 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo fuzz
+	lint deps clean demo fuzz soak
 .SECONDARY:
 
 all: $(PROGS)
@@ -136,6 +139,9 @@ $(B)/tests/check_integ_%: $(B)/tests/check_integ_%.o $(B)/tests/harness.o \
 $(B)/bench/bench_ingest: $(B)/bench/bench_ingest.o $(LIBS_ALL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
+$(B)/bench/bench_alert: $(B)/bench/bench_alert.o $(ALERTS_LIB) $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LIBS_CURL)
+
 $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
 
@@ -182,8 +188,22 @@ bench: $(BENCHES) $(PROGS)
 	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
 	echo "ingest: $$((ir / n)) instructions per message (decode + QC +" \
 	    "engine; callgrind, $$n messages)"
+	$(B)/bench/bench_alert
+	@out=$(B)/bench/callgrind-alert.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=alert_engine_cell $(B)/bench/bench_alert \
+	    --callgrind 2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "alerts: $$((ir / n)) instructions per cell-hour with 20 rules" \
+	    "(callgrind, $$n cell-hours)"
 	B=$(B) sh tests/bench/bench_e2e.sh
 	B=$(B) sh tests/bench/bench_hj212.sh
+
+# An hour (DURATION seconds) of live load with the API polled: RSS and
+# descriptors flat, nothing lost.  Not in CI.
+soak: $(PROGS)
+	B=$(B) sh tests/bench/soak.sh
 
 # libFuzzer harnesses (clang): each runs FUZZ_SECONDS on its seed corpus
 # under tests/fuzz/corpus/NAME, copied so the committed seeds stay as they

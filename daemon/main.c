@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerts/service.h"
 #include "daemon/conf.h"
 #include "daemon/log.h"
 #include "daemon/state.h"
@@ -39,6 +40,7 @@ static int detach(void);
 static struct store *open_store(const struct conf *c);
 static void prune(struct state *st, int64_t now);
 static void watch_store(struct store *s, bool *degraded);
+static void on_view(void *ctx, const struct cell_view *v);
 
 static const struct conf_hooks hooks = {.decoder = decoder_hook};
 
@@ -185,6 +187,13 @@ watch_store(struct store *s, bool *degraded)
 	*degraded = ss.degraded;
 }
 
+/* Every published view goes through the alert rules. */
+static void
+on_view(void *ctx, const struct cell_view *v)
+{
+	service_view(ctx, v, (int64_t)time(NULL));
+}
+
 /* Into the background, as daemon(3) would (not POSIX). */
 static int
 detach(void)
@@ -214,6 +223,8 @@ main(int argc, char **argv)
 	struct ingest *in = NULL;
 	struct hj212net *hj = NULL;
 	struct store *store = NULL;
+	struct service *svc = NULL;
+	int64_t last_tick = 0;
 	bool store_degraded = false;
 	int64_t last_prune = 0, last_watch = 0;
 	struct sigaction sa;
@@ -242,6 +253,10 @@ main(int argc, char **argv)
 	log_init(verbose);
 	if (conf_load(path, &hooks, &conf, stderr) != AQ_OK)
 		return 1;
+	if (service_check(conf, stderr) != AQ_OK) {
+		conf_free(conf);
+		return 1;
+	}
 	if (test) {
 		printf("configuration OK\n");
 		conf_free(conf);
@@ -287,6 +302,15 @@ main(int argc, char **argv)
 	conf = NULL; /* the state owns it */
 	store = open_store(state_conf(st));
 	state_set_store(st, store);
+	if (service_new(st, store, stderr, &svc) != AQ_OK)
+		fatalx("cannot start the alert service");
+	if (store == NULL && state_conf(st)->nsections > 0)
+		log_warnx(
+		    "alerts: without [store] dir, alert state is not kept "
+		    "and no notification is sent");
+	state_on_publish(st, on_view, svc);
+	if (service_start(svc) != AQ_OK)
+		fatalx("cannot start the notifiers");
 	if ((api = api_start(st)) == NULL)
 		fatalx("cannot start the HTTP server");
 	/* HJ 212 times carry no zone: they are read in the grid's. */
@@ -313,6 +337,10 @@ main(int argc, char **argv)
 		struct timespec t = {0, 100 * 1000000};
 
 		nanosleep(&t, NULL);
+		if ((int64_t)time(NULL) != last_tick) {
+			last_tick = (int64_t)time(NULL);
+			service_tick(svc, last_tick);
+		}
 		if (time(NULL) - last_watch >= 1) {
 			last_watch = (int64_t)time(NULL);
 			watch_store(store, &store_degraded);
@@ -330,6 +358,7 @@ main(int argc, char **argv)
 	api_stop(api);
 	hj212net_stop(hj);
 	ingest_stop(in);
+	service_free(svc);
 	store_close(store);
 	state_free(st);
 	log_info("aqgridd: stopped");

@@ -36,6 +36,8 @@ struct state {
 	 * INT64_MAX; ingest thread only */
 	int64_t *row_from;
 	struct store *store;
+	state_view_fn on_view;
+	void *on_view_ctx;
 	_Atomic int64_t *last; /* per sensor: newest reading's own time */
 	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
 	int64_t *interval;     /* per sensor, seconds */
@@ -312,6 +314,20 @@ state_store(const struct state *st)
 	return st->store;
 }
 
+uint32_t
+state_sensor_cell(const struct state *st, uint32_t sensor)
+{
+	/* Set once when the sensor is added, before it is published. */
+	return win_sensor_cell(st->w, sensor);
+}
+
+void
+state_on_publish(struct state *st, state_view_fn fn, void *ctx)
+{
+	st->on_view = fn;
+	st->on_view_ctx = ctx;
+}
+
 struct win *
 state_engine(struct state *st)
 {
@@ -557,6 +573,8 @@ state_publish(struct state *st)
 		v.version = slot->v.version + 1;
 		slot->v = v;
 		pthread_mutex_unlock(&slot->mu);
+		if (st->on_view != NULL)
+			st->on_view(st->on_view_ctx, &v);
 		st->dirty[cell] = 0;
 	}
 	st->ndirty = 0;

@@ -163,6 +163,14 @@ void state_set_conf(struct state *st, struct conf *conf);
 void state_set_store(struct state *st, struct store *s);
 struct store *state_store(const struct state *st);
 
+/* The cell a sensor is placed in. */
+uint32_t state_sensor_cell(const struct state *st, uint32_t sensor);
+
+/* Called by state_publish() (the ingest thread) with each view it has just
+ * published.  Set before ingest starts; fn must not call state_publish. */
+typedef void (*state_view_fn)(void *ctx, const struct cell_view *v);
+void state_on_publish(struct state *st, state_view_fn fn, void *ctx);
+
 /* --- Ingest thread only --- */
 struct win *state_engine(struct state *st);
 /* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
