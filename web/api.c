@@ -570,7 +570,10 @@ static const struct {
 static const struct schema_def schemas[] = {
     {"Error", "An error.", "error:string"},
     {"Health", "Liveness.", "status:ok"},
-    {"Ready", "Readiness.", "ready:boolean -reason:string"},
+    {"Ready",
+	"Readiness: status ok, degraded (ready, but the store cannot "
+	"write) or not ready; reasons say why.",
+	"ready:boolean status:string reasons:[string] -reason:string"},
     {"Mqtt", "The broker connection.",
 	"connected:boolean connects:integer reconnects:integer"},
     {"DecoderCounts", "Messages and readings of one decoder.",

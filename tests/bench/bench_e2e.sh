@@ -4,7 +4,11 @@
 #     same broker, same publisher (aqgrid-sim back-filling one hour of a
 #     10,000-cell grid with 20,000 sensors: 240,000 messages), at QoS 0 and
 #     QoS 1; medians of $RUNS runs and their ratio.
-#  2. GET /api/v1/cells/{id} under wrk while aqgrid-sim publishes at half the
+#  2. The same at QoS 1 with the store on (journal, images, hourly rows)
+#     against the store off; and the start-up time of a daemon holding
+#     24 hours of state for the 10,000 cells, after a clean stop and after
+#     kill -9 (image + journal replay).
+#  3. GET /api/v1/cells/{id} under wrk while aqgrid-sim publishes at half the
 #     QoS 0 ceiling: requests/s, p99, and the ingest rate with and without
 #     the HTTP load.
 # Usage: B=build RUNS=3 sh tests/bench/bench_e2e.sh  (called by make bench)
@@ -55,8 +59,9 @@ status_accepted() {
 	    sed -n 's/.*"readings":{"accepted":\([0-9]*\).*/\1/p'
 }
 
-start_daemon() { # qos
+start_daemon() { # qos [store folder]
 	http=$(free_port)
+	store=${2:-}
 	cat >"$tmp/aqgridd.conf" <<EOF
 [mqtt]
 port = $mqtt
@@ -73,6 +78,9 @@ origin = 40.0 116.0
 rows = $ROWS
 cols = $COLS
 EOF
+	if [ -n "$store" ]; then
+		printf '[store]\ndir = %s\n' "$store" >>"$tmp/aqgridd.conf"
+	fi
 	"$B/aqgridd" -f -c "$tmp/aqgridd.conf" 2>>"$tmp/aqgridd.log" &
 	dpid=$!
 	pids="$pids $dpid"
@@ -125,6 +133,61 @@ for q in 0 1; do
 		tr '\n' ' '))"
 	[ "$q" = 0 ] && ceiling=$bare
 done
+
+# The store's cost at QoS 1: the same back-fill into a daemon with and
+# without a store folder (a fresh one per run).
+for mode in off on; do
+	: >"$tmp/store.$mode"
+	for r in $(seq "$RUNS"); do
+		rm -rf "$tmp/store-run"
+		if [ "$mode" = on ]; then
+			start_daemon 1 "$tmp/store-run"
+		else
+			start_daemon 1
+		fi
+		"$B/bench/bench_sub" --watch "$http" "$N" >"$tmp/watch.out" &
+		wpid=$!
+		until grep -q ready "$tmp/watch.out"; do sleep 0.05; done
+		sim 1 --backfill 1 --no-live
+		wait "$wpid"
+		tail -n 1 "$tmp/watch.out" | awk \
+		    '{printf "%.0f\n", $1 / $2}' >>"$tmp/store.$mode"
+		stop_daemon
+	done
+done
+off=$(median <"$tmp/store.off")
+on=$(median <"$tmp/store.on")
+echo "e2e: QoS 1 with the store on: median $on msg/s against $off off," \
+    "ratio $(calc "$on / $off") (runs: on $(tr '\n' ' ' <"$tmp/store.on")/" \
+    "off $(tr '\n' ' ' <"$tmp/store.off"))"
+
+# Start-up with 24 hours of state for every cell: back-fill a day, stop
+# (a last image), then start again and time it until it answers /readyz;
+# its first answers already come from the restored windows.
+rm -rf "$tmp/store-day"
+start_daemon 0 "$tmp/store-day"
+sim 0 --backfill 24 --no-live
+sleep 2
+day=$(status_accepted)
+stop_daemon
+startup() { # label
+	t0=$(now)
+	start_daemon 0 "$tmp/store-day"
+	t1=$(now)
+	echo "e2e: start-up with $((ROWS * COLS)) cells and 24 h of state" \
+	    "($day readings) $1: $(calc "$t1 - $t0") s to ready;" \
+	    "$(grep 'resumed' "$tmp/aqgridd.log" | tail -n 1 |
+		sed 's/.*ingest: //')"
+}
+startup "after a clean stop"
+# Live data for a while, then kill -9: the journal holds what the last
+# image does not.
+sim 0 --backfill 0 --live --rate 20000 --duration 8
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null || true
+startup "after kill -9"
+stop_daemon
+rm -rf "$tmp/store-day"
 
 # HTTP under ingest at half the QoS 0 ceiling.
 half=$((${ceiling%.*} / 2))
