@@ -31,22 +31,22 @@ struct notice_label {
 
 /* One alert as it stands when the notice is made. */
 struct notice_alert {
-	char fingerprint[NOTICE_ID_MAX]; /* stable per (rule, scope) */
-	uint64_t alert_id;               /* alert-log id of this episode */
-	char cell[NOTICE_ID_MAX];        /* "" unless scope cell/sensor */
-	char sensor[NOTICE_ID_MAX];      /* "" unless scope sensor */
-	char area[NOTICE_ID_MAX];        /* the cell's area, or the area */
-	double value;                    /* statistic at the last change */
-	int has_value;                   /* 0: unknown (offline) */
-	int64_t starts_at;               /* Unix s, first firing */
-	int64_t ends_at;                 /* Unix s when resolved, else 0 */
-	int64_t event_hour;              /* hour end of the statistic */
+	char fingerprint[NOTICE_ID_MAX];  /* stable per (rule, scope) */
+	uint64_t alert_id;                /* alert-log id of this episode */
+	char cell[NOTICE_ID_MAX];         /* "" unless scope cell/sensor */
+	char sensor[NOTICE_ID_MAX];       /* "" unless scope sensor */
+	char area[NOTICE_ID_MAX];         /* the cell's area, or the area */
+	double value;                     /* statistic at the last change */
+	int has_value;                    /* 0: unknown (offline) */
+	int64_t starts_at;                /* Unix s, first firing */
+	int64_t ends_at;                  /* Unix s when resolved, else 0 */
+	int64_t event_hour;               /* hour end of the statistic */
 	char summary[NOTICE_TEXT_MAX];    /* English, template filled */
 	char summary_zh[NOTICE_TEXT_MAX]; /* Chinese */
 };
 
 struct notice {
-	uint64_t id;                     /* unique, increasing: idempotency */
+	uint64_t id; /* unique, increasing: idempotency */
 	enum notice_kind kind;
 	char rule[NOTICE_ID_MAX];        /* rule id */
 	char rule_name[NOTICE_TEXT_MAX]; /* human name */
