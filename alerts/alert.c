@@ -68,6 +68,16 @@ struct sent {
 struct agg {
 	double *v;
 	uint8_t *has;
+	struct aggst *st; /* per area, the grid after them */
+};
+
+/* A running aggregate: an exact sum (millionths) for the mean, and the
+ * extreme, recomputed only after the cell holding it moved away. */
+struct aggst {
+	int64_t sum;
+	uint32_t cnt;
+	double ext;
+	bool valid;
 };
 
 struct alert_engine {
@@ -94,6 +104,9 @@ struct alert_engine {
 	/* ids: next to give, and reserved up to (exclusive) */
 	uint64_t next_alert, next_notice, hi_alert, hi_notice;
 	bool meta_dirty;
+	/* alerts to write (dirty set), so a call costs what it changed */
+	struct alert **dirty;
+	uint32_t ndirty, dirtycap;
 	/* log entries the store refused, in order */
 	char **logq;
 	uint32_t nlogq;
@@ -302,7 +315,9 @@ alert_engine_new(const struct conf *c, const struct rule_set *rs,
 			continue;
 		if ((e->agg[r].v = calloc(c->ncells + 1, sizeof(double))) ==
 			NULL ||
-		    (e->agg[r].has = calloc(c->ncells + 1, 1)) == NULL)
+		    (e->agg[r].has = calloc(c->ncells + 1, 1)) == NULL ||
+		    (e->agg[r].st = calloc(
+			 c->nareas + 1, sizeof(struct aggst))) == NULL)
 			goto fail;
 	}
 	/* cell -> areas, as offsets into one list */
@@ -347,6 +362,7 @@ alert_engine_free(struct alert_engine *e)
 	for (uint32_t k = 0; k < e->n; k++)
 		free(e->v[k]);
 	free(e->v);
+	free(e->dirty);
 	free(e->idx);
 	free(e->sil);
 	for (uint32_t k = 0; k < e->ngroups; k++)
@@ -357,6 +373,7 @@ alert_engine_free(struct alert_engine *e)
 		for (uint32_t r = 0; r < e->rs->nrules; r++) {
 			free(e->agg[r].v);
 			free(e->agg[r].has);
+			free(e->agg[r].st);
 		}
 	free(e->agg);
 	free(e->area_start);
@@ -466,7 +483,18 @@ obtain(struct alert_engine *e, uint32_t rule, const char *object, int64_t cell,
 static void
 mark(struct alert_engine *e, struct alert *a)
 {
-	(void)e;
+	if (a->dirty)
+		return;
+	if (e->ndirty == e->dirtycap) {
+		uint32_t cap = e->dirtycap ? e->dirtycap * 2 : 64;
+		struct alert **d = realloc(e->dirty, cap * sizeof(*d));
+
+		if (d == NULL)
+			return; /* unsaved until marked again */
+		e->dirty = d;
+		e->dirtycap = cap;
+	}
+	e->dirty[e->ndirty++] = a;
 	a->dirty = true;
 }
 
@@ -800,28 +828,63 @@ silenced(const struct alert_engine *e, const struct alert *a, int64_t now)
 	return false;
 }
 
+/* Whether b, firing, is a source of ih that mutes a. */
+static bool
+mutes(const struct alert_engine *e, const struct rule_inhibit *ih,
+    const struct alert *b, const struct alert *a)
+{
+	if (b == NULL || b == a || b->state != ALERT_FIRING ||
+	    !matches(e, b, ih->source, ih->nsource))
+		return false;
+	for (uint32_t q = 0; q < ih->nequal; q++)
+		if (strcmp(field(e, a, ih->equal[q]),
+			field(e, b, ih->equal[q])) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The usual inhibition names its source rule and asks for the same
+ * object (equal = cell for cell rules, area for area rules): then the only
+ * candidate is that rule's alert for a's object, found by fingerprint.
+ * Anything else scans every alert.
+ */
 static bool
 inhibited(const struct alert_engine *e, const struct alert *a)
 {
 	for (uint32_t k = 0; k < e->rs->ninhibits; k++) {
 		const struct rule_inhibit *ih = &e->rs->inhibits[k];
+		const char *key = NULL, *src = NULL;
+		int sr = -1;
 
 		if (!matches(e, a, ih->target, ih->ntarget))
 			continue;
-		for (uint32_t j = 0; j < e->n; j++) {
-			const struct alert *b = e->v[j];
-			uint32_t q;
+		for (uint32_t j = 0; j < ih->nsource && src == NULL; j++)
+			if (strcmp(ih->source[j].key, "rule") == 0 &&
+			    !ih->source[j].neq)
+				src = ih->source[j].value;
+		if (src != NULL && (sr = rule_find(e->rs, src)) >= 0) {
+			enum notice_scope sc = e->rs->rules[sr].scope;
 
-			if (b == a || b->state != ALERT_FIRING ||
-			    !matches(e, b, ih->source, ih->nsource))
-				continue;
-			for (q = 0; q < ih->nequal; q++)
-				if (strcmp(field(e, a, ih->equal[q]),
-					field(e, b, ih->equal[q])) != 0)
-					break;
-			if (q == ih->nequal)
-				return true;
+			key = sc == SCOPE_CELL ? "cell"
+			    : sc == SCOPE_AREA ? "area"
+					       : NULL;
 		}
+		for (uint32_t q = 0; key != NULL && q < ih->nequal; q++) {
+			if (strcmp(ih->equal[q], key) == 0) {
+				const char *obj = field(e, a, key);
+
+				if (mutes(e, ih, find(e, fp_hash(src, obj)), a))
+					return true;
+				key = NULL;
+				sr = -2; /* decided: no scan */
+			}
+		}
+		if (sr == -2)
+			continue;
+		for (uint32_t j = 0; j < e->n; j++)
+			if (mutes(e, ih, e->v[j], a))
+				return true;
 	}
 	return false;
 }
@@ -926,8 +989,9 @@ persist(struct alert_engine *e)
 	int rc = AQ_OK;
 
 	if (e->st == NULL) {
-		for (uint32_t k = 0; k < e->n; k++)
-			e->v[k]->dirty = false;
+		for (uint32_t k = 0; k < e->ndirty; k++)
+			e->dirty[k]->dirty = false;
+		e->ndirty = 0;
 		return AQ_OK;
 	}
 	if (e->meta_dirty) {
@@ -940,18 +1004,21 @@ persist(struct alert_engine *e)
 			goto out;
 		e->meta_dirty = false;
 	}
-	for (uint32_t k = 0; k < e->n; k++) {
-		struct alert *a = e->v[k];
-		size_t len;
+	for (; done < e->ndirty; done++) {
+		struct alert *a = e->dirty[done];
+		size_t len = ser_alert(e, a, buf, sizeof(buf));
 
-		if (!a->dirty)
-			continue;
-		len = ser_alert(e, a, buf, sizeof(buf));
 		if ((rc = store_rec_put(e->st, NS_ALERT, a->fp, buf,
 			 len < sizeof(buf) ? len : sizeof(buf) - 1)) != AQ_OK)
-			goto out;
+			break;
 		a->dirty = false;
 	}
+	memmove(
+	    e->dirty, e->dirty + done, (e->ndirty - done) * sizeof(*e->dirty));
+	e->ndirty -= done;
+	done = 0;
+	if (rc != AQ_OK)
+		goto out;
 	for (uint32_t k = 0; k < e->nsil; k++) {
 		char key[32];
 		size_t len;
@@ -1170,35 +1237,73 @@ alert_engine_sample(struct alert_engine *e, uint32_t rule, const char *object,
 	return persist(e);
 }
 
+static int64_t
+millionths(double v)
+{
+	return (int64_t)llround(v * 1e6);
+}
+
+/* Whether a is more extreme than b for how (max or min). */
+static bool
+beyond(enum rule_agg how, double a, double b)
+{
+	return how == RULE_AGG_MIN ? a < b : a > b;
+}
+
+/* A cell of the area (-1: the grid) changed from (oh, ov) to (nh, nv). */
+static void
+agg_update(struct alert_engine *e, uint32_t r, int64_t area, bool oh, double ov,
+    bool nh, double nv)
+{
+	struct aggst *st =
+	    &e->agg[r].st[area >= 0 ? (uint32_t)area : e->c->nareas];
+	enum rule_agg how = e->rs->rules[r].agg;
+
+	if (oh) {
+		st->sum -= millionths(ov);
+		st->cnt--;
+		if (st->valid && ov == st->ext &&
+		    !(nh && !beyond(how, st->ext, nv)))
+			st->valid = false;
+	}
+	if (nh) {
+		st->sum += millionths(nv);
+		st->cnt++;
+		if (st->valid && beyond(how, nv, st->ext))
+			st->ext = nv;
+		else if (st->cnt == 1)
+			st->ext = nv, st->valid = true;
+	}
+}
+
 /* The aggregate of an area's (or the grid's) cells for rule r. */
 static bool
 aggregate(const struct alert_engine *e, uint32_t r, int64_t area, double *out)
 {
 	const struct agg *g = &e->agg[r];
+	struct aggst *st = &g->st[area >= 0 ? (uint32_t)area : e->c->nareas];
 	enum rule_agg how = e->rs->rules[r].agg;
 	uint32_t n = area >= 0 ? e->c->areas[area].ncells : e->c->ncells;
-	double acc = 0;
-	uint32_t cnt = 0;
 
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t c = area >= 0 ? e->c->areas[area].cells[k] : k;
-		double v = g->v[c];
-
-		if (!g->has[c])
-			continue;
-		if (cnt == 0)
-			acc = v;
-		else if (how == RULE_AGG_MAX)
-			acc = v > acc ? v : acc;
-		else if (how == RULE_AGG_MIN)
-			acc = v < acc ? v : acc;
-		else
-			acc += v;
-		cnt++;
-	}
-	if (cnt == 0)
+	if (st->cnt == 0)
 		return false;
-	*out = how == RULE_AGG_MEAN ? acc / cnt : acc;
+	if (how == RULE_AGG_MEAN) {
+		*out = (double)st->sum / 1e6 / st->cnt;
+		return true;
+	}
+	if (!st->valid) {
+		bool first = true;
+
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t c = area >= 0 ? e->c->areas[area].cells[k] : k;
+
+			if (g->has[c] &&
+			    (first || beyond(how, g->v[c], st->ext)))
+				st->ext = g->v[c], first = false;
+		}
+		st->valid = true;
+	}
+	*out = st->ext;
 	return true;
 }
 
@@ -1227,8 +1332,21 @@ alert_engine_cell(struct alert_engine *e, const struct cell_view *v,
 			    has, val, now);
 			continue;
 		}
-		e->agg[ri].v[v->cell] = val;
-		e->agg[ri].has[v->cell] = has;
+		{
+			bool oh = e->agg[ri].has[v->cell] != 0;
+			double ov = e->agg[ri].v[v->cell];
+
+			e->agg[ri].v[v->cell] = val;
+			e->agg[ri].has[v->cell] = has;
+			if (r->scope == SCOPE_GRID)
+				agg_update(e, ri, -1, oh, ov, has, val);
+			for (uint32_t k = e->area_start[v->cell];
+			     r->scope == SCOPE_AREA &&
+			     k < e->area_start[v->cell + 1];
+			     k++)
+				agg_update(
+				    e, ri, e->area_list[k], oh, ov, has, val);
+		}
 		if (r->scope == SCOPE_GRID) {
 			has = aggregate(e, ri, -1, &val);
 			process(e, ri, "grid", 0, NULL, t, has, val, now);
