@@ -272,6 +272,8 @@ service_tick(struct service *svc, int64_t now)
 	if (svc->notify != NULL && svc->npending > 0)
 		retry_pending(svc);
 	if (now - svc->last_liveness >= LIVENESS_EVERY) {
+		struct cell_view v;
+
 		svc->last_liveness = now;
 		for (uint32_t k = 0; k < n; k++)
 			(void)alert_engine_sensor(svc->engine,
@@ -280,6 +282,13 @@ service_tick(struct service *svc, int64_t now)
 			    state_sensor_status(svc->st, k, now) ==
 				SENSOR_OFFLINE,
 			    now, now);
+		/* A silent cell publishes no view: tell the engine it is
+		 * unknown, so its offline rules and timers move on. */
+		for (uint32_t c = 0; c < state_ncells(svc->st); c++)
+			if (state_view(svc->st, c, &v) == AQ_OK &&
+			    v.nsensors > 0 && cell_unknown(svc, &v, now))
+				(void)alert_engine_cell(
+				    svc->engine, &v, true, now);
 	}
 	(void)alert_engine_tick(svc->engine, now);
 	pthread_mutex_unlock(&svc->mu);
