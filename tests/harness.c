@@ -109,6 +109,13 @@ h_free_port(void)
 void
 h_spawn(struct h_proc *p, const char *const argv[], const char *log, bool wrap)
 {
+	h_spawn_env(p, argv, log, wrap, NULL);
+}
+
+void
+h_spawn_env(struct h_proc *p, const char *const argv[], const char *log,
+    bool wrap, const char *const env[])
+{
 	const char *w = wrap ? getenv("AQ_WRAP") : NULL;
 	char *words[64], *copy = NULL;
 	int n = 0, fd;
@@ -137,6 +144,8 @@ h_spawn(struct h_proc *p, const char *const argv[], const char *log, bool wrap)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		for (int k = 0; env != NULL && env[k] != NULL; k++)
+			putenv((char *)(uintptr_t)env[k]);
 		execvp(words[0], words);
 		_exit(127);
 	}
@@ -205,6 +214,12 @@ h_log_wait(const struct h_proc *p, const char *text, int secs)
 void
 h_broker_start(struct h_proc *p, int *port)
 {
+	h_broker_start_with(p, port, NULL);
+}
+
+void
+h_broker_start_with(struct h_proc *p, int *port, const char *extra)
+{
 	for (int attempt = 0; attempt < 5; attempt++) {
 		char conf[600], log[64];
 		FILE *f;
@@ -220,8 +235,8 @@ h_broker_start(struct h_proc *p, int *port)
 		ck_assert_ptr_nonnull(f = fopen(conf, "w"));
 		fprintf(f,
 		    "listener %d 127.0.0.1\nallow_anonymous true\n"
-		    "persistence false\nmax_queued_messages 1000000\n",
-		    *port);
+		    "persistence false\nmax_queued_messages 1000000\n%s",
+		    *port, extra != NULL ? extra : "");
 		fclose(f);
 		h_spawn(p, argv, log, false);
 		/* Poll-connect until it accepts, up to 5 s. */
@@ -343,12 +358,18 @@ h_bin(const char *env, const char *dflt)
 void
 h_daemon_start(struct h_daemon *d, const char *log)
 {
+	h_daemon_start_env(d, log, NULL);
+}
+
+void
+h_daemon_start_env(struct h_daemon *d, const char *log, const char *const env[])
+{
 	static const char key[] = "http://127.0.0.1:";
 	const char *argv[] = {
 	    h_bin("AQGRIDD", "build/aqgridd"), "-f", "-c", d->conf, NULL};
 	const char *line;
 
-	h_spawn(&d->proc, argv, log, true);
+	h_spawn_env(&d->proc, argv, log, true, env);
 	line = h_log_wait(&d->proc, key, 30);
 	ck_assert_msg(
 	    line != NULL, "aqgridd did not start (see %s)", d->proc.log);

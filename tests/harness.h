@@ -30,6 +30,10 @@ int h_free_port(void);
  * (e.g. "valgrind -q --error-exitcode=1") is put in front of it. */
 void h_spawn(
     struct h_proc *p, const char *const argv[], const char *log, bool wrap);
+/* The same with env ("NAME=value" strings, NULL-terminated; may be NULL)
+ * added to the child's environment. */
+void h_spawn_env(struct h_proc *p, const char *const argv[], const char *log,
+    bool wrap, const char *const env[]);
 /* Sends sig and waits up to secs for the exit; returns the exit status,
  * or -1 if it had to be killed. */
 int h_stop(struct h_proc *p, int sig, int secs);
@@ -40,6 +44,9 @@ const char *h_log_wait(const struct h_proc *p, const char *text, int secs);
 
 /* A private mosquitto on a free loopback port (port 0) or the given one. */
 void h_broker_start(struct h_proc *p, int *port);
+/* The same with lines appended to its configuration (may be NULL), which
+ * override the defaults ("persistence true\n..."). */
+void h_broker_start_with(struct h_proc *p, int *port, const char *extra);
 
 /* Connects a publisher (QoS 1 acknowledged) to the broker on port. */
 struct mosquitto *h_mqtt(int port, const char *id);
@@ -65,6 +72,9 @@ const char *h_bin(const char *env, const char *dflt);
 /* Starts $AQGRIDD -f -c d->conf (wrapped in $AQ_WRAP), reads its HTTP port
  * from its log and waits until it has subscribed at the broker. */
 void h_daemon_start(struct h_daemon *d, const char *log);
+/* The same with env added to the daemon's environment (h_spawn_env). */
+void h_daemon_start_env(
+    struct h_daemon *d, const char *log, const char *const env[]);
 /* GET path from the daemon as JSON (owned); the status in *code if not
  * NULL. */
 json_t *h_json(const struct h_daemon *d, const char *path, long *code);
