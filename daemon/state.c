@@ -27,6 +27,7 @@ struct state {
 	const char *const *decoders;
 	int ndecoders;
 	int64_t started;
+	int64_t started_mono; /* CLOCK_MONOTONIC s, for the uptime */
 	struct win *w;
 	struct view_slot *views;
 	uint8_t *dirty;
@@ -48,6 +49,7 @@ struct state {
 	struct counters counters;
 };
 
+static int64_t mono_s(void);
 static void touch(struct state *st, uint32_t cell);
 static void put_rows(struct state *st, const struct conf *conf, uint32_t cell,
     const struct cell_view *v);
@@ -74,6 +76,7 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->decoders = decoder_names;
 	st->ndecoders = ndecoders;
 	st->started = (int64_t)time(NULL);
+	st->started_mono = mono_s();
 	st->w = win_new(&wc);
 	st->views = calloc(conf->ncells, sizeof(*st->views));
 	st->dirty = calloc(conf->ncells, 1);
@@ -194,6 +197,12 @@ int64_t
 state_started(const struct state *st)
 {
 	return st->started;
+}
+
+int64_t
+state_uptime(const struct state *st)
+{
+	return mono_s() - st->started_mono;
 }
 
 uint32_t
@@ -332,6 +341,15 @@ struct win *
 state_engine(struct state *st)
 {
 	return st->w;
+}
+
+static int64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 static void

@@ -130,6 +130,9 @@ struct counters *state_counters(struct state *st);
 const char *state_decoder_name(const struct state *st, int d);
 int state_ndecoders(const struct state *st);
 int64_t state_started(const struct state *st); /* Unix s */
+/* Seconds since state_new() by the monotonic clock: a step of the wall
+ * clock (NTP, an operator) neither adds to it nor takes from it. */
+int64_t state_uptime(const struct state *st);
 uint32_t state_ncells(const struct state *st);
 /* Copies cell's view; AQ_ERR_INVAL for a bad index. */
 int state_view(

@@ -2146,8 +2146,8 @@ h_status(struct req *r)
 	}
 	if ((o = r->json = json_object()) == NULL ||
 	    json_object_set_new(o, "version", json_string(AQ_VERSION)) ||
-	    json_object_set_new(o, "uptime",
-		json_integer(r->now > started ? r->now - started : 0)) ||
+	    json_object_set_new(
+		o, "uptime", json_integer(state_uptime(r->st))) ||
 	    json_object_set_new(o, "started", jtime(r, started)) ||
 	    (j = child(o, "mqtt")) == NULL ||
 	    json_object_set_new(j, "connected",
