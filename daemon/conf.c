@@ -1,6 +1,8 @@
 /* conf: the configuration file and its option table (see conf.h). */
 #include "daemon/conf.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -77,6 +79,10 @@ struct parse {
 	struct conf_cell *extra;
 	size_t nextra;
 	int depth;
+	/* the files being read, outermost first: an include cycle is an
+	 * error, not k^depth reads */
+	dev_t dev[INCLUDE_DEPTH_MAX + 1];
+	ino_t ino[INCLUDE_DEPTH_MAX + 1];
 	/* where tls_cert or tls_key was last set, for finish()'s check */
 	char tls_file[CONF_PATH_MAX];
 	int tls_line;
@@ -185,6 +191,17 @@ static const struct opt opts[] = {
 	fn_cors,
 	"Space-separated origins (scheme://host[:port]) whose pages may "
 	"call the API from a browser (CORS); empty, the default, for none."},
+    {"http", "tokens_file", T_STR, CS(http_tokens_file), 0, 0, "", NULL, NULL,
+	"File of API bearer tokens, one \"NAME TOKEN rw|ro\" a line ('#' "
+	"starts a comment); it must not be readable by others. Writes (ack, "
+	"silences) need an rw token; empty, the default, for none."},
+    {"http", "read_auth", T_BOOL, C(http_read_auth), 0, 0, 0, "no", NULL, NULL,
+	"Whether reading /api/v1 (but the OpenAPI document) needs a token "
+	"too."},
+    {"http", "sse_clients", T_INT, C(http_sse_clients), 0, 1, 10000, "64", NULL,
+	NULL,
+	"Largest number of open event streams (/api/v1/events); more get "
+	"503."},
     {"standards", "aqi", T_ENUM, C(aqi_std), 0, 0, 0, "hj633-2026", std_names,
 	NULL, "AQI standard: hj633-2026, hj633-2012 or epa-2024."},
     {"standards", "limits", T_ENUM, C(limits.ed), 0, 0, 0, "gb3095-2026",
@@ -940,10 +957,21 @@ read_file(struct parse *p, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char buf[LINE_MAX_LEN];
+	struct stat sb;
 	int line = 0;
 
 	if (f == NULL)
 		return AQ_ERR_IO;
+	if (fstat(fileno(f), &sb) == 0) {
+		for (int k = 0; k < p->depth; k++)
+			if (p->dev[k] == sb.st_dev && p->ino[k] == sb.st_ino) {
+				err(p, "include: '%s' includes itself", path);
+				fclose(f);
+				return AQ_OK;
+			}
+		p->dev[p->depth] = sb.st_dev;
+		p->ino[p->depth] = sb.st_ino;
+	}
 	p->depth++;
 	while (fgets(buf, sizeof(buf), f) != NULL) {
 		size_t len = strlen(buf);

@@ -120,6 +120,9 @@ struct conf {
 	char http_tls_cert[CONF_PATH_MAX]; /* "" for plain HTTP */
 	char http_tls_key[CONF_PATH_MAX];
 	char http_cors_origins[1024]; /* space-separated; "" for no CORS */
+	char http_tokens_file[CONF_PATH_MAX]; /* "" for none: no writes */
+	bool http_read_auth;                  /* reads need a token too */
+	int64_t http_sse_clients; /* event streams open at once, at most */
 	/* [hj212] */
 	char hj212_addr[64]; /* "" when the listener is off */
 	int64_t hj212_port;

@@ -311,7 +311,7 @@ main(int argc, char **argv)
 	state_on_publish(st, on_view, svc);
 	if (service_start(svc) != AQ_OK)
 		fatalx("cannot start the notifiers");
-	if ((api = api_start(st)) == NULL)
+	if ((api = api_start(st, svc)) == NULL)
 		fatalx("cannot start the HTTP server");
 	/* HJ 212 times carry no zone: they are read in the grid's. */
 	decode_set_zone(state_tz(st));

@@ -11,20 +11,28 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "alerts/alert.h"
+#include "alerts/notify.h"
+#include "alerts/rule.h"
+#include "alerts/service.h"
 #include "daemon/aqi.h"
 #include "daemon/fix.h"
 #include "daemon/limits.h"
@@ -49,7 +57,7 @@
  * nothing. */
 #define API_CSP_NONE "default-src 'none'; frame-ancestors 'none'"
 #define API_ALLOW "GET, HEAD"
-#define API_CORS_HEADERS "Accept, Content-Type"
+#define API_CORS_HEADERS "Accept, Authorization, Content-Type, Last-Event-ID"
 #define API_CORS_MAX_AGE "600"
 #define API_PEM_MAX (1024 * 1024) /* largest TLS certificate or key file */
 /* TLS 1.2 and 1.3 only, GnuTLS's usual ciphers. */
@@ -74,6 +82,23 @@
 #define HIST_AREA_INDS                                                         \
 	(IND_BIT(IND_PM25_1H) | IND_BIT(IND_O3_1H) | IND_BIT(IND_PM10_1H) |    \
 	    IND_BIT(IND_NO2_1H) | IND_BIT(IND_SO2_1H) | IND_BIT(IND_CO_1H))
+/* Bearer tokens ([http] tokens_file): bytes, and how many. */
+#define API_TOKEN_MAX 256
+#define API_TOKEN_MIN 16
+#define API_TOKEN_NAME_MAX ALERT_WHO_MAX
+#define API_TOKENS_MAX 1024
+/* Alert-log entries per answer by default and at most; delivery
+ * attempts shown with an alert. */
+#define API_LOG_LIMIT_DEFAULT 100
+#define API_LOG_LIMIT_MAX 1000
+#define API_ATTEMPTS_MAX 200
+/* Event streams: a comment on a quiet stream this often (seconds), the
+ * waker's round (ms), events copied from the ring at once, and the bytes
+ * MHD asks the reader for at once. */
+#define SSE_HEARTBEAT 15
+#define SSE_WAKE_MS 250
+#define SSE_BATCH 4
+#define SSE_BLOCK 4096
 
 enum route {
 	R_HEALTHZ,
@@ -86,6 +111,13 @@ enum route {
 	R_CELL_HISTORY,
 	R_CELL_DAILY,
 	R_AREA_HISTORY,
+	R_ALERTS,
+	R_ALERT,
+	R_ALERT_ACK,
+	R_SILENCES,
+	R_SILENCE,
+	R_NOTIFICATIONS,
+	R_EVENTS,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -96,7 +128,7 @@ enum route {
 
 /* Status codes the request counter keeps apart; others count as "other". */
 static const unsigned int http_codes[] = {
-    200, 204, 400, 404, 405, 413, 414, 500, 503};
+    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 414, 500, 503};
 #define NCODES (sizeof(http_codes) / sizeof(http_codes[0]))
 
 enum cell_status { CELL_OK, CELL_NO_DATA, CELL_OFFLINE };
@@ -110,6 +142,54 @@ struct api {
 	char *tls_cert, *tls_key; /* PEM, owned; NULL for plain HTTP */
 	size_t tls_key_len;
 	_Atomic uint64_t requests[R_COUNT + 1][NCODES + 1];
+	struct service *svc;      /* NULL: alerts are off */
+	struct api_token *tokens; /* owned; wiped at the end */
+	size_t ntokens;
+	/* Event streams: the list, under sse_mu, and the waker. */
+	pthread_mutex_t sse_mu;
+	bool sse_mu_ok;
+	struct sse *sse;
+	uint32_t nsse, sse_max;
+	struct MHD_Connection **wake; /* sse_max: the waker's scratch */
+	uint32_t nwake;
+	pthread_t waker;
+	bool waker_on;
+	atomic_bool stopping;
+	_Atomic uint64_t sse_refused, sse_cut;
+};
+
+/* A bearer token of the tokens file. */
+struct api_token {
+	char name[API_TOKEN_NAME_MAX];
+	char token[API_TOKEN_MAX]; /* NUL-padded: compared whole */
+	bool rw;
+};
+
+/*
+ * One event stream.  The list of a->sse holds it from h_events() until
+ * MHD is done with it (dead) and the waker or api_stop() frees it.
+ * suspended is written under sse_mu; the rest by the one MHD thread
+ * serving the connection.
+ */
+struct sse {
+	struct api *a;
+	struct sse *prev, *next;
+	struct MHD_Connection *conn;
+	uint64_t cursor; /* id of the last event sent */
+	int64_t beat;    /* monotonic s when bytes were last made */
+	bool suspended;  /* by sse_read(), until resumed */
+	bool started;    /* the first fill is done */
+	bool done;       /* end once buf is sent */
+	atomic_bool dead;
+	size_t len, off; /* of buf: made, and handed to MHD */
+	struct service_event ev[SSE_BATCH];
+	char buf[SSE_BATCH * (SERVICE_EVENT_MAX + 64) + 256];
+};
+
+/* The alerts list's filters. */
+struct alert_q {
+	const char *state, *area, *cell; /* NULL: any */
+	int severity;                    /* -1: any */
 };
 
 /* One request: what the handler reads, and the answer it leaves. */
@@ -134,7 +214,9 @@ struct req {
 	int fd; /* owned, size bytes; -1 for none */
 	uint64_t size;
 	const char *ctype;
-	char next[24]; /* a history page's next cursor: X-Next-Cursor */
+	char next[24];   /* a history page's next cursor: X-Next-Cursor */
+	const char *who; /* the bearer token's name, or NULL */
+	struct sse *sse; /* an event stream to answer with, owned */
 };
 
 /* A cell reduced to what lists and aggregates need. */
@@ -187,11 +269,22 @@ struct resp_def {
 	const char *body; /* "#Schema", or a media type */
 };
 
-struct route_def {
+/* A method other than GET and HEAD: these write, with an rw token. */
+struct method_def {
+	const char *http, *key; /* "POST", and OpenAPI's "post" */
 	handler_fn *fn;
+	const char *op, *summary;
+	const char *body; /* request body "#Schema", or NULL */
+	const struct param_def *params;
+	const struct resp_def *resps;
+};
+
+struct route_def {
+	handler_fn *fn; /* GET and HEAD; NULL for none */
 	const char *op, *tag, *summary;
 	const struct param_def *params; /* ends with a NULL name */
 	const struct resp_def *resps;   /* ends with code 0 */
+	const struct method_def *more;  /* NULL, or ends with a NULL http */
 };
 
 /* A component schema: "name:type" properties separated by spaces (see
@@ -228,7 +321,8 @@ struct area_row {
 
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
-    h_area_history;
+    h_area_history, h_alerts, h_alert, h_ack, h_silences, h_silence_add,
+    h_silence_rm, h_notifications, h_events;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -315,6 +409,7 @@ static int area_json(struct req *r, uint32_t area, const struct summary *sums,
     uint32_t *seen, bool ids, json_t **out);
 static int metrics_text(struct req *r, FILE *f);
 static void metrics_hj212(struct counters *c, FILE *f);
+static void metrics_sse(struct api *a, FILE *f);
 static int status_hj212(struct counters *c, json_t *o);
 static void metric_head(
     FILE *f, const char *name, const char *type, const char *help);
@@ -322,10 +417,53 @@ static const char *content_type(const char *name);
 static bool file_name_ok(const char *name);
 static json_t *openapi_build(void);
 static json_t *openapi_op(const struct route_def *rd);
+static json_t *openapi_method(
+    const struct route_def *rd, const struct method_def *m);
+static int openapi_patch(json_t *doc);
 static json_t *openapi_schema(const struct schema_def *sd);
 static json_t *dsl_type(const char **sp);
 static json_t *ref(const char *name, size_t len);
 static int resolve(const char *host, int64_t port, struct sockaddr_storage *ss);
+static void tok_err(FILE *errs, const char *path, int line, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+static int tokens_load(
+    const char *path, FILE *errs, struct api_token **out, size_t *nout);
+static bool token_name_ok(const char *s);
+static bool token_ok(const char *s);
+static const struct api_token *token_find(const struct api *a, const char *h);
+static bool read_guarded(enum route route);
+static int authorize(struct req *r, bool write);
+static handler_fn *route_fn(enum route route, const char *method, bool *write);
+static const char *route_allow(enum route route);
+static bool alerts_on(struct req *r);
+static json_t *jwhen(struct req *r, int64_t ts);
+static json_t *jopt(const char *s);
+static json_t *alert_json(struct req *r, const struct alert_info *ai);
+static int64_t alert_changed(const struct alert_info *ai);
+static int by_newest(const void *x, const void *y);
+static bool alert_filter(struct req *r, struct alert_q *q);
+static bool alert_match(const struct alert_q *q, const struct alert_info *ai);
+static int log_entry(void *ctx, int64_t id, const void *value, size_t len);
+static int alert_log(
+    struct req *r, const struct alert_q *q, const char *after, uint32_t limit);
+static int attempt_one(void *ctx, const struct notify_attempt *at);
+static json_t *body_json(struct req *r, const char *keys);
+static bool body_str(
+    struct req *r, json_t *j, const char *key, char *out, size_t max);
+static bool body_time(
+    struct req *r, json_t *j, const char *key, int64_t dflt, int64_t *out);
+static json_t *silence_json(struct req *r, const struct alert_silence *s);
+static int silences_list(struct req *r, uint64_t only, json_t **out);
+static int dead_one(void *ctx, const struct notify_dead *d);
+static int64_t mono(void);
+static void sse_put(struct sse *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sse_fill(struct sse *e);
+static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max);
+static void sse_free(void *cls);
+static void sse_reap(struct api *a);
+static uint32_t sse_due(struct api *a, uint64_t seen, bool all);
+static void *sse_waker(void *arg);
 
 static const char *const route_pattern[R_COUNT + 1] = {
     [R_HEALTHZ] = "/healthz",
@@ -338,6 +476,13 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_CELL_HISTORY] = "/api/v1/cells/{id}/history",
     [R_CELL_DAILY] = "/api/v1/cells/{id}/daily",
     [R_AREA_HISTORY] = "/api/v1/areas/{id}/history",
+    [R_ALERTS] = "/api/v1/alerts",
+    [R_ALERT] = "/api/v1/alerts/{fingerprint}",
+    [R_ALERT_ACK] = "/api/v1/alerts/{fingerprint}/ack",
+    [R_SILENCES] = "/api/v1/silences",
+    [R_SILENCE] = "/api/v1/silences/{id}",
+    [R_NOTIFICATIONS] = "/api/v1/notifications",
+    [R_EVENTS] = "/api/v1/events",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -426,6 +571,108 @@ static const struct param_def file_params[] = {
 	"'-'; not starting with '.')."},
     {NULL, NULL, NULL, NULL},
 };
+
+#define ALERT_OFF_DOC "Alerts are off (no alert service)."
+static const struct param_def alerts_params[] = {
+    {"state", "query", "pending|firing|resolved|inactive",
+	"Only alerts in this state (default: all but inactive); with after, "
+	"only log entries of this event."},
+    {"severity", "query", "info|warning|critical", "Only this severity."},
+    {"area", "query", "string", "Only alerts of this area."},
+    {"cell", "query", "string", "Only alerts of this cell."},
+    {"after", "query", "integer",
+	"An alert-log cursor (cursor of the previous answer, or 0 for the "
+	"start): the log entries after it instead of the alerts, oldest "
+	"first, for incremental polling.  Needs a store."},
+    {"limit", "query", "integer",
+	"At most this many: 1 to 10000 (default all); with after 1 to 1000 "
+	"(default 100)."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def alert_params[] = {
+    {"fingerprint", "path", "string",
+	"The alert's fingerprint (16 hex digits)."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def silence_params[] = {
+    {"id", "path", "integer", "The silence's id."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def notifications_params[] = {
+    {"status", "query", "dead", "dead (the default): the dead letters."},
+    {"limit", "query", "integer", "At most this many, 1 to 1000."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def events_params[] = {
+    {"last_event_id", "query", "integer",
+	"Resume after this event id (as the Last-Event-ID header does)."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct resp_def alerts_resps[] = {
+    {200, "The alerts, newest change first.", "#AlertList"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {404, "No such area or cell.", "#Error"},
+    {503, ALERT_OFF_DOC " With after: no store.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def alert_resps[] = {
+    {200, "The alert and its delivery attempts.", "#AlertDetail"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {404, "No such alert.", "#Error"}, {503, ALERT_OFF_DOC, "#Error"},
+    {0, NULL, NULL}};
+static const struct resp_def ack_resps[] = {
+    {200, "Acknowledged: the alert as it is now.", "#Alert"},
+    {400, "A bad body.", "#Error"}, {401, "No known bearer token.", "#Error"},
+    {403, "A read-only token.", "#Error"}, {404, "No such alert.", "#Error"},
+    {409, "The alert is not pending or firing.", "#Error"},
+    {503, ALERT_OFF_DOC, "#Error"}, {0, NULL, NULL}};
+static const struct resp_def silences_resps[] = {
+    {200, "Every silence, newest first, expired ones too.", "#SilenceList"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {503, ALERT_OFF_DOC, "#Error"}, {0, NULL, NULL}};
+static const struct resp_def silence_add_resps[] = {
+    {201, "The silence made.", "#Silence"},
+    {400, "A bad body: matchers, times or comment, named.", "#Error"},
+    {401, "No known bearer token.", "#Error"},
+    {403, "A read-only token.", "#Error"}, {503, ALERT_OFF_DOC, "#Error"},
+    {0, NULL, NULL}};
+static const struct resp_def silence_rm_resps[] = {
+    {200, "The silence, expired now.", "#Silence"},
+    {401, "No known bearer token.", "#Error"},
+    {403, "A read-only token.", "#Error"}, {404, "No such silence.", "#Error"},
+    {503, ALERT_OFF_DOC, "#Error"}, {0, NULL, NULL}};
+static const struct resp_def notifications_resps[] = {
+    {200, "The dead letters, in outbox key order.", "#DeadLetterList"},
+    {400, "A status other than dead, or a bad limit.", "#Error"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {503, ALERT_OFF_DOC " Or no store.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def events_resps[] = {
+    {200,
+	"Server-Sent Events: for each event \"id: N\", \"event: TYPE\" "
+	"(alert, ack, silence, cell) and \"data: JSON\" lines; "
+	"\"event: reset\" when events were dropped before they were sent; "
+	"a comment line every 15 s on a quiet stream.",
+	"text/event-stream"},
+    {400, "A bad Last-Event-ID.", "#Error"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {503, ALERT_OFF_DOC " Or [http] sse_clients streams are open.", "#Error"},
+    {0, NULL, NULL}};
+static const struct method_def ack_methods[] = {
+    {"POST", "post", h_ack, "ackAlert",
+	"Acknowledges an open alert: repeats stop, the resolved "
+	"notification does not.  The author is the token's name.",
+	"#AckRequest", alert_params, ack_resps},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+static const struct method_def silences_methods[] = {
+    {"POST", "post", h_silence_add, "addSilence",
+	"Adds a silence: matching alerts change state but notify nobody "
+	"from starts_at to ends_at.  The author is the token's name.",
+	"#SilenceRequest", no_params, silence_add_resps},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+static const struct method_def silence_methods[] = {
+    {"DELETE", "delete", h_silence_rm, "expireSilence",
+	"Expires a silence now (it stays listed).", NULL, silence_params,
+	silence_rm_resps},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 static const struct resp_def healthz_resps[] = {
     {200, "The server is up.", "#Health"}, {0, NULL, NULL}};
@@ -518,6 +765,29 @@ static const struct route_def routes[R_COUNT] = {
 	"limit in a large area (at most 20000 cell-hours are read a "
 	"page); follow next_cursor until it is null.",
 	area_history_params, area_history_resps},
+    [R_ALERTS] = {h_alerts, "listAlerts", "alerts",
+	"Alerts filtered by state, severity, area and cell, newest change "
+	"first; with after, the alert log after that cursor.",
+	alerts_params, alerts_resps},
+    [R_ALERT] = {h_alert, "getAlert", "alerts",
+	"One alert with its notification delivery attempts.", alert_params,
+	alert_resps},
+    [R_ALERT_ACK] = {NULL, NULL, "alerts", NULL, alert_params, NULL,
+	ack_methods},
+    [R_SILENCES] = {h_silences, "listSilences", "alerts",
+	"Silences, expired ones too.", no_params, silences_resps,
+	silences_methods},
+    [R_SILENCE] = {NULL, NULL, "alerts", NULL, silence_params, NULL,
+	silence_methods},
+    [R_NOTIFICATIONS] = {h_notifications, "listNotifications", "alerts",
+	"Dead-lettered notifications: attempts ran out or the receiver "
+	"refused them for good.",
+	notifications_params, notifications_resps},
+    [R_EVENTS] = {h_events, "streamEvents", "alerts",
+	"Server-Sent Events of alert notices, acknowledgements, silences "
+	"and cell AQI changes.  Starts after Last-Event-ID (header or "
+	"last_event_id), else with the next event.",
+	events_params, events_resps},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -563,6 +833,15 @@ static const struct {
 	"pm25_1h:" t " pm25_24h:" t " pm10_1h:" t " pm10_24h:" t " so2_1h:" t  \
 	" so2_24h:" t " no2_1h:" t " no2_24h:" t " co_1h:" t " co_8h:" t       \
 	" co_24h:" t " o3_1h:" t " o3_8h:" t
+#define ALERT_PROPS                                                            \
+	"fingerprint:string rule:string "                                      \
+	"state:pending|firing|resolved|inactive "                              \
+	"severity:info|warning|critical scope:cell|area|grid|sensor "          \
+	"object:string cell:string? sensor:string? area:string? "              \
+	"alert_id:integer value:number? event_time:date-time? "                \
+	"pending_since:date-time? starts_at:date-time? ends_at:date-time? "    \
+	"last_notified:date-time? announced:boolean acked:boolean "            \
+	"ack:#Ack? silenced:boolean inhibited:boolean"
 #define AREA_PROPS                                                             \
 	"id:string name:string name_en:string cells:integer worst:#Worst? "    \
 	"mean:#AreaMean levels:#AreaLevels status:#AreaStatus"
@@ -676,6 +955,47 @@ static const struct schema_def schemas[] = {
 	"NA or no row).",
 	"hour:date-time reporting:integer worst:#Worst? mean:{number?} "
 	"mean_cells:{integer} levels:#AreaLevels"},
+    {"Ack", "Who acknowledged an alert, when and why.",
+	"by:string at:date-time? comment:string"},
+    {"Alert",
+	"An alert (one per rule and cell, area, grid or sensor); times are "
+	"event times but last_notified.",
+	ALERT_PROPS},
+    {"AlertDetail", "An alert with its delivery attempts.",
+	ALERT_PROPS " attempts:[#Attempt]"},
+    {"AlertList", "Alerts.", "count:integer results:[#Alert]"},
+    {"AlertLogEntry",
+	"An alert-log entry; event is pending, cancelled, firing, "
+	"resolved, ack, silence, expire or dropped.",
+	"id:integer event:string time:date-time? -fingerprint:string "
+	"-alert_id:integer -rule:string -object:string "
+	"-event_time:date-time? -value:number -who:string "
+	"-silence:integer"},
+    {"AlertLog",
+	"Alert-log entries after a cursor; pass cursor as after next time "
+	"(more: there are more already).",
+	"count:integer cursor:integer more:boolean results:[#AlertLogEntry]"},
+    {"Attempt", "One delivery attempt of a notification.",
+	"id:integer notice:integer receiver:string attempt:integer "
+	"time:date-time? status:integer? error:string "
+	"result:sent|retry|dead next_try:date-time?"},
+    {"AckRequest", "An acknowledgement.", "-comment:string"},
+    {"Silence", "A silence; status as of the answer.",
+	"id:integer matchers:[string] starts_at:date-time "
+	"ends_at:date-time author:string comment:string created:date-time "
+	"status:pending|active|expired"},
+    {"SilenceList", "Silences.", "count:integer results:[#Silence]"},
+    {"SilenceRequest",
+	"A new silence: matchers KEY=VALUE or KEY!=VALUE (KEY rule, area, "
+	"cell, sensor, severity, scope or a label), all must hold, as one "
+	"space-separated string or an array; times Unix seconds or ISO "
+	"8601 (starts_at default now).",
+	"matchers:string -starts_at:string ends_at:string -comment:string"},
+    {"DeadLetter", "A notification given up on.",
+	"key:string notice:integer receiver:string rule:string "
+	"kind:firing|repeat|resolved attempts:integer created:date-time? "
+	"dead_at:date-time? last:string idempotency_key:string"},
+    {"DeadLetterList", "Dead letters.", "count:integer results:[#DeadLetter]"},
     {"AreaHistory", "One page of an area's hours.",
 	"area:string name:string name_en:string cells:integer "
 	"from:date-time to:date-time indicators:[string] units:{string} "
@@ -685,7 +1005,7 @@ static const struct schema_def schemas[] = {
 /* ---- Server ---- */
 
 struct api *
-api_start(struct state *st)
+api_start(struct state *st, struct service *svc)
 {
 	const struct conf *c = state_conf(st);
 	struct api *a = NULL;
@@ -701,6 +1021,26 @@ api_start(struct state *st)
 		goto fail;
 	}
 	a->st = st;
+	a->svc = svc;
+	if (pthread_mutex_init(&a->sse_mu, NULL) != 0) {
+		log_warnx("http: cannot make a mutex");
+		goto fail;
+	}
+	a->sse_mu_ok = true;
+	a->sse_max = (uint32_t)c->http_sse_clients;
+	if ((a->wake = calloc(a->sse_max, sizeof(*a->wake))) == NULL) {
+		log_warnx("http: out of memory");
+		goto fail;
+	}
+	a->nwake = a->sse_max;
+	if (c->http_read_auth && c->http_tokens_file[0] == '\0') {
+		log_warnx("http: read_auth = yes needs tokens_file");
+		goto fail;
+	}
+	if (c->http_tokens_file[0] != '\0' &&
+	    tokens_load(c->http_tokens_file, NULL, &a->tokens, &a->ntokens) !=
+		AQ_OK)
+		goto fail;
 	if ((doc = openapi_build()) == NULL ||
 	    dump(doc, &a->openapi, &a->openapi_len) != AQ_OK) {
 		log_warnx("http: cannot build the OpenAPI document");
@@ -726,8 +1066,9 @@ api_start(struct state *st)
 	if (threads > 1)
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
-	flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* Event streams suspend their connection while they wait. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+	    MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (c->http_tls_cert[0] != '\0') {
@@ -774,6 +1115,13 @@ api_start(struct state *st)
 		goto fail;
 	}
 	a->port = info->port;
+	if (svc != NULL) {
+		if (pthread_create(&a->waker, NULL, sse_waker, a) != 0) {
+			log_warnx("http: cannot start the event stream thread");
+			goto fail;
+		}
+		a->waker_on = true;
+	}
 	log_debug("http: listening on %s:%u%s", c->http_addr,
 	    (unsigned int)a->port, a->tls_cert != NULL ? " (HTTPS)" : "");
 	json_decref(doc);
@@ -795,8 +1143,32 @@ api_stop(struct api *a)
 {
 	if (a == NULL)
 		return;
+	/* No stream may stay suspended when MHD stops: stop the waker,
+	 * then resume every one; sse_read() ends them. */
+	atomic_store(&a->stopping, true);
+	if (a->waker_on)
+		pthread_join(a->waker, NULL);
+	if (a->sse_mu_ok) {
+		uint32_t n = sse_due(a, 0, true);
+
+		for (uint32_t k = 0; k < n; k++)
+			MHD_resume_connection(a->wake[k]);
+	}
 	if (a->d != NULL)
 		MHD_stop_daemon(a->d);
+	if (a->sse_mu_ok) {
+		while (a->sse != NULL) {
+			struct sse *e = a->sse;
+
+			a->sse = e->next;
+			free(e);
+		}
+		pthread_mutex_destroy(&a->sse_mu);
+	}
+	free(a->wake);
+	if (a->tokens != NULL)
+		wipe((char *)a->tokens, a->ntokens * sizeof(*a->tokens));
+	free(a->tokens);
 	free(a->openapi);
 	free(a->tls_cert);
 	if (a->tls_key != NULL)
@@ -984,6 +1356,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	size_t max = (size_t)state_conf(a->st)->http_max_body;
 	enum MHD_Result ret = MHD_YES;
 	enum route route = R_OTHER;
+	handler_fn *fn;
+	bool write;
 	struct req r;
 	int rc;
 
@@ -1038,12 +1412,11 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		    : preflight(&r);
 	else if (route == R_OTHER)
 		rc = fail(&r, MHD_HTTP_NOT_FOUND, "not found");
-	else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+	else if ((fn = route_fn(route, method, &write)) == NULL)
 		rc =
 		    fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-	else
-		rc = routes[route].fn(&r);
+	else if ((rc = authorize(&r, write)) == AQ_OK && r.code == 0)
+		rc = fn(&r);
 send:
 	if (rc != AQ_OK) {
 		req_reset(&r);
@@ -1297,7 +1670,14 @@ send_answer(struct req *r, enum route route)
 		r->text = "{\"error\":\"out of memory\"}";
 		r->len = strlen(r->text);
 	}
-	if (r->fd >= 0) {
+	if (r->sse != NULL) {
+		/* The response owns the stream from here (sse_free()). */
+		resp = MHD_create_response_from_callback(
+		    MHD_SIZE_UNKNOWN, SSE_BLOCK, sse_read, r->sse, sse_free);
+		if (resp == NULL)
+			sse_free(r->sse);
+		r->sse = NULL;
+	} else if (r->fd >= 0) {
 		if ((resp = MHD_create_response_from_fd(
 			 (size_t)r->size, r->fd)) != NULL)
 			r->fd = -1; /* the response closes it */
@@ -1328,8 +1708,15 @@ send_answer(struct req *r, enum route route)
 		    ? API_CSP
 		    : API_CSP_NONE) == MHD_YES;
 	if (ok && r->code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		ok = MHD_add_response_header(
-			 resp, MHD_HTTP_HEADER_ALLOW, API_ALLOW) == MHD_YES;
+		ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+			 route_allow(route)) == MHD_YES;
+	if (ok && r->code == MHD_HTTP_UNAUTHORIZED)
+		ok = MHD_add_response_header(resp,
+			 MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+			 "Bearer realm=\"aqgridd\"") == MHD_YES;
+	if (ok && strncmp(r->ctype, "text/event-stream", 17) == 0)
+		ok = MHD_add_response_header(resp, "X-Accel-Buffering", "no") ==
+		    MHD_YES;
 	if (ok && r->next[0] != '\0')
 		ok = MHD_add_response_header(resp, "X-Next-Cursor", r->next) ==
 			MHD_YES &&
@@ -1343,9 +1730,9 @@ send_answer(struct req *r, enum route route)
 			 "Access-Control-Allow-Origin", origin) == MHD_YES &&
 		    MHD_add_response_header(resp, "Vary", "Origin") == MHD_YES;
 	if (ok && origin != NULL && r->code == MHD_HTTP_NO_CONTENT)
-		ok =
-		    MHD_add_response_header(resp,
-			"Access-Control-Allow-Methods", API_ALLOW) == MHD_YES &&
+		ok = MHD_add_response_header(resp,
+			 "Access-Control-Allow-Methods",
+			 route_allow(route)) == MHD_YES &&
 		    MHD_add_response_header(resp,
 			"Access-Control-Allow-Headers",
 			API_CORS_HEADERS) == MHD_YES &&
@@ -1387,6 +1774,9 @@ req_reset(struct req *r)
 	r->len = 0;
 	r->ctype = NULL;
 	r->next[0] = '\0';
+	if (r->sse != NULL)
+		sse_free(r->sse);
+	r->sse = NULL;
 }
 
 /* Sets a JSON error answer {"error": "..."}. */
@@ -3309,6 +3699,1299 @@ content_type(const char *name)
 	return "application/octet-stream";
 }
 
+/* ---- Tokens ---- */
+
+/* A tokens-file problem: to errs as conf.h words it, or to the log. */
+static void
+tok_err(FILE *errs, const char *path, int line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (errs != NULL)
+		conf_errf(errs, path, line, "%s", msg);
+	else if (line > 0)
+		log_warnx("http: %s:%d: %s", path, line, msg);
+	else
+		log_warnx("http: %s: %s", path, msg);
+}
+
+/*
+ * Reads the tokens file: "NAME TOKEN rw|ro" a line, blank lines and lines
+ * starting with '#' skipped.  A file others may read or write is refused
+ * (a leaked token is a way in).  Every problem is reported, never a token.
+ */
+static int
+tokens_load(const char *path, FILE *errs, struct api_token **out, size_t *nout)
+{
+	struct api_token *t = NULL, *grown;
+	char line[API_TOKEN_MAX + API_TOKEN_NAME_MAX + 64];
+	FILE *f = NULL;
+	struct stat sb;
+	size_t n = 0;
+	int lineno = 0, bad = 0, rc = AQ_ERR_INVAL;
+
+	if ((f = fopen(path, "r")) == NULL || fstat(fileno(f), &sb) != 0) {
+		tok_err(errs, path, 0, "tokens_file: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		tok_err(errs, path, 0, "tokens_file: not a regular file");
+		goto out;
+	}
+	if ((sb.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+		tok_err(errs, path, 0,
+		    "tokens_file: readable or writable by others "
+		    "(chmod o-rw it)");
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *name, *tok, *acc, *extra, *save = NULL;
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+			tok_err(errs, path, lineno, "line too long");
+			bad++;
+			while (fgets(line, sizeof(line), f) != NULL &&
+			    strchr(line, '\n') == NULL)
+				;
+			continue;
+		}
+		name = strtok_r(line, " \t\r\n", &save);
+		if (name == NULL || name[0] == '#')
+			continue;
+		tok = strtok_r(NULL, " \t\r\n", &save);
+		acc = strtok_r(NULL, " \t\r\n", &save);
+		extra = strtok_r(NULL, " \t\r\n", &save);
+		if (tok == NULL || acc == NULL || extra != NULL) {
+			tok_err(errs, path, lineno,
+			    "expected NAME TOKEN rw|ro, three fields");
+			bad++;
+			continue;
+		}
+		if (!token_name_ok(name)) {
+			tok_err(errs, path, lineno,
+			    "bad name: 1 to %d letters, digits, '.', '_', "
+			    "'-' or '@'",
+			    API_TOKEN_NAME_MAX - 1);
+			bad++;
+			continue;
+		}
+		if (!token_ok(tok)) {
+			tok_err(errs, path, lineno,
+			    "token of %s: %d to %d printable characters, "
+			    "no spaces",
+			    name, API_TOKEN_MIN, API_TOKEN_MAX - 1);
+			bad++;
+			continue;
+		}
+		if (strcmp(acc, "rw") != 0 && strcmp(acc, "ro") != 0) {
+			tok_err(errs, path, lineno,
+			    "access of %s: expected rw or ro", name);
+			bad++;
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (strcmp(t[k].name, name) == 0) {
+				tok_err(errs, path, lineno,
+				    "name %s given twice", name);
+				bad++;
+				goto next;
+			}
+			if (strcmp(t[k].token, tok) == 0) {
+				tok_err(errs, path, lineno,
+				    "the token of %s is also %s's", name,
+				    t[k].name);
+				bad++;
+				goto next;
+			}
+		}
+		if (n == API_TOKENS_MAX) {
+			tok_err(errs, path, lineno, "more than %d tokens",
+			    API_TOKENS_MAX);
+			bad++;
+			break;
+		}
+		if ((grown = realloc(t, (n + 1) * sizeof(*t))) == NULL) {
+			rc = AQ_ERR_NOMEM;
+			tok_err(errs, path, lineno, "out of memory");
+			goto out;
+		}
+		t = grown;
+		memset(&t[n], 0, sizeof(t[n]));
+		snprintf(t[n].name, sizeof(t[n].name), "%s", name);
+		memcpy(t[n].token, tok, strlen(tok));
+		t[n].rw = strcmp(acc, "rw") == 0;
+		n++;
+	next:
+		wipe(line, sizeof(line));
+	}
+	if (ferror(f)) {
+		tok_err(errs, path, 0, "tokens_file: cannot read it");
+		goto out;
+	}
+	if (bad > 0)
+		goto out;
+	*out = t;
+	*nout = n;
+	t = NULL;
+	n = 0;
+	rc = AQ_OK;
+out:
+	wipe(line, sizeof(line));
+	if (t != NULL)
+		wipe((char *)t, n * sizeof(*t));
+	free(t);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
+static bool
+token_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= API_TOKEN_NAME_MAX)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9') || strchr("._-@", *s) != NULL))
+			return false;
+	return true;
+}
+
+static bool
+token_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < API_TOKEN_MIN || n >= API_TOKEN_MAX)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+int
+api_check(const struct conf *c, FILE *errs)
+{
+	struct api_token *t = NULL;
+	size_t n = 0;
+	int rc = AQ_OK;
+
+	if (c->http_read_auth && c->http_tokens_file[0] == '\0') {
+		conf_errf(errs, c->path, 0,
+		    "[http] read_auth = yes needs tokens_file");
+		rc = AQ_ERR_INVAL;
+	}
+	if (c->http_tokens_file[0] != '\0' &&
+	    tokens_load(c->http_tokens_file, errs, &t, &n) != AQ_OK)
+		rc = AQ_ERR_INVAL;
+	if (t != NULL)
+		wipe((char *)t, n * sizeof(*t));
+	free(t);
+	return rc;
+}
+
+/*
+ * The token an "Authorization: Bearer TOKEN" header names, or NULL.  Every
+ * token is compared whole, and the match picked without a branch, so the
+ * time taken says nothing of how much of a token was right.
+ */
+static const struct api_token *
+token_find(const struct api *a, const char *h)
+{
+	char given[API_TOKEN_MAX];
+	size_t len, hit = SIZE_MAX;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	for (h += 7; *h == ' '; h++)
+		;
+	len = strlen(h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(given))
+		return NULL;
+	memset(given, 0, sizeof(given));
+	memcpy(given, h, len);
+	for (size_t k = 0; k < a->ntokens; k++) {
+		const volatile char *p = a->tokens[k].token;
+		unsigned int d = 0;
+		size_t m;
+
+		for (size_t i = 0; i < API_TOKEN_MAX; i++)
+			d |= (unsigned char)(given[i] ^ p[i]);
+		m = (size_t)0 - (size_t)(d == 0);
+		hit = (hit & ~m) | (k & m);
+	}
+	wipe(given, sizeof(given));
+	return hit == SIZE_MAX ? NULL : &a->tokens[hit];
+}
+
+/* Reads of /api/v1 (but its OpenAPI document) when read_auth is on. */
+static bool
+read_guarded(enum route route)
+{
+	return route != R_OPENAPI &&
+	    strncmp(route_pattern[route], "/api/v1/", 8) == 0;
+}
+
+/*
+ * Lets the request through (r->who set when a token came), or sets the
+ * 401 or 403 answer.  Writes always need an rw token.
+ */
+static int
+authorize(struct req *r, bool write)
+{
+	const struct api_token *t;
+
+	if (!write && !(r->conf->http_read_auth && read_guarded(r->route)))
+		return AQ_OK;
+	t = token_find(r->a,
+	    MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+	if (t == NULL)
+		return r->a->ntokens == 0
+		    ? fail(r, MHD_HTTP_UNAUTHORIZED,
+			  "no tokens are configured ([http] tokens_file)")
+		    : fail(r, MHD_HTTP_UNAUTHORIZED,
+			  "a known bearer token is needed "
+			  "(Authorization: Bearer TOKEN)");
+	if (write && !t->rw)
+		return fail(
+		    r, MHD_HTTP_FORBIDDEN, "token %s is read-only", t->name);
+	r->who = t->name;
+	return AQ_OK;
+}
+
+/* The handler of method on route (GET and HEAD: the route's own), with
+ * whether it writes; NULL when the route has none. */
+static handler_fn *
+route_fn(enum route route, const char *method, bool *write)
+{
+	const struct route_def *rd = &routes[route];
+
+	*write = false;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return rd->fn;
+	for (const struct method_def *m = rd->more; m != NULL && m->http; m++)
+		if (strcmp(method, m->http) == 0) {
+			*write = true;
+			return m->fn;
+		}
+	return NULL;
+}
+
+/* The Allow header of a route. */
+static const char *
+route_allow(enum route route)
+{
+	static const char *const allow[] = {"", "GET, HEAD", "POST",
+	    "GET, HEAD, POST", "DELETE", "GET, HEAD, DELETE", "POST, DELETE",
+	    "GET, HEAD, POST, DELETE"};
+	unsigned int bits = 0;
+
+	if (route >= R_COUNT)
+		return API_ALLOW;
+	if (routes[route].fn != NULL)
+		bits |= 1;
+	for (const struct method_def *m = routes[route].more;
+	     m != NULL && m->http; m++)
+		bits |= strcmp(m->http, MHD_HTTP_METHOD_POST) == 0 ? 2 : 4;
+	return allow[bits];
+}
+
+/* ---- Alerts ---- */
+
+static bool
+alerts_on(struct req *r)
+{
+	if (r->a->svc != NULL)
+		return true;
+	(void)fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "alerts are off");
+	return false;
+}
+
+/* A time of the alert engine (Unix s; 0 or less: none). */
+static json_t *
+jwhen(struct req *r, int64_t ts)
+{
+	char buf[TZ_ISO_MAX];
+
+	if (ts <= 0 || ts == INT64_MIN)
+		return json_null();
+	return json_string(iso(r, ts, buf, sizeof(buf)));
+}
+
+/* Text of an id, or null for "". */
+static json_t *
+jopt(const char *s)
+{
+	return s[0] != '\0' ? jtext(s) : json_null();
+}
+
+static json_t *
+alert_json(struct req *r, const struct alert_info *ai)
+{
+	json_t *o, *ack = json_null();
+
+	if (ai->acked)
+		ack = json_pack("{s:o,s:o,s:o}", "by", jtext(ai->ack_who), "at",
+		    jwhen(r, ai->ack_at), "comment", jtext(ai->ack_comment));
+	o = json_pack("{s:s,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,"
+		      "s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:b}",
+	    "fingerprint", ai->fingerprint, "rule", jtext(ai->rule), "state",
+	    alert_state_name(ai->state), "severity",
+	    rule_severity_name(ai->severity), "scope",
+	    rule_scope_name(ai->scope), "object", jtext(ai->object), "cell",
+	    jopt(ai->cell), "sensor", jopt(ai->sensor), "area", jopt(ai->area),
+	    "alert_id", (json_int_t)ai->alert_id, "value",
+	    ai->has_value ? json_real(ai->value) : json_null(), "event_time",
+	    jwhen(r, ai->event_time), "pending_since",
+	    jwhen(r, ai->pending_since), "starts_at", jwhen(r, ai->starts_at),
+	    "ends_at", jwhen(r, ai->ends_at), "last_notified",
+	    jwhen(r, ai->last_notified), "announced", ai->announced, "acked",
+	    ai->acked, "ack", ack, "silenced", ai->silenced, "inhibited",
+	    ai->inhibited);
+	return o;
+}
+
+/* When the alert last changed state, for "newest first". */
+static int64_t
+alert_changed(const struct alert_info *ai)
+{
+	switch (ai->state) {
+	case ALERT_RESOLVED:
+		return ai->ends_at;
+	case ALERT_FIRING:
+		return ai->starts_at;
+	case ALERT_PENDING:
+		return ai->pending_since;
+	default:
+		return ai->event_time;
+	}
+}
+
+static int
+by_newest(const void *x, const void *y)
+{
+	const struct alert_info *a = *(const struct alert_info *const *)x;
+	const struct alert_info *b = *(const struct alert_info *const *)y;
+	int64_t ta = alert_changed(a), tb = alert_changed(b);
+
+	if (ta != tb)
+		return ta > tb ? -1 : 1;
+	return strcmp(a->fingerprint, b->fingerprint);
+}
+
+/* The alerts list's filters, checked; false after setting the answer. */
+static bool
+alert_filter(struct req *r, struct alert_q *q)
+{
+	const char *s;
+
+	memset(q, 0, sizeof(*q));
+	q->severity = -1;
+	q->state = arg(r, "state");
+	q->area = arg(r, "area");
+	q->cell = arg(r, "cell");
+	if (q->state != NULL && strcmp(q->state, "pending") != 0 &&
+	    strcmp(q->state, "firing") != 0 &&
+	    strcmp(q->state, "resolved") != 0 &&
+	    strcmp(q->state, "inactive") != 0) {
+		(void)fail(r, MHD_HTTP_BAD_REQUEST,
+		    "state: expected pending, firing, resolved or inactive");
+		return false;
+	}
+	if ((s = arg(r, "severity")) != NULL &&
+	    (q->severity = rule_severity_from_name(s)) < 0) {
+		(void)fail(r, MHD_HTTP_BAD_REQUEST,
+		    "severity: expected info, warning or critical");
+		return false;
+	}
+	if (q->area != NULL && find_area(r->conf, q->area) < 0) {
+		(void)fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+		return false;
+	}
+	if (q->cell != NULL && conf_cell_find(r->conf, q->cell) < 0) {
+		(void)fail(r, MHD_HTTP_NOT_FOUND, "no such cell");
+		return false;
+	}
+	return true;
+}
+
+static bool
+alert_match(const struct alert_q *q, const struct alert_info *ai)
+{
+	if (q->state != NULL
+		? strcmp(alert_state_name(ai->state), q->state) != 0
+		: ai->state == ALERT_INACTIVE)
+		return false;
+	if (q->severity >= 0 && (int)ai->severity != q->severity)
+		return false;
+	if (q->area != NULL && strcmp(ai->area, q->area) != 0)
+		return false;
+	return q->cell == NULL || strcmp(ai->cell, q->cell) == 0;
+}
+
+/*
+ * GET /api/v1/alerts: the alerts matching the filters, newest change
+ * first; with after, the alert log's entries after that cursor instead.
+ */
+static int
+h_alerts(struct req *r)
+{
+	struct alert_info one, *all = NULL, **hits = NULL;
+	const char *s;
+	struct alert_q q;
+	long long limit = API_LIMIT_MAX;
+	uint32_t n, got, k, nhits = 0;
+	json_t *list;
+	int rc = AQ_ERR_NOMEM;
+
+	if (!alerts_on(r) || !alert_filter(r, &q))
+		return r->json != NULL ? AQ_OK : AQ_ERR_NOMEM;
+	if ((s = arg(r, "limit")) != NULL &&
+	    (parse_count(s, API_LIMIT_MAX, &limit) != AQ_OK || limit < 1))
+		return fail(r, MHD_HTTP_BAD_REQUEST, "limit: expected 1 to %d",
+		    API_LIMIT_MAX);
+	if ((s = arg(r, "after")) != NULL)
+		return alert_log(r, &q, s,
+		    arg(r, "limit") != NULL ? (uint32_t)limit
+					    : API_LOG_LIMIT_DEFAULT);
+	n = service_alerts(r->a->svc, &one, 0, r->now);
+	if ((all = calloc((size_t)n + 1, sizeof(*all))) == NULL ||
+	    (hits = calloc((size_t)n + 1, sizeof(*hits))) == NULL)
+		goto out;
+	got = service_alerts(r->a->svc, all, n, r->now);
+	for (k = 0; k < got && k < n; k++)
+		if (alert_match(&q, &all[k]))
+			hits[nhits++] = &all[k];
+	qsort(hits, nhits, sizeof(*hits), by_newest);
+	if (nhits > (uint32_t)limit)
+		nhits = (uint32_t)limit;
+	r->code = MHD_HTTP_OK;
+	if ((r->json = json_object()) == NULL ||
+	    json_object_set_new(r->json, "count", json_integer(nhits)) ||
+	    (list = child_array(r->json, "results")) == NULL)
+		goto out;
+	for (k = 0; k < nhits; k++)
+		if (json_array_append_new(list, alert_json(r, hits[k])))
+			goto out;
+	rc = AQ_OK;
+out:
+	free(hits);
+	free(all);
+	return rc;
+}
+
+struct log_ctx {
+	struct req *r;
+	json_t *list;
+	uint32_t want, read;
+	int64_t last;
+	bool more;
+	int rc;
+};
+
+/* One alert-log entry: "key=value" lines, '\\' escaping '\\' and '\n'. */
+static int
+log_entry(void *ctx, int64_t id, const void *value, size_t len)
+{
+	struct log_ctx *c = ctx;
+	const char *p = value, *end = p + len;
+	json_t *o;
+	char key[32], val[ALERT_COMMENT_MAX * 2];
+
+	if (c->read == c->want) {
+		c->more = true;
+		return 1;
+	}
+	c->read++;
+	c->last = id;
+	if ((o = json_object()) == NULL || json_array_append_new(c->list, o) ||
+	    json_object_set_new(o, "id", json_integer(id)))
+		goto nomem;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eq;
+		size_t kl, o2 = 0;
+		json_t *v;
+		long long num;
+
+		if (nl == NULL)
+			nl = end;
+		eq = memchr(p, '=', (size_t)(nl - p));
+		if (eq == NULL || (kl = (size_t)(eq - p)) == 0 ||
+		    kl >= sizeof(key)) {
+			p = nl + 1;
+			continue;
+		}
+		memcpy(key, p, kl);
+		key[kl] = '\0';
+		for (p = eq + 1; p < nl && o2 + 1 < sizeof(val); p++) {
+			if (*p == '\\' && p + 1 < nl) {
+				p++;
+				val[o2++] = *p == 'n' ? '\n' : *p;
+			} else {
+				val[o2++] = *p;
+			}
+		}
+		val[o2] = '\0';
+		p = nl + 1;
+		if (strcmp(key, "now") == 0 || strcmp(key, "t") == 0) {
+			int64_t ts = strtoll(val, NULL, 10);
+
+			v = jwhen(c->r, ts);
+			snprintf(key, sizeof(key), "%s",
+			    key[0] == 'n' ? "time" : "event_time");
+		} else if (strcmp(key, "value") == 0) {
+			v = json_real(strtod(val, NULL));
+		} else if ((strcmp(key, "alert_id") == 0 ||
+			       strcmp(key, "silence") == 0) &&
+		    parse_count(val, LLONG_MAX, &num) == AQ_OK) {
+			v = json_integer(num);
+		} else {
+			v = jtext(val);
+		}
+		if (json_object_set_new(o, key, v))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	c->rc = AQ_ERR_NOMEM;
+	return 1;
+}
+
+/* The alert log after a cursor, filtered as the list is: state by the
+ * entry's event, the others by its alert. */
+static int
+alert_log(
+    struct req *r, const struct alert_q *q, const char *after, uint32_t limit)
+{
+	struct store *st = service_store(r->a->svc);
+	struct log_ctx c = {r, NULL, limit, 0, 0, false, AQ_OK};
+	struct alert_info ai;
+	long long from;
+	json_t *out = NULL, *e;
+	size_t k;
+	int rc;
+
+	if (parse_count(after, INT64_MAX, &from) != AQ_OK)
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "after: expected a cursor (cursor of an earlier answer, "
+		    "or 0)");
+	if (limit > API_LOG_LIMIT_MAX)
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "limit: at most %d with after", API_LOG_LIMIT_MAX);
+	if (st == NULL)
+		return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the alert log needs a store ([store] dir)");
+	c.last = (int64_t)from;
+	if ((c.list = json_array()) == NULL)
+		return AQ_ERR_NOMEM;
+	rc = store_log_read(
+	    st, "alertlog", (int64_t)from, limit + 1, log_entry, &c);
+	if (c.rc != AQ_OK) {
+		json_decref(c.list);
+		return c.rc;
+	}
+	if (rc < 0) {
+		json_decref(c.list);
+		return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "the alert log could not be read");
+	}
+	/* Filtered after the read: the store is not held meanwhile. */
+	if ((out = json_array()) == NULL)
+		goto nomem;
+	json_array_foreach(c.list, k, e)
+	{
+		const char *ev = json_string_value(json_object_get(e, "event"));
+		const char *fp =
+		    json_string_value(json_object_get(e, "fingerprint"));
+
+		if (q->state != NULL &&
+		    (ev == NULL || strcmp(ev, q->state) != 0))
+			continue;
+		if (q->severity >= 0 || q->area != NULL || q->cell != NULL) {
+			struct alert_q q2 = *q;
+
+			q2.state = NULL;
+			if (fp == NULL ||
+			    service_alert(r->a->svc, fp, &ai, r->now) != AQ_OK)
+				continue;
+			ai.state = ALERT_FIRING; /* any but inactive */
+			if (!alert_match(&q2, &ai))
+				continue;
+		}
+		if (json_array_append(out, e))
+			goto nomem;
+	}
+	r->code = MHD_HTTP_OK;
+	if ((r->json = json_pack("{s:I,s:I,s:b,s:o}", "count",
+		 (json_int_t)json_array_size(out), "cursor", (json_int_t)c.last,
+		 "more", c.more, "results", out)) == NULL) {
+		out = NULL;
+		goto nomem;
+	}
+	json_decref(c.list);
+	return AQ_OK;
+nomem:
+	json_decref(out);
+	json_decref(c.list);
+	return AQ_ERR_NOMEM;
+}
+
+struct attempt_ctx {
+	struct req *r;
+	json_t *list;
+	int rc;
+};
+
+static int
+attempt_one(void *ctx, const struct notify_attempt *at)
+{
+	struct attempt_ctx *c = ctx;
+	json_t *o = json_pack("{s:I,s:I,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "id",
+	    (json_int_t)at->id, "notice", (json_int_t)at->notice, "receiver",
+	    jtext(at->receiver), "attempt", (json_int_t)at->attempt, "time",
+	    jwhen(c->r, at->time_ms / 1000), "status",
+	    at->status != 0 ? json_integer(at->status) : json_null(), "error",
+	    jtext(at->error), "result", jtext(at->result), "next_try",
+	    at->next_ms > 0 ? jwhen(c->r, at->next_ms / 1000) : json_null());
+
+	if (o == NULL || json_array_append_new(c->list, o)) {
+		c->rc = AQ_ERR_NOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+/* GET /api/v1/alerts/{fingerprint}: the alert and its delivery attempts. */
+static int
+h_alert(struct req *r)
+{
+	struct alert_info ai;
+	struct attempt_ctx c = {r, NULL, AQ_OK};
+	struct store *st;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (service_alert(r->a->svc, r->param, &ai, r->now) != AQ_OK)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such alert");
+	if ((r->json = alert_json(r, &ai)) == NULL ||
+	    (c.list = child_array(r->json, "attempts")) == NULL)
+		return AQ_ERR_NOMEM;
+	st = service_store(r->a->svc);
+	if (st != NULL && ai.alert_id != 0 &&
+	    notify_attempts(
+		st, ai.alert_id, 0, API_ATTEMPTS_MAX, attempt_one, &c) < 0 &&
+	    c.rc == AQ_OK)
+		return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "the delivery attempts could not be read");
+	r->code = MHD_HTTP_OK;
+	return c.rc;
+}
+
+/*
+ * The request body as a JSON object whose members are all in keys
+ * (space-separated); NULL after setting a 400.  An empty body is {}.
+ */
+static json_t *
+body_json(struct req *r, const char *keys)
+{
+	json_error_t e;
+	json_t *j, *v;
+	const char *k;
+
+	if (r->in == NULL || r->in_len == 0)
+		j = json_object();
+	else
+		j = json_loadb(r->in, r->in_len, JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL) {
+		(void)fail(r, MHD_HTTP_BAD_REQUEST, "body: %s (byte %d)",
+		    e.text, e.position);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		(void)fail(r, MHD_HTTP_BAD_REQUEST, "body: expected an object");
+		return NULL;
+	}
+	json_object_foreach(j, k, v)
+	{
+		const char *hit = strstr(keys, k);
+		size_t n = strlen(k);
+
+		(void)v;
+		if (hit == NULL || (hit != keys && hit[-1] != ' ') ||
+		    (hit[n] != ' ' && hit[n] != '\0')) {
+			(void)fail(r, MHD_HTTP_BAD_REQUEST,
+			    "body: unknown member \"%.40s\"", k);
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+/* An optional string member of at most max - 1 bytes into out. */
+static bool
+body_str(struct req *r, json_t *j, const char *key, char *out, size_t max)
+{
+	json_t *v = json_object_get(j, key);
+
+	out[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || json_string_length(v) >= max) {
+		(void)fail(r, MHD_HTTP_BAD_REQUEST,
+		    "%s: expected a string of at most %zu bytes", key, max - 1);
+		return false;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+/* POST /api/v1/alerts/{fingerprint}/ack {"comment": "..."}. */
+static int
+h_ack(struct req *r)
+{
+	char comment[ALERT_COMMENT_MAX];
+	struct alert_info ai;
+	json_t *j;
+	int rc;
+
+	if (!alerts_on(r) || (j = body_json(r, "comment")) == NULL)
+		return r->json != NULL ? AQ_OK : AQ_ERR_NOMEM;
+	if (!body_str(r, j, "comment", comment, sizeof(comment))) {
+		json_decref(j);
+		return AQ_OK;
+	}
+	json_decref(j);
+	if (service_alert(r->a->svc, r->param, &ai, r->now) != AQ_OK)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such alert");
+	rc = service_ack(r->a->svc, r->param, r->who, comment, r->now);
+	/* AQ_ERR_IO: acknowledged, the store will be written later. */
+	if (rc == AQ_ERR_INVAL)
+		return fail(r, MHD_HTTP_CONFLICT,
+		    "the alert is %s: only a pending or firing one can be "
+		    "acknowledged",
+		    alert_state_name(ai.state));
+	if (rc != AQ_OK && rc != AQ_ERR_IO)
+		return rc;
+	if (service_alert(r->a->svc, r->param, &ai, r->now) != AQ_OK)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such alert");
+	r->code = MHD_HTTP_OK;
+	return (r->json = alert_json(r, &ai)) != NULL ? AQ_OK : AQ_ERR_NOMEM;
+}
+
+static json_t *
+silence_json(struct req *r, const struct alert_silence *s)
+{
+	json_t *m = json_array();
+
+	for (uint32_t k = 0; m != NULL && k < s->nm; k++)
+		if (json_array_append_new(m,
+			json_sprintf("%s%s%s", s->m[k].key,
+			    s->m[k].neq ? "!=" : "=", s->m[k].value))) {
+			json_decref(m);
+			m = NULL;
+		}
+	if (m == NULL)
+		return NULL;
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:s}", "id",
+	    (json_int_t)s->id, "matchers", m, "starts_at", jwhen(r, s->start),
+	    "ends_at", jwhen(r, s->end), "author", jtext(s->author), "comment",
+	    jtext(s->comment), "created", jwhen(r, s->created), "status",
+	    r->now < s->start     ? "pending"
+		: r->now < s->end ? "active"
+				  : "expired");
+}
+
+/* Every silence (expired ones too), newest first. */
+static int
+silences_list(struct req *r, uint64_t only, json_t **out)
+{
+	struct alert_silence one, *all = NULL;
+	uint32_t n = service_silences(r->a->svc, &one, 0), got;
+	json_t *list = json_array(), *o;
+	int rc = AQ_ERR_NOMEM;
+
+	if (list == NULL || (all = calloc((size_t)n + 1, sizeof(*all))) == NULL)
+		goto out;
+	got = service_silences(r->a->svc, all, n);
+	for (uint32_t k = got < n ? got : n; k-- > 0;) {
+		if (only != 0 && all[k].id != only)
+			continue;
+		if ((o = silence_json(r, &all[k])) == NULL ||
+		    json_array_append_new(list, o))
+			goto out;
+	}
+	*out = list;
+	list = NULL;
+	rc = AQ_OK;
+out:
+	json_decref(list);
+	free(all);
+	return rc;
+}
+
+static int
+h_silences(struct req *r)
+{
+	json_t *list = NULL;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (silences_list(r, 0, &list) != AQ_OK)
+		return AQ_ERR_NOMEM;
+	r->code = MHD_HTTP_OK;
+	return (r->json = json_pack("{s:I,s:o}", "count",
+		    (json_int_t)json_array_size(list), "results", list)) != NULL
+	    ? AQ_OK
+	    : AQ_ERR_NOMEM;
+}
+
+/* A time member: Unix seconds (number or text) or ISO 8601. */
+static bool
+body_time(struct req *r, json_t *j, const char *key, int64_t dflt, int64_t *out)
+{
+	json_t *v = json_object_get(j, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (dflt == INT64_MIN) {
+			(void)fail(r, MHD_HTTP_BAD_REQUEST, "%s: missing", key);
+			return false;
+		}
+		*out = dflt;
+		return true;
+	}
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= HIST_TIME_MAX) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (json_is_string(v) &&
+	    when(r, json_string_value(v), false, false, out) == AQ_OK)
+		return true;
+	(void)fail(r, MHD_HTTP_BAD_REQUEST,
+	    "%s: expected Unix seconds or ISO 8601", key);
+	return false;
+}
+
+/* POST /api/v1/silences. */
+static int
+h_silence_add(struct req *r)
+{
+	struct alert_silence s;
+	char text[RULE_MATCHERS_MAX * NOTICE_ID_MAX * 3], why[160];
+	json_t *j, *m, *v, *o;
+	size_t k, len = 0;
+	uint64_t id = 0;
+	int rc = AQ_OK;
+
+	if (!alerts_on(r) ||
+	    (j = body_json(r, "matchers starts_at ends_at comment")) == NULL)
+		return r->json != NULL ? AQ_OK : AQ_ERR_NOMEM;
+	memset(&s, 0, sizeof(s));
+	text[0] = '\0';
+	m = json_object_get(j, "matchers");
+	if (json_is_string(m)) {
+		snprintf(text, sizeof(text), "%s", json_string_value(m));
+	} else if (json_is_array(m)) {
+		json_array_foreach(m, k, v)
+		{
+			if (!json_is_string(v) ||
+			    len + json_string_length(v) + 2 > sizeof(text))
+				break;
+			len += (size_t)snprintf(text + len, sizeof(text) - len,
+			    "%s%s", len > 0 ? " " : "", json_string_value(v));
+		}
+		if (k < json_array_size(m))
+			text[0] = '\0';
+	}
+	if (text[0] == '\0') {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "matchers: expected \"KEY=VALUE KEY!=VALUE ...\" or an "
+		    "array of them");
+		goto out;
+	}
+	if (rule_parse_matchers(text, s.m, RULE_MATCHERS_MAX, &s.nm, why,
+		sizeof(why)) != AQ_OK ||
+	    s.nm == 0) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "matchers: %s",
+		    s.nm == 0 && why[0] == '\0' ? "none given" : why);
+		goto out;
+	}
+	if (!body_time(r, j, "starts_at", r->now, &s.start) ||
+	    !body_time(r, j, "ends_at", INT64_MIN, &s.end) ||
+	    !body_str(r, j, "comment", s.comment, sizeof(s.comment)))
+		goto out;
+	if (s.end <= s.start || s.end <= r->now) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "ends_at: must be after starts_at and in the future");
+		goto out;
+	}
+	snprintf(s.author, sizeof(s.author), "%s", r->who);
+	rc = service_silence_add(r->a->svc, &s, r->now, &id);
+	if (rc == AQ_ERR_INVAL) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "silence refused");
+		goto out;
+	}
+	if (rc != AQ_OK && rc != AQ_ERR_IO)
+		goto out;
+	s.id = id;
+	s.created = r->now;
+	r->code = MHD_HTTP_CREATED;
+	rc = (o = silence_json(r, &s)) != NULL ? AQ_OK : AQ_ERR_NOMEM;
+	r->json = o;
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* DELETE /api/v1/silences/{id}: ends it now; it stays listed, expired. */
+static int
+h_silence_rm(struct req *r)
+{
+	long long id;
+	json_t *list = NULL;
+	int rc;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (parse_count(r->param, LLONG_MAX, &id) != AQ_OK || id == 0)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such silence");
+	rc = service_silence_expire(r->a->svc, (uint64_t)id, r->now);
+	if (rc == AQ_ERR_INVAL)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such silence");
+	if (rc != AQ_OK && rc != AQ_ERR_IO)
+		return rc;
+	if (silences_list(r, (uint64_t)id, &list) != AQ_OK)
+		return AQ_ERR_NOMEM;
+	r->code = MHD_HTTP_OK;
+	r->json = json_incref(json_array_get(list, 0));
+	json_decref(list);
+	return r->json != NULL ? AQ_OK : AQ_ERR_NOMEM;
+}
+
+struct dead_ctx {
+	struct req *r;
+	json_t *list;
+	uint32_t limit;
+	int rc;
+};
+
+static int
+dead_one(void *ctx, const struct notify_dead *d)
+{
+	struct dead_ctx *c = ctx;
+	json_t *o;
+
+	if (json_array_size(c->list) >= c->limit)
+		return 1;
+	o = json_pack("{s:o,s:I,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o}", "key",
+	    jtext(d->key), "notice", (json_int_t)d->notice, "receiver",
+	    jtext(d->receiver), "rule", jtext(d->rule), "kind", jtext(d->kind),
+	    "attempts", (json_int_t)d->attempts, "created",
+	    jwhen(c->r, d->created), "dead_at", jwhen(c->r, d->dead_at), "last",
+	    jtext(d->last), "idempotency_key", jtext(d->idempotency_key));
+	if (o == NULL || json_array_append_new(c->list, o)) {
+		c->rc = AQ_ERR_NOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+/* GET /api/v1/notifications?status=dead: the dead letters. */
+static int
+h_notifications(struct req *r)
+{
+	struct dead_ctx c = {r, NULL, API_LOG_LIMIT_MAX, AQ_OK};
+	const char *s = arg(r, "status");
+	struct store *st;
+	long long limit;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (s != NULL && strcmp(s, "dead") != 0)
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "status: only dead (delivered notifications are not "
+		    "kept)");
+	if ((s = arg(r, "limit")) != NULL) {
+		if (parse_count(s, API_LOG_LIMIT_MAX, &limit) != AQ_OK ||
+		    limit < 1)
+			return fail(r, MHD_HTTP_BAD_REQUEST,
+			    "limit: expected 1 to %d", API_LOG_LIMIT_MAX);
+		c.limit = (uint32_t)limit;
+	}
+	if ((st = service_store(r->a->svc)) == NULL)
+		return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "dead letters need a store ([store] dir)");
+	if ((c.list = json_array()) == NULL)
+		return AQ_ERR_NOMEM;
+	if (notify_dead_list(st, dead_one, &c) < 0 && c.rc == AQ_OK) {
+		json_decref(c.list);
+		return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "the dead letters could not be read");
+	}
+	if (c.rc != AQ_OK) {
+		json_decref(c.list);
+		return c.rc;
+	}
+	r->code = MHD_HTTP_OK;
+	return (r->json = json_pack("{s:I,s:o}", "count",
+		    (json_int_t)json_array_size(c.list), "results", c.list)) !=
+		NULL
+	    ? AQ_OK
+	    : AQ_ERR_NOMEM;
+}
+
+/* ---- Server-Sent Events ---- */
+
+static int64_t
+mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec;
+}
+
+/*
+ * GET /api/v1/events.  The stream starts after Last-Event-ID (header, or
+ * ?last_event_id=), else at the newest event.  Over [http] sse_clients
+ * open streams: 503.
+ */
+static int
+h_events(struct req *r)
+{
+	struct api *a = r->a;
+	const char *s = MHD_lookup_connection_value(
+	    r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+	long long last = 0;
+	struct sse *e;
+	bool full;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (s == NULL)
+		s = arg(r, "last_event_id");
+	if (s != NULL && parse_count(s, INT64_MAX, &last) != AQ_OK)
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "Last-Event-ID: expected an event id");
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return AQ_ERR_NOMEM;
+	e->a = a;
+	e->conn = r->conn;
+	e->cursor = s != NULL ? (uint64_t)last : service_event_last(a->svc);
+	e->beat = mono();
+	pthread_mutex_lock(&a->sse_mu);
+	sse_reap(a);
+	full = a->nsse >= a->sse_max || atomic_load(&a->stopping);
+	if (!full) {
+		e->next = a->sse;
+		if (a->sse != NULL)
+			a->sse->prev = e;
+		a->sse = e;
+		a->nsse++;
+	}
+	pthread_mutex_unlock(&a->sse_mu);
+	if (full) {
+		free(e);
+		atomic_fetch_add_explicit(
+		    &a->sse_refused, 1, memory_order_relaxed);
+		return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too many event streams open (%u)", a->sse_max);
+	}
+	r->sse = e;
+	r->code = MHD_HTTP_OK;
+	r->ctype = "text/event-stream; charset=utf-8";
+	return AQ_OK;
+}
+
+static void
+sse_put(struct sse *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(e->buf + e->len, sizeof(e->buf) - e->len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(e->buf) - e->len)
+		e->len += (size_t)n;
+}
+
+/*
+ * Fills the buffer from the service's ring: a copy under its lock, never
+ * a wait.  A stream whose Last-Event-ID is too old gets a reset and goes
+ * on from the newest event; one that fell behind while open (a slow
+ * reader) gets a reset and ends.
+ */
+static void
+sse_fill(struct sse *e)
+{
+	struct api *a = e->a;
+	int64_t now = mono();
+	uint32_t n = 0;
+	uint64_t last;
+
+	if (!e->started)
+		sse_put(e, ": aqgridd events\nretry: 3000\n\n");
+	if (!service_events(a->svc, e->cursor, e->ev, SSE_BATCH, &n)) {
+		last = service_event_last(a->svc);
+		sse_put(e,
+		    "id: %llu\nevent: reset\ndata: {\"reason\":\"%s\","
+		    "\"last_event_id\":%llu}\n\n",
+		    (unsigned long long)last,
+		    e->started ? "too slow: events were dropped before they "
+				 "were sent"
+			       : "the events after Last-Event-ID were dropped",
+		    (unsigned long long)last);
+		e->cursor = last;
+		if (e->started) {
+			e->done = true;
+			atomic_fetch_add_explicit(
+			    &a->sse_cut, 1, memory_order_relaxed);
+		}
+		n = 0;
+	}
+	e->started = true;
+	for (uint32_t k = 0; k < n; k++) {
+		sse_put(e, "id: %llu\nevent: %s\ndata: %s\n\n",
+		    (unsigned long long)e->ev[k].id, e->ev[k].type,
+		    e->ev[k].json);
+		e->cursor = e->ev[k].id;
+	}
+	if (e->len == 0 && now - e->beat >= SSE_HEARTBEAT)
+		sse_put(e, ": heartbeat\n\n");
+	if (e->len > 0)
+		e->beat = now;
+}
+
+/*
+ * MHD's content reader, on a server thread: hands out what the buffer
+ * holds; with nothing to send it suspends the connection (returning 0
+ * alone would have MHD's polling thread call again at once) until the
+ * waker resumes it for news or a heartbeat.
+ */
+static ssize_t
+sse_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct sse *e = cls;
+	struct api *a = e->a;
+	size_t n;
+
+	(void)pos;
+	for (int k = 0; e->off == e->len && k < 3; k++) {
+		e->off = e->len = 0;
+		if (e->done || atomic_load(&a->stopping))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		sse_fill(e);
+		if (e->len > 0)
+			break;
+		pthread_mutex_lock(&a->sse_mu);
+		if (!atomic_load(&a->stopping) &&
+		    service_event_last(a->svc) <= e->cursor) {
+			e->suspended = true;
+			MHD_suspend_connection(e->conn);
+			pthread_mutex_unlock(&a->sse_mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&a->sse_mu);
+	}
+	if (e->off == e->len)
+		return 0;
+	n = e->len - e->off < max ? e->len - e->off : max;
+	memcpy(out, e->buf + e->off, n);
+	e->off += n;
+	return (ssize_t)n;
+}
+
+/* MHD is done with the stream: the waker (or api_stop) frees it.  Takes
+ * no lock, as MHD may hold its own here. */
+static void
+sse_free(void *cls)
+{
+	struct sse *e = cls;
+
+	atomic_store(&e->dead, true);
+}
+
+/* Frees the streams MHD is done with (sse_mu held). */
+static void
+sse_reap(struct api *a)
+{
+	struct sse *e = a->sse, *next;
+
+	for (; e != NULL; e = next) {
+		next = e->next;
+		if (!atomic_load(&e->dead))
+			continue;
+		if (e->prev != NULL)
+			e->prev->next = e->next;
+		else
+			a->sse = e->next;
+		if (e->next != NULL)
+			e->next->prev = e->prev;
+		a->nsse--;
+		free(e);
+	}
+}
+
+/*
+ * Takes the suspended streams that have news (or all, when stopping, or
+ * those owing a heartbeat) off the list's suspended state into a->wake;
+ * the caller resumes them after unlocking.  A suspended connection is
+ * never closed by MHD, so the pointers stay good until resumed.
+ */
+static uint32_t
+sse_due(struct api *a, uint64_t seen, bool all)
+{
+	int64_t now = mono();
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&a->sse_mu);
+	sse_reap(a);
+	for (struct sse *e = a->sse; e != NULL && n < a->nwake; e = e->next)
+		if (e->suspended &&
+		    (all || e->cursor < seen ||
+			now - e->beat >= SSE_HEARTBEAT)) {
+			e->suspended = false;
+			a->wake[n++] = e->conn;
+		}
+	pthread_mutex_unlock(&a->sse_mu);
+	return n;
+}
+
+/* The waker thread: resumes streams when events come, and for
+ * heartbeats. */
+static void *
+sse_waker(void *arg)
+{
+	struct api *a = arg;
+	uint64_t seen = service_event_last(a->svc);
+	uint32_t n;
+
+	while (!atomic_load(&a->stopping)) {
+		(void)service_event_wait(a->svc, seen, SSE_WAKE_MS);
+		seen = service_event_last(a->svc);
+		n = sse_due(a, seen, false);
+		for (uint32_t k = 0; k < n; k++)
+			MHD_resume_connection(a->wake[k]);
+	}
+	return NULL;
+}
+
 /* ---- Metrics ---- */
 
 static void
@@ -3471,7 +5154,34 @@ metrics_text(struct req *r, FILE *f)
 	    (unsigned long long)atomic_load_explicit(
 		&c->publishes, memory_order_relaxed));
 	metrics_hj212(c, f);
+	metrics_sse(r->a, f);
 	return ferror(f) ? AQ_ERR_NOMEM : AQ_OK;
+}
+
+/* The event streams: open now, refused (over sse_clients), cut off
+ * (fell behind the event ring). */
+static void
+metrics_sse(struct api *a, FILE *f)
+{
+	uint32_t open;
+
+	pthread_mutex_lock(&a->sse_mu);
+	sse_reap(a);
+	open = a->nsse;
+	pthread_mutex_unlock(&a->sse_mu);
+	metric_head(f, "aqgrid_sse_clients", "gauge",
+	    "Event streams (/api/v1/events) open.");
+	fprintf(f, "aqgrid_sse_clients %u\n", open);
+	metric_head(f, "aqgrid_sse_refused_total", "counter",
+	    "Event streams refused: sse_clients were open.");
+	fprintf(f, "aqgrid_sse_refused_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&a->sse_refused, memory_order_relaxed));
+	metric_head(f, "aqgrid_sse_cut_total", "counter",
+	    "Event streams ended because the client read too slowly.");
+	fprintf(f, "aqgrid_sse_cut_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&a->sse_cut, memory_order_relaxed));
 }
 
 static void
@@ -3552,17 +5262,31 @@ openapi_build(void)
 			    "end, in local time with offset.")) ||
 	    (paths = child(doc, "paths")) == NULL)
 		goto fail;
-	for (int k = 0; k < R_COUNT; k++)
+	for (int k = 0; k < R_COUNT; k++) {
 		if ((p = child(paths, route_pattern[k])) == NULL ||
-		    json_object_set_new(p, "get", openapi_op(&routes[k])))
+		    (routes[k].fn != NULL &&
+			json_object_set_new(p, "get", openapi_op(&routes[k]))))
 			goto fail;
+		for (const struct method_def *m = routes[k].more;
+		     m != NULL && m->http != NULL; m++)
+			if (json_object_set_new(
+				p, m->key, openapi_method(&routes[k], m)))
+				goto fail;
+	}
 	if ((j = child(doc, "components")) == NULL ||
+	    json_object_set_new(j, "securitySchemes",
+		json_pack("{s:{s:s,s:s,s:s}}", "bearer", "type", "http",
+		    "scheme", "bearer", "description",
+		    "A token of [http] tokens_file: rw for writes; ro or rw "
+		    "for reads when read_auth is on.")) ||
 	    (comp = child(j, "schemas")) == NULL)
 		goto fail;
 	for (size_t k = 0; k < sizeof(schemas) / sizeof(schemas[0]); k++)
 		if (json_object_set_new(
 			comp, schemas[k].name, openapi_schema(&schemas[k])))
 			goto fail;
+	if (openapi_patch(doc) != AQ_OK)
+		goto fail;
 	return doc;
 fail:
 	json_decref(doc);
@@ -3651,6 +5375,72 @@ openapi_op(const struct route_def *rd)
 fail:
 	json_decref(op);
 	return NULL;
+}
+
+/* A write operation: openapi_op() of its own, with its request body and
+ * the bearer token it needs. */
+static json_t *
+openapi_method(const struct route_def *rd, const struct method_def *m)
+{
+	const struct route_def as = {
+	    m->fn, m->op, rd->tag, m->summary, m->params, m->resps, NULL};
+	const char *t = m->body;
+	json_t *op = openapi_op(&as), *schema;
+
+	if (op == NULL ||
+	    json_object_set_new(
+		op, "security", json_pack("[{s:[]}]", "bearer")))
+		goto fail;
+	if (t != NULL &&
+	    ((schema = dsl_type(&t)) == NULL ||
+		json_object_set_new(op, "requestBody",
+		    json_pack("{s:b,s:{s:{s:o}}}", "required",
+			strcmp(m->body, "#SilenceRequest") == 0, "content",
+			"application/json", "schema", schema))))
+		goto fail;
+	return op;
+fail:
+	json_decref(op);
+	return NULL;
+}
+
+/* What the schema notation cannot say: one of two types. */
+static int
+openapi_patch(json_t *doc)
+{
+	json_t *sr = json_object_get(
+	    json_object_get(
+		json_object_get(json_object_get(doc, "components"), "schemas"),
+		"SilenceRequest"),
+	    "properties");
+	json_t *ok = json_object_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(
+			json_object_get(
+			    json_object_get(doc, "paths"), "/api/v1/alerts"),
+			"get"),
+		    "responses"),
+		"200"),
+	    "content");
+	json_t *when = json_pack(
+	    "{s:[{s:s},{s:s}]}", "oneOf", "type", "string", "type", "integer");
+
+	if (sr == NULL || ok == NULL || when == NULL ||
+	    json_object_set_new(sr, "matchers",
+		json_pack("{s:[{s:s},{s:s,s:{s:s}}]}", "oneOf", "type",
+		    "string", "type", "array", "items", "type", "string")) ||
+	    json_object_set(sr, "starts_at", when) ||
+	    json_object_set(sr, "ends_at", when) ||
+	    json_object_set_new(ok, "application/json",
+		json_pack("{s:{s:[{s:s},{s:s}]}}", "schema", "oneOf", "$ref",
+		    "#/components/schemas/AlertList", "$ref",
+		    "#/components/schemas/AlertLog"))) {
+		json_decref(when);
+		return AQ_ERR_NOMEM;
+	}
+	json_decref(when);
+	return AQ_OK;
 }
 
 static json_t *

@@ -35,16 +35,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+#include "alerts/service.h"
+#include "daemon/conf.h"
 #include "daemon/state.h"
 
 struct api;
 
 /*
  * Starts serving on the configuration's http address and port (port 0
- * picks a free one).  Borrows st until api_stop().  Returns owned, or
- * NULL after logging why.
+ * picks a free one), with the alert routes on svc (NULL: they answer 503
+ * "alerts are off").  Reads [http] tokens_file.  Borrows st and svc until
+ * api_stop().  Returns owned, or NULL after logging why.
  */
-struct api *api_start(struct state *st);
+struct api *api_start(struct state *st, struct service *svc);
+/* Checks what api_start() reads beyond the configuration (the tokens
+ * file), every problem to errs as "file:line: reason" (aqgridd -t).
+ * AQ_OK or AQ_ERR_INVAL. */
+int api_check(const struct conf *c, FILE *errs) AQ_MUSTCHECK;
 /* The port actually bound. */
 uint16_t api_port(const struct api *a);
 /* Whether it speaks HTTPS ([http] tls_cert and tls_key). */

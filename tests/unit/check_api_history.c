@@ -112,7 +112,7 @@ start(bool with_store)
 		fill();
 		state_set_store(st, store);
 	}
-	ck_assert_ptr_nonnull(api = api_start(st));
+	ck_assert_ptr_nonnull(api = api_start(st, NULL));
 }
 
 static void
