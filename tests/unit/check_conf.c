@@ -193,6 +193,14 @@ START_TEST(include_and_registry)
 	     "[grid]\nrows = 1\ncols = 1\n",
 	    AQ_ERR_INVAL);
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:3: include: cannot read"));
+	/* A cycle is named where it closes, not read again and again. */
+	write_file(
+	    "grid.conf", "[grid]\nrows = 1\ncols = 1\ninclude = a.conf\n");
+	load("[mqtt]\nsubscribe = aq/# json 1\ninclude = grid.conf\n",
+	    AQ_ERR_INVAL);
+	ck_assert_ptr_nonnull(strstr(errs, "grid.conf:4: include: '"));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf' includes itself"));
+	ck_assert_ptr_null(strstr(errs, "nested too deep"));
 }
 END_TEST
 
