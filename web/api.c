@@ -316,6 +316,7 @@ struct area_row {
 	uint32_t cell;
 	int aqi, level;
 	uint32_t has;
+	uint32_t exceeds; /* IND_BIT()s over their limit */
 	int64_t v[IND_AQI_COUNT];
 };
 
@@ -364,6 +365,7 @@ static int find_area(const struct conf *c, const char *id);
 static json_t *child(json_t *parent, const char *key);
 static json_t *child_array(json_t *parent, const char *key);
 static json_t *jfix(bool has, int64_t v);
+static json_t *limits_json(struct req *r, const struct cell_view *v);
 static json_t *jint(bool has, long long v);
 static json_t *jstr(const char *s);
 static json_t *jtext(const char *s);
@@ -916,7 +918,7 @@ static const struct schema_def schemas[] = {
 	"status:ok|no_data|offline aqi:#Aqi "
 	"concentrations:#Concentrations units:{string} "
 	"valid_hours:#ValidHours exceeds:[string] day:#Day? "
-	"sensors:[#SensorState] sensors_total:integer"},
+	"sensors:[#SensorState] sensors_total:integer limits:{number}"},
     {"Worst", "The area's cell with the highest AQI.",
 	"cell:string aqi:integer level:integer color:string"},
     {"AreaMean", "Means of the cells' hourly values.",
@@ -950,10 +952,11 @@ static const struct schema_def schemas[] = {
 	"cell:string from:date to:date indicators:[string] units:{string} "
 	"count:integer next_cursor:string? results:[#DayRow]"},
     {"AreaHour",
-	"An area's hour: cells with a row (reporting), the worst of them, "
-	"each mean with the cells behind it, and cells per level (unknown: "
-	"NA or no row).",
-	"hour:date-time reporting:integer worst:#Worst? mean:{number?} "
+	"An area's hour: cells with a row (reporting), those over a GB 3095 "
+	"limit (exceeding), the worst of them, each mean with the cells "
+	"behind it, and cells per level (unknown: NA or no row).",
+	"hour:date-time reporting:integer exceeding:integer worst:#Worst? "
+	"mean:{number?} "
 	"mean_cells:{integer} levels:#AreaLevels"},
     {"Ack", "Who acknowledged an alert, when and why.",
 	"by:string at:date-time? comment:string"},
@@ -2797,11 +2800,35 @@ h_cell(struct req *r)
 	    json_object_set_new(o, "exceeds", jinds(v.exceeds)) ||
 	    json_object_set_new(o, "day", day_json(r, &v)) ||
 	    json_object_set_new(o, "sensors", sensors_json(r, &v)) ||
-	    json_object_set_new(o, "sensors_total", json_integer(v.nsensors)))
+	    json_object_set_new(o, "sensors_total", json_integer(v.nsensors)) ||
+	    json_object_set_new(o, "limits", limits_json(r, &v)))
 		goto out;
 	rc = AQ_OK;
 out:
 	return rc;
+}
+
+/*
+ * The GB 3095 limits in force on the date of the cell's hour (today
+ * without one), by indicator, for the dashboard's chart; indicators
+ * without a limit are left out.
+ */
+static json_t *
+limits_json(struct req *r, const struct cell_view *v)
+{
+	json_t *o = json_object();
+	int32_t date = v->hour != WIN_NO_HOUR ? tz_hour_day(r->tz, v->hour)
+					      : tz_date(r->tz, r->now);
+	int64_t lim;
+
+	for (size_t k = 0; o != NULL && k < NCONC; k++)
+		if (limits_get(&r->conf->limits, date, conc_inds[k], &lim) &&
+		    json_object_set_new(
+			o, ind_name(conc_inds[k]), jfix(true, lim))) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
 }
 
 static int
@@ -3419,6 +3446,7 @@ h_area_history(struct req *r)
 			a->aqi = buf[i].aqi;
 			a->level = buf[i].level;
 			a->has = buf[i].has & q.inds;
+			a->exceeds = buf[i].exceeds;
 			memcpy(a->v, buf[i].v, sizeof(a->v));
 		}
 	}
@@ -3485,7 +3513,7 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 {
 	const struct area_row *worst = NULL;
 	int64_t sum[IND_AQI_COUNT] = {0}, mean[IND_AQI_COUNT] = {0};
-	uint32_t nmean[IND_AQI_COUNT] = {0}, levels[7] = {0};
+	uint32_t nmean[IND_AQI_COUNT] = {0}, levels[7] = {0}, nexc = 0;
 	enum aqi_std std = (enum aqi_std)r->conf->aqi_std;
 	char t[TZ_ISO_MAX], key[8];
 	bool first = true;
@@ -3496,6 +3524,8 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 
 		levels[a->aqi >= 0 && a->level >= 1 && a->level <= 6 ? a->level
 								     : 0]++;
+		if (a->exceeds != 0)
+			nexc++;
 		if (a->aqi >= 0 &&
 		    (worst == NULL || a->aqi > worst->aqi ||
 			(a->aqi == worst->aqi &&
@@ -3547,6 +3577,8 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 	put_str(b, t);
 	put_text(b, ",\"reporting\":");
 	put_int(b, true, n);
+	put_text(b, ",\"exceeding\":");
+	put_int(b, true, nexc);
 	put_text(b, ",\"worst\":");
 	if (worst == NULL) {
 		put_text(b, "null");
