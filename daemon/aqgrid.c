@@ -10,6 +10,7 @@
  * 2 bad arguments, told in one line on stderr with nothing on stdout.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -46,6 +47,8 @@
 /* Where status, cells and cell find the daemon, unless --url says. */
 #define DEFAULT_URL "http://127.0.0.1:8080"
 #define URL_ENV "AQGRID_URL"
+/* The API bearer token for alerts, ack and silence, unless told. */
+#define TOKEN_ENV "AQGRID_TOKEN"
 /* A base URL, and one with the API path and query after it. */
 #define BASE_MAX 1024
 #define URL_MAX 4096
@@ -139,6 +142,33 @@ struct hist_cfg {
 	const char *id; /* the cell, or with area the area */
 	const char *from, *to, *inds;
 	long page; /* rows asked per request */
+};
+
+/* The options of alerts, ack and silence: the common ones, then those
+ * one command takes (al_parse()'s mask). */
+enum al_optid {
+	AL_URL,
+	AL_JSON,
+	AL_HELP,
+	AL_HELP_SHORT,
+	AL_TOKEN,
+	AL_TOKEN_FILE,
+	AL_STATE,
+	AL_COMMENT,
+	AL_FOR,
+	AL_COUNT
+};
+#define AL_OWN AL_STATE
+#define AL_BIT(id) (1u << (id))
+
+/* What the options of alerts, ack and silence decide. */
+struct al_cfg {
+	char base[BASE_MAX];
+	bool json, help;
+	char token[300]; /* "" for none */
+	const char *state, *comment, *dur;
+	const char *args[2];
+	int nargs;
 };
 
 /* What the options of status, cells and cell decide. */
@@ -290,6 +320,19 @@ static void table_add(struct table *t, const char *s);
 static int table_print(const struct table *t);
 static void table_fini(struct table *t);
 static size_t text_width(const char *s);
+static int cmd_alerts(const struct cmd *c, int argc, char **argv);
+static int cmd_ack(const struct cmd *c, int argc, char **argv);
+static int cmd_silence(const struct cmd *c, int argc, char **argv);
+static int al_parse(const struct cmd *c, unsigned int mask, int nmin, int nmax,
+    int argc, char **argv, struct al_cfg *cfg);
+static int token_read(const char *cmd, const char *path, struct al_cfg *cfg);
+static bool al_plain(const char *s);
+static int client_call(struct client *cl, const char *method, const char *path,
+    const char *body, const char *token, long *code, json_t **out);
+static int client_call_ok(struct client *cl, const char *method,
+    const char *path, const char *body, const struct al_cfg *cfg, long want,
+    json_t **out);
+static int al_duration(const char *s, long *out);
 
 static const struct cmd cmds[] = {
     {
@@ -436,6 +479,67 @@ static const struct cmd cmds[] = {
 	cmd_history,
     },
     {
+	"alerts",
+	"alerts [--url URL] [--state S] [--token T | --token-file F] "
+	"[--json]",
+	"Prints the daemon's alerts (GET /api/v1/alerts), newest change\n"
+	"first, one line each: FINGERPRINT, STATE, SEVERITY, RULE, OBJECT\n"
+	"(cell, area, grid or sensor), VALUE, SINCE (when it entered its\n"
+	"state) and ACKED.\n"
+	"\n"
+	"  --url URL         as for status\n"
+	"  --state S         pending, firing, resolved or inactive (default:\n"
+	"                    all but inactive)\n"
+	"  --token T         an API token (also " TOKEN_ENV "); needed when\n"
+	"                    the daemon has [http] read_auth = yes\n"
+	"  --token-file F    the token from a file: its first line, the\n"
+	"                    token alone or \"NAME TOKEN rw|ro\"\n"
+	"  --json            print the API's answer as it is\n"
+	"\n"
+	"Errors as for status; alerts off in the daemon exits 1.\n",
+	cmd_alerts,
+    },
+    {
+	"ack",
+	"ack FINGERPRINT [--comment C] [--url URL] [--token T | --token-file "
+	"F] [--json]",
+	"Acknowledges an open alert (POST /api/v1/alerts/FINGERPRINT/ack):\n"
+	"its repeated notifications stop, the resolved one does not.  Needs\n"
+	"an rw token; the daemon records the token's name as the author.\n"
+	"\n"
+	"  --comment C       why, or who is on it\n"
+	"  --url, --token, --token-file, --json   as for alerts\n"
+	"\n"
+	"Exits 1 when the daemon refuses: no such alert (404), not open\n"
+	"(409), no token or an unknown one (401), a read-only one (403).\n",
+	cmd_ack,
+    },
+    {
+	"silence",
+	"silence add MATCHERS --for DURATION [--comment C] | silence list | "
+	"silence rm ID  [--url URL] [--token T | --token-file F] [--json]",
+	"Manages silences (/api/v1/silences): matching alerts still change\n"
+	"state, but notify nobody while the silence lasts.\n"
+	"\n"
+	"  add MATCHERS      from now for DURATION (90s, 15m, 2h, 1d): "
+	"KEY=VALUE\n"
+	"                    or KEY!=VALUE separated by spaces, all must "
+	"hold;\n"
+	"                    KEY rule, area, cell, sensor, severity, scope or\n"
+	"                    a label.  Prints the new silence's ID.\n"
+	"                    Example: silence add 'rule=pm25_24h "
+	"cell=r001c002'\n"
+	"                    --for 2h --comment 'sensor maintenance'\n"
+	"  list              every silence: ID, STATUS (pending, active,\n"
+	"                    expired), ENDS, MATCHERS, AUTHOR, COMMENT\n"
+	"  rm ID             expires the silence now\n"
+	"  --comment C       (add) why\n"
+	"  --url, --token, --token-file, --json   as for alerts\n"
+	"\n"
+	"add and rm need an rw token; the author is the token's name.\n",
+	cmd_silence,
+    },
+    {
 	"help",
 	"help [SUBCOMMAND]",
 	"Prints this help, or one subcommand's.\n",
@@ -473,6 +577,18 @@ static const struct optspec hist_opts[HO_COUNT] = {
     [HO_CSV] = {"--csv", false},
     [HO_AREA] = {"--area", false},
     [HO_PAGE] = {"--page", true},
+};
+
+static const struct optspec al_opts[AL_COUNT] = {
+    [AL_URL] = {"--url", true},
+    [AL_JSON] = {"--json", false},
+    [AL_HELP] = {"--help", false},
+    [AL_HELP_SHORT] = {"-h", false},
+    [AL_TOKEN] = {"--token", true},
+    [AL_TOKEN_FILE] = {"--token-file", true},
+    [AL_STATE] = {"--state", true},
+    [AL_COMMENT] = {"--comment", true},
+    [AL_FOR] = {"--for", true},
 };
 
 static const struct optspec net_opts[NET_COUNT] = {
@@ -3012,4 +3128,478 @@ text_width(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
+}
+
+/* ---- alerts, ack, silence ---- */
+
+/*
+ * The options of alerts, ack and silence: each takes the common ones
+ * (--url, --json, --token, --token-file, --help) and those of its own
+ * (mask, AL_BIT()s), and nmin to nmax arguments.
+ */
+static int
+al_parse(const struct cmd *c, unsigned int mask, int nmin, int nmax, int argc,
+    char **argv, struct al_cfg *cfg)
+{
+	const char *url = NULL, *env = getenv(URL_ENV), *tf = NULL;
+	const char *tok = getenv(TOKEN_ENV);
+	char b[SHOWN_BUF];
+	bool opts_done = false;
+	int rc = EXIT_SUCCESS;
+
+	*cfg = (struct al_cfg){0};
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !cfg->help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!opts_done && strcmp(argv[i], "--") == 0) {
+			opts_done = true;
+		} else if (!opts_done && is_option(argv[i])) {
+			id = take_option(
+			    c->name, al_opts, AL_COUNT, argc, argv, &i, &val);
+			if (id < 0) {
+				rc = EXIT_USAGE;
+			} else if (id >= AL_OWN && !(mask & AL_BIT(id))) {
+				usage_error(c->name, "unknown option '%s'",
+				    al_opts[id].name);
+				rc = EXIT_USAGE;
+			} else if (id == AL_HELP || id == AL_HELP_SHORT) {
+				cfg->help = true;
+			} else if (id == AL_URL) {
+				url = val;
+			} else if (id == AL_JSON) {
+				cfg->json = true;
+			} else if (id == AL_TOKEN) {
+				tok = val;
+			} else if (id == AL_TOKEN_FILE) {
+				tf = val;
+			} else if (id == AL_STATE) {
+				cfg->state = val;
+			} else if (id == AL_COMMENT) {
+				cfg->comment = val;
+			} else if (id == AL_FOR) {
+				cfg->dur = val;
+			}
+		} else if (cfg->nargs < nmax) {
+			cfg->args[cfg->nargs++] = argv[i];
+		} else {
+			usage_error(c->name, "unexpected argument '%s'",
+			    shown(argv[i], b, sizeof(b)));
+			rc = EXIT_USAGE;
+		}
+	}
+	if (rc != EXIT_SUCCESS || cfg->help)
+		return rc;
+	if (cfg->nargs < nmin) {
+		usage_error(
+		    c->name, "missing argument (see aqgrid help %s)", c->name);
+		return EXIT_USAGE;
+	}
+	if (tf != NULL && (rc = token_read(c->name, tf, cfg)) != EXIT_SUCCESS)
+		return rc;
+	if (tf == NULL && tok != NULL && *tok != '\0') {
+		if (strlen(tok) >= sizeof(cfg->token) ||
+		    strpbrk(tok, " \t\r\n") != NULL) {
+			usage_error(c->name,
+			    "bad token (no spaces, at most "
+			    "255 bytes)");
+			return EXIT_USAGE;
+		}
+		snprintf(cfg->token, sizeof(cfg->token), "%s", tok);
+	}
+	if (url != NULL)
+		return base_url(
+		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
+	if (env != NULL && *env != '\0')
+		return base_url(
+		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
+	return base_url(
+	    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+}
+
+/*
+ * A token from a file: its first line that is not blank or a comment,
+ * either the token alone or a tokens-file line "NAME TOKEN rw|ro".
+ */
+static int
+token_read(const char *cmd, const char *path, struct al_cfg *cfg)
+{
+	char line[512], *f[3], *save = NULL;
+	FILE *fp = fopen(path, "r");
+	int n = 0, rc = EXIT_USAGE;
+
+	if (fp == NULL) {
+		usage_error(cmd, "--token-file: %s", strerror(errno));
+		return EXIT_USAGE;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n = 0;
+		for (char *w = strtok_r(line, " \t\r\n", &save);
+		     w != NULL && n < 3; w = strtok_r(NULL, " \t\r\n", &save))
+			f[n++] = w;
+		if (n > 0 && f[0][0] != '#')
+			break;
+		n = 0;
+	}
+	fclose(fp);
+	if (n == 1 || n == 3) {
+		const char *t = n == 1 ? f[0] : f[1];
+
+		if (strlen(t) < sizeof(cfg->token)) {
+			snprintf(cfg->token, sizeof(cfg->token), "%s", t);
+			rc = EXIT_SUCCESS;
+		}
+	}
+	if (rc != EXIT_SUCCESS)
+		usage_error(cmd, "--token-file: no token in it");
+	memset(line, 0, sizeof(line));
+	return rc;
+}
+
+/* A path segment the API takes as it is: letters and digits. */
+static bool
+al_plain(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * A request with method (NULL: GET), a JSON body (NULL: none) and the
+ * token, if any.  As client_get(); the options are put back after.
+ */
+static int
+client_call(struct client *cl, const char *method, const char *path,
+    const char *body, const char *token, long *code, json_t **out)
+{
+	struct curl_slist *h = NULL, *h2;
+	char auth[300];
+	CURL *c = cl->curl;
+	int rc = AQ_ERR_NOMEM;
+
+	if (token != NULL && token[0] != '\0') {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		if ((h2 = curl_slist_append(h, auth)) == NULL)
+			goto out;
+		h = h2;
+	}
+	if (body != NULL) {
+		if ((h2 = curl_slist_append(
+			 h, "Content-Type: application/json")) == NULL)
+			goto out;
+		h = h2;
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = client_get(cl, path, code, out);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+out:
+	memset(auth, 0, sizeof(auth));
+	if (h != NULL) {
+		for (h2 = h; h2 != NULL; h2 = h2->next)
+			memset(h2->data, 0, strlen(h2->data));
+		curl_slist_free_all(h);
+	}
+	return rc;
+}
+
+/* client_call() for an answer of status want, else told: AQ_ERR_IO. */
+static int
+client_call_ok(struct client *cl, const char *method, const char *path,
+    const char *body, const struct al_cfg *cfg, long want, json_t **out)
+{
+	json_t *j = NULL;
+	long code = 0;
+	int rc = client_call(cl, method, path, body, cfg->token, &code, &j);
+
+	if (rc == AQ_OK && code != want) {
+		client_fail(cl, code, j);
+		if ((code == 401 || code == 403) && cfg->token[0] == '\0')
+			fprintf(stderr,
+			    "aqgrid %s: give a token: --token, --token-file "
+			    "or " TOKEN_ENV "\n",
+			    cl->cmd);
+		json_decref(j);
+		rc = AQ_ERR_IO;
+	} else if (rc == AQ_OK) {
+		*out = j;
+	}
+	return rc;
+}
+
+static int
+cmd_alerts(const struct cmd *c, int argc, char **argv)
+{
+	static const char *const heads[] = {"FINGERPRINT", "STATE", "SEVERITY",
+	    "RULE", "OBJECT", "VALUE", "SINCE", "ACKED"};
+	static const bool right[] = {
+	    false, false, false, false, false, true, false, false};
+	struct al_cfg cfg;
+	struct client cl = {0};
+	struct table t;
+	json_t *j = NULL, *a;
+	char path[128], b[SHOWN_BUF];
+	size_t k;
+	int rc = al_parse(c, AL_BIT(AL_STATE), 0, 0, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS || cfg.help) {
+		if (cfg.help)
+			print_cmd_help(c);
+		return finish_output(rc);
+	}
+	if (cfg.state != NULL && !al_plain(cfg.state)) {
+		usage_error(c->name, "bad --state '%s'",
+		    shown(cfg.state, b, sizeof(b)));
+		return finish_output(EXIT_USAGE);
+	}
+	snprintf(path, sizeof(path), "/api/v1/alerts%s%s",
+	    cfg.state != NULL ? "?state=" : "",
+	    cfg.state != NULL ? cfg.state : "");
+	if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    client_call_ok(&cl, NULL, path, NULL, &cfg, 200, &j) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else {
+		table_init(&t, 8, heads, right);
+		json_array_foreach(json_object_get(j, "results"), k, a)
+		{
+			const char *st = str_at(a, "state", NULL);
+			const char *since = strcmp(st, "resolved") == 0
+			    ? "ends_at"
+			    : strcmp(st, "firing") == 0 ? "starts_at"
+							: "pending_since";
+
+			table_add(&t,
+			    field(json_object_get(a, "fingerprint"), b,
+				sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(a, "state"), b, sizeof(b)));
+			table_add(&t,
+			    field(
+				json_object_get(a, "severity"), b, sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(a, "rule"), b, sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(a, "object"), b, sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(a, "value"), b, sizeof(b)));
+			table_add(&t,
+			    time_text(json_object_get(a, since), false, false,
+				b, sizeof(b)));
+			table_add(&t,
+			    field(json_object_get(a, "acked"), b, sizeof(b)));
+		}
+		rc = table_print(&t) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+		table_fini(&t);
+	}
+	json_decref(j);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+static int
+cmd_ack(const struct cmd *c, int argc, char **argv)
+{
+	struct al_cfg cfg;
+	struct client cl = {0};
+	json_t *j = NULL, *body = NULL;
+	char path[160], *text = NULL, b[SHOWN_BUF];
+	int rc = al_parse(c, AL_BIT(AL_COMMENT), 1, 1, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS || cfg.help) {
+		if (cfg.help)
+			print_cmd_help(c);
+		return finish_output(rc);
+	}
+	if (!al_plain(cfg.args[0]) || strlen(cfg.args[0]) > 64) {
+		usage_error(c->name, "bad FINGERPRINT '%s'",
+		    shown(cfg.args[0], b, sizeof(b)));
+		return finish_output(EXIT_USAGE);
+	}
+	snprintf(path, sizeof(path), "/api/v1/alerts/%s/ack", cfg.args[0]);
+	if ((body = json_pack("{s:s}", "comment",
+		 cfg.comment != NULL ? cfg.comment : "")) == NULL ||
+	    (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "aqgrid %s: %s (is --comment UTF-8?)\n",
+		    c->name, aq_strerror(AQ_ERR_INVAL));
+		rc = EXIT_USAGE;
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    client_call_ok(&cl, "POST", path, text, &cfg, 200, &j) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else {
+		printf("acknowledged %s (%s, by %s)\n", cfg.args[0],
+		    field(json_object_get(j, "rule"), b, sizeof(b)),
+		    str_at(j, "ack", "by"));
+	}
+	free(text);
+	json_decref(body);
+	json_decref(j);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+/* "90s", "15m", "2h", "1d": seconds, up to a year. */
+static int
+al_duration(const char *s, long *out)
+{
+	char *end;
+	long v, mul;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || v <= 0 || end[0] == '\0' ||
+	    end[1] != '\0')
+		return AQ_ERR_INVAL;
+	mul = *end == 's' ? 1
+	    : *end == 'm' ? 60
+	    : *end == 'h' ? 3600
+	    : *end == 'd' ? 86400
+			  : 0;
+	if (mul == 0 || v > 366L * 86400 / mul)
+		return AQ_ERR_INVAL;
+	*out = v * mul;
+	return AQ_OK;
+}
+
+static int
+cmd_silence(const struct cmd *c, int argc, char **argv)
+{
+	static const char *const heads[] = {
+	    "ID", "STATUS", "ENDS", "MATCHERS", "AUTHOR", "COMMENT"};
+	static const bool right[] = {true, false, false, false, false, false};
+	struct al_cfg cfg;
+	struct client cl = {0};
+	struct table t;
+	json_t *j = NULL, *body = NULL, *s, *m;
+	char path[96], *text = NULL, b[SHOWN_BUF], list[512];
+	const char *sub;
+	long dur = 0;
+	size_t k, i;
+	int rc = al_parse(
+	    c, AL_BIT(AL_COMMENT) | AL_BIT(AL_FOR), 1, 2, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS || cfg.help) {
+		if (cfg.help)
+			print_cmd_help(c);
+		return finish_output(rc);
+	}
+	sub = cfg.args[0];
+	if (strcmp(sub, "add") == 0) {
+		if (cfg.nargs != 2 || cfg.args[1][0] == '\0') {
+			usage_error(c->name, "add needs MATCHERS");
+			return finish_output(EXIT_USAGE);
+		}
+		if (cfg.dur == NULL || al_duration(cfg.dur, &dur) != AQ_OK) {
+			usage_error(c->name,
+			    "add needs --for DURATION (90s, 15m, 2h, 1d; up "
+			    "to a year)");
+			return finish_output(EXIT_USAGE);
+		}
+		if ((body = json_pack("{s:s,s:I,s:s}", "matchers", cfg.args[1],
+			 "ends_at", (json_int_t)time(NULL) + dur, "comment",
+			 cfg.comment != NULL ? cfg.comment : "")) == NULL ||
+		    (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+			usage_error(c->name,
+			    "MATCHERS and --comment must be "
+			    "UTF-8");
+			rc = EXIT_USAGE;
+		} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+		    client_call_ok(&cl, "POST", "/api/v1/silences", text, &cfg,
+			201, &j) != AQ_OK) {
+			rc = EXIT_FAILURE;
+		} else if (cfg.json) {
+			rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS
+							 : EXIT_FAILURE;
+		} else {
+			printf("silence %s until %s\n",
+			    field(json_object_get(j, "id"), b, sizeof(b)),
+			    time_text(json_object_get(j, "ends_at"), false,
+				true, list, sizeof(list)));
+		}
+	} else if (strcmp(sub, "rm") == 0) {
+		if (cfg.nargs != 2 ||
+		    strspn(cfg.args[1], "0123456789") != strlen(cfg.args[1]) ||
+		    cfg.args[1][0] == '\0' || strlen(cfg.args[1]) > 19) {
+			usage_error(
+			    c->name, "rm needs a silence ID (a number)");
+			return finish_output(EXIT_USAGE);
+		}
+		snprintf(
+		    path, sizeof(path), "/api/v1/silences/%s", cfg.args[1]);
+		if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+		    client_call_ok(&cl, "DELETE", path, NULL, &cfg, 200, &j) !=
+			AQ_OK)
+			rc = EXIT_FAILURE;
+		else if (cfg.json)
+			rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS
+							 : EXIT_FAILURE;
+		else
+			printf("silence %s expired\n", cfg.args[1]);
+	} else if (strcmp(sub, "list") == 0 && cfg.nargs == 1) {
+		if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+		    client_call_ok(&cl, NULL, "/api/v1/silences", NULL, &cfg,
+			200, &j) != AQ_OK) {
+			rc = EXIT_FAILURE;
+		} else if (cfg.json) {
+			rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS
+							 : EXIT_FAILURE;
+		} else {
+			table_init(&t, 6, heads, right);
+			json_array_foreach(json_object_get(j, "results"), k, s)
+			{
+				size_t o = 0;
+
+				list[0] = '\0';
+				json_array_foreach(
+				    json_object_get(s, "matchers"), i, m)
+				{
+					o += (size_t)snprintf(list + o,
+					    o < sizeof(list) ? sizeof(list) - o
+							     : 0,
+					    "%s%s", o > 0 ? " " : "",
+					    json_string_value(m) != NULL
+						? json_string_value(m)
+						: "?");
+				}
+				table_add(&t,
+				    field(json_object_get(s, "id"), b,
+					sizeof(b)));
+				table_add(&t,
+				    field(json_object_get(s, "status"), b,
+					sizeof(b)));
+				table_add(&t,
+				    time_text(json_object_get(s, "ends_at"),
+					false, false, b, sizeof(b)));
+				table_add(&t, shown(list, b, sizeof(b)));
+				table_add(&t,
+				    field(json_object_get(s, "author"), b,
+					sizeof(b)));
+				table_add(&t,
+				    field(json_object_get(s, "comment"), b,
+					sizeof(b)));
+			}
+			rc = table_print(&t) == AQ_OK ? EXIT_SUCCESS
+						      : EXIT_FAILURE;
+			table_fini(&t);
+		}
+	} else {
+		usage_error(c->name, "expected add MATCHERS, list or rm ID");
+		rc = EXIT_USAGE;
+	}
+	free(text);
+	json_decref(body);
+	json_decref(j);
+	client_fini(&cl);
+	return finish_output(rc);
 }
