@@ -62,7 +62,7 @@ CLI_TESTS = $(patsubst tests/cli/%.c,$(B)/tests/%,$(wildcard tests/cli/check_*.c
 INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/check_integ_*.c))
 TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
-	  $(B)/bench/bench_alert
+	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(ALERTS_OBJS) \
@@ -142,6 +142,11 @@ $(B)/bench/bench_ingest: $(B)/bench/bench_ingest.o $(LIBS_ALL)
 $(B)/bench/bench_alert: $(B)/bench/bench_alert.o $(ALERTS_LIB) $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LIBS_CURL)
 
+# Reading-to-webhook latency: runs the built aqgridd and a broker.
+$(B)/bench/bench_alert_e2e: $(B)/bench/bench_alert_e2e.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) \
+	    $(shell pkg-config --libs libmicrohttpd jansson) -lpthread
+
 $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
 
@@ -197,6 +202,7 @@ bench: $(BENCHES) $(PROGS)
 	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
 	echo "alerts: $$((ir / n)) instructions per cell-hour with 20 rules" \
 	    "(callgrind, $$n cell-hours)"
+	$(B)/bench/bench_alert_e2e $(B)
 	B=$(B) sh tests/bench/bench_e2e.sh
 	B=$(B) sh tests/bench/bench_hj212.sh
 
