@@ -69,7 +69,14 @@ service_new(struct state *st, struct store *s, FILE *errs, struct service **out)
 	svc->store = s;
 	svc->next_event = 1;
 	pthread_mutex_init(&svc->mu, NULL);
-	pthread_cond_init(&svc->news, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&svc->news, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if ((svc->aqi = malloc(c->ncells * sizeof(*svc->aqi))) == NULL ||
 	    (svc->level = calloc(c->ncells, sizeof(*svc->level))) == NULL ||
 	    (svc->events = calloc(SERVICE_EVENTS_MAX, sizeof(*svc->events))) ==
@@ -418,7 +425,7 @@ service_event_wait(struct service *svc, uint64_t after, int timeout_ms)
 	struct timespec t;
 	bool got;
 
-	clock_gettime(CLOCK_REALTIME, &t);
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	t.tv_sec += timeout_ms / 1000;
 	t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
 	if (t.tv_nsec >= 1000000000L) {

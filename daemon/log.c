@@ -104,8 +104,12 @@ fatalx(const char *fmt, ...)
 bool
 log_complain(struct complain *c)
 {
-	long long now = (long long)time(NULL);
+	struct timespec ts;
+	long long now;
 
+	/* Monotonic: a clock stepped back must not mute warnings. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec;
 	if (now < c->next)
 		return false;
 	c->interval = c->interval == 0 ? 10

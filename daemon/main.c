@@ -226,7 +226,8 @@ main(int argc, char **argv)
 	struct service *svc = NULL;
 	int64_t last_tick = 0;
 	bool store_degraded = false;
-	int64_t last_prune = 0, last_watch = 0;
+	int64_t last_prune = 0;
+	struct timespec mono;
 	struct sigaction sa;
 	static const char *decoders[DECODER_COUNT];
 
@@ -337,17 +338,18 @@ main(int argc, char **argv)
 		struct timespec t = {0, 100 * 1000000};
 
 		nanosleep(&t, NULL);
-		if ((int64_t)time(NULL) != last_tick) {
-			last_tick = (int64_t)time(NULL);
-			service_tick(svc, last_tick);
-		}
-		if (time(NULL) - last_watch >= 1) {
-			last_watch = (int64_t)time(NULL);
+		/* Cadence on the monotonic clock (a clock step must not
+		 * stop the ticks); what the ticks compute uses the wall
+		 * clock. */
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		if ((int64_t)mono.tv_sec != last_tick) {
+			last_tick = (int64_t)mono.tv_sec;
+			service_tick(svc, (int64_t)time(NULL));
 			watch_store(store, &store_degraded);
 		}
-		if (last_watch - last_prune >= 3600) {
-			last_prune = last_watch;
-			prune(st, last_watch);
+		if (last_prune == 0 || last_tick - last_prune >= 3600) {
+			last_prune = last_tick;
+			prune(st, (int64_t)time(NULL));
 		}
 		if (got_hup) {
 			got_hup = 0;

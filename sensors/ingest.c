@@ -135,11 +135,13 @@ wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The CLOCK_REALTIME deadline ns from now, for pthread_cond_timedwait. */
+/* The deadline ns from now for pthread_cond_timedwait, on the monotonic
+ * clock the condition variables use (a wall-clock step must not stretch a
+ * nap into hours). */
 static void
 after_ns(struct timespec *t, int64_t ns)
 {
-	clock_gettime(CLOCK_REALTIME, t);
+	clock_gettime(CLOCK_MONOTONIC, t);
 	t->tv_sec += (time_t)(ns / 1000000000);
 	t->tv_nsec += (long)(ns % 1000000000);
 	if (t->tv_nsec >= 1000000000) {
@@ -965,10 +967,17 @@ ingest_start(struct state *st)
 		in->cap = 4 * (size_t)c->max_payload;
 	in->cap = (in->cap + 7) & ~(size_t)7;
 	pthread_mutex_init(&in->mu, NULL);
-	pthread_cond_init(&in->nonempty, NULL);
-	pthread_cond_init(&in->room, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&in->nonempty, &ca);
+		pthread_cond_init(&in->room, &ca);
+		pthread_cond_init(&in->icond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&in->imu, NULL);
-	pthread_cond_init(&in->icond, NULL);
 	if ((in->ring = malloc(in->cap)) == NULL) {
 		log_warn("ingest: queue of %zu bytes", in->cap);
 		goto fail;
