@@ -8,6 +8,7 @@
  * distinct idempotency key, as a receiver deduplicating them would.
  */
 #include <check.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <mosquitto.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +90,9 @@ static long long store_count(const char *store, const char *sql);
 static bool store_wait(
     const char *store, const char *sql, long long want, int secs);
 static const char *alert_record(const char *store, const char *rule);
+static size_t on_body(char *p, size_t size, size_t n, void *ctx);
+static json_t *http(const struct h_daemon *d, const char *method,
+    const char *path, const char *token, const char *body, long *code);
 
 static void
 on_done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -516,6 +521,51 @@ alert_record(const char *store, const char *rule)
 	return out;
 }
 
+static size_t
+on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	fwrite(p, size, n, ctx);
+	return size * n;
+}
+
+/* An API request with an optional bearer token and JSON body; returns
+ * the answer as JSON (owned; NULL if it is not) and its status. */
+static json_t *
+http(const struct h_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, long *code)
+{
+	char url[256], auth[256], *out = NULL;
+	size_t len = 0;
+	struct curl_slist *hs = NULL;
+	FILE *f = open_memstream(&out, &len);
+	CURL *c = curl_easy_init();
+	json_t *j;
+
+	ck_assert_ptr_nonnull(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
+	hs = curl_slist_append(hs, "Content-Type: application/json");
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hs = curl_slist_append(hs, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	fclose(f);
+	j = json_loads(out, 0, NULL);
+	free(out);
+	return j;
+}
+
 #define RULE_PM(id, extra)                                                        \
 	"[rule " id "]\nname = PM2.5 hour high\nname_zh = PM2.5小时浓度高\n" \
 	"when = pm25_1h > 100\nclear = 80\nseverity = critical\n"                 \
@@ -905,6 +955,68 @@ START_TEST(inhibition_mutes_heavy_while_severe)
 }
 END_TEST
 
+/*
+ * g'. A silence through the API (POST /api/v1/silences, a bearer token):
+ * the silenced cell's alert fires unannounced while a cell of another
+ * area is announced; expiring the silence (DELETE) announces it.
+ */
+START_TEST(silence_through_the_api)
+{
+	static const char token[] = "tok-0123456789abcdef";
+	struct env e;
+	json_t *j, *f;
+	char tokens[512], extra[1024], body[256], path[64];
+	int64_t h = h_hour_start(6);
+	long code;
+	FILE *t;
+
+	snprintf(tokens, sizeof(tokens), "%s/silence.tokens", h_tmpdir());
+	ck_assert_ptr_nonnull(t = fopen(tokens, "w"));
+	fprintf(t, "ops %s rw\n", token);
+	fclose(t);
+	ck_assert_int_eq(chmod(tokens, 0600), 0);
+	snprintf(extra, sizeof(extra), "%s[http]\ntokens_file = %s\n",
+	    RULE_PM("pm_sil", ""), tokens);
+	env_start(&e, "silence", extra);
+
+	snprintf(body, sizeof(body),
+	    "{\"matchers\":\"rule=pm_sil cell=r008c008\",\"ends_at\":%lld,"
+	    "\"comment\":\"sensor maintenance\"}",
+	    (long long)time(NULL) + 3600);
+	j = http(&e.d, "POST", "/api/v1/silences", NULL, body, &code);
+	ck_assert_int_eq(code, 401);
+	json_decref(j);
+	j = http(&e.d, "POST", "/api/v1/silences", token, body, &code);
+	ck_assert_int_eq(code, 201);
+	snprintf(path, sizeof(path), "/api/v1/silences/%lld",
+	    (long long)json_integer_value(json_object_get(j, "id")));
+	json_decref(j);
+
+	step(&e, "s-s1", "r008c008", h, 150);
+	step(&e, "s-s2", "r008c010", h, 150);
+	step(&e, "s-s1", "r008c008", h + 3600, 150);
+	step(&e, "s-s2", "r008c010", h + 3600, 150);
+	ck_assert(wait_notices("pm_sil", "firing", "r008c010", 1, WAIT_S));
+	next_tick();
+	ck_assert_int_eq(requests("pm_sil", "firing", "r008c008"), 0);
+
+	j = http(&e.d, "DELETE", path, token, NULL, &code);
+	ck_assert_int_eq(code, 200);
+	json_decref(j);
+	ck_assert(wait_notices("pm_sil", "firing", "r008c008", 1, WAIT_S));
+	next_tick();
+	ck_assert_int_eq(notices("pm_sil", "firing", "r008c008", &f), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(f, "alerts")), 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(f, "alerts"), 0), "starts_at")),
+	    h + 3600);
+	json_decref(f);
+	ck_assert_int_eq(distinct_keys(), 2);
+	env_stop(&e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -921,6 +1033,7 @@ main(void)
 	tcase_add_test(tc, kill9_announces_nothing_twice);
 	tcase_add_test(tc, receiver_down_then_back_delivers_once);
 	tcase_add_test(tc, inhibition_mutes_heavy_while_severe);
+	tcase_add_test(tc, silence_through_the_api);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
