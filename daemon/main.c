@@ -216,6 +216,7 @@ main(int argc, char **argv)
 {
 	const char *path = "/etc/aqgridd/aqgridd.conf";
 	int foreground = 0, test = 0, verbose = 0, ch;
+	bool bad;
 	uint32_t ncells;
 	struct conf *conf = NULL;
 	struct state *st = NULL;
@@ -254,7 +255,10 @@ main(int argc, char **argv)
 	log_init(verbose);
 	if (conf_load(path, &hooks, &conf, stderr) != AQ_OK)
 		return 1;
-	if (service_check(conf, stderr) != AQ_OK) {
+	/* Both, so that every problem is reported at once. */
+	bad = service_check(conf, stderr) != AQ_OK;
+	bad |= api_check(conf, stderr) != AQ_OK;
+	if (bad) {
 		conf_free(conf);
 		return 1;
 	}

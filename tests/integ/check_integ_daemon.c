@@ -4,6 +4,8 @@
  * a broker restart, readings queued while the daemon was down, the
  * malformed-payload corpus, configuration errors and reload.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <dirent.h>
 #include <jansson.h>
@@ -350,6 +352,32 @@ START_TEST(config_check)
 	ck_assert_ptr_nonnull(h_log_wait(&p, ":37: rows: -1 is outside", 1));
 	ck_assert_ptr_nonnull(h_log_wait(&p, ":39: cells: bad rectangle", 1));
 	ck_assert_ptr_null(h_log_wait(&p, "configuration OK", 0));
+
+	/* What the parser hands on is checked too: a rule, a receiver and
+	 * the tokens file, each where it is written. */
+	{
+		char tokens[600], extra[1400];
+		FILE *f;
+
+		snprintf(tokens, sizeof(tokens), "%s/tokens", h_tmpdir());
+		ck_assert_ptr_nonnull(f = fopen(tokens, "w"));
+		fputs("ops only-two-fields\n", f);
+		fclose(f);
+		ck_assert_int_eq(chmod(tokens, 0600), 0);
+		snprintf(extra, sizeof(extra),
+		    "[http]\ntokens_file = %s\n"
+		    "[rule hot]\nwhen = pm25_1h >> 75\n"
+		    "[receiver duty]\ntype = carrier-pigeon\n",
+		    tokens);
+		write_conf(&d, 1884, extra);
+	}
+	h_spawn(&p, ok, "conf-alerts.log", true);
+	ck_assert_int_eq(h_stop(&p, 0, 30), 1);
+	ck_assert_ptr_nonnull(h_log_wait(&p, ":36: when:", 1));
+	ck_assert_ptr_nonnull(
+	    h_log_wait(&p, ":37: [receiver duty]: type must be", 1));
+	ck_assert_ptr_nonnull(h_log_wait(&p, "tokens:1:", 1));
+	ck_assert_ptr_null(h_log_wait(&p, "only-two-fields", 0));
 }
 END_TEST
 
