@@ -1,296 +1,518 @@
 /*
- * aqgrid dashboard: every cell on a canvas, coloured by the AQI level the
- * API reports, and a panel with one cell's details.  Plain DOM, no
- * libraries; text goes in with textContent only.  Refreshes every 15 s.
+ * aqgrid dashboard: one map of the grid, live from the daemon's event
+ * stream, a cell's panel, the areas and the alerts.  Plain modules, no
+ * libraries, nothing from outside the daemon (see the CSP); text goes in
+ * with textContent only.
+ *
+ * Live updates: "cell" events are queued and applied once per animation
+ * frame, whatever their number; alert, ack and silence events refetch the
+ * alerts.  The cell list and the areas are read again every minute (the
+ * stream says nothing of sensors going offline or of the pollutant
+ * values), and every 15 s while there is no stream.
  */
-'use strict';
 
-(function () {
-  const REFRESH_MS = 15000;
-  const CELL_MAX = 40; /* largest cell drawn, CSS pixels */
-  const CELL_MIN = 3;
-  const NO_DATA = '#b0b4b8';
-  const OFFLINE = '#6b7075';
-  /* Indicator names as people write them. */
-  const IND = {
-    pm25_1h: 'PM2.5 1h', pm25_24h: 'PM2.5 24h', pm10_1h: 'PM10 1h',
-    pm10_24h: 'PM10 24h', so2_1h: 'SO2 1h', so2_24h: 'SO2 24h',
-    no2_1h: 'NO2 1h', no2_24h: 'NO2 24h', co_1h: 'CO 1h', co_8h: 'CO 8h',
-    co_24h: 'CO 24h', o3_1h: 'O3 1h', o3_8h: 'O3 8h'
-  };
-  const STATUS = {
-    ok: '正常 OK', no_data: '无数据 No data', offline: '离线 Offline'
-  };
+import * as i18n from './i18n.js';
+import {t} from './i18n.js';
+import {getJSON, postJSON, setPrompt} from './api.js';
+import {connect} from './live.js';
+import {GridMap} from './map.js';
+import {levelsFor, SCALES, RAMP_STEPS} from './levels.js';
+import {renderPanel} from './panel.js';
+import {AreaTable} from './areas.js';
+import {AlertList} from './alerts.js';
 
-  const canvas = document.getElementById('grid');
-  const ctx = canvas.getContext('2d');
-  const panel = document.getElementById('panel');
-  const detail = document.getElementById('detail');
-  const statusLine = document.getElementById('status');
-  const hourEl = document.getElementById('hour');
-  const areasBody = document.getElementById('areas');
+const RECONCILE_MS = 60000;
+const POLL_MS = 15000;
+const ALERTS_MS = 30000;
 
-  let cells = [];      /* summaries with x, y in cell units */
-  let layout = null;   /* {size, width, height} */
-  let selected = null; /* id of the cell in the panel */
-  let hatch = {};      /* canvas patterns by base colour */
+const $ = id => document.getElementById(id);
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
+const state = {
+  standard: 'hj633-2026',
+  levels: levelsFor('hj633-2026'),
+  areas: [],
+  latest: null,     /* ISO of the latest hour of any cell */
+  latestMs: 0,
+  selected: null,   /* cell id in the panel */
+  conn: 'connecting',
+  connDetail: 0,
+  queue: new Map(), /* cell id -> {aqi, level, hour}: this frame's events */
+  frame: 0,
+  stream: null,
+  polling: null,
+  loaded: false
+};
 
-  function fmt(v) {
-    return v === null || v === undefined ? '—' : String(v);
-  }
+const map = new GridMap($('map'), {onDraw: () => {}});
+const areaTable = new AreaTable($('areas'), {
+  levels: () => state.levels,
+  onCell: id => openCell(id, true)
+});
+const alertList = new AlertList($('alerts'), $('alerts-status'), {
+  onCell: id => openCell(id, true),
+  onSilence: (kind, id, label, area) => silenceDialog(kind, id, label, area),
+  areaName: id => areaName(id),
+  say: msg => say(msg)
+});
 
-  function localTime(iso) {
-    /* The API writes the zone's own clock time; show it as written. */
-    return iso ? iso.replace('T', ' ').replace(/:00([+-]\d\d:\d\d|Z)$/, ' $1')
-      : '—';
-  }
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
 
-  async function getJSON(url) {
-    const r = await fetch(url, {headers: {Accept: 'application/json'}});
-    if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
-    return r.json();
-  }
+function areaName(id) {
+  const a = state.areas.find(x => x.id === id);
+  if (!a) return id || '—';
+  return (i18n.current() === 'zh' ? a.name : a.name_en || a.name) || id;
+}
 
-  /*
-   * Grid cells sit at their row and column.  Cells listed on their own
-   * (no row/col) are placed by latitude and longitude, with the scale
-   * fitted from the grid cells, or from their own extent without a grid.
-   */
-  function place(list) {
-    const grid = list.filter(c => c.row !== null && c.col !== null);
-    const loose = list.filter(c => c.row === null || c.col === null);
-    let lat0 = 0, dlat = 0, lon0 = 0, dlon = 0;
+let sayTimer = 0;
+function say(msg) {
+  $('say').textContent = msg;
+  $('say').classList.add('show');
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(() => $('say').classList.remove('show'), 6000);
+}
 
-    grid.forEach(c => { c.x = c.col; c.y = c.row; });
-    if (grid.length > 0) {
-      const a = grid.reduce((m, c) => (c.row < m.row ||
-        (c.row === m.row && c.col < m.col) ? c : m));
-      const b = grid.reduce((m, c) => (c.row > m.row ||
-        (c.row === m.row && c.col > m.col) ? c : m));
-      dlat = b.row !== a.row ? (a.lat - b.lat) / (b.row - a.row) : 0;
-      dlon = b.col !== a.col ? (b.lon - a.lon) / (b.col - a.col) : 0;
-      lat0 = a.lat + a.row * dlat;
-      lon0 = a.lon - a.col * dlon;
-    }
-    if (loose.length > 0 && (dlat <= 0 || dlon <= 0)) {
-      const lats = loose.map(c => c.lat), lons = loose.map(c => c.lon);
-      const span = Math.max(Math.max(...lats) - Math.min(...lats),
-        Math.max(...lons) - Math.min(...lons), 1e-6);
-      const n = Math.max(2, Math.ceil(Math.sqrt(loose.length)) * 2);
-      lat0 = Math.max(...lats);
-      lon0 = Math.min(...lons);
-      dlat = dlon = span / n;
-    }
-    loose.forEach(c => {
-      c.x = Math.round((c.lon - lon0) / dlon);
-      c.y = Math.round((lat0 - c.lat) / dlat);
+/* ---- The legend ---- */
+
+function swatch(cls, color) {
+  const s = el('span', null, 'swatch ' + (cls || ''));
+  if (color) s.style.background = color;
+  s.setAttribute('aria-hidden', 'true');
+  return s;
+}
+
+function renderLegend() {
+  const box = $('legend');
+  const mode = $('mode').value;
+  const items = [];
+  if (mode === 'aqi') {
+    state.levels.forEach(lv => {
+      const li = el('span', null, 'item');
+      li.append(swatch('', lv.color), el('span', (i18n.current() === 'zh' ?
+        lv.zh : lv.en) + ' (' + lv.from + (lv.to ? '–' + lv.to : '+') + ')'));
+      items.push(li);
     });
-    const minX = Math.min(0, ...list.map(c => c.x));
-    const minY = Math.min(0, ...list.map(c => c.y));
-    list.forEach(c => { c.x -= minX; c.y -= minY; });
-    const w = Math.max(1, ...list.map(c => c.x + 1));
-    const h = Math.max(1, ...list.map(c => c.y + 1));
-    const avail = Math.max(200, canvas.parentElement.clientWidth - 24);
-    const size = Math.max(CELL_MIN, Math.min(CELL_MAX, Math.floor(avail / w)));
-    return {size: size, width: w * size, height: h * size};
+  } else {
+    const sc = SCALES[mode];
+    const li = el('span', null, 'item ramp-item');
+    const bar = el('span', null, 'ramp');
+    bar.setAttribute('aria-hidden', 'true');
+    bar.style.background = 'linear-gradient(to right, ' +
+      RAMP_STEPS.filter((_, k) => k % 9 === 0 || k === 63).join(', ') + ')';
+    li.append(el('span', sc.label + ' 0'), bar, el('span', '≥ ' + sc.max +
+      ' ' + sc.unit));
+    items.push(li);
   }
+  const unk = el('span', null, 'item');
+  unk.append(swatch('unknown'), el('span', t('unknown')));
+  const off = el('span', null, 'item');
+  off.append(swatch('offline'), el('span', t('offline')));
+  const line = el('span', null, 'item');
+  line.append(swatch('outline'), el('span', t('areaOutline')));
+  items.push(unk, off, line);
+  box.replaceChildren(...items);
+}
 
-  /* Grey with diagonal stripes: plainly "unknown", never a level. */
-  function pattern(base) {
-    if (hatch[base]) return hatch[base];
-    const p = document.createElement('canvas');
-    p.width = p.height = 6;
-    const g = p.getContext('2d');
-    g.fillStyle = base === OFFLINE ? '#9ea3a8' : '#e4e6e8';
-    g.fillRect(0, 0, 6, 6);
-    g.strokeStyle = base;
-    g.lineWidth = 2;
-    g.beginPath();
-    g.moveTo(-1, 7); g.lineTo(7, -1);
-    g.moveTo(-1, 1); g.lineTo(1, -1);
-    g.moveTo(5, 7); g.lineTo(7, 5);
-    g.stroke();
-    hatch[base] = ctx.createPattern(p, 'repeat');
-    return hatch[base];
+/* ---- Header: connection and latest hour ---- */
+
+function renderConn() {
+  const c = $('conn');
+  c.className = 'conn ' + state.conn;
+  const text = {
+    connecting: t('connConnecting'),
+    live: t('connLive'),
+    retry: t('connRetry', Math.round(state.connDetail / 1000)),
+    unavailable: t('connPolling', POLL_MS / 1000),
+    auth: t('connAuth')
+  }[state.conn] || state.conn;
+  $('conn-text').textContent = text;
+}
+
+function noteHour(iso, ms) {
+  if (!iso || ms <= state.latestMs) return;
+  state.latestMs = ms;
+  state.latest = iso;
+  $('hour').textContent = i18n.when(iso);
+  $('hour').setAttribute('datetime', iso);
+}
+
+/* An hour's end (Unix s) from an event, as the API writes it. */
+function isoOf(sec) {
+  const off = state.latest ? /([+-]\d\d:\d\d|Z)$/.exec(state.latest) : null;
+  const z = off ? off[1] : 'Z';
+  const m = z === 'Z' ? 0 : (z[0] === '-' ? -1 : 1) *
+    (Number(z.slice(1, 3)) * 60 + Number(z.slice(4, 6)));
+  const d = new Date(sec * 1000 + m * 60e3);
+  return d.toISOString().slice(0, 19) + (z === 'Z' ? 'Z' : z);
+}
+
+function renderSummary() {
+  let known = 0, unknown = 0, off = 0;
+  for (const c of map.cells) {
+    if (c.status === 'offline') off++;
+    else if (c.aqi === null || c.aqi === undefined) unknown++;
+    else known++;
   }
+  $('summary').textContent = t('summary', map.cells.length, known, unknown,
+    off);
+}
 
-  function draw() {
-    const dpr = window.devicePixelRatio || 1;
-    const s = layout.size;
+/* ---- Loading ---- */
 
-    canvas.width = Math.round(layout.width * dpr);
-    canvas.height = Math.round(layout.height * dpr);
-    canvas.style.width = layout.width + 'px';
-    canvas.style.height = layout.height + 'px';
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, layout.width, layout.height);
-    cells.forEach(c => {
-      if (c.color && c.status !== 'offline')
-        ctx.fillStyle = c.color;
-      else
-        ctx.fillStyle = pattern(c.status === 'offline' ? OFFLINE : NO_DATA);
-      ctx.fillRect(c.x * s, c.y * s, s, s);
-      if (s >= 6) {
-        ctx.strokeStyle = 'rgba(0,0,0,0.15)';
-        ctx.lineWidth = 1;
-        ctx.strokeRect(c.x * s + 0.5, c.y * s + 0.5, s - 1, s - 1);
-      }
-      if (c.id === selected) {
-        ctx.strokeStyle = '#000';
-        ctx.lineWidth = 2;
-        ctx.strokeRect(c.x * s + 1, c.y * s + 1, s - 2, s - 2);
-      }
-    });
+async function loadCells() {
+  let list = [];
+  let url = '/api/v1/cells?limit=10000';
+  for (;;) {
+    const j = await getJSON(url);
+    list = list.concat(j.results);
+    if (!j.meta.next) break;
+    url = '/api/v1/cells?limit=10000&cursor=' + encodeURIComponent(j.meta.next);
   }
+  return list;
+}
 
-  function renderAreas(areas) {
-    areasBody.replaceChildren();
-    areas.results.forEach(a => {
-      const tr = el('tr');
-      const name = el('td', a.name || a.id);
-      if (a.name_en) name.append(' ', el('span', a.name_en, 'en'));
-      tr.append(name, el('td', a.cells, 'num'));
-      const worst = el('td', a.worst ? a.worst.aqi + ' (' + a.worst.cell +
-        ')' : '—', 'num');
-      tr.append(worst, el('td', fmt(a.mean.pm25_1h), 'num'),
-        el('td', fmt(a.mean.o3_1h), 'num'),
-        el('td', a.levels.unknown, 'num'));
-      areasBody.append(tr);
-    });
-  }
-
-  async function refresh() {
-    try {
-      const [list, areas] = await Promise.all([
-        getJSON('/api/v1/cells?limit=10000'),
-        getJSON('/api/v1/areas')
-      ]);
-      cells = list.results;
-      layout = place(cells);
-      draw();
-      renderAreas(areas);
-      const hours = cells.map(c => c.hour).filter(h => h);
-      const latest = hours.reduce((m, h) =>
-        (m === null || Date.parse(h) > Date.parse(m) ? h : m), null);
-      hourEl.textContent = localTime(latest);
-      if (latest) hourEl.setAttribute('datetime', latest);
-      const known = cells.filter(c => c.aqi !== null).length;
-      const off = cells.filter(c => c.status === 'offline').length;
-      statusLine.className = 'status';
-      statusLine.textContent = list.meta.count + ' 个网格 cells · ' + known +
-        ' 有 AQI with AQI · ' + off + ' 离线 offline · 更新 updated ' +
-        new Date().toLocaleTimeString();
-      if (selected) showCell(selected);
-    } catch (e) {
-      statusLine.className = 'status error';
-      statusLine.textContent = '加载失败 Failed to load: ' + e.message;
+function latestOf(list) {
+  let best = null, bestMs = 0;
+  for (const c of list) {
+    if (!c.hour) continue;
+    const ms = Date.parse(c.hour);
+    if (ms > bestMs) {
+      bestMs = ms;
+      best = c.hour;
     }
   }
+  return [best, bestMs];
+}
 
-  function aqiBlock(a) {
-    const box = el('div', null, 'aqi');
-    const v = el('div', fmt(a.value), 'value');
-    if (a.color) {
-      v.style.background = a.color;
-      if (a.level >= 4) v.classList.add('dark');
+async function reload(first) {
+  try {
+    const [list, areas] = await Promise.all([loadCells(),
+      getJSON('/api/v1/areas')]);
+    state.areas = areas.results;
+    map.setAreas(state.areas);
+    if (first) map.setCells(list);
+    else map.refreshCells(list);
+    const [iso, ms] = latestOf(list);
+    noteHour(iso, ms);
+    areaTable.set(state.areas);
+    areaTable.loadExceedances(state.latest);
+    renderSummary();
+    state.loaded = true;
+    if (state.selected) showCell(state.selected, false);
+  } catch (e) {
+    $('summary').textContent = t('loadFailed', e.message);
+    if (e.status === 401) {
+      state.conn = 'auth';
+      renderConn();
+    }
+  }
+}
+
+/* ---- Live ---- */
+
+function onEvent(ev) {
+  if (ev.type === 'cell') {
+    state.queue.set(ev.data.cell, ev.data);
+    if (!state.frame) state.frame = requestAnimationFrame(applyQueue);
+  } else if (ev.type === 'alert' || ev.type === 'ack' ||
+             ev.type === 'silence') {
+    alertSoon();
+  } else if (ev.type === 'reset') {
+    reload(false);
+    alertSoon();
+  }
+}
+
+/* One frame's cell events, applied together. */
+function applyQueue() {
+  state.frame = 0;
+  let hourMax = 0;
+  let touched = false;
+  for (const [id, d] of state.queue) {
+    if (map.update(id, d.aqi, d.level)) touched = true;
+    if (d.hour > hourMax) hourMax = d.hour;
+    if (id === state.selected) panelSoon();
+  }
+  state.queue.clear();
+  if (hourMax && hourMax * 1000 > state.latestMs)
+    noteHour(isoOf(hourMax), hourMax * 1000);
+  if (touched) summarySoon();
+}
+
+let summaryTimer = 0;
+function summarySoon() {
+  if (!summaryTimer) summaryTimer = setTimeout(() => {
+    summaryTimer = 0;
+    renderSummary();
+  }, 500);
+}
+
+let alertTimer = 0;
+function alertSoon() {
+  clearTimeout(alertTimer);
+  alertTimer = setTimeout(() => alertList.refresh(), 200);
+}
+
+let panelTimer = 0;
+function panelSoon() {
+  clearTimeout(panelTimer);
+  panelTimer = setTimeout(() => {
+    if (state.selected) showCell(state.selected, false);
+  }, 1000);
+}
+
+function onState(s, detail) {
+  const was = state.conn;
+  state.conn = s;
+  state.connDetail = detail || 0;
+  renderConn();
+  /* Without a stream, poll; back on it, catch up once. */
+  if (s === 'unavailable' || s === 'auth') {
+    if (!state.polling) state.polling = setInterval(() => {
+      reload(false);
+      alertList.refresh();
+    }, POLL_MS);
+  } else if (s === 'live') {
+    if (state.polling) {
+      clearInterval(state.polling);
+      state.polling = null;
+    }
+    if (was !== 'live' && was !== 'connecting' && state.loaded) {
+      reload(false);
+      alertList.refresh();
+    }
+  }
+}
+
+/* ---- The panel ---- */
+
+let showSeq = 0;
+async function showCell(id, focus) {
+  const seq = ++showSeq;
+  let d;
+  try {
+    d = await getJSON('/api/v1/cells/' + encodeURIComponent(id));
+  } catch (e) {
+    say(e.status === 404 ? t('noSuchCell', id) : t('loadFailed', e.message));
+    return;
+  }
+  if (seq !== showSeq || state.selected !== id) return;
+  const panel = $('panel');
+  renderPanel($('detail'), d, {
+    levels: state.levels,
+    areaName: areaName,
+    onSilence: (kind, x, label) => silenceDialog(kind, x, label,
+      kind === 'cell' ? d.area : null)
+  });
+  panel.hidden = false;
+  if (focus) $('panel-title').focus();
+}
+
+function openCell(id, focus) {
+  const c = map.cell(id);
+  if (!c) {
+    say(t('noSuchCell', id));
+    return;
+  }
+  state.selected = id;
+  const k = map.byId.get(id);
+  map.select(k);
+  map.setFocus(k);
+  showCell(id, focus);
+}
+
+function closePanel() {
+  state.selected = null;
+  showSeq++;
+  map.select(-1);
+  $('panel').hidden = true;
+  $('map').focus();
+}
+
+/* ---- Dialogs: token and silence ---- */
+
+function tokenPrompt(retry) {
+  const dlg = $('token-dialog');
+  $('token-bad').hidden = !retry;
+  $('token-input').value = '';
+  return new Promise(resolve => {
+    const done = () => {
+      dlg.removeEventListener('close', done);
+      const v = $('token-input').value.trim();
+      resolve(dlg.returnValue === 'ok' && v ? v : null);
+    };
+    dlg.addEventListener('close', done);
+    dlg.returnValue = '';
+    dlg.showModal();
+    $('token-input').focus();
+  });
+}
+
+let silenceTarget = null;
+function silenceDialog(kind, id, label, area) {
+  const dlg = $('silence-dialog');
+  silenceTarget = {cell: kind === 'cell' ? id : null,
+    area: kind === 'area' ? id : area || null};
+  $('sil-cell').disabled = !silenceTarget.cell;
+  $('sil-area').disabled = !silenceTarget.area;
+  $('sil-cell-text').textContent = t('findCell') + ' ' +
+    (silenceTarget.cell || '—');
+  $('sil-area-text').textContent = t('area') + ' ' +
+    (silenceTarget.area ? areaName(silenceTarget.area) : '—');
+  (kind === 'cell' ? $('sil-cell') : $('sil-area')).checked = true;
+  $('sil-comment').value = '';
+  dlg.returnValue = '';
+  dlg.showModal();
+}
+
+async function createSilence() {
+  const kind = $('sil-cell').checked ? 'cell' : 'area';
+  const id = silenceTarget[kind];
+  const hours = Number($('sil-hours').value);
+  const ends = Math.floor(Date.now() / 1000) + hours * 3600;
+  try {
+    await postJSON('/api/v1/silences', {
+      matchers: kind + '=' + id,
+      ends_at: ends,
+      comment: $('sil-comment').value || (i18n.current() === 'zh' ?
+        '仪表盘静默' : 'silenced on the dashboard')
+    });
+    say(t('silenceDone', kind === 'cell' ? id : areaName(id),
+      i18n.when(new Date(ends * 1000 - new Date().getTimezoneOffset() *
+        60e3).toISOString())));
+    alertList.refresh();
+  } catch (e) {
+    if (e.status !== 0) say(t('silenceFailed', e.message));
+  }
+}
+
+/* ---- Words ---- */
+
+function applyLang() {
+  i18n.apply(document);
+  const zh = i18n.current() === 'zh';
+  Array.from($('sil-hours').options).forEach(o => {
+    o.textContent = o.value === '1' ? t('hours1') : t('hoursN2', o.value);
+  });
+  map.setLang(i18n.current());
+  renderLegend();
+  renderConn();
+  renderSummary();
+  areaTable.render();
+  alertList.render();
+  if (state.selected) showCell(state.selected, false);
+  $('lang').setAttribute('lang', zh ? 'en' : 'zh-CN');
+}
+
+/* ---- Events of the page ---- */
+
+function wire() {
+  const canvas = $('map');
+  canvas.addEventListener('click', ev => {
+    const r = canvas.getBoundingClientRect();
+    const k = map.indexAt(ev.clientX - r.left, ev.clientY - r.top);
+    if (k >= 0) openCell(map.cells[k].id, false);
+  });
+  canvas.addEventListener('keydown', ev => {
+    const moves = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1],
+      ArrowDown: [0, 1]};
+    let k = map.focus;
+    if (moves[ev.key]) {
+      k = map.step(k, moves[ev.key][0], moves[ev.key][1]);
+    } else if (ev.key === 'Home') {
+      k = 0;
+    } else if (ev.key === 'End') {
+      k = map.cells.length - 1;
+    } else if ((ev.key === 'Enter' || ev.key === ' ') && k >= 0) {
+      ev.preventDefault();
+      openCell(map.cells[k].id, false);
+      return;
+    } else if (ev.key === 'Escape' && state.selected) {
+      closePanel();
+      return;
     } else {
-      v.classList.add('nodata');
-    }
-    const txt = el('div');
-    txt.append(el('div', a.level ? '级别 Level ' + a.level + ' · ' +
-      a.category : 'AQI 不可用 not available'));
-    if (a.category_en) txt.append(el('div', a.category_en, 'en'));
-    txt.append(el('div', '首要污染物 Primary: ' + (a.primary.length ?
-      a.primary.map(i => IND[i] || i).join(', ') : '—')));
-    box.append(v, txt);
-    return box;
-  }
-
-  function indicatorTable(conc, hours, iaqi, exceeds, units) {
-    const t = el('table');
-    const head = el('tr');
-    ['指标 Indicator', '浓度 Value', 'IAQI', '有效小时 Hours'].forEach(h =>
-      head.append(el('th', h)));
-    t.append(head);
-    Object.keys(conc).forEach(k => {
-      const tr = el('tr');
-      const unit = units && units[k] ? ' ' + units[k] : '';
-      const value = el('td', conc[k] === null ? '—' : conc[k] + unit, 'num');
-      if (exceeds.indexOf(k) >= 0) value.classList.add('over');
-      tr.append(el('td', IND[k] || k), value,
-        el('td', k in iaqi ? fmt(iaqi[k]) : '', 'num'),
-        el('td', fmt(hours[k]), 'num'));
-      t.append(tr);
-    });
-    return t;
-  }
-
-  async function showCell(id) {
-    let d;
-    try {
-      d = await getJSON('/api/v1/cells/' + encodeURIComponent(id));
-    } catch (e) {
-      detail.replaceChildren(el('p', e.message, 'status error'));
-      panel.hidden = false;
       return;
     }
-    if (selected !== id) return; /* another cell was chosen meanwhile */
-    const parts = [el('h2', d.id)];
-    if (d.area) parts.push(el('p', '区域 Area: ' + (d.area_name || d.area)));
-    parts.push(el('p', '小时 Hour: ' + localTime(d.hour)),
-      el('p', '状态 Status: ' + (STATUS[d.status] || d.status)),
-      aqiBlock(d.aqi));
-    d.aqi.notes.forEach(n => parts.push(el('p', n, 'note')));
-    parts.push(indicatorTable(d.concentrations, d.valid_hours, d.aqi.iaqi,
-      d.exceeds, d.units));
-    if (d.exceeds.length)
-      parts.push(el('p', '超标 Over the limit: ' +
-        d.exceeds.map(i => IND[i] || i).join(', '), 'over'));
-    if (d.day) {
-      parts.push(el('h3', '日报 Daily ' + d.day.date), aqiBlock(d.day.aqi),
-        indicatorTable(d.day.concentrations, d.day.valid_hours,
-          d.day.aqi.iaqi, d.day.exceeds, d.units));
-    }
-    parts.push(el('h3', '传感器 Sensors (' + d.sensors_total + ')'));
-    const ul = el('ul');
-    d.sensors.forEach(s => ul.append(el('li', s.id + ' · ' +
-      (STATUS[s.status] || s.status) + ' · ' + localTime(s.last))));
-    parts.push(ul);
-    detail.replaceChildren(...parts);
-    panel.hidden = false;
+    ev.preventDefault();
+    if (k < 0) return;
+    map.setFocus(k);
+    const c = map.cells[k];
+    const lv = c.level ? state.levels[c.level - 1] : null;
+    $('announce').textContent = c.id + ', ' + (c.status === 'offline' ?
+      t('offline') : c.aqi === null ? t('unknown') : 'AQI ' + c.aqi + ', ' +
+      (i18n.current() === 'zh' ? lv.zh : lv.en));
+  });
+  canvas.addEventListener('focus', () => {
+    if (map.focus < 0 && map.cells.length) map.setFocus(0);
+    map.request();
+  });
+  canvas.addEventListener('blur', () => map.request());
+  $('close').addEventListener('click', closePanel);
+  $('panel').addEventListener('keydown', ev => {
+    if (ev.key === 'Escape') closePanel();
+  });
+  $('mode').addEventListener('change', () => {
+    map.setMode($('mode').value);
+    renderLegend();
+  });
+  $('find').addEventListener('submit', ev => {
+    ev.preventDefault();
+    const id = $('find-cell').value.trim().toLowerCase();
+    if (id) openCell(id, true);
+  });
+  $('lang').addEventListener('click', () => {
+    i18n.set(i18n.current() === 'zh' ? 'en' : 'zh');
+    applyLang();
+  });
+  $('token-cancel').addEventListener('click', () =>
+    $('token-dialog').close('cancel'));
+  $('sil-cancel').addEventListener('click', () =>
+    $('silence-dialog').close('cancel'));
+  $('silence-dialog').addEventListener('close', () => {
+    if ($('silence-dialog').returnValue === 'ok') createSilence();
+  });
+  let resizeFrame = 0;
+  new ResizeObserver(() => {
+    if (resizeFrame) return;
+    resizeFrame = requestAnimationFrame(() => {
+      resizeFrame = 0;
+      if (map.cells.length) map.layout();
+    });
+  }).observe($('map-wrap'));
+}
+
+async function start() {
+  i18n.set(i18n.current());
+  setPrompt(tokenPrompt);
+  wire();
+  try {
+    const st = await getJSON('/api/v1/status');
+    state.standard = st.standard.aqi;
+    state.levels = levelsFor(state.standard);
+    map.setLevels(state.levels);
+  } catch (e) {
+    map.setLevels(state.levels);
   }
+  applyLang();
+  await reload(true);
+  alertList.refresh();
+  state.stream = connect(onEvent, onState);
+  setInterval(() => {
+    if (!state.polling) reload(false);
+  }, RECONCILE_MS);
+  setInterval(() => alertList.refresh(), ALERTS_MS);
+}
 
-  canvas.addEventListener('click', ev => {
-    if (!layout) return;
-    const r = canvas.getBoundingClientRect();
-    const x = Math.floor((ev.clientX - r.left) / layout.size);
-    const y = Math.floor((ev.clientY - r.top) / layout.size);
-    const c = cells.find(k => k.x === x && k.y === y);
-    if (!c) return;
-    selected = c.id;
-    draw();
-    showCell(c.id);
-  });
+/* For the browser tests and the benchmark: the map's geometry and stats. */
+window.aqgrid = {
+  map: map,
+  box: id => map.box(id),
+  state: state,
+  ready: () => state.loaded && map.stats.firstFull !== null
+};
 
-  document.getElementById('close').addEventListener('click', () => {
-    selected = null;
-    panel.hidden = true;
-    draw();
-  });
-
-  window.addEventListener('resize', () => {
-    if (!layout) return;
-    layout = place(cells);
-    draw();
-  });
-
-  refresh();
-  setInterval(refresh, REFRESH_MS);
-})();
+start();
