@@ -162,8 +162,12 @@ demo: all
 # The tests run the built programs, found through these variables.
 TEST_ENV = AQGRID=$(B)/aqgrid AQGRIDD=$(B)/aqgridd AQGRID_SIM=$(B)/aqgrid-sim
 
+# The dashboard in Debian's chromium (tests/browser/run.sh: npm ci of the
+# pinned playwright-core, then the checks); counted in the closing line.
+BROWSER_TESTS = tests/browser/run.sh
+
 check: $(TESTS) $(PROGS)
-	$(TEST_ENV) sh tests/run.sh $(TESTS)
+	$(TEST_ENV) sh tests/run.sh $(TESTS) $(BROWSER_TESTS)
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check

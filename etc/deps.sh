@@ -7,7 +7,7 @@ set -u
 PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev zlib1g-dev \
 libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev \
 libsqlite3-dev mosquitto openssl tzdata valgrind clang clang-format libclang-rt-14-dev \
-curl wrk iproute2 openssl faketime"
+curl wrk iproute2 openssl faketime chromium fonts-wqy-microhei"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -19,6 +19,9 @@ else
 	pkg-config --exists check jansson libmosquitto libmicrohttpd libcurl \
 	    2>/dev/null || missing=" (a pkg-config library)"
 fi
+# The dashboard's browser tests run node and npm: Debian's nodejs and npm,
+# unless a node that brings its own npm is installed already.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
