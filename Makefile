@@ -209,6 +209,7 @@ bench: $(BENCHES) $(PROGS)
 	$(B)/bench/bench_alert_e2e $(B)
 	B=$(B) sh tests/bench/bench_e2e.sh
 	B=$(B) sh tests/bench/bench_hj212.sh
+	$(TEST_ENV) sh tests/browser/run.sh bench
 
 # An hour (DURATION seconds) of live load with the API polled: RSS and
 # descriptors flat, nothing lost.  Not in CI.

@@ -4,6 +4,7 @@
 # playwright-core comes from npm with the committed package-lock.json
 # (installed again only when the lock is newer than node_modules); the
 # browser is Debian's /usr/bin/chromium.  $AQGRIDD names the daemon.
+# "run.sh bench" runs bench.mjs instead (make bench).
 set -u
 cd "$(dirname "$0")" || exit 1
 if [ ! -f node_modules/.package-lock.json ] ||
@@ -11,4 +12,4 @@ if [ ! -f node_modules/.package-lock.json ] ||
 	npm ci --no-audit --no-fund --loglevel=error ||
 	    { echo "browser: npm ci failed" >&2; exit 1; }
 fi
-exec node dashboard.test.mjs
+exec node "${1:-dashboard.test}.mjs"
