@@ -59,7 +59,9 @@ int
 service_new(struct state *st, struct store *s, FILE *errs, struct service **out)
 {
 	const struct conf *c = state_conf(st);
-	struct alert_opts o = {.tz = state_tz(st)};
+	struct alert_opts o = {.tz = state_tz(st),
+	    .group_wait = c->alert_group_wait,
+	    .group_interval = c->alert_group_interval};
 	struct service *svc;
 	int rc = AQ_ERR_NOMEM;
 
@@ -246,9 +248,19 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 {
 	const struct conf *c = state_conf(svc->st);
 	bool unknown;
-	int aqi = v->aqi.aqi, level = aqi >= 0 ? v->aqi.level : 0;
+	int aqi, level;
 	int rc;
 
+	if (v == NULL) {
+		/* The end of a publication: what it raised goes out now (or
+		 * after group_wait), not at the next second's tick. */
+		pthread_mutex_lock(&svc->mu);
+		(void)alert_engine_tick(svc->engine, now);
+		pthread_mutex_unlock(&svc->mu);
+		return;
+	}
+	aqi = v->aqi.aqi;
+	level = aqi >= 0 ? v->aqi.level : 0;
 	unknown = cell_unknown(svc, v, now);
 	pthread_mutex_lock(&svc->mu);
 	if ((rc = alert_engine_cell(svc->engine, v, unknown, now)) != AQ_OK &&

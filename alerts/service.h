@@ -63,7 +63,8 @@ int service_start(struct service *svc) AQ_MUSTCHECK;
 void service_free(struct service *svc);
 
 /* A cell's view was published (the ingest thread, from state's hook);
- * evaluates its rules.  now: wall clock. */
+ * evaluates its rules.  NULL: the end of a publication; sends what it
+ * raised (subject to [alerts] group_wait).  now: wall clock. */
 void service_view(struct service *svc, const struct cell_view *v, int64_t now);
 /* Once a second from the main loop: sensor liveness, groups, repeats. */
 void service_tick(struct service *svc, int64_t now);

@@ -225,6 +225,14 @@ static const struct opt opts[] = {
 	NULL, NULL, "Largest payload decoded, bytes; longer ones are refused."},
     {"ingest", "queue", T_INT, C(queue), 0, 16, 4194304, "65536", NULL, NULL,
 	"Messages buffered between MQTT and the engine."},
+    {"alerts", "group_wait", T_INT, C(alert_group_wait), 0, 0, 3600, "0", NULL,
+	NULL,
+	"Seconds the first alert of a new group (rule and area) waits for "
+	"others before it is sent; 0 sends it with the batch that raised it."},
+    {"alerts", "group_interval", T_INT, C(alert_group_interval), 0, 1, 86400,
+	"30", NULL, NULL,
+	"Seconds after a group's notification during which more alerts of "
+	"the group wait, to go out together in the next one."},
     {"store", "dir", T_STR, CS(store_dir), 0, 0, "", NULL, NULL,
 	"Folder for what aqgridd keeps across restarts: the history database "
 	"(aqgrid.db), the state image and the message journal.  Empty: "
@@ -874,7 +882,7 @@ open_section(struct parse *p, char *hdr)
 	    (strcmp(name, "mqtt") != 0 && strcmp(name, "http") != 0 &&
 		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
 		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0 &&
-		strcmp(name, "store") != 0)) {
+		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

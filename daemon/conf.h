@@ -141,6 +141,9 @@ struct conf {
 	int64_t queue;
 	int64_t sensors_max;
 	double qc_max[POL_COUNT];
+	/* [alerts] */
+	int64_t alert_group_wait;     /* seconds */
+	int64_t alert_group_interval; /* seconds */
 	/* [store] */
 	char store_dir[CONF_PATH_MAX]; /* "" when nothing is kept */
 	int64_t retention_days;

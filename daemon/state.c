@@ -39,6 +39,7 @@ struct state {
 	struct store *store;
 	state_view_fn on_view;
 	void *on_view_ctx;
+	int64_t *shown; /* per cell: latest hour the hook saw; ingest thread */
 	_Atomic int64_t *last; /* per sensor: newest reading's own time */
 	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
 	int64_t *interval;     /* per sensor, seconds */
@@ -55,6 +56,10 @@ static void put_rows(struct state *st, const struct conf *conf, uint32_t cell,
     const struct cell_view *v);
 static void build_view(struct state *st, const struct conf *conf, uint32_t cell,
     struct cell_view *v);
+static void build_view_at(struct state *st, const struct conf *conf,
+    uint32_t cell, int64_t hour, struct cell_view *v);
+static void show_hours(struct state *st, const struct conf *conf, uint32_t cell,
+    const struct cell_view *v);
 
 struct state *
 state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
@@ -82,6 +87,7 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->dirty = calloc(conf->ncells, 1);
 	st->dirty_list = calloc(conf->ncells, sizeof(*st->dirty_list));
 	st->row_from = calloc(conf->ncells, sizeof(*st->row_from));
+	st->shown = calloc(conf->ncells, sizeof(*st->shown));
 	st->last = calloc(wc.sensors_max + 1, sizeof(*st->last));
 	st->seen = calloc(wc.sensors_max + 1, sizeof(*st->seen));
 	st->interval = calloc(wc.sensors_max + 1, sizeof(*st->interval));
@@ -92,14 +98,16 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	    (size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->value));
 	if (st->w == NULL || st->views == NULL || st->dirty == NULL ||
 	    st->dirty_list == NULL || st->row_from == NULL ||
-	    st->last == NULL || st->seen == NULL || st->interval == NULL ||
-	    st->has == NULL || st->raw == NULL || st->value == NULL)
+	    st->shown == NULL || st->last == NULL || st->seen == NULL ||
+	    st->interval == NULL || st->has == NULL || st->raw == NULL ||
+	    st->value == NULL)
 		goto fail;
 	for (uint32_t c = 0; c < conf->ncells; c++) {
 		if (win_add_cell(st->w, conf->cells[c].id, &idx) != AQ_OK)
 			goto fail;
 		pthread_mutex_init(&st->views[c].mu, NULL);
 		st->row_from[c] = INT64_MAX;
+		st->shown[c] = WIN_NO_HOUR;
 	}
 	for (uint32_t k = 0; k < conf->nsensors; k++) {
 		int64_t cell = conf_cell_find(conf, conf->sensors[k].cell);
@@ -140,6 +148,7 @@ state_free(struct state *st)
 	free(st->seen);
 	free(st->last);
 	free(st->row_from);
+	free(st->shown);
 	free(st->dirty_list);
 	free(st->dirty);
 	free(st->views);
@@ -530,11 +539,22 @@ static void
 build_view(struct state *st, const struct conf *conf, uint32_t cell,
     struct cell_view *v)
 {
+	int64_t newest_hour = win_cell_newest_hour(st->w, cell);
+
+	build_view_at(st, conf, cell,
+	    newest_hour == WIN_NO_HOUR ? WIN_NO_HOUR : newest_hour - 1, v);
+}
+
+/* The view of cell as it was when hour was its latest complete hour
+ * (WIN_NO_HOUR: none yet). */
+static void
+build_view_at(struct state *st, const struct conf *conf, uint32_t cell,
+    int64_t hour, struct cell_view *v)
+{
 	const struct tz *z = win_tz(st->w);
 	struct aqi_opts ho = {
 	    .std = (enum aqi_std)conf->aqi_std, .report = AQI_HOURLY};
 	struct aqi_opts dopt = ho;
-	int64_t newest_hour = win_cell_newest_hour(st->w, cell);
 	int32_t date;
 
 	dopt.report = AQI_DAILY;
@@ -545,9 +565,9 @@ build_view(struct state *st, const struct conf *conf, uint32_t cell,
 	v->aqi.aqi = v->day_aqi.aqi = -1;
 	v->nsensors =
 	    win_cell_sensors(st->w, cell, v->sensors, STATE_VIEW_SENSORS);
-	if (newest_hour == WIN_NO_HOUR)
+	if (hour == WIN_NO_HOUR)
 		return;
-	v->hour = newest_hour - 1;
+	v->hour = hour;
 	v->hour_end = tz_hour_end(z, v->hour);
 	date = tz_hour_day(z, v->hour);
 	if (win_cell_hour(st->w, cell, v->hour, &v->stats) != AQ_OK ||
@@ -573,6 +593,36 @@ build_view(struct state *st, const struct conf *conf, uint32_t cell,
 	}
 }
 
+/* Hands the hook every hour of cell that became complete since it last
+ * saw the cell, oldest first and each as it was then, so that a burst of
+ * hours (a replay, a back-fill) is seen hour by hour as live data would
+ * have been; then the latest view, also when it changed in place (a late
+ * reading). */
+static void
+show_hours(struct state *st, const struct conf *conf, uint32_t cell,
+    const struct cell_view *v)
+{
+	/* A cell seen for the first time: every hour the engine holds. */
+	int64_t from = st->shown[cell] == WIN_NO_HOUR
+	    ? v->hour - (WIN_HOURS - 1)
+	    : st->shown[cell] + 1;
+	struct cell_view past;
+
+	if (v->hour != WIN_NO_HOUR && from < v->hour - (WIN_HOURS - 1))
+		from = v->hour - (WIN_HOURS - 1);
+	for (int64_t hr = from; v->hour != WIN_NO_HOUR && hr < v->hour; hr++) {
+		build_view_at(st, conf, cell, hr, &past);
+		/* Before the cell's first data there is nothing to see. */
+		if (past.stats.in.has == 0 && past.day_stats.in.has == 0 &&
+		    st->shown[cell] == WIN_NO_HOUR)
+			continue;
+		past.version = v->version;
+		st->on_view(st->on_view_ctx, &past);
+	}
+	st->shown[cell] = v->hour;
+	st->on_view(st->on_view_ctx, v);
+}
+
 uint32_t
 state_publish(struct state *st)
 {
@@ -592,10 +642,12 @@ state_publish(struct state *st)
 		slot->v = v;
 		pthread_mutex_unlock(&slot->mu);
 		if (st->on_view != NULL)
-			st->on_view(st->on_view_ctx, &v);
+			show_hours(st, conf, cell, &v);
 		st->dirty[cell] = 0;
 	}
 	st->ndirty = 0;
+	if (st->on_view != NULL && n > 0)
+		st->on_view(st->on_view_ctx, NULL);
 	atomic_fetch_add_explicit(
 	    &st->counters.publishes, n, memory_order_relaxed);
 	return n;
@@ -733,7 +785,11 @@ state_image_load(struct state *st, const void *buf, size_t len, uint64_t *mark,
 	}
 	atomic_store_explicit(&st->nsensors, h.nsensors, memory_order_release);
 	for (uint32_t c = 0; c < win_cells(st->w); c++) {
+		int64_t newest = win_cell_newest_hour(st->w, c);
+
 		st->row_from[c] = INT64_MAX;
+		/* The hook saw these hours before the restart. */
+		st->shown[c] = newest == WIN_NO_HOUR ? WIN_NO_HOUR : newest - 1;
 		touch(st, c);
 	}
 	state_publish(st);

@@ -170,7 +170,11 @@ struct store *state_store(const struct state *st);
 uint32_t state_sensor_cell(const struct state *st, uint32_t sensor);
 
 /* Called by state_publish() (the ingest thread) with each view it has just
- * published.  Set before ingest starts; fn must not call state_publish. */
+ * published -- preceded, when a cell moved on by several hours at once (a
+ * replay, a back-fill), by a view of each hour in between as it was then,
+ * so that the hook sees every hour in order -- and with NULL once at the
+ * end of a publication that changed anything.  Set before ingest starts;
+ * fn must not call state_publish. */
 typedef void (*state_view_fn)(void *ctx, const struct cell_view *v);
 void state_on_publish(struct state *st, state_view_fn fn, void *ctx);
 

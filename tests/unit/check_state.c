@@ -1,0 +1,161 @@
+/* check_state: published views and the hook that sees them hour by hour. */
+#include "daemon/state.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/fix.h"
+#include "daemon/tz.h"
+
+struct seen {
+	int n, ends;
+	int64_t hour[64];
+	int64_t pm25[64]; /* the hour's pm25_1h, fix; -1 when absent */
+};
+
+static char dir[64];
+static struct state *st;
+static struct seen seen;
+static uint32_t sensor;
+
+static int
+decoder(const char *name)
+{
+	return strcmp(name, "json") == 0 ? 0 : -1;
+}
+
+static const struct conf_hooks hooks = {.decoder = decoder};
+
+static void
+hook(void *ctx, const struct cell_view *v)
+{
+	struct seen *s = ctx;
+
+	if (v == NULL) {
+		s->ends++;
+		return;
+	}
+	ck_assert_int_lt(s->n, 64);
+	s->hour[s->n] = v->hour;
+	s->pm25[s->n] = v->stats.in.has & IND_BIT(IND_PM25_1H)
+	    ? v->stats.in.v[IND_PM25_1H]
+	    : -1;
+	s->n++;
+}
+
+static void
+setup(void)
+{
+	struct conf *c = NULL;
+	char path[128];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/check_state.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(
+	    "[mqtt]\nsubscribe = aq/# json 1\n[grid]\nrows = 1\ncols = 1\n", f);
+	fclose(f);
+	ck_assert_int_eq(conf_load(path, &hooks, &c, stderr), AQ_OK);
+	unlink(path);
+	rmdir(dir);
+	ck_assert_ptr_nonnull(st = state_new(c, NULL, 0));
+	memset(&seen, 0, sizeof(seen));
+	state_on_publish(st, hook, &seen);
+	ck_assert_int_eq(state_sensor(st, "s1", 0, &sensor), AQ_OK);
+	state_publish(st);
+	memset(&seen, 0, sizeof(seen));
+}
+
+static void
+teardown(void)
+{
+	state_free(st);
+}
+
+/* An hourly mean of PM2.5 v for the hour starting at ts. */
+static void
+feed(int64_t ts, double v)
+{
+	struct win *w = state_engine(st);
+	struct reading r = {.ts = ts, .period = 3600, .has = 1u << POL_PM25};
+	int64_t prev = win_cell_newest_hour(w, 0);
+
+	r.v[POL_PM25] = v;
+	ck_assert_int_eq(win_update(w, sensor, &r), AQ_OK);
+	state_updated(st, sensor, &r, NULL, prev, ts);
+}
+
+START_TEST(a_burst_of_hours_is_seen_hour_by_hour)
+{
+	const struct tz *z = state_tz(st);
+	int64_t t0 = 1795900000 - 1795900000 % 3600;
+	int64_t h0 = tz_hour(z, t0);
+
+	/* Six hours arrive before one publication (a replay, a back-fill):
+	 * the hook still sees each of the five complete ones, in order. */
+	for (int k = 0; k < 6; k++)
+		feed(t0 + 3600 * k, k == 1 ? 150 : 40);
+	state_publish(st);
+	ck_assert_int_eq(seen.n, 5);
+	ck_assert_int_eq(seen.ends, 1);
+	for (int k = 0; k < 5; k++) {
+		ck_assert_int_eq(seen.hour[k], h0 + k);
+		ck_assert_int_eq(
+		    seen.pm25[k], (k == 1 ? 150 : 40) * (int64_t)FIX_ONE);
+	}
+
+	/* One more hour: only that one. */
+	memset(&seen, 0, sizeof(seen));
+	feed(t0 + 3600 * 6, 40);
+	state_publish(st);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_eq(seen.hour[0], h0 + 5);
+
+	/* A late reading in a complete hour: the latest view again, changed
+	 * in place; no hour goes back. */
+	memset(&seen, 0, sizeof(seen));
+	{
+		struct win *w = state_engine(st);
+		struct reading r = {
+		    .ts = t0 + 5 * 3600 + 1800, .period = 60, .has = 1u};
+		uint32_t s2;
+
+		ck_assert_int_eq(state_sensor(st, "s2", 0, &s2), AQ_OK);
+		r.v[POL_PM25] = 10;
+		ck_assert_int_eq(win_update(w, s2, &r), AQ_OK);
+		state_updated(st, s2, &r, NULL, h0 + 6, r.ts);
+	}
+	state_publish(st);
+	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_eq(seen.hour[0], h0 + 5);
+
+	/* Nothing changed: no call at all. */
+	memset(&seen, 0, sizeof(seen));
+	state_publish(st);
+	ck_assert_int_eq(seen.n, 0);
+	ck_assert_int_eq(seen.ends, 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("state");
+	TCase *tc = tcase_create("state");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, a_burst_of_hours_is_seen_hour_by_hour);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
