@@ -8,6 +8,8 @@
  * build/aqgrid, build/aqgridd); $AQ_WRAP, e.g. "valgrind -q
  * --error-exitcode=1", is put in front of both, split on spaces.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,10 @@
 #include "tests/harness.h"
 
 #define MAX_ARGS 64
+
+/* API tokens of the history daemon: a writer and a reader. */
+#define RW_TOKEN "duty-0123456789abcdef"
+#define RO_TOKEN "wall-0123456789abcdef"
 
 struct daemon {
 	struct h_proc proc;
@@ -818,7 +824,19 @@ setup_history(void)
 	write_conf(&d, port, 3, 4);
 	ck_assert_ptr_nonnull(f = fopen(d.conf, "a"));
 	fprintf(f, "[store]\ndir = %s/store-%d\n", h_tmpdir(), port);
+	/* An alert for the alerts, ack and silence commands: yesterday's
+	 * last hours go over 100. */
+	fprintf(f,
+	    "[rule hot]\nwhen = pm25_1h > 100\nclear = 90\n"
+	    "severity = critical\n"
+	    "[http]\ntokens_file = %s/tokens-%d\n",
+	    h_tmpdir(), port);
 	ck_assert_int_eq(fclose(f), 0);
+	snprintf(text, sizeof(text), "%s/tokens-%d", h_tmpdir(), port);
+	ck_assert_ptr_nonnull(f = fopen(text, "w"));
+	fputs("duty " RW_TOKEN " rw\nwall " RO_TOKEN " ro\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(text, 0600), 0);
 	start(&d, "cli-hist");
 	snprintf(text, sizeof(text),
 	    "{\"ts\":%lld,\"cell\":\"r009c009\",\"pm25\":5}",
@@ -1042,6 +1060,99 @@ START_TEST(test_history_area)
 }
 END_TEST
 
+/* ---- alerts, ack, silence ---- */
+
+START_TEST(test_alerts_ack_silence)
+{
+	struct run r;
+	char fp[64] = "", id[32] = "", want[512];
+	long long until = h_ms() + 20000;
+	json_t *j = NULL, *a;
+
+	/* The alert raised by yesterday's last hours, as a table... */
+	do {
+		run(&r, "alerts", "--url", d.url, NULL);
+		if (strstr(r.out, "firing") == NULL) {
+			run_free(&r);
+			h_sleep_ms(100);
+			continue;
+		}
+		break;
+	} while (h_ms() < until);
+	ck_ok(&r);
+	ck_assert_ptr_nonnull(strstr(r.out, "hot"));
+	ck_assert_ptr_nonnull(strstr(r.out, "critical"));
+	ck_assert_ptr_nonnull(strstr(r.out, "r000c001"));
+	run_free(&r);
+	/* ... and as the API's JSON, for its fingerprint. */
+	run(&r, "alerts", "--state", "firing", "--json", "--url", d.url, NULL);
+	ck_ok(&r);
+	j = parse(r.out);
+	a = json_array_get(json_object_get(j, "results"), 0);
+	ck_assert_ptr_nonnull(a);
+	snprintf(fp, sizeof(fp), "%s",
+	    json_string_value(json_object_get(a, "fingerprint")));
+	ck_assert_int_eq(strlen(fp), 16);
+	json_decref(j);
+	run_free(&r);
+
+	/* Acknowledging needs a token, and one that may write. */
+	run(&r, "ack", fp, "--url", d.url, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "401"));
+	ck_assert_ptr_null(strstr(r.err, RW_TOKEN));
+	run_free(&r);
+	run(&r, "ack", fp, "--token", RO_TOKEN, "--url", d.url, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "403"));
+	run_free(&r);
+	run(&r, "ack", fp, "--comment", "on it", "--token", RW_TOKEN, "--url",
+	    d.url, NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	run(&r, "alerts", "--state", "firing", "--json", "--url", d.url, NULL);
+	ck_ok(&r);
+	j = parse(r.out);
+	a = json_array_get(json_object_get(j, "results"), 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "duty"));
+	ck_assert_ptr_nonnull(strstr(r.out, "on it"));
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(a, "fingerprint")), fp);
+	json_decref(j);
+	run_free(&r);
+
+	/* A silence: added (its id printed), listed active, removed. */
+	run(&r, "silence", "add", "cell=r000c001 rule=hot", "--for", "2h",
+	    "--comment", "maintenance", "--token", RW_TOKEN, "--url", d.url,
+	    NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_int_eq(sscanf(r.out, "silence %31s until", id), 1);
+	run_free(&r);
+	run(&r, "silence", "list", "--url", d.url, NULL);
+	ck_ok(&r);
+	ck_assert_ptr_nonnull(strstr(r.out, "active"));
+	ck_assert_ptr_nonnull(strstr(r.out, "maintenance"));
+	ck_assert_ptr_nonnull(strstr(r.out, "cell=r000c001"));
+	run_free(&r);
+	run(&r, "silence", "rm", id, "--token", RW_TOKEN, "--url", d.url, NULL);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	run(&r, "silence", "list", "--url", d.url, NULL);
+	ck_ok(&r);
+	ck_assert_ptr_nonnull(strstr(r.out, "expired"));
+	ck_assert_ptr_null(strstr(r.out, "active"));
+	run_free(&r);
+	/* The token never reaches the daemon's log. */
+	{
+		char *log = slurp(d.proc.log);
+
+		snprintf(want, sizeof(want), "%s", RW_TOKEN);
+		ck_assert_ptr_null(strstr(log, want));
+		free(log);
+	}
+}
+END_TEST
+
 /* The small daemon has no [store]. */
 START_TEST(test_history_no_store)
 {
@@ -1144,6 +1255,7 @@ cli_suite(void)
 	tcase_add_checked_fixture(hist, setup_history, teardown);
 	tcase_add_test(hist, test_history);
 	tcase_add_test(hist, test_history_area);
+	tcase_add_test(hist, test_alerts_ack_silence);
 	suite_add_tcase(s, hist);
 
 	tcase_set_timeout(alone, slow ? 300 : 120);
