@@ -732,48 +732,50 @@ static const struct resp_def static_resps[] = {{200, "The file.", "*/*"},
 
 static const struct route_def routes[R_COUNT] = {
     [R_HEALTHZ] = {h_healthz, "getHealth", "health",
-	"Liveness: the server answers.", no_params, healthz_resps},
+	"Liveness: the server answers.", no_params, healthz_resps, NULL},
     [R_READYZ] = {h_readyz, "getReady", "health",
-	"Readiness: connected to the MQTT broker.", no_params, readyz_resps},
+	"Readiness: connected to the MQTT broker.", no_params, readyz_resps,
+	NULL},
     [R_STATUS] = {h_status, "getStatus", "meta",
 	"Version, uptime, ingest counters and standards.", no_params,
-	status_resps},
+	status_resps, NULL},
     [R_CELLS] = {h_cells, "listCells", "cells",
 	"Cells with their latest complete hour, filtered, sorted and "
 	"paged.",
-	cells_params, cells_resps},
+	cells_params, cells_resps, NULL},
     [R_CELL] = {h_cell, "getCell", "cells",
 	"One cell: AQI, IAQIs, concentrations, exceedances, the latest "
 	"complete day and sensors.",
-	cell_params, cell_resps},
+	cell_params, cell_resps, NULL},
     [R_AREAS] = {h_areas, "listAreas", "areas",
 	"Areas with their worst cell, means and level counts.", no_params,
-	areas_resps},
+	areas_resps, NULL},
     [R_AREA] = {h_area, "getArea", "areas",
-	"One area with its aggregates and cell ids.", area_params, area_resps},
+	"One area with its aggregates and cell ids.", area_params, area_resps,
+	NULL},
     [R_CELL_HISTORY] = {h_cell_history, "getCellHistory", "history",
 	"A cell's hourly rows from the store (AQI, level, primary "
 	"pollutants, exceedances, each indicator's value and valid "
 	"hours), paged by cursor; JSON or CSV.",
-	cell_history_params, cell_history_resps},
+	cell_history_params, cell_history_resps, NULL},
     [R_CELL_DAILY] = {h_cell_daily, "getCellDaily", "history",
 	"A cell's daily rows from the store (daily AQI, daily means, "
 	"maxima and MDA8), paged by cursor; JSON or CSV.",
-	cell_daily_params, cell_daily_resps},
+	cell_daily_params, cell_daily_resps, NULL},
     [R_AREA_HISTORY] = {h_area_history, "getAreaHistory", "history",
 	"An area's hours aggregated from its cells' rows as for the area "
 	"itself: worst cell, means over cells with a valid value (with "
 	"how many), cells per level.  A page may hold fewer hours than "
 	"limit in a large area (at most 20000 cell-hours are read a "
 	"page); follow next_cursor until it is null.",
-	area_history_params, area_history_resps},
+	area_history_params, area_history_resps, NULL},
     [R_ALERTS] = {h_alerts, "listAlerts", "alerts",
 	"Alerts filtered by state, severity, area and cell, newest change "
 	"first; with after, the alert log after that cursor.",
-	alerts_params, alerts_resps},
+	alerts_params, alerts_resps, NULL},
     [R_ALERT] = {h_alert, "getAlert", "alerts",
 	"One alert with its notification delivery attempts.", alert_params,
-	alert_resps},
+	alert_resps, NULL},
     [R_ALERT_ACK] = {NULL, NULL, "alerts", NULL, alert_params, NULL,
 	ack_methods},
     [R_SILENCES] = {h_silences, "listSilences", "alerts",
@@ -784,20 +786,20 @@ static const struct route_def routes[R_COUNT] = {
     [R_NOTIFICATIONS] = {h_notifications, "listNotifications", "alerts",
 	"Dead-lettered notifications: attempts ran out or the receiver "
 	"refused them for good.",
-	notifications_params, notifications_resps},
+	notifications_params, notifications_resps, NULL},
     [R_EVENTS] = {h_events, "streamEvents", "alerts",
 	"Server-Sent Events of alert notices, acknowledgements, silences "
 	"and cell AQI changes.  Starts after Last-Event-ID (header or "
 	"last_event_id), else with the next event.",
-	events_params, events_resps},
+	events_params, events_resps, NULL},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
-	"This OpenAPI 3.0.3 document.", no_params, openapi_resps},
+	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
-	no_params, metrics_resps},
+	no_params, metrics_resps, NULL},
     [R_INDEX] = {h_static, "getDashboard", "dashboard",
-	"The dashboard (static/index.html).", no_params, index_resps},
+	"The dashboard (static/index.html).", no_params, index_resps, NULL},
     [R_STATIC] = {h_static, "getStaticFile", "dashboard",
-	"A file of the dashboard.", file_params, static_resps},
+	"A file of the dashboard.", file_params, static_resps, NULL},
 };
 
 /* The indicators of a cell's concentrations, in the API's order. */
@@ -3616,7 +3618,8 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 	}
 	put_text(b, "},\"levels\":{");
 	for (int l = 1; l <= 6; l++) {
-		snprintf(key, sizeof(key), "%d", l);
+		key[0] = (char)('0' + l);
+		key[1] = '\0';
 		put_key(b, key);
 		put_int(b, true, levels[l]);
 		put(b, ",", 1);

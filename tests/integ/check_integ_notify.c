@@ -354,7 +354,7 @@ static void
 ext_hmac(const char *key, const char *msg, size_t msglen, bool hex, char *out,
     size_t cap)
 {
-	char cmd[1024], file[512], hexkey[600] = "";
+	char cmd[1400], file[512], hexkey[600] = "";
 	unsigned char raw[64];
 	size_t got;
 	FILE *f, *p;
