@@ -1013,9 +1013,11 @@ persist(struct alert_engine *e)
 			break;
 		a->dirty = false;
 	}
-	memmove(
-	    e->dirty, e->dirty + done, (e->ndirty - done) * sizeof(*e->dirty));
-	e->ndirty -= done;
+	if (done > 0) {
+		memmove(e->dirty, e->dirty + done,
+		    (e->ndirty - done) * sizeof(*e->dirty));
+		e->ndirty -= done;
+	}
 	done = 0;
 	if (rc != AQ_OK)
 		goto out;
@@ -1038,8 +1040,11 @@ persist(struct alert_engine *e)
 			break;
 		free(e->logq[done]);
 	}
-	memmove(e->logq, e->logq + done, (e->nlogq - done) * sizeof(char *));
-	e->nlogq -= done;
+	if (done > 0) {
+		memmove(e->logq, e->logq + done,
+		    (e->nlogq - done) * sizeof(char *));
+		e->nlogq -= done;
+	}
 out:
 	if (rc != AQ_OK)
 		e->stats.store_failures++;

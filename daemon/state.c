@@ -602,15 +602,19 @@ static void
 show_hours(struct state *st, const struct conf *conf, uint32_t cell,
     const struct cell_view *v)
 {
-	/* A cell seen for the first time: every hour the engine holds. */
-	int64_t from = st->shown[cell] == WIN_NO_HOUR
-	    ? v->hour - (WIN_HOURS - 1)
-	    : st->shown[cell] + 1;
+	int64_t from;
 	struct cell_view past;
 
-	if (v->hour != WIN_NO_HOUR && from < v->hour - (WIN_HOURS - 1))
+	if (v->hour == WIN_NO_HOUR) {
+		st->on_view(st->on_view_ctx, v);
+		return;
+	}
+	/* A cell seen for the first time: every hour the engine holds. */
+	from = st->shown[cell] == WIN_NO_HOUR ? v->hour - (WIN_HOURS - 1)
+					      : st->shown[cell] + 1;
+	if (from < v->hour - (WIN_HOURS - 1))
 		from = v->hour - (WIN_HOURS - 1);
-	for (int64_t hr = from; v->hour != WIN_NO_HOUR && hr < v->hour; hr++) {
+	for (int64_t hr = from; hr < v->hour; hr++) {
 		build_view_at(st, conf, cell, hr, &past);
 		/* Before the cell's first data there is nothing to see. */
 		if (past.stats.in.has == 0 && past.day_stats.in.has == 0 &&
@@ -662,13 +666,15 @@ struct image_head {
 	uint64_t win_len;
 };
 
-static const char image_magic[8] = "AQSTAT1";
+static const char image_magic[8] = "AQSTAT2";
 
-/* Per sensor: last, seen, interval (int64), has (uint32), raw and value
- * (double[POL_COUNT]). */
+/* Per sensor: last, seen, interval (int64), has (uint32) and 4 bytes of 0,
+ * raw and value (double[POL_COUNT]): a multiple of 8, so that the engine's
+ * image after them stays aligned. */
 #define SENSOR_IMAGE_BYTES                                                     \
-	(3 * sizeof(int64_t) + sizeof(uint32_t) +                              \
+	(3 * sizeof(int64_t) + 2 * sizeof(uint32_t) +                          \
 	    2 * POL_COUNT * sizeof(double))
+_Static_assert(SENSOR_IMAGE_BYTES % 8 == 0, "sensor image alignment");
 
 size_t
 state_image_size(const struct state *st)
@@ -692,7 +698,7 @@ state_image_save(const struct state *st, uint64_t mark, void *buf)
 {
 	struct image_head h;
 	unsigned char *p = buf;
-	uint32_t n = win_sensors(st->w);
+	uint32_t n = win_sensors(st->w), zero = 0;
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, image_magic, sizeof(h.magic));
@@ -712,6 +718,7 @@ state_image_save(const struct state *st, uint64_t mark, void *buf)
 		p = put_bytes(p, &seen, sizeof(seen));
 		p = put_bytes(p, &st->interval[k], sizeof(st->interval[k]));
 		p = put_bytes(p, &has, sizeof(has));
+		p = put_bytes(p, &zero, sizeof(zero));
 		for (int q = 0; q < 2 * POL_COUNT; q++) {
 			double x = atomic_load_explicit(q < POL_COUNT
 				? &st->raw[k * POL_COUNT + (uint32_t)q]
@@ -768,7 +775,7 @@ state_image_load(struct state *st, const void *buf, size_t len, uint64_t *mark,
 		memcpy(&seen, p + 8, sizeof(seen));
 		memcpy(&st->interval[k], p + 16, sizeof(st->interval[k]));
 		memcpy(&has, p + 24, sizeof(has));
-		p += 28;
+		p += 32;
 		atomic_store_explicit(&st->last[k], last, memory_order_relaxed);
 		atomic_store_explicit(&st->seen[k], seen, memory_order_relaxed);
 		atomic_store_explicit(&st->has[k], has, memory_order_relaxed);

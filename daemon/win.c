@@ -623,10 +623,14 @@ struct image_head {
 	uint32_t cell_size, sensor_size, slot_size;
 	uint32_t ncells, nsensors, nslots;
 	int32_t lateness;
+	uint32_t reserved; /* 0; keeps what follows 8-aligned */
 	char tz[TZ_NAME_MAX];
 };
 
-static const char image_magic[8] = "AQWIN01";
+/* The cells are read in place: they must be aligned as the engine's. */
+_Static_assert(sizeof(struct image_head) % 8 == 0, "image head alignment");
+
+static const char image_magic[8] = "AQWIN02";
 
 size_t
 win_image_size(const struct win *w)
