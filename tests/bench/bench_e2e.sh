@@ -135,10 +135,12 @@ for q in 0 1; do
 done
 
 # The store's cost at QoS 1: the same back-fill into a daemon with and
-# without a store folder (a fresh one per run).
-for mode in off on; do
-	: >"$tmp/store.$mode"
-	for r in $(seq "$RUNS"); do
+# without a store folder (a fresh one per run), on and off in turns so that
+# whatever else loads the machine weighs on both alike.
+: >"$tmp/store.off"
+: >"$tmp/store.on"
+for r in $(seq "$RUNS"); do
+	for mode in off on; do
 		rm -rf "$tmp/store-run"
 		if [ "$mode" = on ]; then
 			start_daemon 1 "$tmp/store-run"
