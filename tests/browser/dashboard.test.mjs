@@ -107,7 +107,12 @@ async function api(d, p, opts) {
 /* The canvas colour at a quarter into the cell (away from outlines and
  * the AQI written in its middle), read back from the drawn pixels. */
 function pixel(page, id) {
-  return page.evaluate(id => {
+  /* Two animation frames first: a redraw the page has scheduled (after a
+   * resize, a font load) has then happened, so what is read is what is
+   * shown. */
+  return page.evaluate(async id => {
+    await new Promise(r => requestAnimationFrame(() =>
+      requestAnimationFrame(r)));
     const b = window.aqgrid.box(id);
     const cv = document.getElementById('map');
     const dpr = cv.width / parseFloat(cv.style.width);
@@ -177,9 +182,14 @@ async function main() {
 
     await res.check('the colour drawn for each level is its HJ 633 colour',
       async () => {
-        for (const id of Object.keys(WANT))
+        for (const id of Object.keys(WANT)) {
+          const want = JSON.stringify(LEVEL_RGB[WANT[id][1]]);
+
+          await until(async () => JSON.stringify(await pixel(page, id)) ===
+            want, 10, id + ' drawn in level ' + WANT[id][1] + '\'s colour');
           eq(await pixel(page, id), LEVEL_RGB[WANT[id][1]], id +
             ' (level ' + WANT[id][1] + ')');
+        }
       });
 
     await res.check('cells without a valid AQI are drawn unknown, not clean',
