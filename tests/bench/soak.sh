@@ -7,6 +7,7 @@
 # message the simulator published must have been applied (no loss), and
 # RSS and descriptors must be flat after the warm-up.
 # Usage: B=build DURATION=3600 RATE=74000 sh tests/bench/soak.sh
+# RATE must stay below the 80,000 sensors a second (see PER_CELL).
 # (make soak; not in CI: it takes the whole DURATION).
 set -eu
 B=${B:-build}
@@ -14,7 +15,11 @@ DURATION=${DURATION:-3600}
 RATE=${RATE:-74000}
 ROWS=100
 COLS=100
-PER_CELL=2
+# 8 sensors a cell: 80,000 sensors, so that a round of all of them at
+# RATE takes at least a second and the readings' timestamps keep pace with
+# the clock (the daemon refuses readings stamped ahead of it, and a second
+# reading of a sensor in the same second as a duplicate).
+PER_CELL=8
 tmp=$(mktemp -d /tmp/aqgrid-soak.XXXXXX)
 out=${SOAK_OUT:-$B/soak.tsv}
 pids=""
@@ -57,6 +62,7 @@ web_root = web
 threads = 2
 [ingest]
 queue = 262144
+sensors_max = $((ROWS * COLS * PER_CELL))
 [store]
 dir = $tmp/store
 [grid]
