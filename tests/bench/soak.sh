@@ -6,20 +6,19 @@
 # open file descriptors and thread count every minute.  At the end: every
 # message the simulator published must have been applied (no loss), and
 # RSS and descriptors must be flat after the warm-up.
-# Usage: B=build DURATION=3600 RATE=74000 sh tests/bench/soak.sh
-# RATE must stay below the 80,000 sensors a second (see PER_CELL).
+# Usage: B=build DURATION=3600 RATE=75000 sh tests/bench/soak.sh
 # (make soak; not in CI: it takes the whole DURATION).
 set -eu
 B=${B:-build}
 DURATION=${DURATION:-3600}
-RATE=${RATE:-74000}
+RATE=${RATE:-75000}
 ROWS=100
 COLS=100
-# 8 sensors a cell: 80,000 sensors, so that a round of all of them at
-# RATE takes at least a second and the readings' timestamps keep pace with
-# the clock (the daemon refuses readings stamped ahead of it, and a second
-# reading of a sensor in the same second as a duplicate).
-PER_CELL=8
+# 15 sensors a cell: 150,000 sensors, a round of all of them at 75,000
+# messages a second takes exactly the 2 s its timestamps advance, so they
+# keep pace with the clock (the daemon refuses readings stamped ahead of
+# it).  Keep RATE dividing 150,000 into whole seconds.
+PER_CELL=15
 tmp=$(mktemp -d /tmp/aqgrid-soak.XXXXXX)
 out=${SOAK_OUT:-$B/soak.tsv}
 pids=""
