@@ -269,6 +269,7 @@ static int net_option(
 static int count_arg(const char *s, long max, long *out);
 static int base_url(
     const char *cmd, const char *what, const char *url, char *base, size_t len);
+static int pick_url(const char *cmd, const char *url, char *base, size_t len);
 static int cmd_history(const struct cmd *c, int argc, char **argv);
 static int hist_parse(
     const struct cmd *c, int argc, char **argv, struct hist_cfg *cfg);
@@ -1732,7 +1733,7 @@ cmd_history(const struct cmd *c, int argc, char **argv)
 static int
 hist_parse(const struct cmd *c, int argc, char **argv, struct hist_cfg *cfg)
 {
-	const char *url = NULL, *env = getenv(URL_ENV);
+	const char *url = NULL;
 	char b[SHOWN_BUF];
 	bool opts_done = false;
 	int rc = EXIT_SUCCESS;
@@ -1778,15 +1779,8 @@ hist_parse(const struct cmd *c, int argc, char **argv, struct hist_cfg *cfg)
 		    "--daily and --area exclude each other (areas have "
 		    "hourly history only)");
 		rc = EXIT_USAGE;
-	} else if (url != NULL) {
-		rc = base_url(
-		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
-	} else if (env != NULL && *env != '\0') {
-		rc = base_url(
-		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
 	} else {
-		rc = base_url(
-		    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+		rc = pick_url(c->name, url, cfg->base, sizeof(cfg->base));
 	}
 	return rc;
 }
@@ -2097,7 +2091,7 @@ static int
 net_parse(const struct cmd *c, int nspecs, int nids, int argc, char **argv,
     struct net_cfg *cfg)
 {
-	const char *url = NULL, *env = getenv(URL_ENV);
+	const char *url = NULL;
 	char b[SHOWN_BUF];
 	bool opts_done = false;
 	int ids = 0, rc = EXIT_SUCCESS;
@@ -2137,15 +2131,8 @@ net_parse(const struct cmd *c, int nspecs, int nids, int argc, char **argv,
 	} else if (nids > 0 && cfg->id[0] == '\0') {
 		usage_error(c->name, "empty cell ID");
 		rc = EXIT_USAGE;
-	} else if (url != NULL) {
-		rc = base_url(
-		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
-	} else if (env != NULL && *env != '\0') {
-		rc = base_url(
-		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
 	} else {
-		rc = base_url(
-		    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+		rc = pick_url(c->name, url, cfg->base, sizeof(cfg->base));
 	}
 	return rc;
 }
@@ -2209,6 +2196,19 @@ count_arg(const char *s, long max, long *out)
 	if (rc == AQ_OK)
 		*out = v;
 	return rc;
+}
+
+/* The daemon's base URL: --url, else $AQGRID_URL, else the default. */
+static int
+pick_url(const char *cmd, const char *url, char *base, size_t len)
+{
+	const char *env = getenv(URL_ENV);
+
+	if (url != NULL)
+		return base_url(cmd, "--url", url, base, len);
+	if (env != NULL && *env != '\0')
+		return base_url(cmd, URL_ENV, env, base, len);
+	return base_url(cmd, "URL", DEFAULT_URL, base, len);
 }
 
 /*
@@ -3141,7 +3141,7 @@ static int
 al_parse(const struct cmd *c, unsigned int mask, int nmin, int nmax, int argc,
     char **argv, struct al_cfg *cfg)
 {
-	const char *url = NULL, *env = getenv(URL_ENV), *tf = NULL;
+	const char *url = NULL, *tf = NULL;
 	const char *tok = getenv(TOKEN_ENV);
 	char b[SHOWN_BUF];
 	bool opts_done = false;
@@ -3207,14 +3207,7 @@ al_parse(const struct cmd *c, unsigned int mask, int nmin, int nmax, int argc,
 		}
 		snprintf(cfg->token, sizeof(cfg->token), "%s", tok);
 	}
-	if (url != NULL)
-		return base_url(
-		    c->name, "--url", url, cfg->base, sizeof(cfg->base));
-	if (env != NULL && *env != '\0')
-		return base_url(
-		    c->name, URL_ENV, env, cfg->base, sizeof(cfg->base));
-	return base_url(
-	    c->name, "URL", DEFAULT_URL, cfg->base, sizeof(cfg->base));
+	return pick_url(c->name, url, cfg->base, sizeof(cfg->base));
 }
 
 /*
