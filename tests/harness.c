@@ -454,3 +454,24 @@ h_hour_start(int back)
 {
 	return ((int64_t)time(NULL) / 3600 - back) * 3600;
 }
+
+struct MHD_Daemon *
+h_http_serve(int port, MHD_AccessHandlerCallback on_req,
+    MHD_RequestCompletedCallback on_done, int *bound)
+{
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+	ck_assert_msg(d != NULL, "cannot listen on port %d", port);
+	*bound = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	return d;
+}

@@ -9,6 +9,7 @@
 #define AQ_TESTS_HARNESS_H
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,12 @@ void h_publishf(struct mosquitto *m, const char *topic, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Unix time of the start of the hour `back` hours before the current. */
 int64_t h_hour_start(int back);
+
+/* A test's own HTTP server (a webhook receiver, say) on 127.0.0.1:port
+ * (0: any free one), with its request and completion callbacks; the port
+ * bound goes to *bound.  Stop it with MHD_stop_daemon(). */
+struct MHD_Daemon *h_http_serve(int port, MHD_AccessHandlerCallback on_req,
+    MHD_RequestCompletedCallback on_done, int *bound);
 
 /* Milliseconds of a monotonic clock. */
 long long h_ms(void);

@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -185,20 +184,7 @@ on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 static void
 sink_start(int port)
 {
-	struct sockaddr_in sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sink.d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
-	ck_assert_msg(sink.d != NULL, "cannot listen on port %d", port);
-	sink.port =
-	    MHD_get_daemon_info(sink.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	sink.d = h_http_serve(port, on_req, on_done, &sink.port);
 }
 
 static void
