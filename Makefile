@@ -34,7 +34,7 @@ LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
 	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c \
-	    daemon/journal.c
+	    daemon/journal.c daemon/fault.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
@@ -66,7 +66,7 @@ BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(ALERTS_OBJS) \
-	   $(B)/sensors/sim.o \
+	   $(B)/sensors/sim.o $(B)/tests/eval/faulteval.o \
 	   $(TESTS:%=%.o) $(B)/tests/harness.o $(BENCHES:%=%.o)
 
 VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
@@ -76,7 +76,7 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo fuzz soak
+	lint deps clean demo fuzz soak faulteval
 .SECONDARY:
 
 all: $(PROGS)
@@ -154,6 +154,18 @@ $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 $(B)/bench/%: $(B)/bench/%.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
 	    -o $@ $^ -lm
+
+# The sensor-fault detector scored on the Beijing data (README).
+DATA ?= ../shared/data/beijing-multisite
+$(B)/aqgrid-faulteval: $(B)/tests/eval/faulteval.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz -lm
+
+$(B)/tests/eval/%.o: tests/eval/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+faulteval: $(B)/aqgrid-faulteval
+	$(B)/aqgrid-faulteval $(DATA)
 
 # The whole system on this machine: broker, daemon, simulator (README).
 demo: all

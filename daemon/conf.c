@@ -253,6 +253,29 @@ static const struct opt opts[] = {
 	NULL, NULL,
 	"Sensors the engine has room for; 0: four per cell plus the "
 	"registry."},
+    {"faults", "detect", T_BOOL, C(faults), 0, 0, 0, "yes", NULL, NULL,
+	"Detect lying sensors (stuck, spikes, bias against the neighbouring "
+	"cells, disagreement within a cell) and leave their readings out "
+	"of the cells' statistics."},
+    {"faults", "stuck", T_INT, C(fault_stuck), 0, 600, 604800, "10800", NULL,
+	NULL,
+	"Seconds a sensor must repeat one value, while its neighbours move, "
+	"before it is flagged stuck."},
+    {"faults", "spike_z", T_DBL, C(fault_spike_z), 0, 2, 100, "4.5", NULL, NULL,
+	"Robust z-score (against the sensor's level and its neighbours) "
+	"above which a reading that comes back is a spike."},
+    {"faults", "bias_h", T_DBL, C(fault_bias_h), 0, 1, 10000, "24", NULL, NULL,
+	"CUSUM threshold, in hour-equivalents of readings, of a drift or "
+	"offset against the neighbouring cells."},
+    {"faults", "disagree", T_DBL, C(fault_disagree), 0, 0.05, 5, "0.4", NULL,
+	NULL,
+	"Smoothed log ratio between the sensors of one cell beyond which "
+	"the odd one is flagged."},
+    {"faults", "exclude_bias", T_BOOL, C(fault_exclude_bias), 0, 0, 0, "no",
+	NULL, NULL,
+	"Also leave out the readings of a sensor biased against its "
+	"neighbours (off: with one sensor, a bias cannot be told from a "
+	"local source, a hotspot)."},
     {"ingest", "max", T_FN, 0, 0, 0, 0, NULL, NULL, fn_qcmax,
 	"POLLUTANT VALUE: largest physically possible value (ug/m3, CO "
 	"mg/m3); defaults pm25 2000, pm10 10000, so2 10000, no2 5000, "

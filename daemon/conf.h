@@ -141,6 +141,13 @@ struct conf {
 	int64_t queue;
 	int64_t sensors_max;
 	double qc_max[POL_COUNT];
+	/* [faults]: the sensor-fault detector (fault.h) */
+	bool faults;
+	int64_t fault_stuck; /* seconds */
+	double fault_spike_z;
+	double fault_bias_h;   /* hour-equivalents */
+	double fault_disagree; /* log ratio */
+	bool fault_exclude_bias;
 	/* [alerts] */
 	int64_t alert_group_wait;     /* seconds */
 	int64_t alert_group_interval; /* seconds */

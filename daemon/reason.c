@@ -26,6 +26,7 @@ reason_name(enum reason r)
 	    [REASON_UNKNOWN_LOGGER] = "unknown_logger",
 	    [REASON_BAD_PASSWORD] = "bad_password",
 	    [REASON_FLAGGED] = "flagged",
+	    [REASON_SENSOR_FAULT] = "sensor_fault",
 	};
 
 	return (unsigned)r < REASON_COUNT ? names[r] : "unknown";

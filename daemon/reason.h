@@ -28,6 +28,7 @@ enum reason {
 	REASON_UNKNOWN_LOGGER, /* HJ 212: MN not in the sensor registry */
 	REASON_BAD_PASSWORD,   /* HJ 212: PW does not match the registry */
 	REASON_FLAGGED,        /* HJ 212: value flagged other than N */
+	REASON_SENSOR_FAULT,   /* value of a sensor flagged faulty (fault.h) */
 	REASON_COUNT
 };
 

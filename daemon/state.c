@@ -29,6 +29,8 @@ struct state {
 	int64_t started;
 	int64_t started_mono; /* CLOCK_MONOTONIC s, for the uptime */
 	struct win *w;
+	struct fault *fd;
+	const struct conf *fd_conf; /* the conf fd was last set from */
 	struct view_slot *views;
 	uint8_t *dirty;
 	uint32_t *dirty_list;
@@ -51,6 +53,7 @@ struct state {
 };
 
 static int64_t mono_s(void);
+static void fault_conf_from(const struct conf *c, struct fault_conf *out);
 static void touch(struct state *st, uint32_t cell);
 static void put_rows(struct state *st, const struct conf *conf, uint32_t cell,
     const struct cell_view *v);
@@ -83,6 +86,13 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	st->started = (int64_t)time(NULL);
 	st->started_mono = mono_s();
 	st->w = win_new(&wc);
+	{
+		struct fault_conf fc;
+
+		fault_conf_from(conf, &fc);
+		st->fd = fault_new(conf->ncells, wc.sensors_max, &fc);
+		st->fd_conf = conf;
+	}
 	st->views = calloc(conf->ncells, sizeof(*st->views));
 	st->dirty = calloc(conf->ncells, 1);
 	st->dirty_list = calloc(conf->ncells, sizeof(*st->dirty_list));
@@ -96,11 +106,11 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	    calloc((size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->raw));
 	st->value = calloc(
 	    (size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->value));
-	if (st->w == NULL || st->views == NULL || st->dirty == NULL ||
-	    st->dirty_list == NULL || st->row_from == NULL ||
-	    st->shown == NULL || st->last == NULL || st->seen == NULL ||
-	    st->interval == NULL || st->has == NULL || st->raw == NULL ||
-	    st->value == NULL)
+	if (st->w == NULL || st->fd == NULL || st->views == NULL ||
+	    st->dirty == NULL || st->dirty_list == NULL ||
+	    st->row_from == NULL || st->shown == NULL || st->last == NULL ||
+	    st->seen == NULL || st->interval == NULL || st->has == NULL ||
+	    st->raw == NULL || st->value == NULL)
 		goto fail;
 	for (uint32_t c = 0; c < conf->ncells; c++) {
 		if (win_add_cell(st->w, conf->cells[c].id, &idx) != AQ_OK)
@@ -108,6 +118,23 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 		pthread_mutex_init(&st->views[c].mu, NULL);
 		st->row_from[c] = INT64_MAX;
 		st->shown[c] = WIN_NO_HOUR;
+	}
+	{
+		int32_t *row = calloc(conf->ncells + 1, sizeof(*row));
+		int32_t *col = calloc(conf->ncells + 1, sizeof(*col));
+
+		if (row == NULL || col == NULL) {
+			free(row);
+			free(col);
+			goto fail;
+		}
+		for (uint32_t c = 0; c < conf->ncells; c++) {
+			row[c] = conf->cells[c].row;
+			col[c] = conf->cells[c].col;
+		}
+		fault_grid_neighbours(st->fd, row, col, conf->ncells);
+		free(row);
+		free(col);
 	}
 	for (uint32_t k = 0; k < conf->nsensors; k++) {
 		int64_t cell = conf_cell_find(conf, conf->sensors[k].cell);
@@ -141,6 +168,7 @@ state_free(struct state *st)
 		conf_free((struct conf *)(uintptr_t)st->old[k]);
 	conf_free((struct conf *)(uintptr_t)atomic_load(&st->conf));
 	free(st->old);
+	fault_free(st->fd);
 	free(st->value);
 	free(st->raw);
 	free(st->has);
@@ -388,10 +416,46 @@ state_sensor(struct state *st, const char *id, uint32_t cell, uint32_t *out)
 	atomic_store_explicit(
 	    &st->seen[idx], WIN_NO_HOUR, memory_order_relaxed);
 	st->interval[idx] = 60;
+	fault_add_sensor(st->fd, idx, cell);
 	atomic_store_explicit(&st->nsensors, idx + 1, memory_order_release);
 	touch(st, cell);
 	*out = idx;
 	return AQ_OK;
+}
+
+static void
+fault_conf_from(const struct conf *c, struct fault_conf *out)
+{
+	fault_defaults(out);
+	out->enabled = c->faults;
+	out->stuck_secs = (int32_t)c->fault_stuck;
+	out->spike_z = c->fault_spike_z;
+	out->bias_h = c->fault_bias_h;
+	out->disagree = c->fault_disagree;
+	if (c->fault_exclude_bias)
+		out->exclude |= FAULT_BIT(FAULT_BIAS);
+}
+
+const struct fault *
+state_faults(const struct state *st)
+{
+	return st->fd;
+}
+
+uint32_t
+state_fault_check(struct state *st, uint32_t sensor, const struct reading *r)
+{
+	const struct conf *c = state_conf(st);
+
+	/* A reload's settings, taken on this thread. */
+	if (c != st->fd_conf) {
+		struct fault_conf fc;
+
+		fault_conf_from(c, &fc);
+		fault_set_conf(st->fd, &fc);
+		st->fd_conf = c;
+	}
+	return fault_observe(st->fd, sensor, r);
 }
 
 uint32_t
@@ -664,9 +728,10 @@ struct image_head {
 	uint32_t nsensors;
 	uint32_t npol;
 	uint64_t win_len;
+	uint64_t fault_len; /* the detector's image, after the engine's */
 };
 
-static const char image_magic[8] = "AQSTAT2";
+static const char image_magic[8] = "AQSTAT3";
 
 /* Per sensor: last, seen, interval (int64), has (uint32) and 4 bytes of 0,
  * raw and value (double[POL_COUNT]): a multiple of 8, so that the engine's
@@ -683,7 +748,8 @@ state_image_size(const struct state *st)
 
 	return sizeof(struct image_head) +
 	    ((size_t)conf->sensors_max + 1) * SENSOR_IMAGE_BYTES +
-	    win_image_size(st->w);
+	    win_image_size(st->w) +
+	    fault_image_size(st->fd, (uint32_t)conf->sensors_max + 1);
 }
 
 static unsigned char *
@@ -730,8 +796,10 @@ state_image_save(const struct state *st, uint64_t mark, void *buf)
 		}
 	}
 	h.win_len = win_image_save(st->w, p);
+	p += h.win_len;
+	h.fault_len = fault_image_save(st->fd, n, p);
 	memcpy(buf, &h, sizeof(h));
-	return (size_t)(p - (unsigned char *)buf) + h.win_len;
+	return (size_t)(p - (unsigned char *)buf) + h.fault_len;
 }
 
 int
@@ -755,14 +823,17 @@ state_image_load(struct state *st, const void *buf, size_t len, uint64_t *mark,
 	}
 	facts = (size_t)h.nsensors * SENSOR_IMAGE_BYTES;
 	if (h.nsensors > state_conf(st)->sensors_max ||
-	    len - sizeof(h) < facts || len - sizeof(h) - facts != h.win_len) {
+	    len - sizeof(h) < facts ||
+	    len - sizeof(h) - facts != h.win_len + h.fault_len) {
 		snprintf(msg, msglen, "state image truncated");
 		return AQ_ERR_INVAL;
 	}
 	if ((rc = win_image_load(st->w, p + sizeof(h) + facts, h.win_len, msg,
 		 msglen)) != AQ_OK)
 		return rc;
-	if (win_sensors(st->w) != h.nsensors) {
+	if (win_sensors(st->w) != h.nsensors ||
+	    fault_image_load(st->fd, p + sizeof(h) + facts + h.win_len,
+		h.fault_len) != AQ_OK) {
 		snprintf(msg, msglen, "state image damaged");
 		return AQ_ERR_INVAL;
 	}

@@ -31,6 +31,7 @@
 #include "daemon/aqi.h"
 #include "daemon/conf.h"
 #include "daemon/err.h"
+#include "daemon/fault.h"
 #include "daemon/reason.h"
 #include "daemon/store.h"
 #include "daemon/win.h"
@@ -178,8 +179,17 @@ uint32_t state_sensor_cell(const struct state *st, uint32_t sensor);
 typedef void (*state_view_fn)(void *ctx, const struct cell_view *v);
 void state_on_publish(struct state *st, state_view_fn fn, void *ctx);
 
+/* The sensor-fault detector: fault_flags(), fault_pollutants() and
+ * fault_detections() of it may be called from any thread. */
+const struct fault *state_faults(const struct state *st);
+
 /* --- Ingest thread only --- */
 struct win *state_engine(struct state *st);
+/* Judges a sensor's reading before win_update() (fault.h), with the
+ * configuration's [faults] settings; returns the 1u << POL_x bits to leave
+ * out of the cell's statistics. */
+uint32_t state_fault_check(
+    struct state *st, uint32_t sensor, const struct reading *r);
 /* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
 int state_sensor(struct state *st, const char *id, uint32_t cell,
     uint32_t *out) AQ_MUSTCHECK;
@@ -198,12 +208,12 @@ uint32_t state_publish(struct state *st);
 void state_rewrite_rows(struct state *st, int hours);
 
 /*
- * The image: the engine's windows, the sensors found, their newest values
- * and the counters, with mark (the journal sequence applied last).
- * state_image_size() bounds it; state_image_save() writes it into buf and
- * returns its length.  state_image_load() restores an image made with the
- * same grid, sensor registry, zone and lateness (else AQ_ERR_INVAL with
- * the reason in msg, nothing changed) and republishes every view.
+ * The image: the engine's windows, the sensors found, their newest values,
+ * the fault detector's state and the counters, with mark (the journal sequence
+ * applied last). state_image_size() bounds it; state_image_save() writes it
+ * into buf and returns its length.  state_image_load() restores an image made
+ * with the same grid, sensor registry, zone and lateness (else AQ_ERR_INVAL
+ * with the reason in msg, nothing changed) and republishes every view.
  */
 size_t state_image_size(const struct state *st);
 size_t state_image_save(const struct state *st, uint64_t mark, void *buf);

@@ -232,7 +232,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 		struct decoded *d = &res.r[i];
 		struct reading r = {0};
 		int64_t cell = -1, sidx = win_find_sensor(w, d->sensor), prev;
-		uint32_t sensor;
+		uint32_t sensor, out;
 		int rc;
 
 		if (registry_refuses(c, d, sidx, &why))
@@ -275,6 +275,18 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 					c->sensors[sensor].intercept[p]);
 		}
 		prev = win_cell_newest_hour(w, win_sensor_cell(w, sensor));
+		/* A faulty sensor's values stay out of the statistics; one
+		 * with nothing left is still seen (status, values). */
+		if ((out = state_fault_check(st, sensor, &r)) != 0) {
+			state_count_reject(st, REASON_SENSOR_FAULT,
+			    (uint64_t)__builtin_popcount(out & r.has));
+			if ((r.has & ~out) == 0) {
+				state_updated(st, sensor, &r, d->v, prev, now);
+				refused++;
+				continue;
+			}
+			r.has &= ~out;
+		}
 		rc = win_update(w, sensor, &r);
 		if (rc == AQ_OK) {
 			state_updated(st, sensor, &r, d->v, prev, now);

@@ -34,6 +34,7 @@
 #include "alerts/rule.h"
 #include "alerts/service.h"
 #include "daemon/aqi.h"
+#include "daemon/fault.h"
 #include "daemon/fix.h"
 #include "daemon/limits.h"
 #include "daemon/log.h"
@@ -2335,6 +2336,40 @@ sensor_values_json(const double *v, uint32_t has)
 	return o;
 }
 
+/* The faults a sensor is flagged for now, and their pollutants:
+ * {"kinds": ["stuck"], "pollutants": ["pm25"]}. */
+static json_t *
+sensor_faults_json(struct req *r, uint32_t sensor)
+{
+	const struct fault *fd = state_faults(r->st);
+	uint32_t fl = fault_flags(fd, sensor),
+		 pols = fault_pollutants(fd, sensor);
+	json_t *o = json_object(), *k = json_array(), *p = json_array();
+
+	if (o == NULL || k == NULL || p == NULL ||
+	    json_object_set(o, "kinds", k) ||
+	    json_object_set(o, "pollutants", p))
+		goto fail;
+	for (int i = 0; i < FAULT_KIND_COUNT; i++)
+		if ((fl & FAULT_BIT(i)) &&
+		    json_array_append_new(
+			k, json_string(fault_kind_name((enum fault_kind)i))))
+			goto fail;
+	for (int i = 0; i < POL_COUNT; i++)
+		if ((pols & (1u << i)) &&
+		    json_array_append_new(
+			p, json_string(pol_name((enum pol)i))))
+			goto fail;
+	json_decref(k);
+	json_decref(p);
+	return o;
+fail:
+	json_decref(k);
+	json_decref(p);
+	json_decref(o);
+	return NULL;
+}
+
 static json_t *
 sensors_json(struct req *r, const struct cell_view *v)
 {
@@ -2356,6 +2391,8 @@ sensors_json(struct req *r, const struct cell_view *v)
 		    json_object_set_new(s, "status",
 			json_string(sensor_status_name(
 			    state_sensor_status(r->st, x, r->now)))) ||
+		    json_object_set_new(
+			s, "faults", sensor_faults_json(r, x)) ||
 		    json_object_set_new(
 			s, "values", sensor_values_json(val, has)) ||
 		    json_object_set_new(
@@ -5141,6 +5178,31 @@ metrics_text(struct req *r, FILE *f)
 	fprintf(f, "aqgrid_cells{level=\"unknown\"} %u\n", levels[0]);
 	metric_head(f, "aqgrid_sensors", "gauge", "Sensors known.");
 	fprintf(f, "aqgrid_sensors %u\n", state_nsensors(r->st));
+	{
+		uint32_t faulty[FAULT_KIND_COUNT] = {0};
+		const struct fault *fd = state_faults(r->st);
+
+		for (uint32_t k = 0; k < state_nsensors(r->st); k++) {
+			uint32_t fl = fault_flags(fd, k);
+
+			for (int i = 0; i < FAULT_KIND_COUNT; i++)
+				if (fl & FAULT_BIT(i))
+					faulty[i]++;
+		}
+		metric_head(f, "aqgrid_sensors_faulty", "gauge",
+		    "Sensors flagged faulty now, by kind of fault.");
+		for (int i = 0; i < FAULT_KIND_COUNT; i++)
+			fprintf(f, "aqgrid_sensors_faulty{kind=\"%s\"} %u\n",
+			    fault_kind_name((enum fault_kind)i), faulty[i]);
+		metric_head(f, "aqgrid_sensor_faults_total", "counter",
+		    "Fault flags raised on sensors, by kind.");
+		for (int i = 0; i < FAULT_KIND_COUNT; i++)
+			fprintf(f,
+			    "aqgrid_sensor_faults_total{kind=\"%s\"} %llu\n",
+			    fault_kind_name((enum fault_kind)i),
+			    (unsigned long long)fault_detections(
+				fd, (enum fault_kind)i));
+	}
 	metric_head(f, "aqgrid_http_requests_total", "counter",
 	    "HTTP requests answered, by route pattern and status code.");
 	for (int k = 0; k <= R_COUNT; k++) {

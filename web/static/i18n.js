@@ -44,6 +44,7 @@ const WORDS = {
   st_ok: ['正常', 'OK'],
   st_no_data: ['无数据', 'No data'],
   st_offline: ['离线', 'Offline'],
+  fault: ['故障', 'fault'],
   level: ['级别', 'Level'],
   aqiNA: ['AQI 不可用', 'AQI not available'],
   primary: ['首要污染物', 'Primary pollutant'],

@@ -104,8 +104,13 @@ function sensorTable(d) {
   const body = el('tbody');
   d.sensors.forEach(s => {
     const tr = el('tr');
-    tr.append(el('td', s.id), el('td', t('st_' + s.status),
-      'st-' + s.status), el('td', when(s.last)));
+    // A sensor flagged faulty shows its faults beside its status.
+    const kinds = s.faults && s.faults.kinds ? s.faults.kinds : [];
+    const status = kinds.length ?
+      t('st_' + s.status) + ' · ' + t('fault') + ': ' + kinds.join(', ') :
+      t('st_' + s.status);
+    tr.append(el('td', s.id), el('td', status,
+      kinds.length ? 'st-fault' : 'st-' + s.status), el('td', when(s.last)));
     body.append(tr);
   });
   tbl.append(thead, body);

@@ -1,0 +1,604 @@
+/* fault: online sensor-fault detection (see fault.h). */
+#include "daemon/fault.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+#define WARM_H 24.0    /* hour-equivalents of residuals before judging bias */
+#define TAU_BASE 168.0 /* learned baseline (residual, siblings), hours */
+#define TAU_SPREAD 72.0
+#define TAU_SIB 3.0     /* smoothing of the siblings' log ratio, hours */
+#define SPREAD_MIN 0.05 /* log units */
+#define SPREAD_INIT 0.3
+#define CUSUM_K 1.5      /* allowance, in spreads */
+#define E_MAX 3.0        /* largest step of the CUSUM, in spreads */
+#define JUMP_MIN 0.02    /* smallest usual step, log units */
+#define REP_ALPHA 0.02   /* learning of the repeat probability */
+#define STUCK_P 1e-2     /* a run this unlikely from the sensor's history */
+#define STUCK_CHANGES 20 /* changes seen before a run can be judged */
+#define STUCK_MOVED 0.15 /* neighbours' median range during a run, log */
+#define CALM_CLEAR 3     /* good readings that clear a spike or stuck flag */
+#define AWAY_Z 2.0       /* |z| against the neighbours of the odd sibling */
+
+/* One sensor, one pollutant. */
+struct fp {
+	int64_t run_t0; /* start of the current run of equal values */
+	int64_t lo_t;   /* when the sensor first sent its lowest value */
+	float lo;       /* its lowest value: its floor */
+	float last;     /* value of the previous reading */
+	float y;        /* log level of the previous accepted reading */
+	float dy;       /* mean |step| of y */
+	float prep;     /* probability that a value repeats */
+	float rb, rs;   /* residual against the neighbours: baseline, spread */
+	float cp, cm;   /* CUSUM of the residual, up and down */
+	float db, dd;   /* log ratio to the siblings: baseline, smoothed */
+	float warm;     /* hour-equivalents of residuals learned */
+	float dwarm;    /* ... of sibling ratios learned */
+	float run_lo, run_hi; /* neighbours' median during the run */
+	float peak;           /* highest y of a suspected spike */
+	uint16_t run_n;
+	uint8_t flags;
+	uint8_t spikes;  /* spike readings in a row */
+	uint8_t calm;    /* good readings since a spike or stuck flag */
+	uint8_t changes; /* value changes seen, up to 255 */
+	uint8_t seen;
+	uint8_t run_nb; /* readings of the run with a neighbours' median */
+};
+
+struct fsensor {
+	int64_t ts; /* newest reading observed */
+	uint32_t cell;
+	uint32_t pad;
+	struct fp p[POL_COUNT];
+};
+
+struct fcell {
+	int64_t ts[POL_COUNT]; /* time of the level, or WIN_NO_HOUR */
+	float y[POL_COUNT];    /* log level */
+	uint32_t nb[FAULT_NEIGHBOURS_MAX];
+	uint32_t nnb;
+	uint32_t sens[FAULT_CELL_SENSORS];
+	uint32_t nsens;
+};
+
+struct fault {
+	struct fault_conf conf;
+	uint32_t ncells, nsensors;
+	struct fsensor *s;
+	struct fcell *c;
+	_Atomic uint32_t *flags; /* per sensor: FAULT_BIT()s */
+	_Atomic uint32_t *pols;  /* per sensor: 1u << POL_x flagged */
+	_Atomic uint64_t det[FAULT_KIND_COUNT];
+};
+
+/* Scale of the log transform per pollutant, canonical unit: below it, a
+ * change counts as an absolute one rather than a ratio. */
+static const double log_c[POL_COUNT] = {10, 20, 5, 10, 0.3, 10};
+
+static const char *const kind_names[FAULT_KIND_COUNT] = {
+    "stuck", "spike", "bias", "disagree"};
+
+static double median(double *v, uint32_t n);
+static uint32_t judge(
+    struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w);
+
+void
+fault_defaults(struct fault_conf *c)
+{
+	c->enabled = true;
+	c->stuck_secs = 10800;
+	c->fresh = 5400;
+	c->spike_z = 4.5;
+	c->bias_h = 24.0;
+	c->disagree = 0.4;
+	c->exclude = FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE) |
+	    FAULT_BIT(FAULT_DISAGREE);
+}
+
+struct fault *
+fault_new(uint32_t cells, uint32_t sensors_max, const struct fault_conf *c)
+{
+	struct fault *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->conf = *c;
+	f->ncells = cells;
+	f->nsensors = sensors_max;
+	f->s = calloc((size_t)sensors_max + 1, sizeof(*f->s));
+	f->c = calloc((size_t)cells + 1, sizeof(*f->c));
+	f->flags = calloc((size_t)sensors_max + 1, sizeof(*f->flags));
+	f->pols = calloc((size_t)sensors_max + 1, sizeof(*f->pols));
+	if (f->s == NULL || f->c == NULL || f->flags == NULL ||
+	    f->pols == NULL) {
+		fault_free(f);
+		return NULL;
+	}
+	for (uint32_t k = 0; k <= sensors_max; k++) {
+		f->s[k].ts = WIN_NO_HOUR;
+		f->s[k].cell = NONE;
+	}
+	for (uint32_t k = 0; k < cells; k++)
+		for (int p = 0; p < POL_COUNT; p++)
+			f->c[k].ts[p] = WIN_NO_HOUR;
+	return f;
+}
+
+void
+fault_free(struct fault *f)
+{
+	if (f == NULL)
+		return;
+	free(f->pols);
+	free(f->flags);
+	free(f->c);
+	free(f->s);
+	free(f);
+}
+
+void
+fault_set_conf(struct fault *f, const struct fault_conf *c)
+{
+	f->conf = *c;
+}
+
+void
+fault_set_neighbours(
+    struct fault *f, uint32_t cell, const uint32_t *nb, uint32_t n)
+{
+	struct fcell *c;
+
+	if (cell >= f->ncells)
+		return;
+	c = &f->c[cell];
+	c->nnb = 0;
+	for (uint32_t k = 0; k < n && c->nnb < FAULT_NEIGHBOURS_MAX; k++)
+		if (nb[k] < f->ncells && nb[k] != cell)
+			c->nb[c->nnb++] = nb[k];
+}
+
+void
+fault_grid_neighbours(
+    struct fault *f, const int32_t *row, const int32_t *col, uint32_t n)
+{
+	/* Cells of a regular grid come in row-major order, but listed
+	 * cells may sit among them: search by position. */
+	for (uint32_t a = 0; a < n && a < f->ncells; a++) {
+		uint32_t nb[8], k = 0;
+
+		if (row[a] < 0)
+			continue;
+		for (uint32_t b = 0; b < n && k < 8; b++)
+			if (b != a && row[b] >= 0 &&
+			    abs(row[b] - row[a]) <= 1 &&
+			    abs(col[b] - col[a]) <= 1)
+				nb[k++] = b;
+		fault_set_neighbours(f, a, nb, k);
+	}
+}
+
+void
+fault_add_sensor(struct fault *f, uint32_t sensor, uint32_t cell)
+{
+	struct fcell *c;
+
+	if (sensor > f->nsensors || cell >= f->ncells ||
+	    f->s[sensor].cell != NONE)
+		return;
+	f->s[sensor].cell = cell;
+	c = &f->c[cell];
+	if (c->nsens < FAULT_CELL_SENSORS)
+		c->sens[c->nsens++] = sensor;
+}
+
+/* Median of v[0..n) (n >= 1), sorting v. */
+static double
+median(double *v, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) {
+		double x = v[i];
+		uint32_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Clears kind k's flag, or raises it, on q. */
+static void
+set_flag(struct fp *q, enum fault_kind k, bool on)
+{
+	if (on)
+		q->flags |= (uint8_t)FAULT_BIT(k);
+	else
+		q->flags &= (uint8_t)~FAULT_BIT(k);
+}
+
+/*
+ * Judges value x of pollutant p at t, of weight w hour-equivalents;
+ * returns whether the reading's value is to be left out.
+ */
+static uint32_t
+judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
+{
+	const struct fault_conf *cf = &f->conf;
+	struct fcell *cell = &f->c[s->cell];
+	struct fp *q = &s->p[p];
+	double y = log(x + log_c[p]), nbv[FAULT_NEIGHBOURS_MAX];
+	double m = 0, mad = 0, sib[FAULT_CELL_SENSORS], yb = 0, sc, r = 0,
+	       z = 0;
+	double near[FAULT_CELL_SENSORS];
+	uint32_t n = 0, nsib = 0, nnear = 0;
+	bool agree;
+	/* Siblings compare readings of the same time. */
+	int64_t same = (int64_t)fmax(w * 1800, 150);
+	bool rep;
+
+	/* The neighbours' levels and the siblings' newest values, fresh. */
+	for (uint32_t k = 0; k < cell->nnb; k++) {
+		const struct fcell *o = &f->c[cell->nb[k]];
+
+		if (o->ts[p] != WIN_NO_HOUR && llabs(t - o->ts[p]) <= cf->fresh)
+			nbv[n++] = o->y[p];
+	}
+	if (n >= 2) {
+		m = median(nbv, n);
+		for (uint32_t k = 0; k < n; k++)
+			nbv[k] = fabs(nbv[k] - m);
+		mad = 1.4826 * median(nbv, n);
+	}
+	for (uint32_t k = 0; k < cell->nsens; k++) {
+		const struct fsensor *o = &f->s[cell->sens[k]];
+		const struct fp *oq = &o->p[p];
+		double yo;
+
+		if (o == s || !oq->seen || llabs(t - o->ts) > cf->fresh ||
+		    (oq->flags &
+			(FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE))))
+			continue;
+		/* Its newest value, a suspected spike too. */
+		yo = log(oq->last + log_c[p]);
+		if (llabs(t - o->ts) <= same)
+			sib[nsib++] = yo;
+		near[nnear++] = yo;
+	}
+	if (nsib > 0)
+		yb = median(sib, nsib);
+	/* A sibling that reads as this sensor does: what sets the cell apart
+	 * from its neighbours is the place, not the sensor. */
+	agree = nnear > 0 &&
+	    fabs(y - median(near, nnear) - q->db) < cf->disagree / 2;
+
+	if (!q->seen) {
+		memset(q, 0, sizeof(*q));
+		q->seen = 1;
+		q->last = (float)x;
+		q->y = (float)y;
+		q->dy = 0.1f;
+		q->prep = 0.5f;
+		q->rs = (float)SPREAD_INIT;
+		q->run_t0 = t;
+		q->run_n = 1;
+		q->lo = (float)x;
+		q->lo_t = t;
+		return 0;
+	}
+
+	/* Stuck: a run of equal values. */
+	rep = (float)x == q->last;
+	if (q->run_n <= 3)
+		q->prep += (float)(REP_ALPHA * ((rep ? 1.0 : 0.0) - q->prep));
+	if (rep) {
+		if (q->run_n < UINT16_MAX)
+			q->run_n++;
+	} else {
+		q->run_n = 1;
+		q->run_t0 = t;
+		q->run_nb = 0;
+		if (q->changes < UINT8_MAX)
+			q->changes++;
+	}
+	if (n >= 2) {
+		if (q->run_nb == 0 || m < q->run_lo)
+			q->run_lo = (float)m;
+		if (q->run_nb == 0 || m > q->run_hi)
+			q->run_hi = (float)m;
+		if (q->run_nb < UINT8_MAX)
+			q->run_nb++;
+	}
+	if ((float)x < q->lo) {
+		q->lo = (float)x;
+		q->lo_t = t;
+	}
+	if (q->flags & FAULT_BIT(FAULT_STUCK)) {
+		q->calm = rep ? 0 : (uint8_t)(q->calm + 1);
+		if (q->calm >= CALM_CLEAR - 1)
+			set_flag(q, FAULT_STUCK, false);
+	} else if (rep && t - q->run_t0 >= cf->stuck_secs &&
+	    q->changes >= STUCK_CHANGES &&
+	    /* At its floor before the run, a sensor may well repeat. */
+	    !(x <= q->lo + 0.2 * log_c[p] && q->lo_t < q->run_t0) &&
+	    pow(fmax(q->prep, 0.01), q->run_n - 1) < STUCK_P &&
+	    (q->run_nb < 2 || q->run_hi - q->run_lo > STUCK_MOVED)) {
+		set_flag(q, FAULT_STUCK, true);
+		q->calm = 0;
+	}
+	q->last = (float)x;
+
+	/* Spike: far from the sensor's level and from its neighbours. */
+	if (n >= 2) {
+		sc = fmax(q->rs, fmax(0.5 * mad, SPREAD_MIN));
+		r = y - m;
+		z = (r - q->rb) / sc;
+	} else {
+		sc = fmax(q->rs, SPREAD_MIN);
+	}
+	{
+		double jump = y - q->y, zj = jump / fmax(q->dy, JUMP_MIN);
+		bool high;
+
+		if (n >= 2)
+			high = q->warm >= WARM_H && z > cf->spike_z &&
+			    zj > cf->spike_z;
+		else
+			high = zj > 2 * cf->spike_z;
+		if (high && q->spikes < FAULT_SPIKE_RUN) {
+			/* Suspected: left out; a spike if the next reading
+			 * comes back. */
+			if (q->spikes == 0 || y > q->peak)
+				q->peak = (float)y;
+			q->spikes++;
+			return cf->exclude & FAULT_BIT(FAULT_SPIKE);
+		}
+		if (q->spikes > 0 && !high && jump < 0.5 * (q->peak - q->y)) {
+			set_flag(q, FAULT_SPIKE, true);
+			q->calm = 0;
+		}
+		q->spikes = 0;
+		if (q->flags & FAULT_BIT(FAULT_SPIKE)) {
+			if (++q->calm >= CALM_CLEAR)
+				set_flag(q, FAULT_SPIKE, false);
+		}
+		if (!(q->flags & FAULT_BIT(FAULT_STUCK)))
+			q->dy += (float)(0.05 * (fabs(jump) - q->dy));
+		q->y = (float)y;
+	}
+
+	/* Bias: CUSUM of the residual against the neighbours. */
+	if (n >= 2) {
+		if (q->warm >= WARM_H) {
+			double e = fmax(-E_MAX, fmin(E_MAX, z));
+			double h = cf->bias_h;
+
+			q->cp = (float)fmin(
+			    2 * h, fmax(0.0, q->cp + w * (e - CUSUM_K)));
+			q->cm = (float)fmin(
+			    2 * h, fmax(0.0, q->cm + w * (-e - CUSUM_K)));
+			if (agree)
+				q->cp = q->cm = 0;
+			if (q->cp > h || q->cm > h)
+				set_flag(q, FAULT_BIAS, true);
+			else if (q->cp < h / 4 && q->cm < h / 4)
+				set_flag(q, FAULT_BIAS, false);
+		}
+		if (q->flags == 0) {
+			double ab = w / fmin(fmax(q->warm + w, 1.0), TAU_BASE);
+			double as =
+			    w / fmin(fmax(q->warm + w, 1.0), TAU_SPREAD);
+
+			q->rb += (float)(ab * (r - q->rb));
+			q->rs += (float)(as * (fabs(r - q->rb) - q->rs));
+			if (q->rs < SPREAD_MIN)
+				q->rs = (float)SPREAD_MIN;
+			if (q->warm < 1e6)
+				q->warm += (float)w;
+		}
+	}
+
+	/* Disagreement with the other sensors of the cell. */
+	if (nsib > 0) {
+		double d = y - yb, a = fmin(1.0, w / TAU_SIB);
+		bool away = n < 2 || q->warm < WARM_H || fabs(z) > AWAY_Z;
+
+		q->dd += (float)(a * (d - q->db - q->dd));
+		if (q->dwarm >= WARM_H && fabs(q->dd) > cf->disagree && away)
+			set_flag(q, FAULT_DISAGREE, true);
+		else if (fabs(q->dd) < cf->disagree / 2)
+			set_flag(q, FAULT_DISAGREE, false);
+		if (q->flags == 0) {
+			double ab = w / fmin(fmax(q->dwarm + w, 1.0), TAU_BASE);
+
+			q->db += (float)(ab * (d - q->db));
+			if (q->dwarm < 1e6)
+				q->dwarm += (float)w;
+		}
+	}
+	return q->flags & cf->exclude & ~FAULT_BIT(FAULT_SPIKE);
+}
+
+uint32_t
+fault_observe(struct fault *f, uint32_t sensor, const struct reading *r)
+{
+	struct fsensor *s;
+	uint32_t out = 0, flags = 0, pols = 0, old;
+	double w;
+
+	if (!f->conf.enabled || sensor > f->nsensors ||
+	    f->s[sensor].cell == NONE)
+		return 0;
+	s = &f->s[sensor];
+	if (r->ts <= s->ts) {
+		/* Late or repeated: judged by the flags as they stand. */
+		for (int p = 0; p < POL_COUNT; p++)
+			if ((r->has & (1u << p)) &&
+			    (s->p[p].flags & f->conf.exclude &
+				~FAULT_BIT(FAULT_SPIKE)))
+				out |= 1u << p;
+		return out;
+	}
+	s->ts = r->ts;
+	w = (r->period < 3600 ? r->period : 3600) / 3600.0;
+	for (int p = 0; p < POL_COUNT; p++) {
+		struct fp *q = &s->p[p];
+
+		if (!(r->has & (1u << p)))
+			continue;
+		if (judge(f, s, p, r->ts, r->v[p], w))
+			out |= 1u << p;
+		if (q->flags != 0)
+			pols |= 1u << p;
+		flags |= q->flags;
+		/* The cell's level, for its neighbours: a reading of a
+		 * sensor without a flag (a suspected spike too, or a jump of
+		 * the whole grid would leave every cell behind; the median
+		 * shrugs off one spike). */
+		if ((q->flags & ~FAULT_BIT(FAULT_SPIKE)) == 0) {
+			f->c[s->cell].y[p] = q->y;
+			f->c[s->cell].ts[p] = r->ts;
+		}
+	}
+	/* Pollutants the reading did not carry keep their flags. */
+	for (int p = 0; p < POL_COUNT; p++)
+		if (!(r->has & (1u << p)) && s->p[p].flags != 0) {
+			flags |= s->p[p].flags;
+			pols |= 1u << p;
+		}
+	old = atomic_load_explicit(&f->flags[sensor], memory_order_relaxed);
+	for (int k = 0; k < FAULT_KIND_COUNT; k++)
+		if ((flags & ~old) & FAULT_BIT(k))
+			atomic_fetch_add_explicit(
+			    &f->det[k], 1, memory_order_relaxed);
+	atomic_store_explicit(&f->flags[sensor], flags, memory_order_relaxed);
+	atomic_store_explicit(&f->pols[sensor], pols, memory_order_relaxed);
+	return out;
+}
+
+uint32_t
+fault_flags(const struct fault *f, uint32_t sensor)
+{
+	if (f == NULL || sensor > f->nsensors)
+		return 0;
+	return atomic_load_explicit(&f->flags[sensor], memory_order_relaxed);
+}
+
+uint32_t
+fault_pollutants(const struct fault *f, uint32_t sensor)
+{
+	if (f == NULL || sensor > f->nsensors)
+		return 0;
+	return atomic_load_explicit(&f->pols[sensor], memory_order_relaxed);
+}
+
+uint64_t
+fault_detections(const struct fault *f, enum fault_kind k)
+{
+	if (f == NULL || (unsigned)k >= FAULT_KIND_COUNT)
+		return 0;
+	return atomic_load_explicit(&f->det[k], memory_order_relaxed);
+}
+
+const char *
+fault_kind_name(enum fault_kind k)
+{
+	return (unsigned)k < FAULT_KIND_COUNT ? kind_names[k] : "?";
+}
+
+int
+fault_kind_from_name(const char *s)
+{
+	for (int k = 0; k < FAULT_KIND_COUNT; k++)
+		if (strcmp(s, kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+size_t
+fault_sensor_bytes(void)
+{
+	return sizeof(struct fsensor) + 2 * sizeof(uint32_t);
+}
+
+/* The image: ncells, sensors (uint32 each), the cells, the sensors, their
+ * flags and pollutants, the detections. */
+size_t
+fault_image_size(const struct fault *f, uint32_t sensors)
+{
+	if (sensors > f->nsensors + 1)
+		sensors = f->nsensors + 1;
+	return 2 * sizeof(uint32_t) + (size_t)f->ncells * sizeof(struct fcell) +
+	    (size_t)sensors * (sizeof(struct fsensor) + 2 * sizeof(uint32_t)) +
+	    FAULT_KIND_COUNT * sizeof(uint64_t);
+}
+
+size_t
+fault_image_save(const struct fault *f, uint32_t sensors, void *buf)
+{
+	unsigned char *p = buf;
+
+	if (sensors > f->nsensors + 1)
+		sensors = f->nsensors + 1;
+	memcpy(p, &f->ncells, sizeof(uint32_t));
+	memcpy(p + 4, &sensors, sizeof(uint32_t));
+	p += 8;
+	memcpy(p, f->c, (size_t)f->ncells * sizeof(struct fcell));
+	p += (size_t)f->ncells * sizeof(struct fcell);
+	memcpy(p, f->s, (size_t)sensors * sizeof(struct fsensor));
+	p += (size_t)sensors * sizeof(struct fsensor);
+	for (uint32_t k = 0; k < sensors; k++) {
+		uint32_t v[2] = {
+		    atomic_load_explicit(&f->flags[k], memory_order_relaxed),
+		    atomic_load_explicit(&f->pols[k], memory_order_relaxed)};
+
+		memcpy(p, v, sizeof(v));
+		p += sizeof(v);
+	}
+	for (int k = 0; k < FAULT_KIND_COUNT; k++) {
+		uint64_t d =
+		    atomic_load_explicit(&f->det[k], memory_order_relaxed);
+
+		memcpy(p, &d, sizeof(d));
+		p += sizeof(d);
+	}
+	return (size_t)(p - (unsigned char *)buf);
+}
+
+int
+fault_image_load(struct fault *f, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint32_t cells, sensors;
+
+	if (len < 8)
+		return AQ_ERR_INVAL;
+	memcpy(&cells, p, sizeof(cells));
+	memcpy(&sensors, p + 4, sizeof(sensors));
+	if (cells != f->ncells || sensors > f->nsensors + 1 ||
+	    len != fault_image_size(f, sensors))
+		return AQ_ERR_INVAL;
+	p += 8;
+	memcpy(f->c, p, (size_t)cells * sizeof(struct fcell));
+	p += (size_t)cells * sizeof(struct fcell);
+	memcpy(f->s, p, (size_t)sensors * sizeof(struct fsensor));
+	p += (size_t)sensors * sizeof(struct fsensor);
+	for (uint32_t k = 0; k < sensors; k++) {
+		uint32_t v[2];
+
+		memcpy(v, p, sizeof(v));
+		p += sizeof(v);
+		atomic_store_explicit(&f->flags[k], v[0], memory_order_relaxed);
+		atomic_store_explicit(&f->pols[k], v[1], memory_order_relaxed);
+	}
+	for (int k = 0; k < FAULT_KIND_COUNT; k++) {
+		uint64_t d;
+
+		memcpy(&d, p, sizeof(d));
+		p += sizeof(d);
+		atomic_store_explicit(&f->det[k], d, memory_order_relaxed);
+	}
+	return AQ_OK;
+}
