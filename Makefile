@@ -34,7 +34,7 @@ LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
 	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c \
-	    daemon/journal.c daemon/fault.c
+	    daemon/journal.c daemon/fault.c daemon/sdnotify.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.

@@ -20,6 +20,7 @@
 #include "alerts/service.h"
 #include "daemon/conf.h"
 #include "daemon/log.h"
+#include "daemon/sdnotify.h"
 #include "daemon/state.h"
 #include "daemon/store.h"
 #include "daemon/tz.h"
@@ -36,6 +37,7 @@ static void usage(void);
 static int decoder_hook(const char *name);
 static int same_grid(const struct conf *a, const struct conf *b);
 static void reload(struct state *st, struct ingest *in, const char *path);
+static void notify(const char *state);
 static int detach(void);
 static struct store *open_store(const struct conf *c);
 static void prune(struct state *st, int64_t now);
@@ -131,6 +133,19 @@ reload(struct state *st, struct ingest *in, const char *path)
 	state_set_conf(st, c);
 	ingest_reload(in);
 	log_info("reload: configuration %s applied", path);
+}
+
+/* Tells the service manager (systemd, Type=notify) the state; logged
+ * once if the socket it names cannot be reached. */
+static void
+notify(const char *state)
+{
+	static bool told;
+
+	if (sdnotify(state) < 0 && !told) {
+		told = true;
+		log_warn("sd_notify: $NOTIFY_SOCKET");
+	}
 }
 
 /* The history database in the store folder (created if missing), or NULL
@@ -230,6 +245,7 @@ main(int argc, char **argv)
 	int64_t last_prune = 0;
 	struct timespec mono;
 	struct sigaction sa;
+	char msg[64];
 	static const char *decoders[DECODER_COUNT];
 
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
@@ -337,6 +353,9 @@ main(int argc, char **argv)
 	    aqi_std_name((enum aqi_std)state_conf(st)->aqi_std),
 	    api_tls(api) ? "https" : "http", state_conf(st)->http_addr,
 	    (unsigned)api_port(api));
+	/* Every listener is bound and the engine runs: ready for
+	 * systemd, which then orders the units that need aqgridd. */
+	notify("READY=1");
 
 	while (!got_term) {
 		struct timespec t = {0, 100 * 1000000};
@@ -357,9 +376,17 @@ main(int argc, char **argv)
 		}
 		if (got_hup) {
 			got_hup = 0;
+			clock_gettime(CLOCK_MONOTONIC, &mono);
+			snprintf(msg, sizeof(msg),
+			    "RELOADING=1\nMONOTONIC_USEC=%lld",
+			    (long long)mono.tv_sec * 1000000 +
+				mono.tv_nsec / 1000);
+			notify(msg);
 			reload(st, in, path);
+			notify("READY=1");
 		}
 	}
+	notify("STOPPING=1");
 	log_info("aqgridd: stopping");
 	api_stop(api);
 	hj212net_stop(hj);
