@@ -7,6 +7,11 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+# Debian 12 keeps units in /lib/systemd/system; systemd reads
+# /usr/local/lib/systemd/system too.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -57,6 +62,16 @@ ALERTS_SRCS += alerts/service.c
 LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
 PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
+# Manual pages: hand-written under man/, and aqgridd.conf(5) whose OPTIONS
+# section is the parser's option table (man/mkconfman).
+MANS = $(B)/man/aqgridd.8 $(B)/man/aqgridd.conf.5 $(B)/man/aqgrid.1 \
+       $(B)/man/aqgrid-sim.1
+VERSION = $(shell sed -n 's/^\#define AQ_VERSION "\(.*\)"/\1/p' daemon/version.h)
+# The pages' date: SOURCE_DATE_EPOCH (dpkg-buildpackage sets it from
+# debian/changelog), else the last commit's, for reproducible pages.
+MAN_DATE = $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(git log -1 \
+	   --format=%ct 2>/dev/null || date +%s)}" +%Y-%m-%d)
+MAN_SUBST = sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@DATE@/$(MAN_DATE)/g'
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/check_*.c))
 CLI_TESTS = $(patsubst tests/cli/%.c,$(B)/tests/%,$(wildcard tests/cli/check_*.c))
 INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/check_integ_*.c))
@@ -66,7 +81,7 @@ BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(ALERTS_OBJS) \
-	   $(B)/sensors/sim.o $(B)/tests/eval/faulteval.o \
+	   $(B)/sensors/sim.o $(B)/tests/eval/faulteval.o $(B)/man/mkconfman.o \
 	   $(TESTS:%=%.o) $(B)/tests/harness.o $(BENCHES:%=%.o)
 
 VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full \
@@ -76,13 +91,30 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo fuzz soak faulteval
+	lint deps clean demo fuzz soak faulteval man install-conf deb deb-check
 .SECONDARY:
 
-all: $(PROGS)
+all: $(PROGS) $(MANS)
 
+# SKIP_DEPS=1 (the Debian package build: Build-Depends did it) skips it.
 deps:
-	@sh etc/deps.sh
+	@[ -n "$(SKIP_DEPS)" ] || sh etc/deps.sh
+
+man: $(MANS)
+
+$(B)/man/mkconfman: $(B)/man/mkconfman.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
+$(B)/man/aqgridd.conf.5: man/aqgridd.conf.5.head man/aqgridd.conf.5.tail \
+    $(B)/man/mkconfman daemon/version.h
+	{ $(MAN_SUBST) man/aqgridd.conf.5.head && $(B)/man/mkconfman && \
+	    cat man/aqgridd.conf.5.tail; } > $@.tmp
+	mv $@.tmp $@
+
+$(addprefix $(B)/man/,aqgridd.8 aqgrid.1 aqgrid-sim.1): $(B)/man/%: man/% \
+    daemon/version.h
+	@mkdir -p $(@D)
+	$(MAN_SUBST) $< > $@
 
 $(B)/%.o: %.c | deps
 	@mkdir -p $(@D)
@@ -172,19 +204,20 @@ demo: all
 	B=$(B) sh etc/demo.sh
 
 # The tests run the built programs, found through these variables.
-TEST_ENV = AQGRID=$(B)/aqgrid AQGRIDD=$(B)/aqgridd AQGRID_SIM=$(B)/aqgrid-sim
+TEST_ENV = AQGRID=$(B)/aqgrid AQGRIDD=$(B)/aqgridd AQGRID_SIM=$(B)/aqgrid-sim \
+	   AQ_MAN=$(B)/man
 
 # The dashboard in Debian's chromium (tests/browser/run.sh: npm ci of the
 # pinned playwright-core, then the checks); counted in the closing line.
 BROWSER_TESTS = tests/browser/run.sh
 
-check: $(TESTS) $(PROGS)
+check: $(TESTS) $(PROGS) $(MANS)
 	$(TEST_ENV) sh tests/run.sh $(TESTS) $(BROWSER_TESTS)
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" check
 
-valgrind: $(TESTS) $(PROGS)
+valgrind: $(TESTS) $(PROGS) $(MANS)
 	$(TEST_ENV) AQ_WRAP="$(VALGRIND)" CK_FORK=no \
 	    RUNNER="$(VALGRIND)" sh tests/run.sh $(TESTS)
 
@@ -253,16 +286,52 @@ $(B)/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c | deps
 $(B)/fuzz/fuzz_%: $(B)/fuzz/fuzz_%.o $(LIBS_ALL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_TEST)
 
-install: $(PROGS)
+# Paths in the unit and the sample configuration follow PREFIX.
+install: $(PROGS) $(MANS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(DATADIR)/aqgrid/web/static \
-	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
+	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(B)/aqgrid $(B)/aqgrid-sim $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/aqgridd $(DESTDIR)$(SBINDIR)
 	install -m 0644 web/static/* $(DESTDIR)$(DATADIR)/aqgrid/web/static
-	install -m 0644 etc/aqgridd.conf etc/grid.conf etc/rules.conf \
-	    etc/aqgridd.service \
-	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
+	install -m 0644 $(B)/man/aqgrid.1 $(B)/man/aqgrid-sim.1 \
+	    $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(B)/man/aqgridd.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(B)/man/aqgridd.8 $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	    -e 's|/etc/aqgridd|$(SYSCONFDIR)/aqgridd|g' etc/aqgridd.service \
+	    > $(DESTDIR)$(UNITDIR)/aqgridd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/aqgridd.service
+	for f in aqgridd.conf grid.conf rules.conf; do \
+	    $(CONF_SUBST) etc/$$f > \
+	        $(DESTDIR)$(DATADIR)/doc/aqgrid/examples/$$f || exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(DATADIR)/doc/aqgrid/examples/*
+
+# The configuration in $(SYSCONFDIR)/aqgridd (the package's conffiles).
+CONF_SUBST = sed -e 's|/usr/local/share/aqgrid|$(DATADIR)/aqgrid|g'
+install-conf:
+	install -d $(DESTDIR)$(SYSCONFDIR)/aqgridd
+	for f in aqgridd.conf grid.conf rules.conf; do \
+	    $(CONF_SUBST) etc/$$f > $(DESTDIR)$(SYSCONFDIR)/aqgridd/$$f || \
+	        exit 1; \
+	done
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/aqgridd/*
+
+# The Debian package (debian/), built in build-deb/ and moved to $(B)/;
+# deb-check installs it on this machine as root and checks it
+# (tests/pkg/check_deb.sh; CI's throwaway machine).
+deb:
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p $(B)
+	mv ../aqgrid_$(VERSION)_*.deb ../aqgrid_$(VERSION)_*.buildinfo \
+	    ../aqgrid_$(VERSION)_*.changes $(B)/
+	-mv ../aqgrid-dbgsym_$(VERSION)_*.deb $(B)/ 2>/dev/null
+
+deb-check: deb
+	sh tests/pkg/check_deb.sh $(B)
 
 SRC_FILES = $(shell git ls-files -co --exclude-standard -- '*.c' '*.h' 2>/dev/null)
 
@@ -291,6 +360,6 @@ lint:
 	    echo "$$bad"; exit 1; fi; echo "lint: layering OK"
 
 clean:
-	rm -rf $(B) build-asan build-clang build-fuzz
+	rm -rf $(B) build-asan build-clang build-fuzz build-deb
 
 -include $(ALL_OBJS:.o=.d)

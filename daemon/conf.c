@@ -1328,28 +1328,113 @@ conf_cell_at(const struct conf *c, double lat, double lon)
 	return (int64_t)r * c->cols + (int64_t)k;
 }
 
+static void write_man_opt(FILE *f, const struct opt *o);
+static void write_man_text(FILE *f, const char *s);
+
+/* Grouped by section, in the order each section first appears in the
+ * table (a section's rows need not be adjacent). */
 void
 conf_write_man(FILE *f)
 {
-	const char *section = "";
-
 	for (size_t k = 0; k < NOPTS; k++) {
-		const struct opt *o = &opts[k];
+		const char *section = opts[k].section;
+		bool seen = false;
 
-		if (strcmp(o->section, section) != 0) {
-			section = o->section;
-			fprintf(f, ".SS [%s%s]\n", section,
-			    strcmp(section, "area") == 0 ||
-				    strcmp(section, "sensor") == 0
-				? " ID"
-				: "");
-		}
-		fprintf(f, ".TP\n.B %s\n", o->key);
-		if (o->type == T_INT)
-			fprintf(f, "Integer %.0f to %.0f. ", o->min, o->max);
-		if (o->def != NULL)
-			fprintf(
-			    f, "Default: %s. ", o->def[0] ? o->def : "empty");
-		fprintf(f, "%s\n", o->doc);
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = strcmp(opts[j].section, section) == 0;
+		if (seen)
+			continue;
+		fprintf(f, ".SS [%s%s]\n", section,
+		    strcmp(section, "area") == 0 ||
+			    strcmp(section, "sensor") == 0
+			? " ID"
+			: "");
+		for (size_t j = k; j < NOPTS; j++)
+			if (strcmp(opts[j].section, section) == 0)
+				write_man_opt(f, &opts[j]);
 	}
+}
+
+/* One key: its range (integers, booleans, names), its default, its doc. */
+static void
+write_man_opt(FILE *f, const struct opt *o)
+{
+	char buf[512];
+
+	fprintf(f, ".TP\n.B %s\n", o->key);
+	if (o->type == T_INT)
+		fprintf(f, "Integer %.0f to %.0f.\n", o->min, o->max);
+	else if (o->type == T_DBL)
+		fprintf(f, "Number %g to %g.\n", o->min, o->max);
+	else if (o->type == T_BOOL)
+		fprintf(f, "yes or no.\n");
+	else if (o->type == T_ENUM) {
+		size_t n = 0;
+
+		buf[0] = '\0';
+		for (size_t j = 0; o->names[j] != NULL; j++)
+			if (o->names[j][0] != '\0')
+				n += (size_t)snprintf(buf + n,
+				    n < sizeof(buf) ? sizeof(buf) - n : 0,
+				    "%s%s", n > 0 ? ", " : "One of ",
+				    o->names[j]);
+		if (n > 0 && n < sizeof(buf) - 1)
+			write_man_text(f, strcat(buf, "."));
+	}
+	if (o->def != NULL) {
+		snprintf(buf, sizeof(buf), "Default: %s.",
+		    o->def[0] ? o->def : "empty");
+		write_man_text(f, buf);
+	}
+	write_man_text(f, o->doc);
+}
+
+/* Text as troff input lines: a new line for each sentence and before 72
+ * columns; backslashes escaped, and a line that would start with a control
+ * character protected by \&. */
+static void
+write_man_text(FILE *f, const char *s)
+{
+	size_t col = 0;
+	char last = ' '; /* the previous word's last character */
+
+	while (*s != '\0') {
+		size_t w;
+
+		while (*s == ' ')
+			s++;
+		if (*s == '\0')
+			break;
+		w = strcspn(s, " ");
+		if (col > 0 && (col + 1 + w > 72 || last == '.')) {
+			fputc('\n', f);
+			col = 0;
+		} else if (col > 0) {
+			fputc(' ', f);
+			col++;
+		}
+		if (col == 0 && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		for (size_t k = 0; k < w; k++) {
+			if (s[k] == '\\')
+				fputs("\\e", f);
+			else
+				fputc(s[k], f);
+		}
+		last = s[w - 1];
+		col += w;
+		s += w;
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+bool
+conf_option(size_t k, const char **section, const char **key)
+{
+	if (k >= NOPTS)
+		return false;
+	*section = opts[k].section;
+	*key = opts[k].key;
+	return true;
 }

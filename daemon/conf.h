@@ -208,5 +208,8 @@ void conf_errf(FILE *errs, const char *file, int line, const char *fmt, ...)
 
 /* Writes the option table as a manual-page section (troff) to f. */
 void conf_write_man(FILE *f);
+/* The section and key of the option table's row k, for checks that a
+ * document lists every key; false past the last row. */
+bool conf_option(size_t k, const char **section, const char **key);
 
 #endif

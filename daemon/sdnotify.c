@@ -34,7 +34,7 @@ sdnotify(const char *state)
 	if (path[0] == '@')
 		sa.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
-			  (path[0] == '/'));
+	    (path[0] == '/'));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL,

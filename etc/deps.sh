@@ -7,7 +7,8 @@ set -u
 PKGS="gcc make pkg-config check libsubunit-dev libjansson-dev zlib1g-dev \
 libmosquitto-dev libmicrohttpd-dev libcurl4-gnutls-dev libgnutls28-dev \
 libsqlite3-dev mosquitto openssl tzdata valgrind clang clang-format libclang-rt-14-dev \
-curl wrk iproute2 openssl faketime chromium fonts-wqy-microhei"
+curl wrk iproute2 openssl faketime chromium fonts-wqy-microhei \
+mandoc groff-base man-db"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -21,8 +21,8 @@
 
 static void write_conf(struct h_daemon *d, int mqtt_port);
 static int notify_socket(const char *name, char *env, size_t envlen);
-static bool recv_state(int fd, const char *want, int secs, char *last,
-    size_t lastlen);
+static bool recv_state(
+    int fd, const char *want, int secs, char *last, size_t lastlen);
 
 static void
 write_conf(struct h_daemon *d, int mqtt_port)
@@ -59,7 +59,7 @@ notify_socket(const char *name, char *env, size_t envlen)
 		    (int)getpid());
 		snprintf(env, envlen, "NOTIFY_SOCKET=%s", sa.sun_path);
 		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				  strlen(sa.sun_path));
+		    strlen(sa.sun_path));
 		sa.sun_path[0] = '\0';
 	} else {
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", h_tmpdir(),
@@ -97,7 +97,8 @@ recv_state(int fd, const char *want, int secs, char *last, size_t lastlen)
 		for (p = buf; p != NULL; p = strchr(p, '\n')) {
 			p += *p == '\n';
 			if (strncmp(p, want, strlen(want)) == 0 &&
-			    (p[strlen(want)] == '\n' || p[strlen(want)] == '\0'))
+			    (p[strlen(want)] == '\n' ||
+				p[strlen(want)] == '\0'))
 				return true;
 		}
 	}
@@ -116,8 +117,8 @@ run(const char *sockname)
 	fd = notify_socket(sockname, env, sizeof(env));
 	h_broker_start(&broker, &port);
 	write_conf(&d, port);
-	h_daemon_start_env(&d, sockname[0] == '@' ? "sd-abs.log" : "sd.log",
-	    envv);
+	h_daemon_start_env(
+	    &d, sockname[0] == '@' ? "sd-abs.log" : "sd.log", envv);
 	ck_assert_msg(recv_state(fd, "READY=1", 30, last, sizeof(last)),
 	    "no READY=1 (last: \"%s\"; see %s)", last, d.proc.log);
 	/* Nothing more until something happens. */

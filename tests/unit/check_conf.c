@@ -275,9 +275,14 @@ START_TEST(manual_page)
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(text, ".SS [mqtt]"));
 	ck_assert_ptr_nonnull(strstr(text,
-	    ".B lateness\nInteger 0 to 21600. "
-	    "Default: 7200."));
+	    ".B lateness\nInteger 0 to 21600.\n"
+	    "Default: 7200.\n"));
 	ck_assert_ptr_nonnull(strstr(text, ".SS [sensor ID]"));
+	/* A section's keys are together under one heading, though its rows
+	 * are not adjacent in the table ([http], [hj212], then [http]). */
+	ck_assert_ptr_nonnull(strstr(text, ".SS [http]"));
+	ck_assert_ptr_null(
+	    strstr(strstr(text, ".SS [http]") + 1, ".SS [http]"));
 	free(text);
 }
 END_TEST
