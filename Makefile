@@ -324,7 +324,7 @@ install-conf:
 # deb-check installs it on this machine as root and checks it
 # (tests/pkg/check_deb.sh; CI's throwaway machine).
 deb:
-	dpkg-buildpackage -us -uc -b
+	DEB_BUILD_OPTIONS="parallel=2 $$DEB_BUILD_OPTIONS" dpkg-buildpackage -us -uc -b
 	@mkdir -p $(B)
 	mv ../aqgrid_$(VERSION)_*.deb ../aqgrid_$(VERSION)_*.buildinfo \
 	    ../aqgrid_$(VERSION)_*.changes $(B)/
