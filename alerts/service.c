@@ -14,6 +14,8 @@
 #define PENDING_MAX 64      /* notices kept while the outbox refuses */
 #define LIVENESS_EVERY 5    /* seconds between sensor liveness passes */
 #define EVENT_ALERTS_MAX 20 /* alerts listed in one notice event */
+#define LOG_ALERTS_MAX 20   /* alerts of one notice logged one by one */
+#define LOG_LIVENESS_MAX 20 /* sensor changes logged one by one a pass */
 
 struct service {
 	pthread_mutex_t mu;
@@ -35,6 +37,9 @@ struct service {
 	struct service_event *events;
 	uint64_t next_event; /* id of the next event; ids start at 1 */
 	struct complain complain;
+	/* Per sensor: offline at the last liveness pass (for the log). */
+	uint8_t *offline;
+	uint32_t noffline;
 };
 
 static void on_notice(void *ctx, const struct notice *n);
@@ -43,6 +48,7 @@ static void push_event(
 static void retry_pending(struct service *svc);
 static bool cell_unknown(
     struct service *svc, const struct cell_view *v, int64_t now);
+static void log_liveness(struct service *svc, uint32_t n, int64_t now);
 
 int
 service_check(const struct conf *c, FILE *errs)
@@ -136,6 +142,7 @@ service_free(struct service *svc)
 	for (uint32_t k = 0; k < svc->npending; k++)
 		free(svc->pending[k]);
 	free(svc->events);
+	free(svc->offline);
 	free(svc->level);
 	free(svc->aqi);
 	pthread_cond_destroy(&svc->news);
@@ -172,6 +179,15 @@ on_notice(void *ctx, const struct notice *n)
 			}
 		}
 	}
+	/* One line per alert (the first few of a large group). */
+	for (uint32_t k = 0; k < n->nalerts && k < LOG_ALERTS_MAX; k++)
+		log_info_id(n->alerts[k].cell, n->alerts[k].sensor,
+		    "alerts: %s %s (%s): %s", n->rule, kinds[n->kind],
+		    rule_severity_name(n->severity), n->alerts[k].summary);
+	if (n->nalerts > LOG_ALERTS_MAX)
+		log_info("alerts: %s %s: %u more alerts in notice %llu",
+		    n->rule, kinds[n->kind], n->nalerts - LOG_ALERTS_MAX,
+		    (unsigned long long)n->id);
 	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I}", "notice", (json_int_t)n->id,
 	    "kind", kinds[n->kind], "rule", n->rule, "severity",
 	    rule_severity_name(n->severity), "area", n->area, "count",
@@ -282,6 +298,47 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 	pthread_mutex_unlock(&svc->mu);
 }
 
+/* Logs the sensors that went offline or came back since the last pass
+ * (lock held); sensors found since then start as online. */
+static void
+log_liveness(struct service *svc, uint32_t n, int64_t now)
+{
+	const struct conf *c = state_conf(svc->st);
+	uint32_t logged = 0, more = 0;
+
+	if (n > svc->noffline) {
+		uint8_t *grown = realloc(svc->offline, n);
+
+		if (grown == NULL)
+			return;
+		memset(grown + svc->noffline, 0, n - svc->noffline);
+		svc->offline = grown;
+		svc->noffline = n;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		uint8_t off =
+		    state_sensor_status(svc->st, k, now) == SENSOR_OFFLINE;
+		uint32_t cell = state_sensor_cell(svc->st, k);
+		const char *id = state_sensor_id(svc->st, k);
+
+		if (off == svc->offline[k])
+			continue;
+		svc->offline[k] = off;
+		if (logged++ >= LOG_LIVENESS_MAX) {
+			more++;
+			continue;
+		}
+		log_info_id(cell < c->ncells ? c->cells[cell].id : NULL, id,
+		    "sensors: %s %s", id,
+		    off ? "is offline (no reading for longer than expected)"
+			: "is reporting again");
+	}
+	if (more > 0)
+		log_info("sensors: %u more sensors changed between offline "
+			 "and online",
+		    more);
+}
+
 void
 service_tick(struct service *svc, int64_t now)
 {
@@ -294,6 +351,7 @@ service_tick(struct service *svc, int64_t now)
 		struct cell_view v;
 
 		svc->last_liveness = now;
+		log_liveness(svc, n, now);
 		for (uint32_t k = 0; k < n; k++)
 			(void)alert_engine_sensor(svc->engine,
 			    state_sensor_id(svc->st, k),

@@ -226,6 +226,8 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 			state_count_reject(st, (enum reason)r, res.dropped[r]);
 		state_count_reject(st, why, 1);
 		count(st, decoder, 0, false, 1);
+		log_debug("ingest: message on %s refused: %s", topic,
+		    reason_name(why));
 		return 0;
 	}
 	for (int i = 0; i < res.n; i++) {
@@ -299,6 +301,9 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 	refuse:
 		state_count_reject(st, why, 1);
 		refused++;
+		log_debug_id(d->cell, d->sensor,
+		    "ingest: reading of %s at %lld refused: %s", d->sensor,
+		    (long long)d->ts, reason_name(why));
 	}
 	count_flagged(st, &res);
 	for (int r = 0; r < REASON_COUNT; r++)
