@@ -44,6 +44,7 @@ CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
 SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c \
+	       sensors/publish.c \
 	       sensors/hj212.c sensors/hj212net.c
 SENSORS_OBJS = $(SENSORS_SRCS:%.c=$(B)/%.o)
 SENSORS_LIB = $(B)/libaqsensors.a
@@ -253,6 +254,7 @@ bench: $(BENCHES) $(PROGS)
 	    "(callgrind, $$n cell-hours)"
 	$(B)/bench/bench_alert_e2e $(B)
 	B=$(B) sh tests/bench/bench_e2e.sh
+	B=$(B) sh tests/bench/bench_publish.sh
 	B=$(B) sh tests/bench/bench_hj212.sh
 	$(TEST_ENV) sh tests/browser/run.sh bench
 
@@ -308,6 +310,8 @@ install: $(PROGS) $(MANS)
 	    $(CONF_SUBST) etc/$$f > \
 	        $(DESTDIR)$(DATADIR)/doc/aqgrid/examples/$$f || exit 1; \
 	done
+	install -m 0644 etc/grafana/aqgrid.json \
+	    $(DESTDIR)$(DATADIR)/doc/aqgrid/examples
 	chmod 0644 $(DESTDIR)$(DATADIR)/doc/aqgrid/examples/*
 
 # The configuration in $(SYSCONFDIR)/aqgridd (the package's conffiles).

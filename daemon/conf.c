@@ -91,6 +91,7 @@ struct parse {
 static const char *const std_names[] = {
     "hj633-2026", "hj633-2012", "epa-2024", NULL};
 static const char *const limits_names[] = {"gb3095-2026", "gb3095-2012", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const proto_names[] = {
     "auto", "", "", "", "3.1.1", "5", NULL};
 
@@ -106,6 +107,7 @@ static int fn_cells(struct parse *p, const struct opt *o, const char *val);
 static int fn_calibrate(struct parse *p, const struct opt *o, const char *val);
 static int fn_tls(struct parse *p, const struct opt *o, const char *val);
 static int fn_cors(struct parse *p, const struct opt *o, const char *val);
+static int fn_topic(struct parse *p, const struct opt *o, const char *val);
 
 #define C(f) offsetof(struct conf, f)
 #define CS(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
@@ -280,6 +282,37 @@ static const struct opt opts[] = {
 	"POLLUTANT VALUE: largest physically possible value (ug/m3, CO "
 	"mg/m3); defaults pm25 2000, pm10 10000, so2 10000, no2 5000, "
 	"co 150, o3 2000."},
+    {"publish", "enabled", T_BOOL, C(pub_enabled), 0, 0, 0, "no", NULL, NULL,
+	"Whether aqgridd publishes what it computes back to the [mqtt] "
+	"broker (a second client of its own): each cell's and area's AQI, "
+	"level and concentrations, and the alerts."},
+    {"publish", "topic_prefix", T_FN, CS(pub_prefix), 0, 0, "aq/out", NULL,
+	fn_topic,
+	"Topics published: PREFIX/cells/ID and PREFIX/areas/ID (retained "
+	"JSON), PREFIX/alerts (each alert notice) and PREFIX/status "
+	"(online or offline)."},
+    {"publish", "qos", T_INT, C(pub_qos), 0, 0, 2, "0", NULL, NULL,
+	"QoS of the published messages."},
+    {"publish", "retain", T_BOOL, C(pub_retain), 0, 0, 0, "yes", NULL, NULL,
+	"Whether cell and area messages (and discovery documents) are "
+	"retained, so a new subscriber gets the current values at once."},
+    {"publish", "discovery", T_BOOL, C(pub_discovery), 0, 0, 0, "yes", NULL,
+	NULL,
+	"Whether Home Assistant MQTT discovery documents are published: "
+	"every cell then shows as a device with AQI and pollutant sensors."},
+    {"publish", "discovery_prefix", T_FN, CS(pub_disc_prefix), 0, 0,
+	"homeassistant", NULL, fn_topic, "Home Assistant's discovery prefix."},
+    {"publish", "client_id", T_STR, CS(pub_client_id), 0, 0, "aqgridd-pub",
+	NULL, NULL, "Client id of the publishing connection."},
+    {"publish", "queue", T_INT, C(pub_queue), 0, 16, 1048576, "65536", NULL,
+	NULL,
+	"Messages handed to the MQTT library and not yet sent, at most; "
+	"past it (a slow or absent broker) messages are dropped and counted, "
+	"never waited for by ingest."},
+    {"log", "format", T_ENUM, C(log_format), 0, 0, 0, "text", log_formats, NULL,
+	"text (\"LEVEL module: message\" lines) or json (one JSON object a "
+	"line: time, level, module, message, and cell or sensor where the "
+	"event concerns one).  aqgridd -j selects json too."},
     {"grid", "origin", T_FN, 0, 0, 0, 0, NULL, NULL, fn_cell,
 	"LAT LON of the regular grid's north-west corner."},
     {"grid", "cell_size", T_INT, C(cell_size), 0, 10, 100000, "1000", NULL,
@@ -808,6 +841,28 @@ fn_tls(struct parse *p, const struct opt *o, const char *val)
 	return AQ_OK;
 }
 
+/* An MQTT topic prefix: levels without wildcards, no empty level. */
+static int
+fn_topic(struct parse *p, const struct opt *o, const char *val)
+{
+	size_t n = strlen(val);
+
+	if (n >= o->size) {
+		err(p, "%s: longer than %zu characters", o->key, o->size - 1);
+		return AQ_ERR_RANGE;
+	}
+	if (n == 0 || strpbrk(val, "+# \t") != NULL || val[0] == '/' ||
+	    val[n - 1] == '/' || strstr(val, "//") != NULL) {
+		err(p,
+		    "%s: '%s' is not a topic prefix like aq/out (no "
+		    "wildcards, spaces or empty levels)",
+		    o->key, val);
+		return AQ_ERR_INVAL;
+	}
+	memcpy((char *)p->c + o->off, val, n + 1);
+	return AQ_OK;
+}
+
 /*
  * Origins as browsers send them: http or https, a host of letters,
  * digits, '.', '-' (or a bracketed IPv6 address) and an optional port;
@@ -905,7 +960,8 @@ open_section(struct parse *p, char *hdr)
 	    (strcmp(name, "mqtt") != 0 && strcmp(name, "http") != 0 &&
 		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
 		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0 &&
-		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0)) {
+		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
+		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

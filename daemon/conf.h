@@ -3,7 +3,8 @@
  * struct conf that is either wholly valid or not returned at all.
  *
  *   # comment
- *   [section]          mqtt, http, standards, ingest, grid
+ *   [section]          mqtt, http, standards, ingest, grid, store,
+ *                      alerts, hj212, publish, log
  *   [area ID]          a named set of cells
  *   [sensor ID]        an entry of the sensor registry
  *   [rule ID], [inhibit ID], [receiver ID], [route ID]
@@ -156,6 +157,17 @@ struct conf {
 	int64_t retention_days;
 	int64_t snapshot_interval; /* seconds between state images */
 	int64_t store_queue;       /* rows waiting for the store's writer */
+	/* [publish]: results back to the broker (sensors/publish.h) */
+	bool pub_enabled;
+	char pub_prefix[128]; /* topic prefix, e.g. "aq/out" */
+	int64_t pub_qos;
+	bool pub_retain;           /* cells and areas (alerts never are) */
+	bool pub_discovery;        /* Home Assistant discovery documents */
+	char pub_disc_prefix[128]; /* "homeassistant" */
+	char pub_client_id[64];
+	int64_t pub_queue; /* messages in flight at most */
+	/* [log] */
+	int log_format; /* 0 text, 1 JSON lines */
 	/* [grid] */
 	double origin_lat, origin_lon; /* north-west corner */
 	int64_t cell_size;             /* metres */

@@ -28,9 +28,18 @@
 #include "sensors/decode.h"
 #include "sensors/hj212net.h"
 #include "sensors/ingest.h"
+#include "sensors/publish.h"
 #include "web/api.h"
 
 static volatile sig_atomic_t got_term, got_hup;
+/* -j: JSON log lines whatever [log] format says. */
+static int json_flag;
+
+/* What every published view goes to. */
+struct view_hooks {
+	struct service *svc;
+	struct publish *pub;
+};
 
 static void on_signal(int sig);
 static void usage(void);
@@ -43,6 +52,8 @@ static struct store *open_store(const struct conf *c);
 static void prune(struct state *st, int64_t now);
 static void watch_store(struct store *s, bool *degraded);
 static void on_view(void *ctx, const struct cell_view *v);
+static void bridge_alerts(
+    struct service *svc, struct publish *pub, uint64_t *last);
 
 static const struct conf_hooks hooks = {.decoder = decoder_hook};
 
@@ -59,10 +70,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: aqgridd [-ftv] [-c file]\n"
+	    "usage: aqgridd [-fjtv] [-c file]\n"
 	    "  -c file  configuration (default "
 	    "/etc/aqgridd/aqgridd.conf)\n"
 	    "  -f       stay in the foreground\n"
+	    "  -j       log JSON lines (as [log] format = json)\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -v       more logging\n");
 	exit(2);
@@ -130,6 +142,11 @@ reload(struct state *st, struct ingest *in, const char *path)
 	    old->hj212_port != c->hj212_port)
 		log_warnx("reload: MQTT, HTTP or HJ 212 addresses take effect "
 			  "at the next restart");
+	if (old->pub_enabled != c->pub_enabled ||
+	    strcmp(old->pub_prefix, c->pub_prefix) != 0 ||
+	    old->pub_discovery != c->pub_discovery)
+		log_warnx("reload: [publish] takes effect at the next restart");
+	log_set_json(json_flag || c->log_format == 1);
 	state_set_conf(st, c);
 	ingest_reload(in);
 	log_info("reload: configuration %s applied", path);
@@ -202,11 +219,35 @@ watch_store(struct store *s, bool *degraded)
 	*degraded = ss.degraded;
 }
 
-/* Every published view goes through the alert rules. */
+/* Every published view goes through the alert rules, and to MQTT. */
 static void
 on_view(void *ctx, const struct cell_view *v)
 {
-	service_view(ctx, v, (int64_t)time(NULL));
+	const struct view_hooks *h = ctx;
+
+	service_view(h->svc, v, (int64_t)time(NULL));
+	publish_view(h->pub, v);
+}
+
+/* The alert notices of the event feed, to PREFIX/alerts (alerts/ and
+ * sensors/ do not know each other: the composition root carries them). */
+static void
+bridge_alerts(struct service *svc, struct publish *pub, uint64_t *last)
+{
+	static struct service_event ev[64];
+	uint32_t n = 0;
+
+	if (pub == NULL)
+		return;
+	do {
+		(void)service_events(svc, *last, ev, 64, &n);
+		for (uint32_t k = 0; k < n; k++) {
+			*last = ev[k].id;
+			if (strcmp(ev[k].type, "alert") == 0)
+				(void)publish_alert(
+				    pub, ev[k].json, strlen(ev[k].json));
+		}
+	} while (n == 64);
 }
 
 /* Into the background, as daemon(3) would (not POSIX). */
@@ -240,6 +281,9 @@ main(int argc, char **argv)
 	struct hj212net *hj = NULL;
 	struct store *store = NULL;
 	struct service *svc = NULL;
+	struct publish *pub = NULL;
+	static struct view_hooks vh;
+	uint64_t last_event = 0;
 	int64_t last_tick = 0;
 	bool store_degraded = false;
 	int64_t last_prune = 0;
@@ -248,13 +292,16 @@ main(int argc, char **argv)
 	char msg[64];
 	static const char *decoders[DECODER_COUNT];
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fjtv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'f':
 			foreground = 1;
+			break;
+		case 'j':
+			json_flag = 1;
 			break;
 		case 't':
 			test = 1;
@@ -269,8 +316,10 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init(verbose);
+	log_set_json(json_flag);
 	if (conf_load(path, &hooks, &conf, stderr) != AQ_OK)
 		return 1;
+	log_set_json(json_flag || conf->log_format == 1);
 	/* Both, so that every problem is reported at once. */
 	bad = service_check(conf, stderr) != AQ_OK;
 	bad |= api_check(conf, stderr) != AQ_OK;
@@ -329,7 +378,13 @@ main(int argc, char **argv)
 		log_warnx(
 		    "alerts: without [store] dir, alert state is not kept "
 		    "and no notification is sent");
-	state_on_publish(st, on_view, svc);
+	vh.svc = svc;
+	last_event = service_event_last(svc);
+	/* Before ingest: the views it restores are published too. */
+	if (state_conf(st)->pub_enabled && (pub = publish_start(st)) == NULL)
+		fatalx("cannot start publishing to MQTT");
+	vh.pub = pub;
+	state_on_publish(st, on_view, &vh);
 	if (service_start(svc) != AQ_OK)
 		fatalx("cannot start the notifiers");
 	if ((api = api_start(st, svc)) == NULL)
@@ -374,6 +429,7 @@ main(int argc, char **argv)
 			last_prune = last_tick;
 			prune(st, (int64_t)time(NULL));
 		}
+		bridge_alerts(svc, pub, &last_event);
 		if (got_hup) {
 			got_hup = 0;
 			clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -391,6 +447,9 @@ main(int argc, char **argv)
 	api_stop(api);
 	hj212net_stop(hj);
 	ingest_stop(in);
+	/* After ingest, whose last views it may still be given. */
+	bridge_alerts(svc, pub, &last_event);
+	publish_stop(pub);
 	service_free(svc);
 	store_close(store);
 	state_free(st);

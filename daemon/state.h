@@ -97,6 +97,11 @@ struct counters {
 	_Atomic uint64_t latency_count;
 	_Atomic uint64_t latency_sum_ns;
 	_Atomic uint64_t publishes;
+	/* Publishing back to MQTT (sensors/publish.c). */
+	_Atomic int pub_connected;
+	_Atomic uint64_t pub_messages[3]; /* [0 cells, 1 areas, 2 alerts] */
+	_Atomic uint64_t pub_discovery;   /* discovery documents */
+	_Atomic uint64_t pub_dropped;     /* broker absent or queue full */
 	/* The HJ 212 listener (sensors/hj212net.c) and decoder. */
 	_Atomic int hj212_listening;
 	_Atomic int64_t hj212_connections; /* open now */

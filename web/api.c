@@ -413,6 +413,9 @@ static int area_json(struct req *r, uint32_t area, const struct summary *sums,
 static int metrics_text(struct req *r, FILE *f);
 static void metrics_hj212(struct counters *c, FILE *f);
 static void metrics_sse(struct api *a, FILE *f);
+static void metrics_alerts(struct api *a, FILE *f);
+static void metrics_publish(
+    const struct conf *conf, struct counters *c, FILE *f);
 static int status_hj212(struct counters *c, json_t *o);
 static void metric_head(
     FILE *f, const char *name, const char *type, const char *help);
@@ -5252,7 +5255,98 @@ metrics_text(struct req *r, FILE *f)
 		&c->publishes, memory_order_relaxed));
 	metrics_hj212(c, f);
 	metrics_sse(r->a, f);
+	metrics_publish(r->conf, c, f);
+	metrics_alerts(r->a, f);
 	return ferror(f) ? AQ_ERR_NOMEM : AQ_OK;
+}
+
+/* The alert engine and the notifiers (zero when alerts are off). */
+static void
+metrics_alerts(struct api *a, FILE *f)
+{
+	struct alert_stats as;
+	struct notify_stats *ns = calloc(1, sizeof(*ns));
+
+	memset(&as, 0, sizeof(as));
+	if (ns == NULL)
+		return;
+	if (a->svc != NULL)
+		service_stats(a->svc, &as, ns);
+	metric_head(f, "aqgrid_alerts", "gauge",
+	    "Open alerts by state (pending: waiting for their for time).");
+	fprintf(f, "aqgrid_alerts{state=\"firing\"} %u\n", as.firing);
+	fprintf(f, "aqgrid_alerts{state=\"pending\"} %u\n", as.pending);
+	metric_head(f, "aqgrid_alert_notices_total", "counter",
+	    "Notices the alert engine made (firing, repeat, resolved).");
+	fprintf(f, "aqgrid_alert_notices_total %llu\n",
+	    (unsigned long long)as.notices);
+	metric_head(f, "aqgrid_alert_store_failures_total", "counter",
+	    "Alert state writes the store refused.");
+	fprintf(f, "aqgrid_alert_store_failures_total %llu\n",
+	    (unsigned long long)as.store_failures);
+	metric_head(f, "aqgrid_notifications_total", "counter",
+	    "Notifications by receiver and result (sent: accepted by the "
+	    "receiver; failed: attempts that failed; dead: dead-lettered).");
+	for (uint32_t k = 0; k < ns->nreceivers; k++) {
+		const struct notify_rstats *rs = &ns->r[k];
+
+		fprintf(f,
+		    "aqgrid_notifications_total{receiver=\"%s\",result="
+		    "\"sent\"} "
+		    "%llu\n",
+		    rs->id, (unsigned long long)rs->sent);
+		fprintf(f,
+		    "aqgrid_notifications_total{receiver=\"%s\","
+		    "result=\"failed\"} %llu\n",
+		    rs->id, (unsigned long long)rs->failed);
+		fprintf(f,
+		    "aqgrid_notifications_total{receiver=\"%s\",result="
+		    "\"dead\"} "
+		    "%llu\n",
+		    rs->id, (unsigned long long)rs->dead);
+	}
+	metric_head(f, "aqgrid_notifications_queued", "gauge",
+	    "Notifications in the outbox (in flight included), by receiver.");
+	for (uint32_t k = 0; k < ns->nreceivers; k++)
+		fprintf(f,
+		    "aqgrid_notifications_queued{receiver=\"%s\"} %llu\n",
+		    ns->r[k].id, (unsigned long long)ns->r[k].queued);
+	metric_head(f, "aqgrid_notices_refused_total", "counter",
+	    "Notices the outbox refused (full, or a store error).");
+	fprintf(f, "aqgrid_notices_refused_total %llu\n",
+	    (unsigned long long)ns->refused);
+	free(ns);
+}
+
+/* Publishing back to MQTT ([publish]; all zero while it is off). */
+static void
+metrics_publish(const struct conf *conf, struct counters *c, FILE *f)
+{
+	static const char *const kinds[] = {"cell", "area", "alert"};
+
+	metric_head(f, "aqgrid_publish_enabled", "gauge",
+	    "1 when [publish] enabled is on.");
+	fprintf(f, "aqgrid_publish_enabled %d\n", conf->pub_enabled ? 1 : 0);
+	metric_head(f, "aqgrid_publish_connected", "gauge",
+	    "1 while the publishing client is connected to the broker.");
+	fprintf(f, "aqgrid_publish_connected %d\n",
+	    atomic_load_explicit(&c->pub_connected, memory_order_relaxed));
+	metric_head(f, "aqgrid_publish_messages_total", "counter",
+	    "Messages published back to MQTT, by kind (discovery: Home "
+	    "Assistant documents and the status).");
+	for (int k = 0; k < 3; k++)
+		fprintf(f, "aqgrid_publish_messages_total{kind=\"%s\"} %llu\n",
+		    kinds[k],
+		    (unsigned long long)atomic_load_explicit(
+			&c->pub_messages[k], memory_order_relaxed));
+	fprintf(f, "aqgrid_publish_messages_total{kind=\"discovery\"} %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->pub_discovery, memory_order_relaxed));
+	metric_head(f, "aqgrid_publish_dropped_total", "counter",
+	    "Messages not published: the broker away, or the queue full.");
+	fprintf(f, "aqgrid_publish_dropped_total %llu\n",
+	    (unsigned long long)atomic_load_explicit(
+		&c->pub_dropped, memory_order_relaxed));
 }
 
 /* The event streams: open now, refused (over sse_clients), cut off
