@@ -39,7 +39,8 @@ LIBS_TEST = $(shell pkg-config --libs check jansson libmosquitto \
 CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
 	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c \
-	    daemon/journal.c daemon/fault.c daemon/sdnotify.c
+	    daemon/journal.c daemon/fault.c daemon/sdnotify.c \
+	    daemon/forecast.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
@@ -62,7 +63,7 @@ ALERTS_SRCS += alerts/format.c alerts/notify.c
 ALERTS_SRCS += alerts/service.c
 LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
-PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim
+PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim $(B)/aqgrid-eval
 # Manual pages: hand-written under man/, and aqgridd.conf(5) whose OPTIONS
 # section is the parser's option table (man/mkconfman).
 MANS = $(B)/man/aqgridd.8 $(B)/man/aqgridd.conf.5 $(B)/man/aqgrid.1 \
@@ -78,10 +79,11 @@ CLI_TESTS = $(patsubst tests/cli/%.c,$(B)/tests/%,$(wildcard tests/cli/check_*.c
 INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/check_integ_*.c))
 TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
-	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e
+	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e \
+	  $(B)/bench/bench_forecast
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
-	   $(B)/daemon/main.o $(ALERTS_OBJS) \
+	   $(B)/daemon/main.o $(B)/daemon/eval.o $(ALERTS_OBJS) \
 	   $(B)/sensors/sim.o $(B)/tests/eval/faulteval.o $(B)/man/mkconfman.o \
 	   $(TESTS:%=%.o) $(B)/tests/harness.o $(BENCHES:%=%.o)
 
@@ -92,7 +94,8 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo fuzz soak faulteval man install-conf deb deb-check
+	lint deps clean demo fuzz soak faulteval man install-conf deb deb-check \
+	eval
 .SECONDARY:
 
 all: $(PROGS) $(MANS)
@@ -159,6 +162,13 @@ $(B)/aqgridd: $(B)/daemon/main.o $(LIBS_ALL)
 $(B)/aqgrid: $(B)/daemon/aqgrid.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_CURL) -lpthread -lm
 
+# The forecast model scored on the Beijing data (README, Forecasts).
+$(B)/aqgrid-eval: $(B)/daemon/eval.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz -lm
+
+eval: $(B)/aqgrid-eval
+	$(B)/aqgrid-eval $(DATA)
+
 $(B)/aqgrid-sim: $(B)/sensors/sim.o $(SENSORS_LIB) $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) -lz -lm
 
@@ -179,6 +189,9 @@ $(B)/bench/bench_alert: $(B)/bench/bench_alert.o $(ALERTS_LIB) $(CORE_LIB)
 $(B)/bench/bench_alert_e2e: $(B)/bench/bench_alert_e2e.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) \
 	    $(shell pkg-config --libs libmicrohttpd jansson) -lpthread
+
+$(B)/bench/bench_forecast: $(B)/bench/bench_forecast.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
 $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
@@ -252,6 +265,15 @@ bench: $(BENCHES) $(PROGS)
 	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
 	echo "alerts: $$((ir / n)) instructions per cell-hour with 20 rules" \
 	    "(callgrind, $$n cell-hours)"
+	$(B)/bench/bench_forecast
+	@out=$(B)/bench/callgrind-forecast.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=fc_cell_hour $(B)/bench/bench_forecast \
+	    --callgrind 2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "forecast: $$((ir / n)) instructions per cell-hour, learning" \
+	    "and 72 h of PM2.5 and O3 (callgrind, $$n cell-hours)"
 	$(B)/bench/bench_alert_e2e $(B)
 	B=$(B) sh tests/bench/bench_e2e.sh
 	B=$(B) sh tests/bench/bench_publish.sh

@@ -1,0 +1,230 @@
+/*
+ * check_forecast: the forecast model (daemon/forecast.h) on four months of
+ * one real station (tests/fixtures/forecast, an unmodified excerpt of the
+ * Beijing multi-site data, CC BY 4.0): it must beat persistence at 6 hours
+ * and its 80% intervals must cover about 80% of what happens; plus the
+ * model's bookkeeping (order, gaps, warm-up) and the daily AQI.
+ */
+#include "daemon/forecast.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define FIXTURE "tests/fixtures/forecast/beijing-dongsi-2014q4.csv.gz"
+#define ROWS 3000
+
+struct row {
+	int64_t hour;
+	int hod;
+	struct fc_obs o;
+};
+
+static struct row rows[ROWS];
+static int nrows;
+
+static double num(const char *);
+static void load(void);
+
+static double
+num(const char *s)
+{
+	return strncmp(s, "NA", 2) == 0 ? NAN : atof(s);
+}
+
+/* Loads the fixture once: day index * 24 + hour, PM2.5, O3, weather. */
+static void
+load(void)
+{
+	gzFile f;
+	char line[512];
+	int day = 0, lastd = -1;
+
+	if (nrows > 0)
+		return;
+	ck_assert_ptr_nonnull(f = gzopen(FIXTURE, "rb"));
+	ck_assert_ptr_nonnull(gzgets(f, line, sizeof(line)));
+	while (nrows < ROWS && gzgets(f, line, sizeof(line)) != NULL) {
+		const char *fld[18];
+		int nf = 0;
+		char *p = line;
+		struct row *r = &rows[nrows];
+
+		fld[nf++] = p;
+		while (*p && nf < 18)
+			if (*p++ == ',')
+				fld[nf++] = p;
+		ck_assert_int_eq(nf, 18);
+		if (atoi(fld[3]) != lastd) {
+			if (lastd != -1)
+				day++;
+			lastd = atoi(fld[3]);
+		}
+		r->hod = atoi(fld[4]);
+		r->hour = (int64_t)day * 24 + r->hod;
+		fc_obs_clear(&r->o);
+		r->o.v[FC_PM25] = num(fld[5]);
+		r->o.v[FC_O3] = num(fld[10]);
+		r->o.temp = num(fld[11]);
+		r->o.pres = num(fld[12]);
+		r->o.dewp = num(fld[13]);
+		r->o.rain = num(fld[14]);
+		r->o.wspd = num(fld[16]);
+		nrows++;
+	}
+	gzclose(f);
+	ck_assert_int_gt(nrows, 2900);
+}
+
+/* Second half scored, no look-ahead: the model has seen rows up to i. */
+START_TEST(beats_persistence_at_6h)
+{
+	struct fc_model *m;
+	struct fc_point fp[FC_H];
+	double mae_m = 0, mae_p = 0;
+	int n = 0, cover = 0, h = 6;
+
+	load();
+	ck_assert_ptr_nonnull(m = fc_new());
+	for (int i = 0; i < nrows; i++) {
+		double y0, y;
+
+		ck_assert_int_eq(
+		    fc_hour(m, rows[i].hour, rows[i].hod, &rows[i].o), AQ_OK);
+		if (i < nrows / 2 || i + h >= nrows)
+			continue;
+		y0 = rows[i].o.v[FC_PM25];
+		y = rows[i + h].o.v[FC_PM25];
+		if (isnan(y0) || isnan(y))
+			continue;
+		ck_assert(fc_predict(m, FC_PM25, fp));
+		ck_assert(fp[h - 1].lo <= fp[h - 1].mid);
+		ck_assert(fp[h - 1].mid <= fp[h - 1].hi);
+		mae_m += fabs(fp[h - 1].mid - y);
+		mae_p += fabs(y0 - y);
+		cover += fp[h - 1].lo <= y && y <= fp[h - 1].hi;
+		n++;
+	}
+	ck_assert_int_gt(n, 1000);
+	/* Better than the last value, by a margin. */
+	ck_assert_double_lt(mae_m, 0.95 * mae_p);
+	/* Intervals neither too narrow nor too wide. */
+	ck_assert_double_gt((double)cover / n, 0.65);
+	ck_assert_double_lt((double)cover / n, 0.92);
+	fc_free(m);
+}
+END_TEST
+
+/* Wider intervals further ahead, on average. */
+START_TEST(intervals_widen_with_horizon)
+{
+	struct fc_model *m;
+	struct fc_point fp[FC_H];
+	double w1 = 0, w24 = 0;
+
+	load();
+	ck_assert_ptr_nonnull(m = fc_new());
+	for (int i = 0; i < nrows; i++) {
+		ck_assert_int_eq(
+		    fc_hour(m, rows[i].hour, rows[i].hod, &rows[i].o), AQ_OK);
+		if (i < nrows / 2 || !fc_predict(m, FC_PM25, fp))
+			continue;
+		w1 += fp[0].hi - fp[0].lo;
+		w24 += fp[23].hi - fp[23].lo;
+	}
+	ck_assert_double_gt(w1, 0);
+	ck_assert_double_gt(w24, 1.5 * w1);
+	ck_assert(fc_predict(m, FC_O3, fp));
+	fc_free(m);
+}
+END_TEST
+
+START_TEST(order_gaps_and_warm_up)
+{
+	struct fc_model *m;
+	struct fc_point fp[FC_H];
+	struct fc_obs o;
+
+	ck_assert_ptr_nonnull(m = fc_new());
+	fc_obs_clear(&o);
+	ck_assert_int_eq(fc_last_hour(m), INT64_MIN);
+	ck_assert(!fc_predict(m, FC_PM25, fp));
+	for (int i = 0; i < FC_WARM; i++) {
+		ck_assert(!fc_predict(m, FC_PM25, fp));
+		o.v[FC_PM25] = 40 + 20 * sin(i / 4.0);
+		ck_assert_int_eq(fc_hour(m, 1000 + i, i % 24, &o), AQ_OK);
+	}
+	ck_assert(fc_predict(m, FC_PM25, fp));
+	/* No O3 was ever given. */
+	ck_assert(!fc_predict(m, FC_O3, fp));
+	ck_assert_int_eq(fc_last_hour(m), 1000 + FC_WARM - 1);
+	ck_assert_int_eq(fc_hour(m, 1000, 0, &o), AQ_ERR_STALE);
+	ck_assert_int_eq(fc_hour(m, 5000, 24, &o), AQ_ERR_INVAL);
+	/* A gap of 10 hours is filled; predictions continue. */
+	ck_assert_int_eq(fc_hour(m, 1000 + FC_WARM + 10, 1, &o), AQ_OK);
+	ck_assert(fc_predict(m, FC_PM25, fp));
+	/* Nothing for more than FC_H hours: no forecast until a value. */
+	for (int i = 0; i < FC_H; i++)
+		ck_assert_int_eq(fc_hour(m, 2000 + i, i % 24, NULL), AQ_OK);
+	ck_assert(!fc_predict(m, FC_PM25, fp));
+	ck_assert_int_eq(fc_hour(m, 3000, 0, &o), AQ_OK);
+	ck_assert(fc_predict(m, FC_PM25, fp));
+	for (int h = 0; h < FC_H; h++) {
+		ck_assert(isfinite(fp[h].mid));
+		ck_assert(fp[h].lo >= 0);
+	}
+	fc_free(m);
+}
+END_TEST
+
+START_TEST(daily_aqi)
+{
+	double pm[24], o3[24], m24, mda8;
+
+	for (int i = 0; i < 24; i++) {
+		pm[i] = 150; /* IAQI 200 at the 24-hour limit row */
+		o3[i] = i < 8 ? 100 : 20; /* MDA8 100: IAQI 50 */
+	}
+	ck_assert_int_eq(fc_day_aqi(AQI_HJ633_2026, pm, o3, &m24, &mda8), 200);
+	ck_assert_double_eq_tol(m24, 150, 1e-9);
+	/* The window ending 08:00 (hours 0..7) is the maximum. */
+	ck_assert_double_eq_tol(mda8, 100, 1e-9);
+	/* 5 PM hours missing: the mean is invalid, O3 decides. */
+	for (int i = 0; i < 5; i++)
+		pm[i] = NAN;
+	ck_assert_int_gt(fc_day_aqi(AQI_HJ633_2026, pm, o3, &m24, NULL), 0);
+	ck_assert(isnan(m24));
+	for (int i = 0; i < 24; i++)
+		pm[i] = o3[i] = NAN;
+	ck_assert_int_eq(fc_day_aqi(AQI_HJ633_2026, pm, o3, NULL, NULL), -1);
+}
+END_TEST
+
+static Suite *
+forecast_suite(void)
+{
+	Suite *s = suite_create("forecast");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, beats_persistence_at_6h);
+	tcase_add_test(tc, intervals_widen_with_horizon);
+	tcase_add_test(tc, order_gaps_and_warm_up);
+	tcase_add_test(tc, daily_aqi);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(forecast_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
