@@ -2,14 +2,17 @@
  * check_man: the built manual pages ($AQ_MAN, default build/man).
  * aqgridd.conf(5) lists every key of the parser's option table under its
  * section, and no key the table does not have, so page and parser cannot
- * drift; and every page formats without a warning from mandoc -Tlint and
- * groff -ww (the checks lintian and man --warnings make).
+ * drift; every key its ALERT SECTIONS list (the alert service's own,
+ * checked by alerts/, not in the table) is one $AQGRIDD -t knows; and every
+ * page formats without a warning from mandoc -Tlint and groff -ww (the
+ * checks lintian and man --warnings make).
  */
 #define _DEFAULT_SOURCE
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/conf.h"
 
@@ -20,6 +23,7 @@ static char *slurp(const char *path);
 static char *run(const char *cmd, int *status);
 static const char *man_dir(void);
 static bool page_has(const char *page, const char *section, const char *key);
+static char *check_key(const char *kind, const char *key);
 
 static const char *
 man_dir(void)
@@ -178,6 +182,107 @@ START_TEST(pages_filled_in)
 }
 END_TEST
 
+/* "aqgridd -t" on a configuration with key = value in a [kind x]
+ * section (receivers get a type and url first, as the service reads keys
+ * only of a well-typed receiver); its output. */
+static char *
+check_key(const char *kind, const char *key)
+{
+	char path[] = "/tmp/check_man.XXXXXX", cmd[1100];
+	const char *aqgridd = getenv("AQGRIDD");
+	char *out;
+	FILE *f;
+	int status, fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+	    "[mqtt]\nsubscribe = a/# json 1\n[grid]\norigin = 40 116\n"
+	    "rows = 1\ncols = 1\n[%s x]\n%s%s = 1\n",
+	    kind,
+	    strcmp(kind, "receiver") == 0 ? "type = webhook\n"
+					    "url = http://127.0.0.1/\n"
+					  : "",
+	    key);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s -t -c %s",
+	    aqgridd != NULL ? aqgridd : "build/aqgridd", path);
+	out = run(cmd, &status);
+	unlink(path);
+	return out;
+}
+
+START_TEST(alert_keys_known)
+{
+	char path[512], want[128];
+	char *page, *out;
+	const char *p, *end, *kind;
+	int nkeys = 0, nsections = 0;
+
+	snprintf(path, sizeof(path), "%s/aqgridd.conf.5", man_dir());
+	page = slurp(path);
+	p = strstr(page, "\n.SH ALERT SECTIONS\n");
+	ck_assert_ptr_nonnull(p);
+	end = strstr(p + 1, "\n.SH ");
+	ck_assert_ptr_nonnull(end);
+	for (const char *const *k = (const char *const[]){"rule", "inhibit",
+		 "receiver", "route", NULL};
+	     *k != NULL; k++) {
+		/* The method finds an unknown key in this kind of section. */
+		snprintf(want, sizeof(want),
+		    "unknown key 'no_such_key' in [%s x]", *k);
+		out = check_key(*k, "no_such_key");
+		ck_assert_msg(strstr(out, want) != NULL, "%s: %s", *k, out);
+		free(out);
+	}
+	while ((p = strstr(p, "\n.SS [")) != NULL && p < end) {
+		char kbuf[32];
+		const char *q, *next;
+
+		p += 6;
+		snprintf(kbuf, sizeof(kbuf), "%.*s", (int)strcspn(p, " ]"), p);
+		kind = kbuf;
+		nsections++;
+		next = strstr(p, "\n.S");
+		/* Each ".TP" item's keys: ".B key" or ".BR a \", \" b". */
+		for (q = strstr(p, "\n.TP\n.B"); q != NULL && q < next;
+		     q = strstr(q + 1, "\n.TP\n.B")) {
+			const char *w = q + 7;
+
+			w += *w == 'R';
+			while (*w == ' ' || *w == '"' || *w == ',') {
+				char key[64];
+				size_t n;
+
+				while (*w == ' ')
+					w++;
+				if (*w == '"') { /* a quoted separator */
+					w = strchr(w + 1, '"') + 1;
+					continue;
+				}
+				n = strcspn(w, " \n");
+				snprintf(key, sizeof(key), "%.*s", (int)n, w);
+				w += n;
+				snprintf(want, sizeof(want), "unknown key '%s'",
+				    key);
+				out = check_key(kind, key);
+				ck_assert_msg(strstr(out, want) == NULL,
+				    "aqgridd.conf(5) lists [%s] %s, which "
+				    "aqgridd does not know: %s",
+				    kind, key, out);
+				free(out);
+				nkeys++;
+			}
+		}
+	}
+	ck_assert_int_eq(nsections, 4);
+	ck_assert_int_ge(nkeys, 25);
+	free(page);
+}
+END_TEST
+
 static Suite *
 man_suite(void)
 {
@@ -185,6 +290,7 @@ man_suite(void)
 	TCase *tc = tcase_create("pages");
 
 	tcase_add_test(tc, conf_page_lists_every_key);
+	tcase_add_test(tc, alert_keys_known);
 	tcase_add_test(tc, pages_lint_clean);
 	tcase_add_test(tc, pages_filled_in);
 	suite_add_tcase(s, tc);
