@@ -523,6 +523,73 @@ START_TEST(publishes_cells_areas_discovery_alerts)
 }
 END_TEST
 
+/* a2. A broker that restarts without persistence has lost the retained
+ * messages: the publisher reconnects and publishes everything again. */
+START_TEST(republishes_after_broker_restart)
+{
+	struct env e;
+	struct sub *s, *s2;
+	int64_t h = h_hour_start(6);
+	int port;
+	json_t *cell, *again;
+	long long until;
+	char *text;
+
+	env_start(&e, "pub-restart", "[publish]\nenabled = yes\n");
+	reading(&e, "s1", "r000c001", h, 150);
+	reading(&e, "s1", "r000c001", h + 3600, 150);
+	s = sub_start(e.mqtt, "before");
+	cell = sub_wait(s, "aq/out/cells/r000c001", "\"pm25\":150", WAIT_S);
+	ck_assert_ptr_nonnull(cell);
+	sub_stop(s);
+
+	h_mqtt_close(e.pub);
+	h_stop(&e.broker, SIGTERM, 5);
+	until = h_ms() + WAIT_S * 1000LL;
+	do {
+		text = metrics(&e.d);
+		if (metric_value(text, "aqgrid_publish_connected") == 0)
+			break;
+		free(text);
+		text = NULL;
+		h_sleep_ms(50);
+	} while (h_ms() < until);
+	ck_assert_ptr_nonnull(text);
+	free(text);
+
+	port = e.mqtt;
+	h_broker_start(&e.broker, &port);
+	ck_assert_int_eq(port, e.mqtt);
+	e.pub = h_mqtt(e.mqtt, "pub-restart-2");
+	s = sub_start(e.mqtt, "after");
+	again = sub_wait(s, "aq/out/cells/r000c001", "\"pm25\":150", WAIT_S);
+	ck_assert_ptr_nonnull(again);
+	json_decref(again);
+	/* Retained again: a subscriber arriving now gets it at once. */
+	s2 = sub_start(e.mqtt, "later");
+	again = sub_wait(s2, "aq/out/cells/r000c001", "\"pm25\":150", WAIT_S);
+	sub_stop(s2);
+	ck_assert_ptr_nonnull(again);
+	ck_assert(json_is_true(json_object_get(again, "_retain")));
+	ck_assert_int_eq(json_integer_value(json_object_get(again, "aqi")),
+	    json_integer_value(json_object_get(cell, "aqi")));
+	json_decref(again);
+	ck_assert_ptr_nonnull(
+	    again = sub_wait(s, "aq/out/areas/north", NULL, WAIT_S));
+	json_decref(again);
+	until = h_ms() + WAIT_S * 1000LL;
+	while (sub_count(s, "homeassistant/sensor/") < 9 * 7 && h_ms() < until)
+		h_sleep_ms(20);
+	ck_assert_int_eq(sub_count(s, "homeassistant/sensor/"), 9 * 7);
+	text = metrics(&e.d);
+	ck_assert_int_eq(metric_value(text, "aqgrid_publish_connected"), 1);
+	free(text);
+	json_decref(cell);
+	sub_stop(s);
+	env_stop(&e);
+}
+END_TEST
+
 /* b. Off by default: the same readings and alert publish nothing. */
 START_TEST(publishes_nothing_when_off)
 {
@@ -710,6 +777,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, publishes_cells_areas_discovery_alerts);
+	tcase_add_test(tc, republishes_after_broker_restart);
 	tcase_add_test(tc, publishes_nothing_when_off);
 	tcase_add_test(tc, json_logs);
 	tcase_add_test(tc, grafana_dashboard_metrics_exist);
