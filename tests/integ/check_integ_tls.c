@@ -324,6 +324,47 @@ START_TEST(mqtt_tls_password)
 }
 END_TEST
 
+/* [publish] reaches the same broker with the same TLS and credentials:
+ * connected, its discovery documents counted. */
+START_TEST(mqtt_tls_publish)
+{
+	struct h_proc broker;
+	struct h_daemon d;
+	char extra[1024], url[128], *text = NULL;
+	long long until;
+	long code;
+	int port;
+
+	make_certs();
+	broker_tls(&broker, &port, false);
+	snprintf(extra, sizeof(extra),
+	    "ca_file = %s\nusername = aqgridd\npassword_file = %s\n"
+	    "[publish]\nenabled = yes\n",
+	    path("ca.pem"), path("good.pw"));
+	write_conf(&d, "tls-pub.conf", port, extra);
+	h_daemon_start(&d, "tls-pub.log");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", d.http);
+	until = h_ms() + 20000;
+	do {
+		free(text);
+		text = h_get(url, &code);
+		ck_assert_ptr_nonnull(text);
+		if (strstr(text,
+			"\naqgrid_publish_messages_total{kind="
+			"\"discovery\"} 29\n") != NULL)
+			break;
+		h_sleep_ms(50);
+	} while (h_ms() < until);
+	/* 4 cells x 7 sensors, and the status. */
+	ck_assert_ptr_nonnull(strstr(
+	    text, "\naqgrid_publish_messages_total{kind=\"discovery\"} 29\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\naqgrid_publish_connected 1\n"));
+	free(text);
+	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 10), 0);
+	h_stop(&broker, SIGTERM, 5);
+}
+END_TEST
+
 /* A listener that requires client certificates: in with cert_file and
  * key_file, and without them the daemon never gets in. */
 START_TEST(mqtt_tls_client_cert)
@@ -520,6 +561,7 @@ tls_suite(void)
 
 	tcase_set_timeout(tm, 90);
 	tcase_add_test(tm, mqtt_tls_password);
+	tcase_add_test(tm, mqtt_tls_publish);
 	tcase_add_test(tm, mqtt_tls_client_cert);
 	tcase_add_test(tm, mqtt_tls_wrong_ca);
 	tcase_add_test(tm, secret_never_shown);
