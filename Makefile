@@ -61,6 +61,8 @@ ALERTS_LIB = $(B)/libaqalerts.a
 ALERTS_SRCS += alerts/format.c alerts/notify.c
 # The running service: engine and notifiers behind one lock, events.
 ALERTS_SRCS += alerts/service.c
+# Dust sites: their status from the site monitors and the background.
+ALERTS_SRCS += alerts/site.c
 LIBS_ALL = $(WEB_LIB) $(ALERTS_LIB) $(SENSORS_LIB) $(CORE_LIB)
 
 PROGS = $(B)/aqgrid $(B)/aqgridd $(B)/aqgrid-sim $(B)/aqgrid-eval

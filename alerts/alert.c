@@ -511,6 +511,12 @@ take_id(struct alert_engine *e, bool notice)
 	return (*next)++;
 }
 
+uint64_t
+alert_engine_notice_id(struct alert_engine *e)
+{
+	return take_id(e, true);
+}
+
 static void
 process(struct alert_engine *e, uint32_t rule, const char *object, int64_t cell,
     const char *sensor, int64_t t, bool has, double value, int64_t now)

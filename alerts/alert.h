@@ -196,4 +196,8 @@ void alert_fingerprint(
     const char *rule, const char *object, char out[NOTICE_ID_MAX]);
 const char *alert_state_name(enum alert_state s);
 
+/* A notice id from the engine's sequence, for notices made elsewhere (the
+ * dust sites') so that outbox keys never collide. */
+uint64_t alert_engine_notice_id(struct alert_engine *e);
+
 #endif

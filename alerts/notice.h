@@ -59,6 +59,9 @@ struct notice {
 	struct notice_label labels[NOTICE_LABELS_MAX];
 	uint32_t nlabels;
 	int64_t created; /* Unix s (wall clock) */
+	/* One receiver id: the notice goes to it alone and the routes are
+	 * not asked (a dust site's contact); "" routes it. */
+	char to[NOTICE_ID_MAX];
 	uint32_t nalerts;
 	struct notice_alert alerts[NOTICE_ALERTS_MAX];
 };

@@ -632,6 +632,13 @@ route_mask(struct notify *n, const struct notice *nt, bool *unrouted)
 	uint64_t mask = 0;
 	bool matched = false;
 
+	if (nt->to[0] != '\0') {
+		for (uint32_t r = 0; r < n->nrcv; r++)
+			if (strcmp(n->rcv[r].id, nt->to) == 0)
+				mask |= 1ull << r;
+		*unrouted = false;
+		return mask;
+	}
 	for (uint32_t k = 0; k < n->nroutes; k++) {
 		if (!route_match(&n->routes[k], nt))
 			continue;

@@ -16,6 +16,7 @@
 #define EVENT_ALERTS_MAX 20 /* alerts listed in one notice event */
 #define LOG_ALERTS_MAX 20   /* alerts of one notice logged one by one */
 #define LOG_LIVENESS_MAX 20 /* sensor changes logged one by one a pass */
+#define SITE_SAVE_EVERY 60  /* seconds between saves of the sites' hours */
 
 struct service {
 	pthread_mutex_t mu;
@@ -25,6 +26,8 @@ struct service {
 	struct rule_set *rules;
 	struct alert_engine *engine;
 	struct notify *notify; /* NULL without a store */
+	struct site_engine *sites;
+	int64_t last_site_save;
 	bool started;
 	int64_t last_liveness;
 	/* Notices the outbox refused (disk full): retried at every tick. */
@@ -49,16 +52,24 @@ static void retry_pending(struct service *svc);
 static bool cell_unknown(
     struct service *svc, const struct cell_view *v, int64_t now);
 static void log_liveness(struct service *svc, uint32_t n, int64_t now);
+static void flush_sites(struct service *svc, int64_t now);
+static bool site_owns(void *ctx, const char *sensor);
+static int site_reading(
+    void *ctx, const char *sensor, const struct reading *r, int64_t now);
 
 int
 service_check(const struct conf *c, FILE *errs)
 {
 	struct rule_set *rs = NULL;
+	struct site_def *defs = NULL;
+	uint32_t nsites = 0;
 	int rc = rule_set_load(c, &rs, errs);
 	int rn = notify_new(c, NULL, errs, NULL);
+	int rsite = site_load(c, &defs, &nsites, errs);
 
 	rule_set_free(rs);
-	return rc != AQ_OK ? rc : rn;
+	free(defs);
+	return rc != AQ_OK ? rc : rn != AQ_OK ? rn : rsite;
 }
 
 int
@@ -109,6 +120,14 @@ service_new(struct state *st, struct store *s, FILE *errs, struct service **out)
 		    aq_strerror(rc));
 		goto fail;
 	}
+	rc = AQ_ERR_INVAL;
+	if ((svc->sites = site_engine_new(c, state_tz(st), s, errs)) == NULL)
+		goto fail;
+	if ((rc = site_engine_load(svc->sites)) != AQ_OK) {
+		fprintf(errs, "sites: cannot read the sites' state: %s\n",
+		    aq_strerror(rc));
+		goto fail;
+	}
 	*out = svc;
 	return AQ_OK;
 fail:
@@ -134,9 +153,12 @@ service_free(struct service *svc)
 {
 	if (svc == NULL)
 		return;
+	if (svc->sites != NULL)
+		site_engine_save(svc->sites);
 	if (svc->notify != NULL)
 		notify_stop(svc->notify, 5000);
 	notify_free(svc->notify);
+	site_engine_free(svc->sites);
 	alert_engine_free(svc->engine);
 	rule_set_free(svc->rules);
 	for (uint32_t k = 0; k < svc->npending; k++)
@@ -271,6 +293,7 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 		/* The end of a publication: what it raised goes out now (or
 		 * after group_wait), not at the next second's tick. */
 		pthread_mutex_lock(&svc->mu);
+		flush_sites(svc, now);
 		(void)alert_engine_tick(svc->engine, now);
 		pthread_mutex_unlock(&svc->mu);
 		return;
@@ -279,6 +302,7 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 	level = aqi >= 0 ? v->aqi.level : 0;
 	unknown = cell_unknown(svc, v, now);
 	pthread_mutex_lock(&svc->mu);
+	site_engine_view(svc->sites, v);
 	if ((rc = alert_engine_cell(svc->engine, v, unknown, now)) != AQ_OK &&
 	    log_complain(&svc->complain))
 		log_warnx("alerts: cell %s: %s (alert state kept in memory, "
@@ -347,6 +371,11 @@ service_tick(struct service *svc, int64_t now)
 	pthread_mutex_lock(&svc->mu);
 	if (svc->notify != NULL && svc->npending > 0)
 		retry_pending(svc);
+	flush_sites(svc, now);
+	if (now - svc->last_site_save >= SITE_SAVE_EVERY) {
+		svc->last_site_save = now;
+		site_engine_save(svc->sites);
+	}
 	if (now - svc->last_liveness >= LIVENESS_EVERY) {
 		struct cell_view v;
 
@@ -530,4 +559,137 @@ struct store *
 service_store(struct service *svc)
 {
 	return svc->store;
+}
+
+/* ---- Dust sites ---- */
+
+static int
+site_notice(void *ctx, const struct notice *n)
+{
+	on_notice(ctx, n);
+	return 0;
+}
+
+static uint64_t
+site_notice_id(void *ctx)
+{
+	return alert_engine_notice_id(((struct service *)ctx)->engine);
+}
+
+/* The sites' status changes (lock held): an event each, then notices. */
+static void
+flush_sites(struct service *svc, int64_t now)
+{
+	uint32_t n = site_engine_pending(svc->sites);
+
+	for (uint32_t k = 0; k < n; k++) {
+		const struct site_change *c =
+		    site_engine_pending_at(svc->sites, k);
+
+		push_event(svc, "site",
+		    json_pack("{s:s,s:s,s:s,s:I}", "site", c->site, "from",
+			site_status_name(c->from), "status",
+			site_status_name(c->to), "hour", (json_int_t)c->hour));
+	}
+	site_engine_flush(svc->sites, now, site_notice, site_notice_id, svc);
+}
+
+/* Immutable after service_new(): no lock. */
+static bool
+site_owns(void *ctx, const char *sensor)
+{
+	return site_engine_sensor(((struct service *)ctx)->sites, sensor) >= 0;
+}
+
+static int
+site_reading(
+    void *ctx, const char *sensor, const struct reading *r, int64_t now)
+{
+	struct service *svc = ctx;
+	int64_t site = site_engine_sensor(svc->sites, sensor);
+	int rc;
+
+	if (site < 0)
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&svc->mu);
+	rc = site_engine_reading(svc->sites, (uint32_t)site, r, now);
+	pthread_mutex_unlock(&svc->mu);
+	return rc;
+}
+
+void
+service_divert(struct service *svc, struct state_divert *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (site_engine_count(svc->sites) == 0)
+		return;
+	d->owns = site_owns;
+	d->reading = site_reading;
+	d->ctx = svc;
+}
+
+uint32_t
+service_site_count(struct service *svc)
+{
+	return site_engine_count(svc->sites);
+}
+
+int64_t
+service_site_find(struct service *svc, const char *id)
+{
+	return site_engine_find(svc->sites, id);
+}
+
+int
+service_site_info(
+    struct service *svc, uint32_t site, int64_t now, struct site_info *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&svc->mu);
+	rc = site_engine_info(svc->sites, site, now, out);
+	pthread_mutex_unlock(&svc->mu);
+	return rc;
+}
+
+uint32_t
+service_site_changes(struct service *svc, uint32_t site,
+    struct site_change *out, uint32_t max)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&svc->mu);
+	n = site_engine_changes(svc->sites, site, out, max);
+	pthread_mutex_unlock(&svc->mu);
+	return n;
+}
+
+uint32_t
+service_site_hours(struct service *svc, uint32_t site, int64_t *hours,
+    struct site_eval *ev, uint32_t max)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&svc->mu);
+	n = site_engine_hours(svc->sites, site, hours, ev, max);
+	pthread_mutex_unlock(&svc->mu);
+	return n;
+}
+
+uint32_t
+service_site_blacklist(struct service *svc, int32_t yyyymm,
+    struct site_black *out, uint32_t max)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&svc->mu);
+	n = site_engine_blacklist(svc->sites, yyyymm, out, max);
+	pthread_mutex_unlock(&svc->mu);
+	return n;
+}
+
+void
+service_site_rules(struct service *svc, struct site_rules *out)
+{
+	*out = *site_engine_rules(svc->sites);
 }

@@ -26,6 +26,7 @@
 
 #include "alerts/alert.h"
 #include "alerts/notify.h"
+#include "alerts/site.h"
 #include "daemon/conf.h"
 #include "daemon/err.h"
 #include "daemon/state.h"
@@ -36,7 +37,7 @@
 
 struct service_event {
 	uint64_t id;
-	char type[16]; /* "alert", "ack", "silence", "cell" */
+	char type[16]; /* "alert", "ack", "silence", "cell", "site" */
 	char json[SERVICE_EVENT_MAX];
 };
 
@@ -101,5 +102,24 @@ void service_stats(struct service *svc, struct alert_stats *alerts,
     struct notify_stats *notify);
 /* The store it persists to (NULL: none), for dead letters and attempts. */
 struct store *service_store(struct service *svc);
+
+/*
+ * Dust sites (site.h).  service_divert() fills d so that the ingest
+ * worker hands the sites' monitors' readings to the site engine instead
+ * of the grid's (state_set_divert).  The readers copy under the lock;
+ * site_info.def and site_black.def stay valid until service_free().
+ */
+void service_divert(struct service *svc, struct state_divert *d);
+uint32_t service_site_count(struct service *svc);
+int64_t service_site_find(struct service *svc, const char *id);
+int service_site_info(struct service *svc, uint32_t site, int64_t now,
+    struct site_info *out) AQ_MUSTCHECK;
+uint32_t service_site_changes(struct service *svc, uint32_t site,
+    struct site_change *out, uint32_t max);
+uint32_t service_site_hours(struct service *svc, uint32_t site,
+    int64_t *hours, struct site_eval *ev, uint32_t max);
+uint32_t service_site_blacklist(struct service *svc, int32_t yyyymm,
+    struct site_black *out, uint32_t max);
+void service_site_rules(struct service *svc, struct site_rules *out);
 
 #endif

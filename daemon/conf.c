@@ -40,7 +40,7 @@ struct conf_strs {
 
 /* Kinds of raw sections (see conf.h). */
 static const char *const raw_kinds[] = {
-    "rule", "inhibit", "receiver", "route", NULL};
+    "rule", "inhibit", "receiver", "route", "site", NULL};
 
 struct opt {
 	const char *section;
@@ -92,6 +92,7 @@ static const char *const std_names[] = {
     "hj633-2026", "hj633-2012", "epa-2024", NULL};
 static const char *const limits_names[] = {"gb3095-2026", "gb3095-2012", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const site_bg_names[] = {"neighbours", "cell", NULL};
 static const char *const proto_names[] = {
     "auto", "", "", "", "3.1.1", "5", NULL};
 
@@ -108,6 +109,8 @@ static int fn_calibrate(struct parse *p, const struct opt *o, const char *val);
 static int fn_tls(struct parse *p, const struct opt *o, const char *val);
 static int fn_cors(struct parse *p, const struct opt *o, const char *val);
 static int fn_topic(struct parse *p, const struct opt *o, const char *val);
+static int fn_inspectors(
+    struct parse *p, const struct opt *o, const char *val);
 
 #define C(f) offsetof(struct conf, f)
 #define CS(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
@@ -235,6 +238,68 @@ static const struct opt opts[] = {
 	"30", NULL, NULL,
 	"Seconds after a group's notification during which more alerts of "
 	"the group wait, to go out together in the next one."},
+    {"sites", "background", T_ENUM, C(site_background), 0, 0, 0, "neighbours",
+	site_bg_names, NULL,
+	"A dust site's background at an hour: neighbours, the median PM10 "
+	"1-hour value of its grid cell and the 8 around it (a monitor next "
+	"to the site cannot raise it alone), or cell, its own cell's value "
+	"(the median of the neighbours when the cell has none)."},
+    {"sites", "rolling_hours", T_INT, C(site_rolling), 0, 1, 72, "24", NULL,
+	NULL,
+	"Hours of a site's rolling PM10 mean (valid with 5/6 of its hours, "
+	"as GB 3095 asks 20 of 24)."},
+    {"sites", "yellow_1h", T_DBL, C(site_yellow_1h), 0, 0, 100000, "150",
+	NULL, NULL,
+	"Yellow: PM10 1-hour mean at least this (ug/m3; GB 3095 grade II "
+	"24-hour limit) and ..."},
+    {"sites", "yellow_excess_1h", T_DBL, C(site_yellow_excess_1h), 0, 0,
+	100000, "80", NULL, NULL,
+	"... at least this over the background (ug/m3; the difference limit "
+	"of Hebei DB13/2934-2019).  Without a background the absolute "
+	"threshold alone decides."},
+    {"sites", "red_1h", T_DBL, C(site_red_1h), 0, 0, 100000, "250", NULL,
+	NULL, "Red: PM10 1-hour mean at least this (ug/m3) and ..."},
+    {"sites", "red_excess_1h", T_DBL, C(site_red_excess_1h), 0, 0, 100000,
+	"150", NULL, NULL, "... at least this over the background (ug/m3)."},
+    {"sites", "yellow_rolling", T_DBL, C(site_yellow_roll), 0, 0, 100000,
+	"150", NULL, NULL,
+	"Yellow also: the rolling PM10 mean at least this (ug/m3) and ..."},
+    {"sites", "yellow_excess_rolling", T_DBL, C(site_yellow_excess_roll), 0,
+	0, 100000, "50", NULL, NULL,
+	"... at least this over the background's rolling mean (ug/m3)."},
+    {"sites", "red_rolling", T_DBL, C(site_red_roll), 0, 0, 100000, "250",
+	NULL, NULL,
+	"Red also: the rolling PM10 mean at least this (ug/m3) and ..."},
+    {"sites", "red_excess_rolling", T_DBL, C(site_red_excess_roll), 0, 0,
+	100000, "100", NULL, NULL,
+	"... at least this over the background's rolling mean (ug/m3)."},
+    {"sites", "clear_ratio", T_DBL, C(site_clear_ratio), 0, 0.1, 1, "0.8",
+	NULL, NULL,
+	"Hysteresis: a status holds while its conditions hold with every "
+	"threshold times this."},
+    {"sites", "min_hours", T_INT, C(site_min_hours), 0, 1, 48, "1", NULL, NULL,
+	"Consecutive hours a worse status's conditions must hold before "
+	"the site takes it."},
+    {"sites", "clear_hours", T_INT, C(site_clear_hours), 0, 1, 48, "2", NULL,
+	NULL,
+	"Consecutive hours below a status's hold conditions before the "
+	"site steps down."},
+    {"sites", "background_wait", T_INT, C(site_bg_wait), 0, 0, 86400, "1800",
+	NULL, NULL,
+	"Event seconds after an hour's end that a site waits for the "
+	"background of that hour; then it is judged by the absolute "
+	"thresholds alone."},
+    {"sites", "blacklist_red_hours", T_INT, C(site_bl_hours), 0, 0, 744, "24",
+	NULL, NULL,
+	"A site with at least this many red hours in a local month is on "
+	"that month's blacklist; 0: not by hours."},
+    {"sites", "blacklist_red_episodes", T_INT, C(site_bl_episodes), 0, 0, 744,
+	"3", NULL, NULL,
+	"A site with at least this many red episodes starting in a local "
+	"month is on the blacklist; 0: not by episodes."},
+    {"sites", "inspectors", T_FN, 0, 0, 0, 0, "", NULL, fn_inspectors,
+	"Receiver ids ([receiver ID]) that get every site's status "
+	"changes, besides each site's own receivers."},
     {"store", "dir", T_STR, CS(store_dir), 0, 0, "", NULL, NULL,
 	"Folder for what aqgridd keeps across restarts: the history database "
 	"(aqgrid.db), the state image and the message journal.  Empty: "
@@ -902,6 +967,24 @@ fn_cors(struct parse *p, const struct opt *o, const char *val)
 	return AQ_OK;
 }
 
+/* [sites] inspectors: kept with its place, for the receivers' check. */
+static int
+fn_inspectors(struct parse *p, const struct opt *o, const char *val)
+{
+	struct conf *c = p->c;
+
+	if (strlen(val) >= sizeof(c->site_inspectors)) {
+		err(p, "%s: longer than %zu characters", o->key,
+		    sizeof(c->site_inspectors) - 1);
+		return AQ_ERR_RANGE;
+	}
+	snprintf(c->site_inspectors, sizeof(c->site_inspectors), "%s", val);
+	snprintf(c->site_inspectors_file, sizeof(c->site_inspectors_file), "%s",
+	    p->file != NULL ? p->file : "");
+	c->site_inspectors_line = p->line;
+	return AQ_OK;
+}
+
 static void
 open_section(struct parse *p, char *hdr)
 {
@@ -961,7 +1044,8 @@ open_section(struct parse *p, char *hdr)
 		strcmp(name, "standards") != 0 && strcmp(name, "ingest") != 0 &&
 		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0 &&
 		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
-		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0)) {
+		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0 &&
+		strcmp(name, "sites") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

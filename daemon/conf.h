@@ -7,7 +7,8 @@
  *                      alerts, hj212, publish, log
  *   [area ID]          a named set of cells
  *   [sensor ID]        an entry of the sensor registry
- *   [rule ID], [inhibit ID], [receiver ID], [route ID]
+ *   [sites]            the dust sites' status rules and blacklist
+ *   [rule ID], [inhibit ID], [receiver ID], [route ID], [site ID]
  *                      raw sections: captured as key = value lines with
  *                      their file:line, checked by the module reading them
  *   key = value
@@ -84,7 +85,8 @@ struct conf_kv {
  * Ids are unique per kind.
  */
 struct conf_section {
-	char kind[CONF_KIND_MAX]; /* "rule", "inhibit", "receiver", "route" */
+	char kind[CONF_KIND_MAX]; /* "rule", "inhibit", "receiver", "route",
+				     "site" */
 	char id[CONF_ID_MAX];
 	const char *file; /* of the header line */
 	int line;
@@ -152,6 +154,21 @@ struct conf {
 	/* [alerts] */
 	int64_t alert_group_wait;     /* seconds */
 	int64_t alert_group_interval; /* seconds */
+	/* [sites]: the dust sites' status (alerts/site.h) */
+	int site_background;  /* 0 neighbours (3x3 median), 1 cell */
+	int64_t site_rolling; /* hours of the rolling mean */
+	double site_yellow_1h, site_yellow_excess_1h;
+	double site_red_1h, site_red_excess_1h;
+	double site_yellow_roll, site_yellow_excess_roll;
+	double site_red_roll, site_red_excess_roll;
+	double site_clear_ratio; /* hysteresis: thresholds x this to clear */
+	int64_t site_min_hours;   /* hours a worse status must hold */
+	int64_t site_clear_hours; /* hours a better status must hold */
+	int64_t site_bg_wait;     /* event seconds to wait for background */
+	int64_t site_bl_hours, site_bl_episodes; /* blacklist; 0: off */
+	char site_inspectors[512]; /* receiver ids, space-separated */
+	char site_inspectors_file[CONF_PATH_MAX];
+	int site_inspectors_line;
 	/* [store] */
 	char store_dir[CONF_PATH_MAX]; /* "" when nothing is kept */
 	int64_t retention_days;

@@ -385,6 +385,16 @@ main(int argc, char **argv)
 		fatalx("cannot start publishing to MQTT");
 	vh.pub = pub;
 	state_on_publish(st, on_view, &vh);
+	{
+		/* Dust sites' monitors are not ambient air. */
+		struct state_divert d;
+
+		service_divert(svc, &d);
+		state_set_divert(st, &d);
+		if (service_site_count(svc) > 0)
+			log_info("sites: %u dust sites",
+			    service_site_count(svc));
+	}
 	if (service_start(svc) != AQ_OK)
 		fatalx("cannot start the notifiers");
 	if ((api = api_start(st, svc)) == NULL)

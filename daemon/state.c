@@ -41,6 +41,7 @@ struct state {
 	struct store *store;
 	state_view_fn on_view;
 	void *on_view_ctx;
+	struct state_divert divert;
 	int64_t *shown; /* per cell: latest hour the hook saw; ingest thread */
 	_Atomic int64_t *last; /* per sensor: newest reading's own time */
 	_Atomic int64_t *seen; /* per sensor: wall clock of its arrival */
@@ -365,6 +366,18 @@ state_sensor_cell(const struct state *st, uint32_t sensor)
 {
 	/* Set once when the sensor is added, before it is published. */
 	return win_sensor_cell(st->w, sensor);
+}
+
+void
+state_set_divert(struct state *st, const struct state_divert *d)
+{
+	st->divert = *d;
+}
+
+const struct state_divert *
+state_divert(const struct state *st)
+{
+	return st->divert.owns != NULL ? &st->divert : NULL;
 }
 
 void

@@ -215,6 +215,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 {
 	const struct conf *c = state_conf(st);
 	struct win *w = state_engine(st);
+	const struct state_divert *div = state_divert(st);
 	struct decode_result res;
 	enum reason why;
 	int applied = 0, refused = 0;
@@ -237,6 +238,26 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 		uint32_t sensor, out;
 		int rc;
 
+		/* A site's boundary monitor is not ambient air: its
+		 * readings go to the sites, never into a cell.  The site
+		 * declares it, so an HJ 212 one needs no registry entry. */
+		if (sidx < 0 && div != NULL && div->owns(div->ctx, d->sensor)) {
+			if (qc_check(qc, d, now, res.dropped, &why) != AQ_OK)
+				goto refuse;
+			r.ts = d->ts;
+			r.period = d->period;
+			r.has = d->has;
+			memcpy(r.v, d->v, sizeof(r.v));
+			rc = div->reading(div->ctx, d->sensor, &r, now);
+			if (rc == AQ_OK) {
+				applied++;
+				continue;
+			}
+			why = rc == AQ_ERR_STALE ? REASON_TOO_LATE
+			    : rc == AQ_ERR_DUP   ? REASON_DUPLICATE
+						 : REASON_OUT_OF_RANGE;
+			goto refuse;
+		}
 		if (registry_refuses(c, d, sidx, &why))
 			goto refuse;
 		if (qc_check(qc, d, now, res.dropped, &why) != AQ_OK)
