@@ -293,6 +293,7 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 		/* The end of a publication: what it raised goes out now (or
 		 * after group_wait), not at the next second's tick. */
 		pthread_mutex_lock(&svc->mu);
+		site_engine_settle(svc->sites, now);
 		flush_sites(svc, now);
 		(void)alert_engine_tick(svc->engine, now);
 		pthread_mutex_unlock(&svc->mu);
@@ -302,7 +303,7 @@ service_view(struct service *svc, const struct cell_view *v, int64_t now)
 	level = aqi >= 0 ? v->aqi.level : 0;
 	unknown = cell_unknown(svc, v, now);
 	pthread_mutex_lock(&svc->mu);
-	site_engine_view(svc->sites, v);
+	site_engine_view(svc->sites, v, now);
 	if ((rc = alert_engine_cell(svc->engine, v, unknown, now)) != AQ_OK &&
 	    log_complain(&svc->complain))
 		log_warnx("alerts: cell %s: %s (alert state kept in memory, "
@@ -371,6 +372,7 @@ service_tick(struct service *svc, int64_t now)
 	pthread_mutex_lock(&svc->mu);
 	if (svc->notify != NULL && svc->npending > 0)
 		retry_pending(svc);
+	site_engine_settle(svc->sites, now);
 	flush_sites(svc, now);
 	if (now - svc->last_site_save >= SITE_SAVE_EVERY) {
 		svc->last_site_save = now;
@@ -653,8 +655,8 @@ service_site_info(
 }
 
 uint32_t
-service_site_changes(struct service *svc, uint32_t site,
-    struct site_change *out, uint32_t max)
+service_site_changes(
+    struct service *svc, uint32_t site, struct site_change *out, uint32_t max)
 {
 	uint32_t n;
 
@@ -677,8 +679,8 @@ service_site_hours(struct service *svc, uint32_t site, int64_t *hours,
 }
 
 uint32_t
-service_site_blacklist(struct service *svc, int32_t yyyymm,
-    struct site_black *out, uint32_t max)
+service_site_blacklist(
+    struct service *svc, int32_t yyyymm, struct site_black *out, uint32_t max)
 {
 	uint32_t n;
 

@@ -114,12 +114,12 @@ uint32_t service_site_count(struct service *svc);
 int64_t service_site_find(struct service *svc, const char *id);
 int service_site_info(struct service *svc, uint32_t site, int64_t now,
     struct site_info *out) AQ_MUSTCHECK;
-uint32_t service_site_changes(struct service *svc, uint32_t site,
-    struct site_change *out, uint32_t max);
-uint32_t service_site_hours(struct service *svc, uint32_t site,
-    int64_t *hours, struct site_eval *ev, uint32_t max);
-uint32_t service_site_blacklist(struct service *svc, int32_t yyyymm,
-    struct site_black *out, uint32_t max);
+uint32_t service_site_changes(
+    struct service *svc, uint32_t site, struct site_change *out, uint32_t max);
+uint32_t service_site_hours(struct service *svc, uint32_t site, int64_t *hours,
+    struct site_eval *ev, uint32_t max);
+uint32_t service_site_blacklist(
+    struct service *svc, int32_t yyyymm, struct site_black *out, uint32_t max);
 void service_site_rules(struct service *svc, struct site_rules *out);
 
 #endif

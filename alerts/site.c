@@ -12,12 +12,12 @@
 #include "daemon/fix.h"
 
 #define NO_HOUR INT64_MIN
-#define BLOCK 9             /* a cell and its 8 neighbours */
-#define PENDING_MAX 4096    /* changes waiting for a flush */
-#define NS_SITE "site"      /* record per site: its state */
+#define BLOCK 9               /* a cell and its 8 neighbours */
+#define PENDING_MAX 4096      /* changes waiting for a flush */
+#define NS_SITE "site"        /* record per site: its state */
 #define NS_MONTH "site_month" /* record per site and month: counts */
-#define NS_LOG "site_log"   /* log: status changes */
-#define NOTIFY_FLUSH_MAX 64 /* receivers one flush writes to */
+#define NS_LOG "site_log"     /* log: status changes */
+#define NOTIFY_FLUSH_MAX 64   /* receivers one flush writes to */
 
 static const char *const status_names[] = {"green", "yellow", "red"};
 static const char *const status_zh[] = {"绿", "黄", "红"};
@@ -57,10 +57,10 @@ struct site_rt {
 	double pm25;
 	int64_t last_hour; /* end of the newest judged hour with data */
 	struct site_change changes[SITE_CHANGES];
-	uint32_t nchanges; /* ever added (ring index: % SITE_CHANGES) */
+	uint32_t nchanges;     /* ever added (ring index: % SITE_CHANGES) */
 	uint32_t block[BLOCK]; /* background slots */
 	uint32_t nblock;
-	int32_t own; /* slot of its own cell */
+	int32_t own;      /* slot of its own cell */
 	int64_t month_ix; /* index into months of the newest, or -1 */
 	bool dirty;
 };
@@ -69,6 +69,7 @@ struct site_rt {
 struct slot {
 	uint32_t cell;
 	int64_t latest; /* newest hour seen; NO_HOUR: none */
+	int64_t seen;   /* wall clock of its last view; 0: none */
 	int64_t hour[SITE_HOURS];
 	double v[SITE_HOURS]; /* NAN: not valid */
 	uint32_t first, n;    /* sites whose block holds it: in users[] */
@@ -85,7 +86,7 @@ struct site_engine {
 	struct sensor_ix {
 		char id[WIN_SENSOR_ID_MAX];
 		uint32_t site;
-	} *sensors;
+	} * sensors;
 	uint32_t nsensors;
 	int32_t *slot_of; /* per cell: slot or -1 */
 	uint32_t ncells;
@@ -112,19 +113,19 @@ static void lerr(struct load *l, const char *file, int line, const char *fmt,
     ...) __attribute__((format(printf, 4, 5)));
 static int cmp_sensor(const void *a, const void *b);
 static int parse_ids(struct load *l, const struct conf *c, const char *file,
-    int line, const char *what, const char *text,
-    char ids[][CONF_ID_MAX], uint32_t *n);
+    int line, const char *what, const char *text, char ids[][CONF_ID_MAX],
+    uint32_t *n);
 static void load_one(struct load *l, const struct conf *c,
     const struct conf_section *s, struct site_def *d);
 static bool cond(bool has, double v, bool has_bg, double bg, double abs,
     double ex, double scale);
 static double median(double *v, uint32_t n);
 static bool bg_ready(const struct site_engine *e, const struct site_rt *rt,
-    int64_t h);
+    int64_t h, int64_t now);
 static bool bg_at(const struct site_engine *e, const struct site_rt *rt,
     int64_t h, double *out);
 static void close_hour(struct site_engine *e, struct site_rt *rt);
-static void judge_all(struct site_engine *e, uint32_t site);
+static void judge_all(struct site_engine *e, uint32_t site, int64_t now);
 static void judge(struct site_engine *e, uint32_t site, struct hour_rec *hr);
 static void change(struct site_engine *e, uint32_t site, enum site_status to,
     int64_t hour_end);
@@ -349,15 +350,14 @@ load_one(struct load *l, const struct conf *c, const struct conf_section *s,
 		lerr(l, s->file, s->line, "[site %s]: no sensor (its monitor)",
 		    s->id);
 	if (d->from != 0 && d->to != 0 && d->to < d->from)
-		lerr(l, s->file, s->line, "[site %s]: to is before from",
-		    s->id);
+		lerr(
+		    l, s->file, s->line, "[site %s]: to is before from", s->id);
 	if (d->name[0] == '\0')
 		snprintf(d->name, sizeof(d->name), "%s", d->id);
 }
 
 int
-site_load(const struct conf *c, struct site_def **defs, uint32_t *n,
-    FILE *errs)
+site_load(const struct conf *c, struct site_def **defs, uint32_t *n, FILE *errs)
 {
 	struct load l = {errs, 0};
 	const struct conf_section *s = NULL;
@@ -447,8 +447,8 @@ site_level(const struct site_rules *r, const struct site_eval *e, double scale)
 		return SITE_RED;
 	if (cond(e->has_1h, e->v1h, e->has_bg, e->bg, r->yellow_1h,
 		r->yellow_ex_1h, scale) ||
-	    cond(e->has_roll, e->roll, e->has_bgroll, e->bgroll,
-		r->yellow_roll, r->yellow_ex_roll, scale))
+	    cond(e->has_roll, e->roll, e->has_bgroll, e->bgroll, r->yellow_roll,
+		r->yellow_ex_roll, scale))
 		return SITE_YELLOW;
 	return SITE_GREEN;
 }
@@ -556,8 +556,8 @@ site_engine_new(
 		for (uint32_t k = 0; k < e->defs[i].nsensors; k++) {
 			struct sensor_ix *x = &e->sensors[e->nsensors++];
 
-			snprintf(x->id, sizeof(x->id), "%s",
-			    e->defs[i].sensors[k]);
+			snprintf(
+			    x->id, sizeof(x->id), "%s", e->defs[i].sensors[k]);
 			x->site = i;
 		}
 	}
@@ -660,8 +660,8 @@ close_hour(struct site_engine *e, struct site_rt *rt)
 }
 
 int
-site_engine_reading(struct site_engine *e, uint32_t site,
-    const struct reading *r, int64_t now)
+site_engine_reading(
+    struct site_engine *e, uint32_t site, const struct reading *r, int64_t now)
 {
 	struct site_rt *rt = &e->rt[site];
 	int64_t h, end, cov;
@@ -690,12 +690,12 @@ site_engine_reading(struct site_engine *e, uint32_t site,
 	}
 	rt->last_ts = r->ts;
 	rt->dirty = true;
-	judge_all(e, site);
+	judge_all(e, site, 0);
 	return AQ_OK;
 }
 
 void
-site_engine_view(struct site_engine *e, const struct cell_view *v)
+site_engine_view(struct site_engine *e, const struct cell_view *v, int64_t now)
 {
 	struct slot *sl;
 	uint32_t k;
@@ -711,27 +711,46 @@ site_engine_view(struct site_engine *e, const struct cell_view *v)
 	    : NAN;
 	if (sl->latest == NO_HOUR || v->hour > sl->latest)
 		sl->latest = v->hour;
-	for (uint32_t u = 0; u < sl->n; u++)
-		judge_all(e, e->users[sl->first + u]);
+	sl->seen = now;
 }
 
-/* Whether every background cell that ever reported has reported hour h,
- * and one of them at least. */
-static bool
-bg_ready(const struct site_engine *e, const struct site_rt *rt, int64_t h)
+void
+site_engine_settle(struct site_engine *e, int64_t now)
 {
-	bool any = false;
+	for (uint32_t k = 0; k < e->n; k++)
+		judge_all(e, k, now);
+}
+
+/*
+ * Whether hour h's background is as known as it will be: every
+ * background cell that ever reported has reported h (one at least), or
+ * one of them is past h already (a lagging station does not hold the
+ * site up).  With now (wall clock; 0: not), also when no background
+ * cell has published anything for background_wait seconds and h ended
+ * that long ago: the ambient stations are silent.
+ */
+static bool
+bg_ready(const struct site_engine *e, const struct site_rt *rt, int64_t h,
+    int64_t now)
+{
+	bool any = false, behind = false, quiet = true;
 
 	for (uint32_t b = 0; b < rt->nblock; b++) {
 		const struct slot *sl = &e->slots[rt->block[b]];
 
+		if (sl->seen != 0 && now - sl->seen < e->r.bg_wait)
+			quiet = false;
 		if (sl->latest == NO_HOUR)
 			continue;
+		if (sl->latest > h)
+			return true;
 		if (sl->latest < h)
-			return false;
+			behind = true;
 		any = true;
 	}
-	return any;
+	if (any && !behind)
+		return true;
+	return now != 0 && quiet && now >= tz_hour_end(e->z, h) + e->r.bg_wait;
 }
 
 static double
@@ -773,7 +792,7 @@ bg_at(const struct site_engine *e, const struct site_rt *rt, int64_t h,
 /* Judges the site's closed hours in order, as far as their background
  * allows. */
 static void
-judge_all(struct site_engine *e, uint32_t site)
+judge_all(struct site_engine *e, uint32_t site, int64_t now)
 {
 	struct site_rt *rt = &e->rt[site];
 	int64_t h;
@@ -790,8 +809,7 @@ judge_all(struct site_engine *e, uint32_t site)
 			rt->judged = h; /* no data that hour */
 			continue;
 		}
-		if (!bg_ready(e, rt, h) &&
-		    rt->last_ts < tz_hour_end(e->z, h) + e->r.bg_wait)
+		if (!bg_ready(e, rt, h, now))
 			break;
 		judge(e, site, hr);
 		rt->judged = h;
@@ -812,6 +830,7 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	int n = 0, nbg = 0, need = (r->rolling * 5 + 5) / 6;
 
 	hr->judged = true;
+	rt->judged = hr->hour;
 	hr->has_bg = bg_at(e, rt, hr->hour, &hr->bg);
 	rt->dirty = true;
 	if (!hr->has10 || (d->from != 0 && date < d->from) ||
@@ -853,8 +872,8 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	raise = site_level(r, &ev, 1.0);
 	hold = site_level(r, &ev, r->clear_ratio);
 	if (raise > rt->status) {
-		rt->up_min = rt->up_run == 0 || raise < rt->up_min ? raise
-								    : rt->up_min;
+		rt->up_min =
+		    rt->up_run == 0 || raise < rt->up_min ? raise : rt->up_min;
 		rt->down_run = 0;
 		if (++rt->up_run >= r->min_hours) {
 			change(e, site, rt->up_min, end);
@@ -884,8 +903,8 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 }
 
 static void
-change(struct site_engine *e, uint32_t site, enum site_status to,
-    int64_t hour_end)
+change(
+    struct site_engine *e, uint32_t site, enum site_status to, int64_t hour_end)
 {
 	struct site_rt *rt = &e->rt[site];
 	struct site_change *c = &rt->changes[rt->nchanges % SITE_CHANGES];
@@ -899,7 +918,8 @@ change(struct site_engine *e, uint32_t site, enum site_status to,
 	c->hour = hour_end;
 	c->e = rt->last;
 	if (to == SITE_RED && rt->status != SITE_RED) {
-		struct month *m = month_of(e, site, tz_hour(e->z, hour_end - 1));
+		struct month *m =
+		    month_of(e, site, tz_hour(e->z, hour_end - 1));
 
 		if (m != NULL) {
 			m->episodes++;
@@ -975,8 +995,8 @@ put_month(struct site_engine *e, const struct month *m)
 
 	if (e->store == NULL)
 		return;
-	snprintf(key, sizeof(key), "%06d:%s", (int)m->yyyymm,
-	    e->defs[m->site].id);
+	snprintf(
+	    key, sizeof(key), "%06d:%s", (int)m->yyyymm, e->defs[m->site].id);
 	n = snprintf(val, sizeof(val), "{\"red_hours\":%u,\"episodes\":%u}",
 	    m->red_hours, m->episodes);
 	if (store_rec_put(e->store, NS_MONTH, key, val, (size_t)n) != AQ_OK)
@@ -1050,8 +1070,8 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 	struct site_rt *rt;
 	json_t *o, *hours, *h;
 	json_int_t st = 0, since = 0, up = 0, down = 0, upm = 0, dnm = 0,
-		   open = 0, c10 = 0, c25 = 0, last = 0, newest = 0,
-		   judged = 0, prev = 0;
+		   open = 0, c10 = 0, c25 = 0, last = 0, newest = 0, judged = 0,
+		   prev = 0;
 	double s10 = 0, s25 = 0;
 	size_t i;
 
@@ -1190,8 +1210,8 @@ load_change(void *ctx, int64_t id, const void *value, size_t len)
 		c->e.bg = dbl(json_object_get(o, "background"), &c->e.has_bg);
 		c->e.roll =
 		    dbl(json_object_get(o, "pm10_rolling"), &c->e.has_roll);
-		c->e.bgroll = dbl(json_object_get(o, "background_rolling"),
-		    &c->e.has_bgroll);
+		c->e.bgroll = dbl(
+		    json_object_get(o, "background_rolling"), &c->e.has_bgroll);
 	}
 	json_decref(o);
 	return 0;
@@ -1254,8 +1274,8 @@ change_kind(const struct site_change *c)
 }
 
 static bool
-goes_to(const struct site_engine *e, const struct site_change *c,
-    const char *rcv)
+goes_to(
+    const struct site_engine *e, const struct site_change *c, const char *rcv)
 {
 	int64_t site = site_engine_find(e, c->site);
 
@@ -1285,7 +1305,8 @@ fill_alert(const struct site_engine *e, const struct site_change *c,
 {
 	int64_t site = site_engine_find(e, c->site);
 	const struct site_def *d = site >= 0 ? &e->defs[site] : NULL;
-	const struct conf_cell *cc = d != NULL ? &e->conf->cells[d->cell] : NULL;
+	const struct conf_cell *cc =
+	    d != NULL ? &e->conf->cells[d->cell] : NULL;
 	char v[32], bg[32], ex[32];
 
 	memset(a, 0, sizeof(*a));
@@ -1332,8 +1353,7 @@ site_engine_flush(struct site_engine *e, int64_t now, site_notice_fn fn,
 	if ((nt = malloc(sizeof(*nt))) == NULL)
 		return;
 	/* The receivers concerned, in a stable order. */
-	for (uint32_t k = 0; k < e->ninspectors && nrcv < NOTIFY_FLUSH_MAX;
-	     k++)
+	for (uint32_t k = 0; k < e->ninspectors && nrcv < NOTIFY_FLUSH_MAX; k++)
 		rcv[nrcv++] = e->inspectors[k];
 	for (uint32_t p = 0; p < e->npending; p++) {
 		int64_t site = site_engine_find(e, e->pending[p].site);
@@ -1376,8 +1396,8 @@ site_engine_flush(struct site_engine *e, int64_t now, site_notice_fn fn,
 			snprintf(nt->rule, sizeof(nt->rule), "dust_site");
 			snprintf(nt->rule_name, sizeof(nt->rule_name),
 			    "Dust site status (扬尘监管)");
-			snprintf(nt->indicator, sizeof(nt->indicator),
-			    "pm10_1h");
+			snprintf(
+			    nt->indicator, sizeof(nt->indicator), "pm10_1h");
 			snprintf(nt->op, sizeof(nt->op), ">=");
 			nt->threshold =
 			    worst == SITE_RED ? e->r.red_1h : e->r.yellow_1h;
@@ -1433,8 +1453,8 @@ site_engine_info(const struct site_engine *e, uint32_t site, int64_t now,
 	out->pm25_1h = rt->pm25;
 	t = out->last_seen != 0 ? out->last_seen : now;
 	date = tz_date(e->z, t);
-	out->active = (d->from == 0 || date >= d->from) &&
-	    (d->to == 0 || date <= d->to);
+	out->active =
+	    (d->from == 0 || date >= d->from) && (d->to == 0 || date <= d->to);
 	ym = tz_date(e->z, rt->last_hour != 0 ? rt->last_hour - 1 : t) / 100;
 	for (uint32_t k = 0; k < e->nmonths; k++)
 		if (e->months[k].site == site && e->months[k].yyyymm == ym) {
@@ -1504,8 +1524,7 @@ site_engine_blacklist(const struct site_engine *e, int32_t yyyymm,
 			if (!((e->r.bl_hours > 0 &&
 				  m->red_hours >= (uint32_t)e->r.bl_hours) ||
 				(e->r.bl_episodes > 0 &&
-				    m->episodes >=
-					(uint32_t)e->r.bl_episodes)))
+				    m->episodes >= (uint32_t)e->r.bl_episodes)))
 				continue;
 			if (n < max) {
 				out[n].def = &e->defs[s];

@@ -11,8 +11,10 @@
  * hours.  The background of an hour is the PM10 1-hour value of the
  * site's grid cell and its neighbours, as published (site_engine_view()).
  * Each complete hour of a site is judged, in hour order, once its
- * background is known (or background_wait event seconds after the hour's
- * end, then by the absolute thresholds alone): a status is entered after
+ * background is known: every background cell has published that hour, or
+ * one is past it (or, when they have all been silent for background_wait
+ * seconds of the wall clock and the hour ended that long ago, by the
+ * absolute thresholds alone).  A status is entered after
  * min_hours consecutive hours whose 1-hour or rolling mean reach its
  * absolute threshold and its excess over the background, and left after
  * clear_hours consecutive hours below its thresholds times clear_ratio.
@@ -112,7 +114,7 @@ struct site_info {
 	int64_t last_seen;  /* newest reading, Unix s; 0: none */
 	struct site_eval e; /* at last_hour */
 	bool has_pm25;
-	double pm25_1h; /* at last_hour */
+	double pm25_1h;               /* at last_hour */
 	uint32_t red_hours, episodes; /* this month (of last_hour) */
 };
 
@@ -158,8 +160,14 @@ int64_t site_engine_sensor(const struct site_engine *e, const char *sensor);
 /* A reading of a site's monitor: AQ_OK, AQ_ERR_DUP, AQ_ERR_STALE. */
 int site_engine_reading(struct site_engine *e, uint32_t site,
     const struct reading *r, int64_t now) AQ_MUSTCHECK;
-/* A cell's published view (its PM10 1-hour value is background). */
-void site_engine_view(struct site_engine *e, const struct cell_view *v);
+/* A cell's published view (its PM10 1-hour value is background); now:
+ * the wall clock.  Nothing is judged until site_engine_settle(). */
+void site_engine_view(
+    struct site_engine *e, const struct cell_view *v, int64_t now);
+/* Judges every hour whose background is now known: after a publication
+ * of views, and once a second (now: wall clock) for sites whose ambient
+ * stations went silent. */
+void site_engine_settle(struct site_engine *e, int64_t now);
 
 /* Status changes not yet flushed, and the k-th of them. */
 uint32_t site_engine_pending(const struct site_engine *e);

@@ -109,8 +109,7 @@ static int fn_calibrate(struct parse *p, const struct opt *o, const char *val);
 static int fn_tls(struct parse *p, const struct opt *o, const char *val);
 static int fn_cors(struct parse *p, const struct opt *o, const char *val);
 static int fn_topic(struct parse *p, const struct opt *o, const char *val);
-static int fn_inspectors(
-    struct parse *p, const struct opt *o, const char *val);
+static int fn_inspectors(struct parse *p, const struct opt *o, const char *val);
 
 #define C(f) offsetof(struct conf, f)
 #define CS(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
@@ -248,33 +247,32 @@ static const struct opt opts[] = {
 	NULL,
 	"Hours of a site's rolling PM10 mean (valid with 5/6 of its hours, "
 	"as GB 3095 asks 20 of 24)."},
-    {"sites", "yellow_1h", T_DBL, C(site_yellow_1h), 0, 0, 100000, "150",
-	NULL, NULL,
+    {"sites", "yellow_1h", T_DBL, C(site_yellow_1h), 0, 0, 100000, "150", NULL,
+	NULL,
 	"Yellow: PM10 1-hour mean at least this (ug/m3; GB 3095 grade II "
 	"24-hour limit) and ..."},
-    {"sites", "yellow_excess_1h", T_DBL, C(site_yellow_excess_1h), 0, 0,
-	100000, "80", NULL, NULL,
+    {"sites", "yellow_excess_1h", T_DBL, C(site_yellow_excess_1h), 0, 0, 100000,
+	"80", NULL, NULL,
 	"... at least this over the background (ug/m3; the difference limit "
 	"of Hebei DB13/2934-2019).  Without a background the absolute "
 	"threshold alone decides."},
-    {"sites", "red_1h", T_DBL, C(site_red_1h), 0, 0, 100000, "250", NULL,
-	NULL, "Red: PM10 1-hour mean at least this (ug/m3) and ..."},
+    {"sites", "red_1h", T_DBL, C(site_red_1h), 0, 0, 100000, "250", NULL, NULL,
+	"Red: PM10 1-hour mean at least this (ug/m3) and ..."},
     {"sites", "red_excess_1h", T_DBL, C(site_red_excess_1h), 0, 0, 100000,
 	"150", NULL, NULL, "... at least this over the background (ug/m3)."},
-    {"sites", "yellow_rolling", T_DBL, C(site_yellow_roll), 0, 0, 100000,
-	"150", NULL, NULL,
-	"Yellow also: the rolling PM10 mean at least this (ug/m3) and ..."},
-    {"sites", "yellow_excess_rolling", T_DBL, C(site_yellow_excess_roll), 0,
-	0, 100000, "50", NULL, NULL,
-	"... at least this over the background's rolling mean (ug/m3)."},
-    {"sites", "red_rolling", T_DBL, C(site_red_roll), 0, 0, 100000, "250",
+    {"sites", "yellow_rolling", T_DBL, C(site_yellow_roll), 0, 0, 100000, "150",
 	NULL, NULL,
-	"Red also: the rolling PM10 mean at least this (ug/m3) and ..."},
+	"Yellow also: the rolling PM10 mean at least this (ug/m3) and ..."},
+    {"sites", "yellow_excess_rolling", T_DBL, C(site_yellow_excess_roll), 0, 0,
+	100000, "50", NULL, NULL,
+	"... at least this over the background's rolling mean (ug/m3)."},
+    {"sites", "red_rolling", T_DBL, C(site_red_roll), 0, 0, 100000, "250", NULL,
+	NULL, "Red also: the rolling PM10 mean at least this (ug/m3) and ..."},
     {"sites", "red_excess_rolling", T_DBL, C(site_red_excess_roll), 0, 0,
 	100000, "100", NULL, NULL,
 	"... at least this over the background's rolling mean (ug/m3)."},
-    {"sites", "clear_ratio", T_DBL, C(site_clear_ratio), 0, 0.1, 1, "0.8",
-	NULL, NULL,
+    {"sites", "clear_ratio", T_DBL, C(site_clear_ratio), 0, 0.1, 1, "0.8", NULL,
+	NULL,
 	"Hysteresis: a status holds while its conditions hold with every "
 	"threshold times this."},
     {"sites", "min_hours", T_INT, C(site_min_hours), 0, 1, 48, "1", NULL, NULL,
@@ -286,9 +284,9 @@ static const struct opt opts[] = {
 	"site steps down."},
     {"sites", "background_wait", T_INT, C(site_bg_wait), 0, 0, 86400, "1800",
 	NULL, NULL,
-	"Event seconds after an hour's end that a site waits for the "
-	"background of that hour; then it is judged by the absolute "
-	"thresholds alone."},
+	"Seconds (wall clock) that a site's hour waits for its background "
+	"when every ambient station around it is silent; then it is judged "
+	"by the absolute thresholds alone."},
     {"sites", "blacklist_red_hours", T_INT, C(site_bl_hours), 0, 0, 744, "24",
 	NULL, NULL,
 	"A site with at least this many red hours in a local month is on "

@@ -161,7 +161,7 @@ struct conf {
 	double site_red_1h, site_red_excess_1h;
 	double site_yellow_roll, site_yellow_excess_roll;
 	double site_red_roll, site_red_excess_roll;
-	double site_clear_ratio; /* hysteresis: thresholds x this to clear */
+	double site_clear_ratio;  /* hysteresis: thresholds x this to clear */
 	int64_t site_min_hours;   /* hours a worse status must hold */
 	int64_t site_clear_hours; /* hours a better status must hold */
 	int64_t site_bg_wait;     /* event seconds to wait for background */

@@ -392,8 +392,8 @@ main(int argc, char **argv)
 		service_divert(svc, &d);
 		state_set_divert(st, &d);
 		if (service_site_count(svc) > 0)
-			log_info("sites: %u dust sites",
-			    service_site_count(svc));
+			log_info(
+			    "sites: %u dust sites", service_site_count(svc));
 	}
 	if (service_start(svc) != AQ_OK)
 		fatalx("cannot start the notifiers");

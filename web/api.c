@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -119,6 +120,9 @@ enum route {
 	R_SILENCE,
 	R_NOTIFICATIONS,
 	R_EVENTS,
+	R_SITES,
+	R_SITE_BLACKLIST, /* before R_SITE, whose {id} would take it */
+	R_SITE,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -324,7 +328,7 @@ struct area_row {
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
     h_area_history, h_alerts, h_alert, h_ack, h_silences, h_silence_add,
-    h_silence_rm, h_notifications, h_events;
+    h_silence_rm, h_notifications, h_events, h_sites, h_site, h_site_blacklist;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -489,6 +493,9 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_SILENCE] = "/api/v1/silences/{id}",
     [R_NOTIFICATIONS] = "/api/v1/notifications",
     [R_EVENTS] = "/api/v1/events",
+    [R_SITES] = "/api/v1/sites",
+    [R_SITE_BLACKLIST] = "/api/v1/sites/blacklist",
+    [R_SITE] = "/api/v1/sites/{id}",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -614,6 +621,30 @@ static const struct param_def events_params[] = {
 	"Resume after this event id (as the Last-Event-ID header does)."},
     {NULL, NULL, NULL, NULL},
 };
+static const struct param_def site_params[] = {
+    {"id", "path", "string", "The site's id ([site ID])."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct param_def blacklist_params[] = {
+    {"month", "query", "string",
+	"YYYY-MM, a month in the configured zone (default: the current "
+	"one)."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct resp_def sites_resps[] = {
+    {200, "Every dust site with its status.", "#SiteList"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {503, ALERT_OFF_DOC, "#Error"}, {0, NULL, NULL}};
+static const struct resp_def site_resps[] = {
+    {200, "The site, its status changes and its latest hours.", "#SiteDetail"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {404, "No such site.", "#Error"}, {503, ALERT_OFF_DOC, "#Error"},
+    {0, NULL, NULL}};
+static const struct resp_def blacklist_resps[] = {
+    {200, "The month's blacklisted sites.", "#SiteBlacklist"},
+    {400, "A bad month.", "#Error"},
+    {401, "read_auth is on and no known token was given.", "#Error"},
+    {503, ALERT_OFF_DOC, "#Error"}, {0, NULL, NULL}};
 static const struct resp_def alerts_resps[] = {
     {200, "The alerts, newest change first.", "#AlertList"},
     {400, "A bad parameter, named in the message.", "#Error"},
@@ -796,6 +827,20 @@ static const struct route_def routes[R_COUNT] = {
 	"and cell AQI changes.  Starts after Last-Event-ID (header or "
 	"last_event_id), else with the next event.",
 	events_params, events_resps, NULL},
+    [R_SITES] = {h_sites, "listSites", "sites",
+	"Dust sites (construction, plant, yard, road) with their "
+	"green/yellow/red status, latest hour, excess over the background "
+	"and this month's red hours and episodes.",
+	no_params, sites_resps, NULL},
+    [R_SITE_BLACKLIST] = {h_site_blacklist, "getSiteBlacklist", "sites",
+	"Sites whose red hours or red episodes in a local month reach "
+	"[sites] blacklist_red_hours or blacklist_red_episodes.",
+	blacklist_params, blacklist_resps, NULL},
+    [R_SITE] = {h_site, "getSite", "sites",
+	"One dust site: its status, the history of its status changes "
+	"(newest first) and its latest judged hours with the background "
+	"and the excess over it.",
+	site_params, site_resps, NULL},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -854,6 +899,14 @@ static const struct {
 	"id:string name:string name_en:string cells:integer worst:#Worst? "    \
 	"mean:#AreaMean levels:#AreaLevels status:#AreaStatus"
 
+#define SITE_PROPS                                                             \
+	"id:string name:string kind:construction|plant|yard|road "             \
+	"company:string contact:string cell:string lat:number lon:number "     \
+	"active:boolean status:green|yellow|red since:date-time? "             \
+	"hour:date-time? last_seen:date-time? pm10_1h:number? "                \
+	"background:number? excess:number? pm10_rolling:number? "              \
+	"background_rolling:number? pm25_1h:number? red_hours:integer "        \
+	"episodes:integer"
 static const struct schema_def schemas[] = {
     {"Error", "An error.", "error:string"},
     {"Health", "Liveness.", "status:ok"},
@@ -1005,6 +1058,26 @@ static const struct schema_def schemas[] = {
 	"kind:firing|repeat|resolved attempts:integer created:date-time? "
 	"dead_at:date-time? last:string idempotency_key:string"},
     {"DeadLetterList", "Dead letters.", "count:integer results:[#DeadLetter]"},
+    {"Site",
+	"A dust site and its status (ug/m3; null: unknown).  excess is "
+	"pm10_1h minus background.",
+	SITE_PROPS},
+    {"SiteList", "Dust sites.", "count:integer results:[#Site]"},
+    {"SiteChange", "A change of a site's status, judged at hour.",
+	"id:integer from:green|yellow|red status:green|yellow|red "
+	"hour:date-time pm10_1h:number? background:number? excess:number? "
+	"pm10_rolling:number? background_rolling:number?"},
+    {"SiteHour", "A judged hour of a site.",
+	"hour:date-time pm10_1h:number? background:number? excess:number?"},
+    {"SiteDetail", "A dust site with its changes and hours.",
+	SITE_PROPS " receivers:[string] sensors:[string] from:date? to:date? "
+		   "changes:[#SiteChange] hours:[#SiteHour]"},
+    {"BlackSite", "A blacklisted site.",
+	"id:string name:string kind:string company:string contact:string "
+	"red_hours:integer episodes:integer"},
+    {"SiteBlacklist", "The blacklist of a month.",
+	"month:string red_hours_min:integer episodes_min:integer "
+	"count:integer results:[#BlackSite]"},
     {"AreaHistory", "One page of an area's hours.",
 	"area:string name:string name_en:string cells:integer "
 	"from:date-time to:date-time indicators:[string] units:{string} "
@@ -5807,4 +5880,189 @@ ref(const char *name, size_t len)
 		o = NULL;
 	}
 	return o;
+}
+
+/* ---- Dust sites ---- */
+
+static json_t *
+jnum(bool has, double v)
+{
+	return has && isfinite(v) ? json_real(round(v * 10) / 10) : json_null();
+}
+
+static json_t *
+site_json(struct req *r, const struct site_info *si)
+{
+	const struct site_def *d = si->def;
+	const struct conf *c = state_conf(r->a->st);
+	const struct site_eval *e = &si->e;
+	bool hour = si->last_hour != 0;
+
+	return json_pack("{s:o,s:o,s:s,s:o,s:o,s:s,s:f,s:f,s:b,s:s,s:o,s:o,"
+			 "s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i}",
+	    "id", jtext(d->id), "name", jtext(d->name), "kind",
+	    site_kind_name(d->kind), "company", jtext(d->company), "contact",
+	    jtext(d->contact), "cell", c->cells[d->cell].id, "lat", d->lat,
+	    "lon", d->lon, "active", si->active, "status",
+	    site_status_name(si->status), "since", jwhen(r, si->since), "hour",
+	    jwhen(r, si->last_hour), "last_seen", jwhen(r, si->last_seen),
+	    "pm10_1h", jnum(hour && e->has_1h, e->v1h), "background",
+	    jnum(hour && e->has_bg, e->bg), "excess",
+	    jnum(hour && e->has_1h && e->has_bg, e->v1h - e->bg),
+	    "pm10_rolling", jnum(hour && e->has_roll, e->roll),
+	    "background_rolling", jnum(hour && e->has_bgroll, e->bgroll),
+	    "pm25_1h", jnum(si->has_pm25, si->pm25_1h), "red_hours",
+	    (int)si->red_hours, "episodes", (int)si->episodes);
+}
+
+static int
+h_sites(struct req *r)
+{
+	uint32_t n;
+	json_t *list;
+	struct site_info si;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	n = service_site_count(r->a->svc);
+	if ((list = json_array()) == NULL)
+		return AQ_ERR_NOMEM;
+	for (uint32_t k = 0; k < n; k++)
+		if (service_site_info(r->a->svc, k, r->now, &si) == AQ_OK &&
+		    json_array_append_new(list, site_json(r, &si)) != 0) {
+			json_decref(list);
+			return AQ_ERR_NOMEM;
+		}
+	r->code = MHD_HTTP_OK;
+	return (r->json = json_pack("{s:I,s:o}", "count", (json_int_t)n,
+		    "results", list)) != NULL
+	    ? AQ_OK
+	    : AQ_ERR_NOMEM;
+}
+
+static json_t *
+jdate(int32_t yyyymmdd)
+{
+	char buf[16];
+
+	if (yyyymmdd == 0)
+		return json_null();
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", (int)(yyyymmdd / 10000),
+	    (int)(yyyymmdd / 100 % 100), (int)(yyyymmdd % 100));
+	return json_string(buf);
+}
+
+static int
+h_site(struct req *r)
+{
+	struct site_change *changes = NULL;
+	int64_t hours[SITE_HOURS], site;
+	struct site_eval ev[SITE_HOURS];
+	struct site_info si;
+	json_t *rcv, *sen, *cl, *hl;
+	uint32_t n;
+	int rc = AQ_ERR_NOMEM;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if ((site = service_site_find(r->a->svc, r->param)) < 0 ||
+	    service_site_info(r->a->svc, (uint32_t)site, r->now, &si) != AQ_OK)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such site");
+	if ((changes = calloc(SITE_CHANGES, sizeof(*changes))) == NULL ||
+	    (r->json = site_json(r, &si)) == NULL ||
+	    (rcv = child_array(r->json, "receivers")) == NULL ||
+	    (sen = child_array(r->json, "sensors")) == NULL ||
+	    (cl = child_array(r->json, "changes")) == NULL ||
+	    (hl = child_array(r->json, "hours")) == NULL)
+		goto out;
+	for (uint32_t k = 0; k < si.def->nreceivers; k++)
+		json_array_append_new(rcv, jtext(si.def->receivers[k]));
+	for (uint32_t k = 0; k < si.def->nsensors; k++)
+		json_array_append_new(sen, jtext(si.def->sensors[k]));
+	json_object_set_new(r->json, "from", jdate(si.def->from));
+	json_object_set_new(r->json, "to", jdate(si.def->to));
+	n = service_site_changes(
+	    r->a->svc, (uint32_t)site, changes, SITE_CHANGES);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct site_change *c = &changes[k];
+
+		json_array_append_new(cl,
+		    json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+			(json_int_t)c->id, "from", site_status_name(c->from),
+			"status", site_status_name(c->to), "hour",
+			jwhen(r, c->hour), "pm10_1h",
+			jnum(c->e.has_1h, c->e.v1h), "background",
+			jnum(c->e.has_bg, c->e.bg), "excess",
+			jnum(c->e.has_1h && c->e.has_bg, c->e.v1h - c->e.bg),
+			"pm10_rolling", jnum(c->e.has_roll, c->e.roll),
+			"background_rolling",
+			jnum(c->e.has_bgroll, c->e.bgroll)));
+	}
+	n = service_site_hours(r->a->svc, (uint32_t)site, hours, ev, 48);
+	for (uint32_t k = 0; k < n; k++)
+		json_array_append_new(hl,
+		    json_pack("{s:o,s:o,s:o,s:o}", "hour", jwhen(r, hours[k]),
+			"pm10_1h", jnum(ev[k].has_1h, ev[k].v1h), "background",
+			jnum(ev[k].has_bg, ev[k].bg), "excess",
+			jnum(ev[k].has_1h && ev[k].has_bg,
+			    ev[k].v1h - ev[k].bg)));
+	r->code = MHD_HTTP_OK;
+	rc = AQ_OK;
+out:
+	free(changes);
+	return rc;
+}
+
+static int
+h_site_blacklist(struct req *r)
+{
+	const char *m = arg(r, "month");
+	struct site_black *bl = NULL;
+	struct site_rules rules;
+	int32_t ym;
+	uint32_t n;
+	json_t *list;
+	char name[16];
+	int rc = AQ_ERR_NOMEM;
+
+	if (!alerts_on(r))
+		return AQ_OK;
+	if (m != NULL) {
+		int32_t date;
+		char buf[16];
+
+		if (strlen(m) != 7 ||
+		    snprintf(buf, sizeof(buf), "%s-01", m) >=
+			(int)sizeof(buf) ||
+		    tz_parse_date(buf, &date) != AQ_OK)
+			return fail(
+			    r, MHD_HTTP_BAD_REQUEST, "month: expected YYYY-MM");
+		ym = date / 100;
+	} else {
+		ym = tz_date(r->tz, r->now) / 100;
+	}
+	snprintf(
+	    name, sizeof(name), "%04d-%02d", (int)(ym / 100), (int)(ym % 100));
+	service_site_rules(r->a->svc, &rules);
+	if ((bl = calloc(SITE_MAX, sizeof(*bl))) == NULL ||
+	    (list = json_array()) == NULL)
+		goto out;
+	n = service_site_blacklist(r->a->svc, ym, bl, SITE_MAX);
+	for (uint32_t k = 0; k < n && k < SITE_MAX; k++)
+		json_array_append_new(list,
+		    json_pack("{s:o,s:o,s:s,s:o,s:o,s:i,s:i}", "id",
+			jtext(bl[k].def->id), "name", jtext(bl[k].def->name),
+			"kind", site_kind_name(bl[k].def->kind), "company",
+			jtext(bl[k].def->company), "contact",
+			jtext(bl[k].def->contact), "red_hours",
+			(int)bl[k].red_hours, "episodes", (int)bl[k].episodes));
+	r->code = MHD_HTTP_OK;
+	if ((r->json = json_pack("{s:s,s:i,s:i,s:I,s:o}", "month", name,
+		 "red_hours_min", rules.bl_hours, "episodes_min",
+		 rules.bl_episodes, "count", (json_int_t)json_array_size(list),
+		 "results", list)) != NULL)
+		rc = AQ_OK;
+out:
+	free(bl);
+	return rc;
 }

@@ -121,7 +121,7 @@ background(struct site_engine *e, int64_t ts, double bg)
 		v.hour_end = tz_hour_end(&z, v.hour);
 		v.stats.in.has = IND_BIT(IND_PM10_1H);
 		v.stats.in.v[IND_PM10_1H] = (int64_t)(bg * 1000) * 1000000;
-		site_engine_view(e, &v);
+		site_engine_view(e, &v, ts + H);
 	}
 }
 
@@ -152,8 +152,8 @@ status(struct site_engine *e, const char *id)
 {
 	struct site_info si;
 
-	ck_assert_int_eq(site_engine_info(e, (uint32_t)site_engine_find(e, id),
-			     0, &si),
+	ck_assert_int_eq(
+	    site_engine_info(e, (uint32_t)site_engine_find(e, id), 0, &si),
 	    AQ_OK);
 	return si.status;
 }
@@ -276,9 +276,15 @@ START_TEST(background_wait_then_absolute_only)
 	ck_assert_int_eq(status(e, "s1"), SITE_YELLOW);
 	reading(e, "dust-1", t0 + 2 * H, 400);
 	/* Hour 1 waits for its background ... */
+	site_engine_settle(e, t0 + 2 * H);
 	ck_assert_int_eq(status(e, "s1"), SITE_YELLOW);
-	/* ... until background_wait (1800 s) after its end. */
-	reading(e, "dust-1", t0 + 2 * H + 1800, 400);
+	/* ... while the stations around were heard from recently ... */
+	background(e, t0 - H, 300); /* a late view, seen at t0 */
+	site_engine_settle(e, t0 + 2 * H + 1799);
+	ck_assert_int_eq(status(e, "s1"), SITE_YELLOW);
+	/* ... until they have been silent for background_wait (1800 s)
+	 * and the hour ended that long ago: the absolute rule alone. */
+	site_engine_settle(e, t0 + 2 * H + 1800);
 	ck_assert_int_eq(status(e, "s1"), SITE_RED);
 	site_engine_free(e);
 }
@@ -365,8 +371,10 @@ START_TEST(state_survives_restart)
 	ck_assert_int_gt(ch[0].id, 0);
 	/* The same reading again is a duplicate, an older one stale. */
 	{
-		struct reading r = {.ts = t0 + 2 * H, .period = H,
-		    .has = 1u << POL_PM10, .v = {[POL_PM10] = 90}};
+		struct reading r = {.ts = t0 + 2 * H,
+		    .period = H,
+		    .has = 1u << POL_PM10,
+		    .v = {[POL_PM10] = 90}};
 
 		ck_assert_int_eq(site_engine_reading(e, 0, &r, 0), AQ_ERR_DUP);
 		r.ts -= 60;
@@ -400,7 +408,7 @@ START_TEST(neighbours_median_background)
 	v.hour = tz_hour(&z, t0);
 	v.stats.in.has = IND_BIT(IND_PM10_1H);
 	v.stats.in.v[IND_PM10_1H] = 380 * FIX_ONE;
-	site_engine_view(e, &v);
+	site_engine_view(e, &v, t0 + H);
 	reading(e, "dust-1", t0, 400);
 	background(e, t0 + H, 60);
 	reading(e, "dust-1", t0 + H, 60);
@@ -411,7 +419,7 @@ START_TEST(neighbours_median_background)
 	load("[sites]\nbackground = cell\n");
 	e = engine(NULL);
 	background(e, t0, 60);
-	site_engine_view(e, &v);
+	site_engine_view(e, &v, t0 + H);
 	reading(e, "dust-1", t0, 400);
 	background(e, t0 + H, 60);
 	reading(e, "dust-1", t0 + H, 60);
@@ -423,8 +431,8 @@ END_TEST
 START_TEST(level_rules)
 {
 	struct site_rules r;
-	struct site_eval ev = {.has_1h = true, .v1h = 260, .has_bg = true,
-	    .bg = 100};
+	struct site_eval ev = {
+	    .has_1h = true, .v1h = 260, .has_bg = true, .bg = 100};
 
 	load("");
 	site_rules_from(conf, &r);
@@ -472,14 +480,18 @@ START_TEST(config_errors_have_file_and_line)
 	ck_assert_ptr_nonnull(strstr(errs, ":35: cell: no cell 'r009c009'"));
 	ck_assert_ptr_nonnull(
 	    strstr(errs, ":36: [site x1]: sensor dust-1 is already site s1"));
-	ck_assert_ptr_nonnull(strstr(errs, ":37: receivers: no [receiver "
-					   "nobody]"));
+	ck_assert_ptr_nonnull(strstr(errs,
+	    ":37: receivers: no [receiver "
+	    "nobody]"));
 	ck_assert_ptr_nonnull(strstr(errs, ":38: from: '2026-13-01'"));
 	ck_assert_ptr_nonnull(strstr(errs, ":39: unknown key 'colour'"));
-	ck_assert_ptr_nonnull(strstr(errs, ":40: [site x2]: 10.000000 10.000000 is outside"));
-	ck_assert_ptr_nonnull(strstr(errs, ":44: [site x2]: sensor amb is also a [sensor]"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, ":40: [site x2]: 10.000000 10.000000 is outside"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, ":44: [site x2]: sensor amb is also a [sensor]"));
 	ck_assert_ptr_nonnull(strstr(errs, ":45: [site x3]: no sensor"));
-	ck_assert_ptr_nonnull(strstr(errs, ":49: inspectors: no [receiver ghost]"));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, ":49: inspectors: no [receiver ghost]"));
 }
 END_TEST
 
