@@ -318,6 +318,11 @@ static const struct opt opts[] = {
 	NULL, NULL,
 	"Sensors the engine has room for; 0: four per cell plus the "
 	"registry."},
+    {"forecast", "cells_max", T_INT, C(forecast_cells), 0, 0, 1000000, "10000",
+	NULL, NULL,
+	"Cells that get an online forecast model (about 52 KB each, "
+	"allocated at a cell's first value; later cells have none); 0: no "
+	"forecasts."},
     {"faults", "detect", T_BOOL, C(faults), 0, 0, 0, "yes", NULL, NULL,
 	"Detect lying sensors (stuck, spikes, bias against the neighbouring "
 	"cells, disagreement within a cell) and leave their readings out "

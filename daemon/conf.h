@@ -144,6 +144,8 @@ struct conf {
 	int64_t queue;
 	int64_t sensors_max;
 	double qc_max[POL_COUNT];
+	/* [forecast]: cells that get a model (fcgrid.h); 0: none */
+	int64_t forecast_cells;
 	/* [faults]: the sensor-fault detector (fault.h) */
 	bool faults;
 	int64_t fault_stuck; /* seconds */

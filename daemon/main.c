@@ -7,9 +7,12 @@
 
 /* realpath() is XSI, not POSIX base: glibc's default set has it. */
 #define _DEFAULT_SOURCE
+/* Hours of stored rows the forecast models learn from at start-up. */
+#define FORECAST_TRAIN_HOURS 2000
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 
 #include "alerts/service.h"
 #include "daemon/conf.h"
+#include "daemon/fcgrid.h"
+#include "daemon/fix.h"
 #include "daemon/log.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
@@ -39,9 +44,12 @@ static int json_flag;
 struct view_hooks {
 	struct service *svc;
 	struct publish *pub;
+	struct fcgrid *fc;
 };
 
 static void on_signal(int sig);
+static double view_value(const struct cell_view *v, enum ind i);
+static void forecast_train(struct state *st, struct fcgrid *g);
 static void usage(void);
 static int decoder_hook(const char *name);
 static int same_grid(const struct conf *a, const struct conf *b);
@@ -219,14 +227,79 @@ watch_store(struct store *s, bool *degraded)
 	*degraded = ss.degraded;
 }
 
-/* Every published view goes through the alert rules, and to MQTT. */
+/* Every published view feeds the cell's forecast, goes through the alert
+ * rules, and to MQTT. */
 static void
 on_view(void *ctx, const struct cell_view *v)
 {
 	const struct view_hooks *h = ctx;
 
+	if (v != NULL && h->fc != NULL && v->hour != WIN_NO_HOUR &&
+	    fcgrid_hour(h->fc, v->cell, v->hour, view_value(v, IND_PM25_1H),
+		view_value(v, IND_O3_1H)) == AQ_ERR_NOMEM)
+		log_warnx("forecast: no memory for cell %u's model", v->cell);
 	service_view(h->svc, v, (int64_t)time(NULL));
 	publish_view(h->pub, v);
+}
+
+/* A view's hourly value of indicator i, or NaN. */
+static double
+view_value(const struct cell_view *v, enum ind i)
+{
+	return v->stats.in.has & IND_BIT(i) ? fix_to_double(v->stats.in.v[i])
+					    : NAN;
+}
+
+/*
+ * The models learn from the store's hourly rows of the last
+ * FORECAST_TRAIN_HOURS at start-up (nothing of them is saved): the views
+ * that follow (the image's, the journal's, live ones) continue from the
+ * newest row.
+ */
+static void
+forecast_train(struct state *st, struct fcgrid *g)
+{
+	static struct store_hour rows[512];
+	struct store *s = state_store(st);
+	const struct conf *c = state_conf(st);
+	const struct tz *z = state_tz(st);
+	int64_t to = (int64_t)time(NULL) + 86400;
+	int64_t from = to - (int64_t)FORECAST_TRAIN_HOURS * 3600;
+	uint64_t fed = 0;
+
+	if (s == NULL)
+		return;
+	for (uint32_t k = 0; k < c->ncells; k++) {
+		int64_t after = INT64_MIN;
+		uint32_t n = 512;
+
+		while (n == 512) {
+			if (store_history(s, c->cells[k].id, from, to, after,
+				512, rows, &n) != AQ_OK) {
+				log_warnx("forecast: cannot read cell %s's "
+					  "history",
+				    c->cells[k].id);
+				break;
+			}
+			for (uint32_t i = 0; i < n; i++) {
+				const struct store_hour *r = &rows[i];
+				double pm = r->has & IND_BIT(IND_PM25_1H)
+				    ? fix_to_double(r->v[IND_PM25_1H])
+				    : NAN;
+				double o3 = r->has & IND_BIT(IND_O3_1H)
+				    ? fix_to_double(r->v[IND_O3_1H])
+				    : NAN;
+
+				if (fcgrid_hour(g, k, tz_hour(z, r->hour - 1),
+					pm, o3) == AQ_OK)
+					fed++;
+				after = r->hour;
+			}
+		}
+	}
+	if (fed > 0)
+		log_info("forecast: models trained on %llu stored cell-hours",
+		    (unsigned long long)fed);
 }
 
 /* The alert notices of the event feed, to PREFIX/alerts (alerts/ and
@@ -379,6 +452,14 @@ main(int argc, char **argv)
 		    "alerts: without [store] dir, alert state is not kept "
 		    "and no notification is sent");
 	vh.svc = svc;
+	if (state_conf(st)->forecast_cells > 0) {
+		if ((vh.fc = fcgrid_new(ncells,
+			 (uint32_t)state_conf(st)->forecast_cells, state_tz(st),
+			 (enum aqi_std)state_conf(st)->aqi_std)) == NULL)
+			fatalx("cannot allocate the forecasts");
+		state_set_forecasts(st, vh.fc);
+		forecast_train(st, vh.fc);
+	}
 	last_event = service_event_last(svc);
 	/* Before ingest: the views it restores are published too. */
 	if (state_conf(st)->pub_enabled && (pub = publish_start(st)) == NULL)
@@ -463,6 +544,7 @@ main(int argc, char **argv)
 	service_free(svc);
 	store_close(store);
 	state_free(st);
+	fcgrid_free(vh.fc);
 	log_info("aqgridd: stopped");
 	return 0;
 }

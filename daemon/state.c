@@ -39,6 +39,7 @@ struct state {
 	 * INT64_MAX; ingest thread only */
 	int64_t *row_from;
 	struct store *store;
+	struct fcgrid *forecasts;
 	state_view_fn on_view;
 	void *on_view_ctx;
 	struct state_divert divert;
@@ -359,6 +360,18 @@ struct store *
 state_store(const struct state *st)
 {
 	return st->store;
+}
+
+void
+state_set_forecasts(struct state *st, struct fcgrid *g)
+{
+	st->forecasts = g;
+}
+
+struct fcgrid *
+state_forecasts(const struct state *st)
+{
+	return st->forecasts;
 }
 
 uint32_t

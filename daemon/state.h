@@ -32,6 +32,7 @@
 #include "daemon/conf.h"
 #include "daemon/err.h"
 #include "daemon/fault.h"
+#include "daemon/fcgrid.h"
 #include "daemon/reason.h"
 #include "daemon/store.h"
 #include "daemon/win.h"
@@ -171,6 +172,11 @@ void state_set_conf(struct state *st, struct conf *conf);
 /* The store (borrowed; NULL: none).  Set before ingest starts. */
 void state_set_store(struct state *st, struct store *s);
 struct store *state_store(const struct state *st);
+
+/* The forecasts (fcgrid.h; borrowed, NULL: none).  Set before ingest
+ * starts; fcgrid_get() of it may be called from any thread. */
+void state_set_forecasts(struct state *st, struct fcgrid *g);
+struct fcgrid *state_forecasts(const struct state *st);
 
 /* The cell a sensor is placed in. */
 uint32_t state_sensor_cell(const struct state *st, uint32_t sensor);

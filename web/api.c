@@ -123,6 +123,7 @@ enum route {
 	R_SITES,
 	R_SITE_BLACKLIST, /* before R_SITE, whose {id} would take it */
 	R_SITE,
+	R_CELL_FORECAST,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -325,6 +326,9 @@ struct area_row {
 	int64_t v[IND_AQI_COUNT];
 };
 
+static handler_fn h_cell_forecast;
+static json_t *fc_value(const struct fcgrid_forecast *f, int p, int k);
+static json_t *jnum(double v);
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
     h_area_history, h_alerts, h_alert, h_ack, h_silences, h_silence_add,
@@ -496,6 +500,7 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_SITES] = "/api/v1/sites",
     [R_SITE_BLACKLIST] = "/api/v1/sites/blacklist",
     [R_SITE] = "/api/v1/sites/{id}",
+    [R_CELL_FORECAST] = "/api/v1/cells/{id}/forecast",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -754,6 +759,10 @@ static const struct resp_def area_history_resps[] = {
     {500, "The store could not be read.", "#Error"},
     {503, "The daemon keeps no history ([store] dir not set).", "#Error"},
     {0, NULL, NULL}};
+static const struct resp_def cell_forecast_resps[] = {
+    {200, "The cell's forecast (ready false while its model warms up).",
+	"#CellForecast"},
+    {404, "No such cell.", "#Error"}, {0, NULL, NULL}};
 static const struct resp_def openapi_resps[] = {
     {200, "This document.", "application/json"}, {0, NULL, NULL}};
 static const struct resp_def metrics_resps[] = {
@@ -841,6 +850,13 @@ static const struct route_def routes[R_COUNT] = {
 	"(newest first) and its latest judged hours with the background "
 	"and the excess over it.",
 	site_params, site_resps, NULL},
+    [R_CELL_FORECAST] = {h_cell_forecast, "getCellForecast", "forecasts",
+	"A cell's forecast from its online model: hourly PM2.5 and O3 for "
+	"the next 72 hours with 80% intervals, the PM2.5 24-hour and O3 "
+	"8-hour means over observed and forecast hours, and the daily AQI "
+	"(PM2.5 and O3 only) of each day not over yet that the hours "
+	"cover.",
+	cell_params, cell_forecast_resps, NULL},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -909,6 +925,21 @@ static const struct {
 	"episodes:integer"
 static const struct schema_def schemas[] = {
     {"Error", "An error.", "error:string"},
+    {"ForecastValue",
+	"A forecast concentration (ug/m3): the median and the 80% "
+	"prediction interval.",
+	"value:number lo:number hi:number"},
+    {"ForecastHour", "One forecast hour, labelled by its end.",
+	"time:date-time pm25:#ForecastValue? o3:#ForecastValue? "
+	"pm25_24h:number? o3_8h:number?"},
+    {"ForecastDay",
+	"A local day's forecast daily AQI from PM2.5 (24-hour mean) and O3 "
+	"(MDA8) alone, observed hours included.",
+	"date:date aqi:integer? level:integer? pm25_24h:number? "
+	"o3_8h:number?"},
+    {"CellForecast", "A cell's forecast.",
+	"cell:string ready:boolean origin:date-time? horizon:integer "
+	"interval:number hours:[#ForecastHour] days:[#ForecastDay]"},
     {"Health", "Liveness.", "status:ok"},
     {"Ready",
 	"Readiness: status ok, degraded (ready, but the store cannot "
@@ -3373,6 +3404,98 @@ hist_done(
 	snprintf(r->next, sizeof(r->next), "%s", next);
 	b->p = NULL;
 	return AQ_OK;
+}
+
+static json_t *
+jnum(double v)
+{
+	return isnan(v) ? json_null() : json_real(round(v * 10) / 10);
+}
+
+static json_t *
+fc_value(const struct fcgrid_forecast *f, int p, int k)
+{
+	json_t *o;
+
+	if (!f->has[p])
+		return json_null();
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, "value", jnum(f->h[p][k].mid)) ||
+	    json_object_set_new(o, "lo", jnum(f->h[p][k].lo)) ||
+	    json_object_set_new(o, "hi", jnum(f->h[p][k].hi))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* GET /api/v1/cells/{id}/forecast */
+static int
+h_cell_forecast(struct req *r)
+{
+	int64_t c = conf_cell_find(r->conf, r->param);
+	const struct fcgrid *g = state_forecasts(r->st);
+	struct fcgrid_forecast *f = NULL;
+	json_t *o, *hours, *days;
+	bool ready;
+	int rc = AQ_ERR_NOMEM;
+
+	if (c < 0 || c >= state_ncells(r->st)) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such cell");
+		goto out;
+	}
+	if ((f = malloc(sizeof(*f))) == NULL)
+		goto out;
+	ready = g != NULL && fcgrid_get(g, (uint32_t)c, f) == AQ_OK;
+	r->code = MHD_HTTP_OK;
+	if ((o = r->json = json_object()) == NULL ||
+	    json_object_set_new(o, "cell", jtext(r->conf->cells[c].id)) ||
+	    json_object_set_new(o, "ready", json_boolean(ready)) ||
+	    json_object_set_new(o, "origin",
+		jtime(
+		    r, ready ? tz_hour_end(r->tz, f->origin) : WIN_NO_HOUR)) ||
+	    json_object_set_new(o, "horizon", json_integer(FC_H)) ||
+	    json_object_set_new(o, "interval", json_real(0.8)) ||
+	    (hours = child_array(o, "hours")) == NULL ||
+	    (days = child_array(o, "days")) == NULL)
+		goto out;
+	for (int k = 0; ready && k < FC_H; k++) {
+		json_t *h = json_object();
+
+		if (h == NULL || json_array_append_new(hours, h) ||
+		    json_object_set_new(h, "time",
+			jtime(r, tz_hour_end(r->tz, f->origin + 1 + k))) ||
+		    json_object_set_new(h, "pm25", fc_value(f, FC_PM25, k)) ||
+		    json_object_set_new(h, "o3", fc_value(f, FC_O3, k)) ||
+		    json_object_set_new(h, "pm25_24h", jnum(f->pm25_24h[k])) ||
+		    json_object_set_new(h, "o3_8h", jnum(f->o3_8h[k])))
+			goto out;
+	}
+	for (int k = 0; ready && k < f->ndays; k++) {
+		const struct fcgrid_day *d = &f->day[k];
+		json_t *j = json_object();
+		char date[16];
+
+		snprintf(date, sizeof(date), "%04d-%02d-%02d",
+		    (int)(d->date / 10000), (int)(d->date / 100 % 100),
+		    (int)(d->date % 100));
+		if (j == NULL || json_array_append_new(days, j) ||
+		    json_object_set_new(j, "date", json_string(date)) ||
+		    json_object_set_new(j, "aqi", jint(d->aqi >= 0, d->aqi)) ||
+		    json_object_set_new(j, "level",
+			jint(d->aqi >= 0,
+			    d->aqi >= 0
+				? aqi_level(
+				      (enum aqi_std)r->conf->aqi_std, d->aqi)
+				: 0)) ||
+		    json_object_set_new(j, "pm25_24h", jnum(d->pm25_24h)) ||
+		    json_object_set_new(j, "o3_8h", jnum(d->o3_8h)))
+			goto out;
+	}
+	rc = AQ_OK;
+out:
+	free(f);
+	return rc;
 }
 
 static int

@@ -1,0 +1,240 @@
+#include "daemon/fcgrid.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAST 24 /* observed hours kept for the moving means and today */
+
+struct fcgrid_cell {
+	struct fc_model *m;
+	/* Observed hourly values, slot hour % PAST. */
+	double past[PAST][FC_POL_COUNT];
+	int64_t past_hour[PAST];
+	bool ready;               /* f is set; under the grid's lock */
+	struct fcgrid_forecast f; /* under the grid's lock */
+};
+
+struct fcgrid {
+	uint32_t ncells;
+	const struct tz *tz;
+	enum aqi_std std;
+	struct fcgrid_cell **cells; /* allocated at a cell's first value */
+	/* Guards every cell's ready and f, and the counters. */
+	pthread_mutex_t *mu;
+	uint32_t models, nready, models_max;
+	struct fcgrid_forecast tmp; /* the writer's scratch */
+};
+
+static int slot(int64_t);
+static int hod_of(const struct fcgrid *, int64_t);
+static double value_at(
+    const struct fcgrid_cell *, const struct fcgrid_forecast *, int64_t, int);
+static void derive(const struct fcgrid *, const struct fcgrid_cell *,
+    struct fcgrid_forecast *);
+
+struct fcgrid *
+fcgrid_new(
+    uint32_t ncells, uint32_t models_max, const struct tz *tz, enum aqi_std std)
+{
+	struct fcgrid *g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	g->ncells = ncells;
+	g->models_max = models_max;
+	g->tz = tz;
+	g->std = std;
+	if ((g->cells = calloc(ncells ? ncells : 1, sizeof(*g->cells))) ==
+		NULL ||
+	    (g->mu = malloc(sizeof(*g->mu))) == NULL ||
+	    pthread_mutex_init(g->mu, NULL) != 0) {
+		free(g->mu);
+		free(g->cells);
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void
+fcgrid_free(struct fcgrid *g)
+{
+	if (g == NULL)
+		return;
+	for (uint32_t c = 0; c < g->ncells; c++)
+		if (g->cells[c] != NULL) {
+			fc_free(g->cells[c]->m);
+			free(g->cells[c]);
+		}
+	pthread_mutex_destroy(g->mu);
+	free(g->mu);
+	free(g->cells);
+	free(g);
+}
+
+static int
+slot(int64_t hour)
+{
+	int s = (int)(hour % PAST);
+
+	return s < 0 ? s + PAST : s;
+}
+
+/* The local hour of day of the hour's label (its end): 24:00 is 0. */
+static int
+hod_of(const struct fcgrid *g, int64_t hour)
+{
+	int64_t end = tz_hour_end(g->tz, hour);
+	int64_t local = end + tz_offset(g->tz, end);
+	int64_t h = (local / 3600) % 24;
+
+	return (int)(h < 0 ? h + 24 : h);
+}
+
+/* Pollutant p at hour: observed up to the origin, forecast after. */
+static double
+value_at(const struct fcgrid_cell *c, const struct fcgrid_forecast *f,
+    int64_t hour, int p)
+{
+	int64_t k = hour - f->origin;
+
+	if (k >= 1 && k <= FC_H)
+		return f->has[p] ? f->h[p][k - 1].mid : NAN;
+	if (k <= 0 && k > -PAST && c->past_hour[slot(hour)] == hour)
+		return c->past[slot(hour)][p];
+	return NAN;
+}
+
+/* Moving means and daily AQIs from the hourly forecast in *f. */
+static void
+derive(const struct fcgrid *g, const struct fcgrid_cell *c,
+    struct fcgrid_forecast *f)
+{
+	int32_t date = 0;
+
+	for (int k = 0; k < FC_H; k++) {
+		int64_t hr = f->origin + 1 + k;
+		double s = 0, s8 = 0;
+		int n = 0, n8 = 0;
+
+		for (int i = 0; i < 24; i++) {
+			double v = value_at(c, f, hr - i, FC_PM25);
+			if (!isnan(v)) {
+				s += v;
+				n++;
+			}
+		}
+		for (int i = 0; i < 8; i++) {
+			double v = value_at(c, f, hr - i, FC_O3);
+			if (!isnan(v)) {
+				s8 += v;
+				n8++;
+			}
+		}
+		f->pm25_24h[k] = n >= 20 ? s / n : NAN;
+		f->o3_8h[k] = n8 >= 6 ? s8 / n8 : NAN;
+	}
+	/* Days not over yet, from the origin's day on, covered whole. */
+	f->ndays = 0;
+	date = tz_hour_day(g->tz, f->origin + 1);
+	while (f->ndays < FCGRID_DAYS) {
+		int64_t last = tz_day_last_hour(g->tz, date);
+		int64_t first = last - 23;
+		double pm[24], o3[24];
+		struct fcgrid_day *d = &f->day[f->ndays];
+
+		if (last > f->origin + FC_H)
+			break;
+		for (int i = 0; i < 24; i++) {
+			pm[i] = value_at(c, f, first + i, FC_PM25);
+			o3[i] = value_at(c, f, first + i, FC_O3);
+		}
+		d->date = date;
+		d->aqi = fc_day_aqi(g->std, pm, o3, &d->pm25_24h, &d->o3_8h);
+		f->ndays++;
+		date = tz_hour_day(g->tz, last + 1);
+	}
+}
+
+int
+fcgrid_hour(
+    struct fcgrid *g, uint32_t cell, int64_t hour, double pm25, double o3)
+{
+	struct fcgrid_cell *c;
+	struct fc_obs o;
+	struct fcgrid_forecast *f = &g->tmp;
+	bool ok;
+	int rc;
+
+	if (cell >= g->ncells)
+		return AQ_ERR_RANGE;
+	if ((c = g->cells[cell]) == NULL) {
+		if (isnan(pm25) && isnan(o3))
+			return AQ_OK;
+		if (g->models >= g->models_max)
+			return AQ_ERR_FULL;
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return AQ_ERR_NOMEM;
+		if ((c->m = fc_new()) == NULL) {
+			free(c);
+			return AQ_ERR_NOMEM;
+		}
+		for (int i = 0; i < PAST; i++)
+			c->past_hour[i] = INT64_MIN;
+		pthread_mutex_lock(g->mu);
+		g->cells[cell] = c;
+		g->models++;
+		pthread_mutex_unlock(g->mu);
+	}
+	fc_obs_clear(&o);
+	o.v[FC_PM25] = pm25;
+	o.v[FC_O3] = o3;
+	if ((rc = fc_hour(c->m, hour, hod_of(g, hour), &o)) != AQ_OK)
+		return rc;
+	c->past[slot(hour)][FC_PM25] = pm25;
+	c->past[slot(hour)][FC_O3] = o3;
+	c->past_hour[slot(hour)] = hour;
+
+	memset(f, 0, sizeof(*f));
+	f->origin = hour;
+	f->has[FC_PM25] = fc_predict(c->m, FC_PM25, f->h[FC_PM25]);
+	f->has[FC_O3] = fc_predict(c->m, FC_O3, f->h[FC_O3]);
+	ok = f->has[FC_PM25] || f->has[FC_O3];
+	if (ok)
+		derive(g, c, f);
+	pthread_mutex_lock(g->mu);
+	if (ok != c->ready)
+		g->nready += ok ? 1 : (uint32_t)-1;
+	c->ready = ok;
+	if (ok)
+		c->f = *f;
+	pthread_mutex_unlock(g->mu);
+	return AQ_OK;
+}
+
+int
+fcgrid_get(const struct fcgrid *g, uint32_t cell, struct fcgrid_forecast *out)
+{
+	int rc = AQ_ERR_NOTFOUND;
+
+	if (cell >= g->ncells)
+		return AQ_ERR_NOTFOUND;
+	pthread_mutex_lock(g->mu);
+	if (g->cells[cell] != NULL && g->cells[cell]->ready) {
+		*out = g->cells[cell]->f;
+		rc = AQ_OK;
+	}
+	pthread_mutex_unlock(g->mu);
+	return rc;
+}
+
+void
+fcgrid_counts(const struct fcgrid *g, uint32_t *models, uint32_t *ready)
+{
+	pthread_mutex_lock(g->mu);
+	*models = g->models;
+	*ready = g->nready;
+	pthread_mutex_unlock(g->mu);
+}

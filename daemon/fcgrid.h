@@ -1,0 +1,69 @@
+/*
+ * fcgrid: the forecasts of every cell of the grid (forecast.h), fed with
+ * each cell's complete hours by the ingest thread and read by any thread.
+ *
+ * A cell's model and forecast are allocated at its first hour with a value
+ * (about 52 KB); a cell without data costs a pointer.
+ * After each hour fed the cell's forecast is recomputed and kept: hourly
+ * PM2.5 and O3 for FC_H hours with 80% intervals, the PM2.5 24-hour and O3
+ * 8-hour moving means over the observed and forecast hours (>= 20 of 24 and
+ * >= 6 of 8 hours), and the daily AQI of each local day that is not over
+ * yet and that the observed and forecast hours cover whole.
+ *
+ * fcgrid_hour() is for one writer thread; fcgrid_get() copies a cell's
+ * forecast under a lock and may be called from any thread.  Never logs.
+ */
+#ifndef AQ_DAEMON_FCGRID_H
+#define AQ_DAEMON_FCGRID_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/aqi.h"
+#include "daemon/err.h"
+#include "daemon/forecast.h"
+#include "daemon/tz.h"
+
+#define FCGRID_DAYS 4 /* today and up to three days after */
+
+struct fcgrid_day {
+	int32_t date;           /* local yyyymmdd */
+	int aqi;                /* PM2.5 and O3 only; -1: not valid */
+	double pm25_24h, o3_8h; /* NaN: not valid */
+};
+
+struct fcgrid_forecast {
+	int64_t origin; /* hour index (tz.h) of the last hour seen */
+	bool has[FC_POL_COUNT];
+	struct fc_point h[FC_POL_COUNT][FC_H]; /* hour origin + 1 + k */
+	double pm25_24h[FC_H], o3_8h[FC_H];    /* NaN: not valid */
+	int ndays;
+	struct fcgrid_day day[FCGRID_DAYS];
+};
+
+struct fcgrid;
+
+/* Returns owned, or NULL.  tz is borrowed and must outlive the grid; at
+ * most models_max cells get a model. */
+struct fcgrid *fcgrid_new(uint32_t ncells, uint32_t models_max,
+    const struct tz *tz, enum aqi_std std);
+void fcgrid_free(struct fcgrid *g);
+
+/*
+ * Feeds a cell's complete hour (hour index, tz.h) with its hourly PM2.5
+ * and O3 in ug/m3 (NaN: none).  Hours not after the cell's last one are
+ * ignored (AQ_ERR_STALE); AQ_ERR_NOMEM when the cell's model cannot be
+ * allocated; AQ_ERR_FULL when models_max cells have one; AQ_ERR_RANGE for
+ * a cell past the grid.
+ */
+int fcgrid_hour(struct fcgrid *g, uint32_t cell, int64_t hour, double pm25,
+    double o3) AQ_MUSTCHECK;
+
+/* The cell's latest forecast; AQ_ERR_NOTFOUND while it has none. */
+int fcgrid_get(const struct fcgrid *g, uint32_t cell,
+    struct fcgrid_forecast *out) AQ_MUSTCHECK;
+
+/* Cells with a model, and cells with a forecast. */
+void fcgrid_counts(const struct fcgrid *g, uint32_t *models, uint32_t *ready);
+
+#endif

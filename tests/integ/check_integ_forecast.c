@@ -1,0 +1,176 @@
+/*
+ * check_integ_forecast: the built aqgridd forecasts from what it is sent.
+ * aqgrid-sim replays four months of a real station (tests/fixtures/forecast)
+ * through a real mosquitto into the daemon; every hour reaches the cell's
+ * model in order, and GET /api/v1/cells/{id}/forecast answers from it.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/harness.h"
+
+#define FIXTURE "tests/fixtures/forecast/beijing-dongsi-2014q4.csv.gz"
+
+static void write_conf(struct h_daemon *d, int mqtt_port);
+static double num(json_t *o, const char *key);
+
+static void
+write_conf(struct h_daemon *d, int mqtt_port)
+{
+	FILE *f;
+
+	snprintf(d->conf, sizeof(d->conf), "%s/aqgridd-fc-%d.conf", h_tmpdir(),
+	    mqtt_port);
+	ck_assert_ptr_nonnull(f = fopen(d->conf, "w"));
+	fprintf(f,
+	    "[mqtt]\nhost = 127.0.0.1\nport = %d\nclient_id = aqgridd-fc\n"
+	    "backoff_min = 1\nbackoff_max = 1\n"
+	    "subscribe = aq/fc/# json 1\n"
+	    "[http]\nlisten = 127.0.0.1:0\nweb_root = web\nthreads = 2\n"
+	    "[standards]\ntimezone = Asia/Shanghai\n"
+	    "[grid]\norigin = 40.0 116.0\ncell_size = 1000\nrows = 1\n"
+	    "cols = 2\n",
+	    mqtt_port);
+	fclose(f);
+}
+
+static double
+num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
+START_TEST(forecast_from_a_replay)
+{
+	struct h_proc broker, sim;
+	struct h_daemon d;
+	char portarg[16];
+	int port = 0;
+	json_t *j, *hours, *days;
+	long code;
+	const char *argv[] = {h_bin("AQGRID_SIM", "build/aqgrid-sim"), "-p",
+	    portarg, "-q", "1", "-t", "aq/fc", "replay", FIXTURE, NULL};
+
+	h_broker_start(&broker, &port);
+	write_conf(&d, port);
+	h_daemon_start(&d, "fc.log");
+
+	/* Before any data: the cell exists, its model does not. */
+	j = h_json(&d, "/api/v1/cells/r000c000/forecast", &code);
+	ck_assert_int_eq(code, 200);
+	ck_assert(json_is_false(json_object_get(j, "ready")));
+	ck_assert_int_eq(json_array_size(json_object_get(j, "hours")), 0);
+	json_decref(j);
+	j = h_json(&d, "/api/v1/cells/r009c009/forecast", &code);
+	ck_assert_int_eq(code, 404);
+	json_decref(j);
+
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	h_spawn(&sim, argv, "fc-sim.log", false);
+	ck_assert_int_eq(h_stop(&sim, 0, 120), 0);
+	/* 2,952 rows; a row without any value is not a reading. */
+	ck_assert(h_status_wait(&d, "readings.accepted", 2900, 60));
+	h_sleep_ms(500);
+
+	j = h_json(&d, "/api/v1/cells/r000c000/forecast", &code);
+	ck_assert_int_eq(code, 200);
+	ck_assert(json_is_true(json_object_get(j, "ready")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "horizon")), 72);
+	/* The last row is the hour from 23:00 on 31 January, which no newer
+	 * reading completes: the latest complete hour ends at 23:00. */
+	ck_assert_str_eq(json_string_value(json_object_get(j, "origin")),
+	    "2015-01-31T23:00:00+08:00");
+	hours = json_object_get(j, "hours");
+	ck_assert_int_eq(json_array_size(hours), 72);
+	ck_assert_str_eq(json_string_value(
+			     json_object_get(json_array_get(hours, 0), "time")),
+	    "2015-02-01T00:00:00+08:00");
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(hours, 71), "time")),
+	    "2015-02-03T23:00:00+08:00");
+	for (size_t k = 0; k < 72; k++) {
+		json_t *h = json_array_get(hours, k);
+		json_t *pm = json_object_get(h, "pm25");
+		json_t *o3 = json_object_get(h, "o3");
+
+		ck_assert(num(pm, "lo") <= num(pm, "value"));
+		ck_assert(num(pm, "value") <= num(pm, "hi"));
+		ck_assert(num(pm, "lo") >= 0);
+		ck_assert(num(pm, "hi") < 1000);
+		ck_assert(num(o3, "lo") <= num(o3, "hi"));
+		/* Observed hours fill the 24-hour mean at first. */
+		ck_assert(num(h, "pm25_24h") > 0);
+		ck_assert(num(h, "o3_8h") >= 0);
+		/* Further ahead, wider: the interval at 72 h is wider than
+		 * at 1 h (the residual quantiles per horizon). */
+		if (k == 71) {
+			json_t *p1 =
+			    json_object_get(json_array_get(hours, 0), "pm25");
+			ck_assert(num(pm, "hi") - num(pm, "lo") >
+			    num(p1, "hi") - num(p1, "lo"));
+		}
+	}
+	/* 31 January (its last hour is forecast), 1 and 2 February; the
+	 * third is not covered whole by 72 hours. */
+	days = json_object_get(j, "days");
+	ck_assert_int_eq(json_array_size(days), 3);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(days, 0), "date")),
+	    "2015-01-31");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(days, 2), "date")),
+	    "2015-02-02");
+	for (size_t k = 0; k < 3; k++) {
+		json_t *dd = json_array_get(days, k);
+		ck_assert(num(dd, "aqi") > 0);
+		ck_assert(num(dd, "level") >= 1 && num(dd, "level") <= 6);
+	}
+	json_decref(j);
+
+	/* The other cell got nothing. */
+	j = h_json(&d, "/api/v1/cells/r000c001/forecast", &code);
+	ck_assert(json_is_false(json_object_get(j, "ready")));
+	json_decref(j);
+	/* In the OpenAPI document. */
+	j = h_json(&d, "/api/v1/openapi.json", &code);
+	ck_assert_ptr_nonnull(json_object_get(
+	    json_object_get(j, "paths"), "/api/v1/cells/{id}/forecast"));
+	json_decref(j);
+
+	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
+	h_stop(&broker, SIGTERM, 5);
+}
+END_TEST
+
+static Suite *
+integ_suite(void)
+{
+	Suite *s = suite_create("integ_forecast");
+	TCase *tc = tcase_create("forecast");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, forecast_from_a_replay);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(integ_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
