@@ -328,7 +328,7 @@ struct area_row {
 
 static handler_fn h_cell_forecast;
 static json_t *fc_value(const struct fcgrid_forecast *f, int p, int k);
-static json_t *jnum(double v);
+static json_t *jfc(double v);
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
     h_area_history, h_alerts, h_alert, h_ack, h_silences, h_silence_add,
@@ -3407,7 +3407,7 @@ hist_done(
 }
 
 static json_t *
-jnum(double v)
+jfc(double v)
 {
 	return isnan(v) ? json_null() : json_real(round(v * 10) / 10);
 }
@@ -3420,9 +3420,9 @@ fc_value(const struct fcgrid_forecast *f, int p, int k)
 	if (!f->has[p])
 		return json_null();
 	if ((o = json_object()) == NULL ||
-	    json_object_set_new(o, "value", jnum(f->h[p][k].mid)) ||
-	    json_object_set_new(o, "lo", jnum(f->h[p][k].lo)) ||
-	    json_object_set_new(o, "hi", jnum(f->h[p][k].hi))) {
+	    json_object_set_new(o, "value", jfc(f->h[p][k].mid)) ||
+	    json_object_set_new(o, "lo", jfc(f->h[p][k].lo)) ||
+	    json_object_set_new(o, "hi", jfc(f->h[p][k].hi))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -3467,8 +3467,8 @@ h_cell_forecast(struct req *r)
 			jtime(r, tz_hour_end(r->tz, f->origin + 1 + k))) ||
 		    json_object_set_new(h, "pm25", fc_value(f, FC_PM25, k)) ||
 		    json_object_set_new(h, "o3", fc_value(f, FC_O3, k)) ||
-		    json_object_set_new(h, "pm25_24h", jnum(f->pm25_24h[k])) ||
-		    json_object_set_new(h, "o3_8h", jnum(f->o3_8h[k])))
+		    json_object_set_new(h, "pm25_24h", jfc(f->pm25_24h[k])) ||
+		    json_object_set_new(h, "o3_8h", jfc(f->o3_8h[k])))
 			goto out;
 	}
 	for (int k = 0; ready && k < f->ndays; k++) {
@@ -3488,8 +3488,8 @@ h_cell_forecast(struct req *r)
 				? aqi_level(
 				      (enum aqi_std)r->conf->aqi_std, d->aqi)
 				: 0)) ||
-		    json_object_set_new(j, "pm25_24h", jnum(d->pm25_24h)) ||
-		    json_object_set_new(j, "o3_8h", jnum(d->o3_8h)))
+		    json_object_set_new(j, "pm25_24h", jfc(d->pm25_24h)) ||
+		    json_object_set_new(j, "o3_8h", jfc(d->o3_8h)))
 			goto out;
 	}
 	rc = AQ_OK;
