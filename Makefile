@@ -40,7 +40,7 @@ CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/limits.c daemon/tz.c daemon/win.c daemon/reason.c \
 	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c \
 	    daemon/journal.c daemon/fault.c daemon/sdnotify.c \
-	    daemon/forecast.c daemon/fcgrid.c
+	    daemon/forecast.c daemon/fcgrid.c daemon/hotspot.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.
@@ -82,7 +82,7 @@ INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/che
 TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
 	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e \
-	  $(B)/bench/bench_forecast
+	  $(B)/bench/bench_forecast $(B)/bench/bench_hotspot
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(B)/daemon/eval.o $(ALERTS_OBJS) \
@@ -195,6 +195,9 @@ $(B)/bench/bench_alert_e2e: $(B)/bench/bench_alert_e2e.o
 $(B)/bench/bench_forecast: $(B)/bench/bench_forecast.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
+$(B)/bench/bench_hotspot: $(B)/bench/bench_hotspot.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread -lm
+
 $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
 
@@ -257,7 +260,20 @@ bench: $(BENCHES) $(PROGS)
 	ir=$$(callgrind_annotate $$out 2>/dev/null | \
 	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
 	echo "ingest: $$((ir / n)) instructions per message (decode + QC +" \
-	    "engine; callgrind, $$n messages)"
+	    "fault check + engine; callgrind, $$n messages)"; \
+	fi=$$(callgrind_annotate --inclusive=yes $$out 2>/dev/null | \
+	    awk '/fault.c:fault_observe \[/ {gsub(",", "", $$1); print $$1; exit}'); \
+	echo "fault detector: $$((fi / n)) instructions per message of 6" \
+	    "values, $$((fi / n / 6)) per value (callgrind)"
+	$(B)/bench/bench_hotspot
+	@out=$(B)/bench/callgrind-hotspot.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=hotspots_update $(B)/bench/bench_hotspot \
+	    --callgrind 2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "hotspots: $$((ir / n)) instructions per hourly update of" \
+	    "10,000 cells (callgrind, $$n updates)"
 	$(B)/bench/bench_alert
 	@out=$(B)/bench/callgrind-alert.out; \
 	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \

@@ -1383,9 +1383,25 @@ alert_engine_sensor(struct alert_engine *e, const char *sensor, uint32_t cell,
 	    cell >= e->c->ncells)
 		return AQ_ERR_INVAL;
 	for (uint32_t ri = 0; ri < e->rs->nrules; ri++)
-		if (e->rs->rules[ri].scope == SCOPE_SENSOR)
+		if (e->rs->rules[ri].scope == SCOPE_SENSOR &&
+		    e->rs->rules[ri].when.var == RV_OFFLINE)
 			process(e, ri, sensor, cell, sensor, t, true,
 			    offline ? 1 : 0, now);
+	return persist(e);
+}
+
+int
+alert_engine_sensor_fault(struct alert_engine *e, const char *sensor,
+    uint32_t cell, bool fault, int64_t t, int64_t now)
+{
+	if (sensor == NULL || strlen(sensor) >= NOTICE_ID_MAX ||
+	    cell >= e->c->ncells)
+		return AQ_ERR_INVAL;
+	for (uint32_t ri = 0; ri < e->rs->nrules; ri++)
+		if (e->rs->rules[ri].scope == SCOPE_SENSOR &&
+		    e->rs->rules[ri].when.var == RV_FAULT)
+			process(e, ri, sensor, cell, sensor, t, true,
+			    fault ? 1 : 0, now);
 	return persist(e);
 }
 

@@ -147,9 +147,13 @@ int alert_engine_load(struct alert_engine *e, int64_t now) AQ_MUSTCHECK;
  */
 int alert_engine_cell(struct alert_engine *e, const struct cell_view *v,
     bool unknown, int64_t now);
-/* A sensor's liveness at event time t (for the daemon, t = now). */
+/* A sensor's liveness at event time t (for the daemon, t = now): the
+ * sensor rules on 'offline'. */
 int alert_engine_sensor(struct alert_engine *e, const char *sensor,
     uint32_t cell, bool offline, int64_t t, int64_t now);
+/* Whether a sensor is flagged faulty at t: the sensor rules on 'fault'. */
+int alert_engine_sensor_fault(struct alert_engine *e, const char *sensor,
+    uint32_t cell, bool fault, int64_t t, int64_t now);
 /*
  * The general form: rule's variable for object (a cell id for scope cell,
  * an area id, "grid", a sensor id with its cell) at event time t; has

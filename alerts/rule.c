@@ -177,6 +177,8 @@ rule_parse_when(
 		w.var = RV_DAY_LEVEL;
 	else if (strcmp(name, "offline") == 0)
 		w.var = RV_OFFLINE;
+	else if (strcmp(name, "fault") == 0)
+		w.var = RV_FAULT;
 	else if (strcmp(name, "o3_mda8") == 0) {
 		w.var = RV_DAY;
 		w.ind = IND_O3_8H;
@@ -580,9 +582,13 @@ load_rule(struct load *l, const struct conf_section *s, struct rule *r)
 			    "lie on the safe side (>=)",
 			    kv->value, r->when.threshold);
 	}
-	if (r->scope == SCOPE_SENSOR && r->when.var != RV_OFFLINE)
+	if (r->scope == SCOPE_SENSOR && r->when.var != RV_OFFLINE &&
+	    r->when.var != RV_FAULT)
 		lerr(l, seen[2]->file, seen[2]->line,
-		    "when: scope sensor reads only 'offline'");
+		    "when: scope sensor reads only 'offline' or 'fault'");
+	if (r->when.var == RV_FAULT && r->scope != SCOPE_SENSOR)
+		lerr(l, seen[2]->file, seen[2]->line,
+		    "when: 'fault' is for scope sensor");
 	if (r->when.var == RV_OFFLINE &&
 	    (r->scope == SCOPE_AREA || r->scope == SCOPE_GRID))
 		lerr(l, seen[2]->file, seen[2]->line,
@@ -816,6 +822,7 @@ rule_cell_value(const struct rule_when *w, const struct cell_view *v,
 		*out = (v->day_exceeds & bit) ? 1 : 0;
 		return true;
 	case RV_OFFLINE:
+	case RV_FAULT:
 	case RV_COUNT:
 		break;
 	}

@@ -29,6 +29,9 @@
  *   day.aqi, day.level, day.exceeds.IND   the daily report
  *   offline         1 when the sensor (scope sensor) or every sensor of the
  *                   cell (scope cell) is offline, else 0
+ *   fault           1 when the sensor (scope sensor) is flagged faulty
+ *                   (stuck, spike, bias, disagree: daemon/fault.h), else 0:
+ *                   a data-quality alert
  *   forecast.*      reserved for the early-warning forecasts: refused
  * OP: > >= < <= == != (== and != take no clear).  A statistic that is
  * absent (invalid, or its cell offline) is missing, never zero.
@@ -77,6 +80,7 @@ enum rule_var {
 	RV_DAY_LEVEL,   /* its level */
 	RV_DAY_EXCEEDS, /* ind over its limit that day: 0/1 */
 	RV_OFFLINE,     /* liveness: 0/1 */
+	RV_FAULT,       /* a sensor flagged faulty: 0/1 */
 	RV_COUNT
 };
 

@@ -390,6 +390,13 @@ service_tick(struct service *svc, int64_t now)
 			    state_sensor_status(svc->st, k, now) ==
 				SENSOR_OFFLINE,
 			    now, now);
+		/* Data quality: the sensors flagged faulty (fault.h). */
+		for (uint32_t k = 0; k < n; k++)
+			(void)alert_engine_sensor_fault(svc->engine,
+			    state_sensor_id(svc->st, k),
+			    state_sensor_cell(svc->st, k),
+			    fault_flags(state_faults(svc->st), k) != 0, now,
+			    now);
 		/* A silent cell publishes no view: tell the engine it is
 		 * unknown, so its offline rules and timers move on. */
 		for (uint32_t c = 0; c < state_ncells(svc->st); c++)

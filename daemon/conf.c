@@ -381,6 +381,14 @@ static const struct opt opts[] = {
 	"text (\"LEVEL module: message\" lines) or json (one JSON object a "
 	"line: time, level, module, message, and cell or sensor where the "
 	"event concerns one).  aqgridd -j selects json too."},
+    {"hotspots", "abs_min", T_DBL, C(hotspot_abs_min), 0, 0, 1000, "10", NULL,
+	NULL,
+	"Smallest PM2.5 excess over the neighbours' median (ug/m3) for a "
+	"cell to stand out in an hour."},
+    {"hotspots", "rel_min", T_DBL, C(hotspot_rel_min), 0, 0, 10, "0.25", NULL,
+	NULL, "Smallest excess as a share of the neighbours' median."},
+    {"hotspots", "min_hours", T_INT, C(hotspot_min_hours), 0, 1, 720, "3", NULL,
+	NULL, "Hours in a row a cell must stand out to be a hotspot."},
     {"grid", "origin", T_FN, 0, 0, 0, 0, NULL, NULL, fn_cell,
 	"LAT LON of the regular grid's north-west corner."},
     {"grid", "cell_size", T_INT, C(cell_size), 0, 10, 100000, "1000", NULL,
@@ -1048,7 +1056,8 @@ open_section(struct parse *p, char *hdr)
 		strcmp(name, "hj212") != 0 && strcmp(name, "grid") != 0 &&
 		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
 		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0 &&
-		strcmp(name, "faults") != 0 && strcmp(name, "sites") != 0)) {
+		strcmp(name, "faults") != 0 && strcmp(name, "sites") != 0 &&
+		strcmp(name, "hotspots") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

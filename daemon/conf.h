@@ -153,6 +153,10 @@ struct conf {
 	double fault_bias_h;   /* hour-equivalents */
 	double fault_disagree; /* log ratio */
 	bool fault_exclude_bias;
+	/* [hotspots] (hotspot.h) */
+	double hotspot_abs_min; /* ug/m3 */
+	double hotspot_rel_min; /* share of the background */
+	int64_t hotspot_min_hours;
 	/* [alerts] */
 	int64_t alert_group_wait;     /* seconds */
 	int64_t alert_group_interval; /* seconds */

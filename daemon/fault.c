@@ -229,7 +229,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	const struct fault_conf *cf = &f->conf;
 	struct fcell *cell = &f->c[s->cell];
 	struct fp *q = &s->p[p];
-	double y = log(x + log_c[p]), nbv[FAULT_NEIGHBOURS_MAX];
+	double y = logf((float)(x + log_c[p])), nbv[FAULT_NEIGHBOURS_MAX];
 	double m = 0, mad = 0, sib[FAULT_CELL_SENSORS], yb = 0, sc, r = 0,
 	       z = 0;
 	double near[FAULT_CELL_SENSORS];
@@ -247,10 +247,13 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 			nbv[n++] = o->y[p];
 	}
 	if (n >= 2) {
+		/* The spread as a mean absolute deviation from the median
+		 * (scaled as the MAD would be for a normal spread): one sort
+		 * less, and the median already shrugs off the odd one. */
 		m = median(nbv, n);
 		for (uint32_t k = 0; k < n; k++)
-			nbv[k] = fabs(nbv[k] - m);
-		mad = 1.4826 * median(nbv, n);
+			mad += fabs(nbv[k] - m);
+		mad *= 1.2533 / n;
 	}
 	for (uint32_t k = 0; k < cell->nsens; k++) {
 		const struct fsensor *o = &f->s[cell->sens[k]];
@@ -262,7 +265,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 			(FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE))))
 			continue;
 		/* Its newest value, a suspected spike too. */
-		yo = log(oq->last + log_c[p]);
+		yo = logf((float)(oq->last + log_c[p]));
 		if (llabs(t - o->ts) <= same)
 			sib[nsib++] = yo;
 		near[nnear++] = yo;

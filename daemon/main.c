@@ -24,6 +24,7 @@
 #include "daemon/conf.h"
 #include "daemon/fcgrid.h"
 #include "daemon/fix.h"
+#include "daemon/hotspot.h"
 #include "daemon/log.h"
 #include "daemon/sdnotify.h"
 #include "daemon/state.h"
@@ -43,6 +44,7 @@ static int json_flag;
 /* What every published view goes to. */
 struct view_hooks {
 	struct service *svc;
+	struct state *st;
 	struct publish *pub;
 	struct fcgrid *fc;
 };
@@ -228,7 +230,8 @@ watch_store(struct store *s, bool *degraded)
 }
 
 /* Every published view feeds the cell's forecast, goes through the alert
- * rules, and to MQTT. */
+ * rules, and to MQTT; each hour's PM2.5 of a cell goes to the hotspots,
+ * judged at the end of a publication (NULL). */
 static void
 on_view(void *ctx, const struct cell_view *v)
 {
@@ -240,6 +243,11 @@ on_view(void *ctx, const struct cell_view *v)
 		log_warnx("forecast: no memory for cell %u's model", v->cell);
 	service_view(h->svc, v, (int64_t)time(NULL));
 	publish_view(h->pub, v);
+	if (v == NULL)
+		hotspots_update(state_hotspots(h->st));
+	else if (v->hour != WIN_NO_HOUR)
+		hotspots_value(state_hotspots(h->st), v->cell, v->hour,
+		    view_value(v, IND_PM25_1H));
 }
 
 /* A view's hourly value of indicator i, or NaN. */
@@ -452,6 +460,7 @@ main(int argc, char **argv)
 		    "alerts: without [store] dir, alert state is not kept "
 		    "and no notification is sent");
 	vh.svc = svc;
+	vh.st = st;
 	if (state_conf(st)->forecast_cells > 0) {
 		if ((vh.fc = fcgrid_new(ncells,
 			 (uint32_t)state_conf(st)->forecast_cells, state_tz(st),

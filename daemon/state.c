@@ -30,6 +30,7 @@ struct state {
 	int64_t started_mono; /* CLOCK_MONOTONIC s, for the uptime */
 	struct win *w;
 	struct fault *fd;
+	struct hotspots *hs;
 	const struct conf *fd_conf; /* the conf fd was last set from */
 	struct view_slot *views;
 	uint8_t *dirty;
@@ -95,6 +96,15 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 		st->fd = fault_new(conf->ncells, wc.sensors_max, &fc);
 		st->fd_conf = conf;
 	}
+	{
+		struct hotspot_conf hc;
+
+		hotspots_defaults(&hc);
+		hc.abs_min = conf->hotspot_abs_min;
+		hc.rel_min = conf->hotspot_rel_min;
+		hc.min_hours = (int32_t)conf->hotspot_min_hours;
+		st->hs = hotspots_new(conf->ncells, &hc);
+	}
 	st->views = calloc(conf->ncells, sizeof(*st->views));
 	st->dirty = calloc(conf->ncells, 1);
 	st->dirty_list = calloc(conf->ncells, sizeof(*st->dirty_list));
@@ -108,8 +118,8 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 	    calloc((size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->raw));
 	st->value = calloc(
 	    (size_t)(wc.sensors_max + 1) * POL_COUNT, sizeof(*st->value));
-	if (st->w == NULL || st->fd == NULL || st->views == NULL ||
-	    st->dirty == NULL || st->dirty_list == NULL ||
+	if (st->w == NULL || st->fd == NULL || st->hs == NULL ||
+	    st->views == NULL || st->dirty == NULL || st->dirty_list == NULL ||
 	    st->row_from == NULL || st->shown == NULL || st->last == NULL ||
 	    st->seen == NULL || st->interval == NULL || st->has == NULL ||
 	    st->raw == NULL || st->value == NULL)
@@ -135,6 +145,7 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 			col[c] = conf->cells[c].col;
 		}
 		fault_grid_neighbours(st->fd, row, col, conf->ncells);
+		hotspots_grid_neighbours(st->hs, row, col, conf->ncells);
 		free(row);
 		free(col);
 	}
@@ -171,6 +182,7 @@ state_free(struct state *st)
 	conf_free((struct conf *)(uintptr_t)atomic_load(&st->conf));
 	free(st->old);
 	fault_free(st->fd);
+	hotspots_free(st->hs);
 	free(st->value);
 	free(st->raw);
 	free(st->has);
@@ -466,6 +478,19 @@ const struct fault *
 state_faults(const struct state *st)
 {
 	return st->fd;
+}
+
+struct hotspots *
+state_hotspots(struct state *st)
+{
+	return st->hs;
+}
+
+void
+state_wind(struct state *st, uint32_t sensor, int64_t ts, double ws, double wd)
+{
+	hotspots_wind(st->hs, win_sensor_cell(st->w, sensor),
+	    tz_hour(win_tz(st->w), ts), ws, wd);
 }
 
 uint32_t

@@ -33,6 +33,7 @@
 #include "daemon/err.h"
 #include "daemon/fault.h"
 #include "daemon/fcgrid.h"
+#include "daemon/hotspot.h"
 #include "daemon/reason.h"
 #include "daemon/store.h"
 #include "daemon/win.h"
@@ -210,8 +211,17 @@ struct state_divert {
 void state_set_divert(struct state *st, const struct state_divert *d);
 const struct state_divert *state_divert(const struct state *st);
 
+/* The hotspots (hotspot.h): hotspots_list() from any thread; the ingest
+ * thread feeds them (state_wind, and the publish hook with the cells'
+ * hourly values). */
+struct hotspots *state_hotspots(struct state *st);
+
 /* --- Ingest thread only --- */
 struct win *state_engine(struct state *st);
+/* Wind reported by a sensor with a reading at ts: speed m/s, direction it
+ * blows from, degrees; for the hotspots' source directions. */
+void state_wind(
+    struct state *st, uint32_t sensor, int64_t ts, double ws, double wd);
 /* Judges a sensor's reading before win_update() (fault.h), with the
  * configuration's [faults] settings; returns the 1u << POL_x bits to leave
  * out of the cell's statistics. */

@@ -150,6 +150,17 @@ after_ns(struct timespec *t, int64_t ns)
 	}
 }
 
+/* Bits set in x. */
+static unsigned
+pop_count(uint32_t x)
+{
+	unsigned n = 0;
+
+	for (; x != 0; x &= x - 1)
+		n++;
+	return n;
+}
+
 void
 ingest_qc_conf(const struct conf *c, struct qc_conf *out)
 {
@@ -298,11 +309,15 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 					c->sensors[sensor].intercept[p]);
 		}
 		prev = win_cell_newest_hour(w, win_sensor_cell(w, sensor));
+		if ((d->met_has & (1u << MET_WS)) &&
+		    (d->met_has & (1u << MET_WD)))
+			state_wind(
+			    st, sensor, r.ts, d->met[MET_WS], d->met[MET_WD]);
 		/* A faulty sensor's values stay out of the statistics; one
 		 * with nothing left is still seen (status, values). */
 		if ((out = state_fault_check(st, sensor, &r)) != 0) {
 			state_count_reject(st, REASON_SENSOR_FAULT,
-			    (uint64_t)__builtin_popcount(out & r.has));
+			    (uint64_t)pop_count(out & r.has));
 			if ((r.has & ~out) == 0) {
 				state_updated(st, sensor, &r, d->v, prev, now);
 				refused++;

@@ -36,6 +36,7 @@
 #include "alerts/service.h"
 #include "daemon/aqi.h"
 #include "daemon/fault.h"
+#include "daemon/hotspot.h"
 #include "daemon/fix.h"
 #include "daemon/limits.h"
 #include "daemon/log.h"
@@ -124,6 +125,7 @@ enum route {
 	R_SITE_BLACKLIST, /* before R_SITE, whose {id} would take it */
 	R_SITE,
 	R_CELL_FORECAST,
+	R_HOTSPOTS,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -418,6 +420,7 @@ static void area_hour(struct req *r, const struct hist_q *q,
     const struct area_row *rows, uint32_t n, uint32_t ncells, struct buf *b);
 static int area_json(struct req *r, uint32_t area, const struct summary *sums,
     uint32_t *seen, bool ids, json_t **out);
+static int h_hotspots(struct req *r);
 static int metrics_text(struct req *r, FILE *f);
 static void metrics_hj212(struct counters *c, FILE *f);
 static void metrics_sse(struct api *a, FILE *f);
@@ -501,6 +504,7 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_SITE_BLACKLIST] = "/api/v1/sites/blacklist",
     [R_SITE] = "/api/v1/sites/{id}",
     [R_CELL_FORECAST] = "/api/v1/cells/{id}/forecast",
+    [R_HOTSPOTS] = "/api/v1/hotspots",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -763,6 +767,8 @@ static const struct resp_def cell_forecast_resps[] = {
     {200, "The cell's forecast (ready false while its model warms up).",
 	"#CellForecast"},
     {404, "No such cell.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def hotspots_resps[] = {
+    {200, "The ranking.", "#Hotspots"}, {0, NULL, NULL}};
 static const struct resp_def openapi_resps[] = {
     {200, "This document.", "application/json"}, {0, NULL, NULL}};
 static const struct resp_def metrics_resps[] = {
@@ -857,6 +863,11 @@ static const struct route_def routes[R_COUNT] = {
 	"(PM2.5 and O3 only) of each day not over yet that the hours "
 	"cover.",
 	cell_params, cell_forecast_resps, NULL},
+    [R_HOTSPOTS] = {h_hotspots, "listHotspots", "cells",
+	"Cells whose PM2.5 stands persistently above their neighbours' "
+	"median, ranked by excess-hours, with the likely direction of the "
+	"source when sensors report wind.  Judged every hour.",
+	no_params, hotspots_resps, NULL},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -1001,7 +1012,26 @@ static const struct schema_def schemas[] = {
 	"pm25:number pm10:number so2:number no2:number co:number o3:number"},
     {"SensorState", "A sensor of a cell.",
 	"id:string last:date-time? status:ok|offline|no_data "
-	"values:#SensorValues raw:#SensorValues"},
+	"values:#SensorValues raw:#SensorValues faults:#SensorFaults"},
+    {"SensorFaults",
+	"The faults a sensor is flagged for now (stuck, spike, bias, "
+	"disagree) and the pollutants flagged; their readings are left out "
+	"of the cell's statistics (bias only with [faults] exclude_bias).",
+	"kinds:[string] pollutants:[string]"},
+    {"Hotspot",
+	"A cell standing above its neighbours' median PM2.5 for hours in a "
+	"row, as judged at hour (the newest, or the one before for a cell "
+	"yet to report the newest): that hour's value, background and excess, "
+	"the run's "
+	"mean excess and excess-hours (the rank), and where the source "
+	"lies by the pollution rose: local (excess with every wind), "
+	"upwind (source_deg, degrees from north) or no_wind.",
+	"cell:string rank:integer hour:date-time since:date-time hours:integer "
+	"value:number background:number excess:number mean_excess:number "
+	"excess_hours:number source:no_wind|local|upwind source_deg:number? "
+	"source_compass:string? wind_speed:number?"},
+    {"Hotspots", "The hotspots at the latest judged hour, first the largest.",
+	"hour:date-time? count:integer results:[#Hotspot]"},
     {"CellDetail", "A cell's latest complete hour and day.",
 	"id:string area:string? area_name:string? lat:number lon:number "
 	"row:integer? col:integer? hour:date-time? newest:date-time? "
@@ -2975,6 +3005,70 @@ limits_json(struct req *r, const struct cell_view *v)
 			o = NULL;
 		}
 	return o;
+}
+
+static int
+h_hotspots(struct req *r)
+{
+	uint32_t ncells = state_ncells(r->st), n;
+	struct hotspot *l;
+	int64_t hour;
+	json_t *res, *o;
+	int rc = AQ_ERR_NOMEM;
+
+	if ((l = calloc(ncells > 0 ? ncells : 1, sizeof(*l))) == NULL)
+		return rc;
+	n = hotspots_list(state_hotspots(r->st), l, ncells, &hour);
+	if (n > ncells)
+		n = ncells;
+	r->code = MHD_HTTP_OK;
+	if ((r->json = json_object()) == NULL ||
+	    json_object_set_new(r->json, "hour",
+		hour == HOTSPOT_NO_HOUR ? json_null()
+					: jtime(r, tz_hour_end(r->tz, hour))) ||
+	    json_object_set_new(r->json, "count", json_integer(n)) ||
+	    (res = child_array(r->json, "results")) == NULL)
+		goto out;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct hotspot *h = &l[k];
+		bool up = h->source == HOTSPOT_UPWIND;
+
+		if ((o = json_object()) == NULL ||
+		    json_array_append_new(res, o) ||
+		    json_object_set_new(
+			o, "cell", jtext(r->conf->cells[h->cell].id)) ||
+		    json_object_set_new(o, "rank", json_integer(k + 1)) ||
+		    json_object_set_new(
+			o, "hour", jtime(r, tz_hour_end(r->tz, h->hour))) ||
+		    json_object_set_new(
+			o, "since", jtime(r, tz_hour_end(r->tz, h->since))) ||
+		    json_object_set_new(o, "hours", json_integer(h->hours)) ||
+		    json_object_set_new(o, "value", json_real(h->value)) ||
+		    json_object_set_new(
+			o, "background", json_real(h->background)) ||
+		    json_object_set_new(o, "excess", json_real(h->excess)) ||
+		    json_object_set_new(
+			o, "mean_excess", json_real(h->mean_excess)) ||
+		    json_object_set_new(
+			o, "excess_hours", json_real(h->excess_hours)) ||
+		    json_object_set_new(o, "source",
+			json_string(up                       ? "upwind"
+				: h->source == HOTSPOT_LOCAL ? "local"
+							     : "no_wind")) ||
+		    json_object_set_new(o, "source_deg",
+			up ? json_real(h->source_deg) : json_null()) ||
+		    json_object_set_new(o, "source_compass",
+			up ? json_string(hotspot_compass(h->source_deg))
+			   : json_null()) ||
+		    json_object_set_new(o, "wind_speed",
+			h->source != HOTSPOT_NO_WIND ? json_real(h->wind_speed)
+						     : json_null()))
+			goto out;
+	}
+	rc = AQ_OK;
+out:
+	free(l);
+	return rc;
 }
 
 static int

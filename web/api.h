@@ -8,11 +8,11 @@
  * Routes (GET and HEAD; another method gets 405 with Allow, an unknown
  * path 404): /healthz, /readyz, /api/v1/status, /api/v1/cells,
  * /api/v1/cells/{id}, /api/v1/areas, /api/v1/areas/{id},
- * /api/v1/openapi.json, /metrics, / (web_root/static/index.html) and
- * /static/{file} (web_root/static/FILE: one segment of [A-Za-z0-9._-],
- * not starting with '.', no %-escapes, no links).  No route takes a
- * request body yet; a body is read (up to [http] max_body, else 413)
- * before the handler runs, so that later POST routes find it whole.
+ * /api/v1/hotspots, /api/v1/openapi.json, /metrics, /
+ * (web_root/static/index.html) and /static/{file} (web_root/static/FILE: one
+ * segment of [A-Za-z0-9._-], not starting with '.', no %-escapes, no links). No
+ * route takes a request body yet; a body is read (up to [http] max_body, else
+ * 413) before the handler runs, so that later POST routes find it whole.
  *
  * Every target goes through api_parse_target() first: what it refuses
  * gets 400 or 414 before any route sees it.  Every answer of ours carries

@@ -71,6 +71,8 @@ name_en = East
 cells = r000c004-r005c007
 [store]
 dir = ${path.join(dir, 'store')}
+[hotspots]
+min_hours = 1
 [rule pm25_high]
 name = PM2.5 hour very high
 name_zh = PM2.5小时浓度很高
@@ -358,6 +360,42 @@ async function main() {
         assert(legend.includes('PM2.5 1h') && legend.includes('250'),
           'scale legend: ' + legend);
         await page.selectOption('#mode', 'aqi');
+      });
+
+    await res.check('the hotspot overlay rings the hotspots, ranked',
+      async () => {
+        const j = await api(d, '/api/v1/hotspots');
+        assert(j.count >= 2, 'hotspots: ' + JSON.stringify(j));
+        const first = j.results[0].cell;
+        const ring = id => page.evaluate(async id => {
+          await new Promise(r => requestAnimationFrame(() =>
+            requestAnimationFrame(r)));
+          const b = window.aqgrid.box(id);
+          const cv = document.getElementById('map');
+          const dpr = cv.width / parseFloat(cv.style.width);
+          const rad = Math.max(3, b.size * 0.42);
+          const x = Math.round((b.x + b.size / 2 + rad) * dpr);
+          const y = Math.round((b.y + b.size / 2) * dpr);
+          return Array.from(cv.getContext('2d').getImageData(x, y, 1, 1)
+            .data).slice(0, 3);
+        }, id);
+        const purple = [0x8E, 0x24, 0xAA];
+        assert(JSON.stringify(await ring(first)) !== JSON.stringify(purple),
+          'a ring before the toggle');
+        await page.check('#hotspots-toggle');
+        await until(async () => JSON.stringify(await ring(first)) ===
+          JSON.stringify(purple), 10, first + ' ringed');
+        await until(async () => (await text(page, '#hotspots'))
+          .startsWith('1. ' + first), 5, 'the list');
+        /* A cell that is no hotspot stays unringed. */
+        const cold = (await api(d, '/api/v1/cells?limit=100')).results
+          .map(c => c.id).find(id => !j.results.some(h => h.cell === id));
+        assert(JSON.stringify(await ring(cold)) !== JSON.stringify(purple),
+          cold + ' ringed');
+        await page.uncheck('#hotspots-toggle');
+        await until(async () => JSON.stringify(await ring(first)) !==
+          JSON.stringify(purple), 5, 'the ring gone');
+        assert(await page.locator('#hotspots').isHidden(), 'list shown');
       });
 
     await res.check('no script errors', async () => {

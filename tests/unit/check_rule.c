@@ -104,6 +104,7 @@ static const struct {
     {"day.level != 1", RV_DAY_LEVEL, -1, RULE_NE, 1, NULL},
     {"day.exceeds.o3_8h == 1", RV_DAY_EXCEEDS, IND_O3_8H, RULE_EQ, 1, NULL},
     {"offline == 1", RV_OFFLINE, -1, RULE_EQ, 1, NULL},
+    {"fault == 1", RV_FAULT, -1, RULE_EQ, 1, NULL},
     {"co_1h < 0.5", RV_HOUR, IND_CO_1H, RULE_LT, 0.5, NULL},
     {"no2_1h <= -1e2", RV_HOUR, IND_NO2_1H, RULE_LE, -100, NULL},
     {"forecast.aqi > 200", 0, 0, 0, 0, "not available yet"},
@@ -166,6 +167,22 @@ START_TEST(durations)
 	    rule_parse_duration("99999999999999999999s", &d), AQ_OK);
 	ck_assert_int_ne(rule_parse_duration("", &d), AQ_OK);
 	ck_assert_int_eq(d, 0);
+}
+END_TEST
+
+/* A data-quality rule reads 'fault', for scope sensor only. */
+START_TEST(fault_rule)
+{
+	struct rule_set *rs =
+	    load_rules("[rule dq]\nwhen = fault == 1\nscope = sensor\n", AQ_OK);
+
+	ck_assert_int_eq(rs->rules[rule_find(rs, "dq")].when.var, RV_FAULT);
+	ck_assert_int_eq(rs->rules[rule_find(rs, "dq")].scope, SCOPE_SENSOR);
+	rule_set_free(rs);
+	ck_assert_ptr_null(
+	    load_rules("[rule dq]\nwhen = fault == 1\n", AQ_ERR_INVAL));
+	ck_assert_ptr_nonnull(
+	    strstr(errs, "when: 'fault' is for scope sensor"));
 }
 END_TEST
 
@@ -460,6 +477,7 @@ rule_suite(void)
 	    tc, parse_when, 0, sizeof(whens) / sizeof(whens[0]));
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, a_whole_rule);
+	tcase_add_test(tc, fault_rule);
 	tcase_add_test(tc, errors_with_file_and_line);
 	tcase_add_test(tc, shipped_defaults);
 	tcase_add_test(tc, values_of_a_view);

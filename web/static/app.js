@@ -20,6 +20,7 @@ import {levelsFor, SCALES, RAMP_STEPS} from './levels.js';
 import {renderPanel} from './panel.js';
 import {AreaTable} from './areas.js';
 import {AlertList} from './alerts.js';
+import {HotspotOverlay} from './hotspots.js';
 
 const RECONCILE_MS = 60000;
 const POLL_MS = 15000;
@@ -44,6 +45,7 @@ const state = {
 };
 
 const map = new GridMap($('map'), {onDraw: () => {}});
+const hotspots = new HotspotOverlay($('hotspots-toggle'), $('hotspots'), map);
 const areaTable = new AreaTable($('areas'), {
   levels: () => state.levels,
   onCell: id => openCell(id, true)
@@ -467,6 +469,7 @@ function wire() {
   $('lang').addEventListener('click', () => {
     i18n.set(i18n.current() === 'zh' ? 'en' : 'zh');
     applyLang();
+    hotspots.render();
   });
   $('token-cancel').addEventListener('click', () =>
     $('token-dialog').close('cancel'));

@@ -43,6 +43,54 @@ export class GridMap {
     this.patterns = {};
     this.stats = {frames: 0, lastMs: 0, firstFull: null, flushes: []};
     this.keepStats = false;
+    this.hotspots = [];     /* {k, rank, deg|null} from /api/v1/hotspots */
+  }
+
+  /* The hotspot overlay (hotspots.js): a ring and rank on each, and an
+   * arrow from the side of its source when the wind tells. */
+  setHotspots(list) {
+    this.hotspots = [];
+    for (const h of list) {
+      const k = this.byId.get(h.cell);
+      if (k !== undefined)
+        this.hotspots.push({k, rank: h.rank,
+          deg: h.source === 'upwind' ? h.source_deg : null});
+    }
+    this.request();
+  }
+
+  paintHotspots() {
+    const s = this.size, g = this.ctx;
+    for (const h of this.hotspots) {
+      const c = this.cells[h.k];
+      const cx = (c.x + 0.5) * s, cy = (c.y + 0.5) * s;
+      const r = Math.max(3, s * 0.42);
+      g.lineWidth = Math.max(2, s / 10);
+      g.strokeStyle = '#fff';
+      g.beginPath();
+      g.arc(cx, cy, r + 1, 0, 2 * Math.PI);
+      g.stroke();
+      g.strokeStyle = '#8E24AA';
+      g.beginPath();
+      g.arc(cx, cy, r, 0, 2 * Math.PI);
+      g.stroke();
+      if (h.deg !== null) {
+        /* From the source's side (degrees from north) to the cell. */
+        const a = h.deg * Math.PI / 180, len = Math.max(8, s * 1.2);
+        const fx = cx + Math.sin(a) * len, fy = cy - Math.cos(a) * len;
+        g.beginPath();
+        g.moveTo(fx, fy);
+        g.lineTo(cx + Math.sin(a) * r, cy - Math.cos(a) * r);
+        g.stroke();
+      }
+      if (s >= 14) {
+        g.fillStyle = '#8E24AA';
+        g.font = 'bold ' + Math.round(Math.min(14, s * 0.4)) + 'px sans-serif';
+        g.textAlign = 'center';
+        g.textBaseline = 'middle';
+        g.fillText(String(h.rank), cx, cy);
+      }
+    }
   }
 
   setLevels(levels) {
@@ -369,6 +417,7 @@ export class GridMap {
     g.drawImage(this.base, 0, 0);
     g.drawImage(this.over, 0, 0);
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    this.paintHotspots();
     this.ring(this.selected, '#000', '#fff', []);
     if (document.activeElement === this.canvas)
       this.ring(this.focus, '#0B57D0', '#fff', [4, 3]);
