@@ -30,6 +30,7 @@ struct fp {
 	float lo;       /* its lowest value: its floor */
 	float last;     /* value of the previous reading */
 	float y;        /* log level of the previous accepted reading */
+	float yr;       /* log value of the newest reading, accepted or not */
 	float dy;       /* mean |step| of y */
 	float prep;     /* probability that a value repeats */
 	float rb, rs;   /* residual against the neighbours: baseline, spread */
@@ -232,8 +233,8 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	double y = logf((float)(x + log_c[p])), nbv[FAULT_NEIGHBOURS_MAX];
 	double m = 0, mad = 0, sib[FAULT_CELL_SENSORS], yb = 0, sc, r = 0,
 	       z = 0;
-	double near[FAULT_CELL_SENSORS];
-	uint32_t n = 0, nsib = 0, nnear = 0;
+	double near[FAULT_CELL_SENSORS], nsv[FAULT_NEIGHBOURS_MAX];
+	uint32_t n = 0, nsib = 0, nnear = 0, nsame = 0;
 	bool agree;
 	/* Siblings compare readings of the same time. */
 	int64_t same = (int64_t)fmax(w * 1800, 150);
@@ -243,8 +244,11 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	for (uint32_t k = 0; k < cell->nnb; k++) {
 		const struct fcell *o = &f->c[cell->nb[k]];
 
-		if (o->ts[p] != WIN_NO_HOUR && llabs(t - o->ts[p]) <= cf->fresh)
-			nbv[n++] = o->y[p];
+		if (o->ts[p] == WIN_NO_HOUR || llabs(t - o->ts[p]) > cf->fresh)
+			continue;
+		nbv[n++] = o->y[p];
+		if (llabs(t - o->ts[p]) <= same)
+			nsv[nsame++] = o->y[p];
 	}
 	if (n >= 2) {
 		/* The spread as a mean absolute deviation from the median
@@ -279,6 +283,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 
 	if (!q->seen) {
 		memset(q, 0, sizeof(*q));
+		q->yr = (float)y;
 		q->seen = 1;
 		q->last = (float)x;
 		q->y = (float)y;
@@ -292,6 +297,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		return 0;
 	}
 
+	q->yr = (float)y;
 	/* Stuck: a run of equal values. */
 	rep = (float)x == q->last;
 	if (q->run_n <= 3)
@@ -351,12 +357,17 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		else
 			high = zj > 2 * cf->spike_z;
 		if (high && q->spikes < FAULT_SPIKE_RUN) {
-			/* Suspected: left out; a spike if the next reading
-			 * comes back. */
+			/* Suspected: a spike if the next reading comes back.
+			 * Left out at once only when neighbours reporting at
+			 * the same time stayed down: the first cells that a
+			 * haze reaches within the hour are not held for it. */
 			if (q->spikes == 0 || y > q->peak)
 				q->peak = (float)y;
 			q->spikes++;
-			return cf->exclude & FAULT_BIT(FAULT_SPIKE);
+			if (nsame >= 2 &&
+			    (y - median(nsv, nsame) - q->rb) / sc > cf->spike_z)
+				return cf->exclude & FAULT_BIT(FAULT_SPIKE);
+			return q->flags & cf->exclude & ~FAULT_BIT(FAULT_SPIKE);
 		}
 		if (q->spikes > 0 && !high && jump < 0.5 * (q->peak - q->y)) {
 			set_flag(q, FAULT_SPIKE, true);
@@ -461,7 +472,7 @@ fault_observe(struct fault *f, uint32_t sensor, const struct reading *r)
 		 * the whole grid would leave every cell behind; the median
 		 * shrugs off one spike). */
 		if ((q->flags & ~FAULT_BIT(FAULT_SPIKE)) == 0) {
-			f->c[s->cell].y[p] = q->y;
+			f->c[s->cell].y[p] = q->yr;
 			f->c[s->cell].ts[p] = r->ts;
 		}
 	}

@@ -6,9 +6,12 @@
  *   stuck     the same value repeated for at least stuck_secs, while the
  *             sensor's own history makes such a run unlikely and, when the
  *             neighbours report, while their median moved;
- *   spike     a reading far from the sensor's recent level and, when the
- *             neighbours report, from its usual place among them (at most
- *             FAULT_SPIKE_RUN in a row: a longer excursion is a level);
+ *   spike     an upward reading far from the sensor's recent level and,
+ *             when the neighbours report, from its usual place among them,
+ *             raised when the next reading comes back (at most
+ *             FAULT_SPIKE_RUN in a row: a longer excursion is a level); the
+ *             suspected reading is left out at once only when neighbours
+ *             reporting at the same time contradict it;
  *   bias      a drift or offset against the neighbouring cells: the
  *             residual y - median(neighbours) (y = log(x + c), c per
  *             pollutant), centred on the sensor's learned baseline and

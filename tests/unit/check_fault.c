@@ -282,6 +282,34 @@ START_TEST(image_resumes_the_same)
 }
 END_TEST
 
+/* A haze that reaches every cell within the hour and stays: no reading
+ * of it is left out, not even of the first cells to report it, and no
+ * spike is raised. */
+START_TEST(haze_onset_is_not_held)
+{
+	struct fault *f;
+	uint32_t flags[SENSORS] = {0};
+
+	load();
+	f = detector();
+	for (int h = 0; h < hours; h++) {
+		uint32_t left = 0;
+
+		if (h >= 1000)
+			for (int c = 0; c < CELLS; c++)
+				data[h][c] = (data[h][c] + 10) * 6 - 10;
+		feed(f, h, NULL, flags, &left);
+		if (h >= 1000 && h < 1006) {
+			ck_assert_msg(
+			    left == 0, "hour %d: %#x left out", h, left);
+			for (int s = 0; s < SENSORS; s++)
+				ck_assert(!(flags[s] & FAULT_BIT(FAULT_SPIKE)));
+		}
+	}
+	fault_free(f);
+}
+END_TEST
+
 /* A sensor that never varied (a test rig, a constant source) and has no
  * neighbours is never called stuck; a late reading teaches nothing. */
 START_TEST(constant_alone_is_not_stuck)
@@ -324,6 +352,7 @@ fault_suite(void)
 	tcase_add_loop_test(tc, injected_fault_is_flagged, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, image_resumes_the_same);
+	tcase_add_test(tc, haze_onset_is_not_held);
 	tcase_add_test(tc, constant_alone_is_not_stuck);
 	tcase_add_test(tc, kind_names);
 	suite_add_tcase(s, tc);
