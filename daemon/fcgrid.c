@@ -24,6 +24,12 @@ struct fcgrid {
 	/* Guards every cell's ready and f, and the counters. */
 	pthread_mutex_t *mu;
 	uint32_t models, nready, models_max;
+	uint32_t nareas;
+	struct area_ext {
+		int n;
+		int64_t at;
+		struct fcgrid_ext d[FCGRID_EXT_DAYS];
+	} * ext;                    /* per area, under mu */
 	struct fcgrid_forecast tmp; /* the writer's scratch */
 };
 
@@ -35,22 +41,25 @@ static void derive(const struct fcgrid *, const struct fcgrid_cell *,
     struct fcgrid_forecast *);
 
 struct fcgrid *
-fcgrid_new(
-    uint32_t ncells, uint32_t models_max, const struct tz *tz, enum aqi_std std)
+fcgrid_new(uint32_t ncells, uint32_t nareas, uint32_t models_max,
+    const struct tz *tz, enum aqi_std std)
 {
 	struct fcgrid *g;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
 	g->ncells = ncells;
+	g->nareas = nareas;
 	g->models_max = models_max;
 	g->tz = tz;
 	g->std = std;
 	if ((g->cells = calloc(ncells ? ncells : 1, sizeof(*g->cells))) ==
 		NULL ||
+	    (g->ext = calloc(nareas ? nareas : 1, sizeof(*g->ext))) == NULL ||
 	    (g->mu = malloc(sizeof(*g->mu))) == NULL ||
 	    pthread_mutex_init(g->mu, NULL) != 0) {
 		free(g->mu);
+		free(g->ext);
 		free(g->cells);
 		free(g);
 		return NULL;
@@ -70,6 +79,7 @@ fcgrid_free(struct fcgrid *g)
 		}
 	pthread_mutex_destroy(g->mu);
 	free(g->mu);
+	free(g->ext);
 	free(g->cells);
 	free(g);
 }
@@ -236,5 +246,83 @@ fcgrid_counts(const struct fcgrid *g, uint32_t *models, uint32_t *ready)
 	pthread_mutex_lock(g->mu);
 	*models = g->models;
 	*ready = g->nready;
+	pthread_mutex_unlock(g->mu);
+}
+
+enum fcgrid_warn
+fcgrid_warn_level(const int *aqi, int n)
+{
+	enum fcgrid_warn w = FCGRID_WARN_NONE, x;
+
+	for (int i = 0; i < n; i++) {
+		int run = 0, n300 = 0;
+
+		if (aqi[i] >= 500)
+			return FCGRID_WARN_RED;
+		/* The run of days > 200 that starts here. */
+		for (int j = i; j < n && aqi[j] > 200; j++) {
+			run++;
+			n300 += aqi[j] > 300;
+		}
+		if (run >= 4 && n300 >= 2)
+			x = FCGRID_WARN_RED;
+		else if (run >= 3 && n300 >= 1)
+			x = FCGRID_WARN_ORANGE;
+		else if (run >= 2)
+			x = FCGRID_WARN_YELLOW;
+		else if (run >= 1)
+			x = FCGRID_WARN_BLUE;
+		else
+			x = FCGRID_WARN_NONE;
+		if (x > w)
+			w = x;
+	}
+	return w;
+}
+
+const char *
+fcgrid_warn_name(enum fcgrid_warn w)
+{
+	static const char *const names[] = {
+	    "none", "blue", "yellow", "orange", "red"};
+
+	return (unsigned)w < sizeof(names) / sizeof(names[0]) ? names[w]
+							      : "none";
+}
+
+int
+fcgrid_set_external(struct fcgrid *g, uint32_t area, const struct fcgrid_ext *d,
+    int n, int64_t at)
+{
+	if (area >= g->nareas)
+		return AQ_ERR_RANGE;
+	if (n < 0 || n > FCGRID_EXT_DAYS)
+		return AQ_ERR_INVAL;
+	for (int i = 0; i < n; i++)
+		if (d[i].aqi < 0 || d[i].aqi > 500 ||
+		    (i > 0 && d[i].date <= d[i - 1].date))
+			return AQ_ERR_INVAL;
+	pthread_mutex_lock(g->mu);
+	g->ext[area].n = n;
+	g->ext[area].at = at;
+	if (n > 0)
+		memcpy(g->ext[area].d, d, (size_t)n * sizeof(*d));
+	pthread_mutex_unlock(g->mu);
+	return AQ_OK;
+}
+
+void
+fcgrid_get_external(const struct fcgrid *g, uint32_t area,
+    struct fcgrid_ext d[FCGRID_EXT_DAYS], int *n, int64_t *at)
+{
+	*n = 0;
+	*at = 0;
+	if (area >= g->nareas)
+		return;
+	pthread_mutex_lock(g->mu);
+	*n = g->ext[area].n;
+	*at = g->ext[area].at;
+	if (*n > 0)
+		memcpy(d, g->ext[area].d, (size_t)*n * sizeof(*d));
 	pthread_mutex_unlock(g->mu);
 }

@@ -24,7 +24,29 @@
 #include "daemon/forecast.h"
 #include "daemon/tz.h"
 
-#define FCGRID_DAYS 4 /* today and up to three days after */
+#define FCGRID_DAYS 4      /* today and up to three days after */
+#define FCGRID_EXT_DAYS 10 /* days of an external forecast kept */
+
+/*
+ * Heavy-pollution warning levels from forecast daily AQI, per the
+ * Ministry of Environmental Protection's graded standard (README): over
+ * the longest run of consecutive days with AQI > 200, blue for 1 day,
+ * yellow for 2 or more, orange for 3 or more with one > 300, red for 4 or
+ * more with two > 300 -- or any day at 500.
+ */
+enum fcgrid_warn {
+	FCGRID_WARN_NONE,
+	FCGRID_WARN_BLUE,
+	FCGRID_WARN_YELLOW,
+	FCGRID_WARN_ORANGE,
+	FCGRID_WARN_RED
+};
+
+/* A day of an area's forecast from outside (the city forecast centre). */
+struct fcgrid_ext {
+	int32_t date; /* local yyyymmdd */
+	int aqi;
+};
 
 struct fcgrid_day {
 	int32_t date;           /* local yyyymmdd */
@@ -44,8 +66,9 @@ struct fcgrid_forecast {
 struct fcgrid;
 
 /* Returns owned, or NULL.  tz is borrowed and must outlive the grid; at
- * most models_max cells get a model. */
-struct fcgrid *fcgrid_new(uint32_t ncells, uint32_t models_max,
+ * most models_max cells get a model; nareas areas may get an external
+ * forecast. */
+struct fcgrid *fcgrid_new(uint32_t ncells, uint32_t nareas, uint32_t models_max,
     const struct tz *tz, enum aqi_std std);
 void fcgrid_free(struct fcgrid *g);
 
@@ -62,6 +85,20 @@ int fcgrid_hour(struct fcgrid *g, uint32_t cell, int64_t hour, double pm25,
 /* The cell's latest forecast; AQ_ERR_NOTFOUND while it has none. */
 int fcgrid_get(const struct fcgrid *g, uint32_t cell,
     struct fcgrid_forecast *out) AQ_MUSTCHECK;
+
+/* The level of n consecutive days' AQI (-1: unknown, breaks a run). */
+enum fcgrid_warn fcgrid_warn_level(const int *aqi, int n);
+/* "none", "blue", "yellow", "orange", "red". */
+const char *fcgrid_warn_name(enum fcgrid_warn w);
+
+/* Replaces area's external forecast (n <= FCGRID_EXT_DAYS days, dates
+ * ascending, AQI 0..500) received at Unix time at; AQ_ERR_INVAL
+ * otherwise, AQ_ERR_RANGE for an area past the grid's.  Any thread. */
+int fcgrid_set_external(struct fcgrid *g, uint32_t area,
+    const struct fcgrid_ext *d, int n, int64_t at) AQ_MUSTCHECK;
+/* Copies area's external forecast; its day count (0: none) goes to *n. */
+void fcgrid_get_external(const struct fcgrid *g, uint32_t area,
+    struct fcgrid_ext d[FCGRID_EXT_DAYS], int *n, int64_t *at);
 
 /* Cells with a model, and cells with a forecast. */
 void fcgrid_counts(const struct fcgrid *g, uint32_t *models, uint32_t *ready);

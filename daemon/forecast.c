@@ -386,11 +386,8 @@ int
 fc_day_aqi(enum aqi_std std, const double pm25[24], const double o3[24],
     double *pm25_24h, double *o3_8h)
 {
-	struct aqi_opts opts = {.std = std, .report = AQI_DAILY};
-	struct aqi_input in = {0};
-	struct aqi_result r;
 	double s = 0, mda8 = NAN, pm = NAN;
-	int n = 0, nwin = 0, aqi;
+	int n = 0, nwin = 0;
 
 	for (int i = 0; i < 24; i++)
 		if (!isnan(pm25[i])) {
@@ -419,6 +416,17 @@ fc_day_aqi(enum aqi_std std, const double pm25[24], const double o3[24],
 		*pm25_24h = pm;
 	if (o3_8h != NULL)
 		*o3_8h = mda8;
+	return fc_aqi(std, pm, mda8);
+}
+
+int
+fc_aqi(enum aqi_std std, double pm, double mda8)
+{
+	struct aqi_opts opts = {.std = std, .report = AQI_DAILY};
+	struct aqi_input in = {0};
+	struct aqi_result r;
+	int aqi;
+
 	if (!isnan(pm) && fix_from_double(pm, &in.v[IND_PM25_24H]) == AQ_OK) {
 		in.has |= IND_BIT(IND_PM25_24H);
 		in.unit[IND_PM25_24H] = UNIT_UGM3;

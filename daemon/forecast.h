@@ -91,5 +91,8 @@ bool fc_predict(
  */
 int fc_day_aqi(enum aqi_std std, const double pm25[24], const double o3[24],
     double *pm25_24h, double *o3_8h);
+/* The daily AQI of a PM2.5 24-hour mean and an O3 MDA8 (either NaN);
+ * -1 when both are. */
+int fc_aqi(enum aqi_std std, double pm25_24h, double o3_8h);
 
 #endif

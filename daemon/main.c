@@ -462,7 +462,7 @@ main(int argc, char **argv)
 	vh.svc = svc;
 	vh.st = st;
 	if (state_conf(st)->forecast_cells > 0) {
-		if ((vh.fc = fcgrid_new(ncells,
+		if ((vh.fc = fcgrid_new(ncells, state_conf(st)->nareas,
 			 (uint32_t)state_conf(st)->forecast_cells, state_tz(st),
 			 (enum aqi_std)state_conf(st)->aqi_std)) == NULL)
 			fatalx("cannot allocate the forecasts");

@@ -126,6 +126,8 @@ enum route {
 	R_SITE,
 	R_CELL_FORECAST,
 	R_HOTSPOTS,
+	R_AREA_WARNING,
+	R_AREA_FORECAST,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -328,7 +330,8 @@ struct area_row {
 	int64_t v[IND_AQI_COUNT];
 };
 
-static handler_fn h_cell_forecast;
+static handler_fn h_cell_forecast, h_area_warning, h_area_forecast;
+static int warning_answer(struct req *r, int ai);
 static json_t *fc_value(const struct fcgrid_forecast *f, int p, int k);
 static json_t *jfc(double v);
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
@@ -505,6 +508,8 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_SITE] = "/api/v1/sites/{id}",
     [R_CELL_FORECAST] = "/api/v1/cells/{id}/forecast",
     [R_HOTSPOTS] = "/api/v1/hotspots",
+    [R_AREA_WARNING] = "/api/v1/areas/{id}/warning",
+    [R_AREA_FORECAST] = "/api/v1/areas/{id}/forecast",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -769,6 +774,25 @@ static const struct resp_def cell_forecast_resps[] = {
     {404, "No such cell.", "#Error"}, {0, NULL, NULL}};
 static const struct resp_def hotspots_resps[] = {
     {200, "The ranking.", "#Hotspots"}, {0, NULL, NULL}};
+static const struct resp_def area_warning_resps[] = {
+    {200,
+	"The area's heavy-pollution warning level and the days behind "
+	"it.",
+	"#AreaWarning"},
+    {404, "No such area.", "#Error"}, {0, NULL, NULL}};
+static const struct resp_def area_forecast_resps[] = {
+    {200, "Stored: the area's warning as it is now.", "#AreaWarning"},
+    {400, "A bad body.", "#Error"}, {401, "No known bearer token.", "#Error"},
+    {403, "A read-only token.", "#Error"}, {404, "No such area.", "#Error"},
+    {503, "Forecasts are off ([forecast] cells_max = 0).", "#Error"},
+    {0, NULL, NULL}};
+static const struct method_def area_forecast_methods[] = {
+    {"POST", "post", h_area_forecast, "postAreaForecast",
+	"Stores the area's daily AQI forecast from outside (the city "
+	"forecast centre), which then decides the warning level instead of "
+	"the cells' models; an empty days array removes it.",
+	"#AreaForecastRequest", area_params, area_forecast_resps},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 static const struct resp_def openapi_resps[] = {
     {200, "This document.", "application/json"}, {0, NULL, NULL}};
 static const struct resp_def metrics_resps[] = {
@@ -868,6 +892,15 @@ static const struct route_def routes[R_COUNT] = {
 	"median, ranked by excess-hours, with the likely direction of the "
 	"source when sensors report wind.  Judged every hour.",
 	no_params, hotspots_resps, NULL},
+    [R_AREA_WARNING] = {h_area_warning, "getAreaWarning", "forecasts",
+	"The area's heavy-pollution warning level (none, blue, yellow, "
+	"orange, red) from the daily AQI forecast of today and the days "
+	"after: an external forecast posted for the area when it covers "
+	"today or later, else the mean of its cells' forecast PM2.5 24-hour "
+	"means and O3 MDA8.",
+	area_params, area_warning_resps, NULL},
+    [R_AREA_FORECAST] = {NULL, NULL, "forecasts", NULL, area_params, NULL,
+	area_forecast_methods},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -948,6 +981,18 @@ static const struct schema_def schemas[] = {
 	"(MDA8) alone, observed hours included.",
 	"date:date aqi:integer? level:integer? pm25_24h:number? "
 	"o3_8h:number?"},
+    {"WarningDay", "A day's forecast daily AQI.", "date:date aqi:integer?"},
+    {"AreaWarning",
+	"A heavy-pollution warning level from forecast daily AQI over "
+	"consecutive days: blue one day > 200, yellow 2 or more, orange 3 "
+	"or more with one > 300, red 4 or more with two > 300 or any day at "
+	"500.",
+	"area:string level:none|blue|yellow|orange|red "
+	"source:model|external|none received:date-time? cells:integer "
+	"days:[#WarningDay]"},
+    {"AreaForecastRequest",
+	"Daily AQI forecasts for the area, dates ascending (at most 10).",
+	"days:[#WarningDay]"},
     {"CellForecast", "A cell's forecast.",
 	"cell:string ready:boolean origin:date-time? horizon:integer "
 	"interval:number hours:[#ForecastHour] days:[#ForecastDay]"},
@@ -3590,6 +3635,164 @@ h_cell_forecast(struct req *r)
 out:
 	free(f);
 	return rc;
+}
+
+/*
+ * The area's warning: days from today on, from its external forecast when
+ * that reaches today, else from the mean over its cells with a forecast
+ * of their PM2.5 24-hour means and O3 MDA8 (the city AQI is computed from
+ * mean concentrations too).
+ */
+static int
+warning_answer(struct req *r, int ai)
+{
+	const struct conf_area *ar = &r->conf->areas[ai];
+	const struct fcgrid *g = state_forecasts(r->st);
+	struct fcgrid_forecast *f = NULL;
+	struct fcgrid_ext ext[FCGRID_EXT_DAYS];
+	int32_t date[FCGRID_EXT_DAYS], today = tz_date(r->tz, r->now);
+	int aqi[FCGRID_EXT_DAYS], nd = 0, ne = 0, ncells = 0;
+	double pm[FCGRID_EXT_DAYS] = {0}, o3[FCGRID_EXT_DAYS] = {0};
+	int npm[FCGRID_EXT_DAYS] = {0}, no3[FCGRID_EXT_DAYS] = {0};
+	int64_t at = 0;
+	const char *source = "none";
+	enum aqi_std std = (enum aqi_std)r->conf->aqi_std;
+	json_t *o, *days;
+	int rc = AQ_ERR_NOMEM;
+
+	if (g != NULL)
+		fcgrid_get_external(g, (uint32_t)ai, ext, &ne, &at);
+	if (ne > 0 && ext[ne - 1].date >= today) {
+		source = "external";
+		for (int k = 0; k < ne; k++)
+			if (ext[k].date >= today) {
+				date[nd] = ext[k].date;
+				aqi[nd++] = ext[k].aqi;
+			}
+	} else if (g != NULL) {
+		if ((f = malloc(sizeof(*f))) == NULL)
+			goto out;
+		for (uint32_t k = 0; k < ar->ncells; k++) {
+			if (fcgrid_get(g, ar->cells[k], f) != AQ_OK)
+				continue;
+			ncells++;
+			for (int d = 0; d < f->ndays; d++) {
+				int x = 0;
+
+				if (f->day[d].date < today)
+					continue;
+				while (x < nd && date[x] != f->day[d].date)
+					x++;
+				if (x == nd) {
+					if (nd == FCGRID_EXT_DAYS)
+						continue;
+					date[nd++] = f->day[d].date;
+				}
+				if (!isnan(f->day[d].pm25_24h)) {
+					pm[x] += f->day[d].pm25_24h;
+					npm[x]++;
+				}
+				if (!isnan(f->day[d].o3_8h)) {
+					o3[x] += f->day[d].o3_8h;
+					no3[x]++;
+				}
+			}
+		}
+		for (int x = 0; x < nd; x++)
+			aqi[x] = fc_aqi(std, npm[x] ? pm[x] / npm[x] : NAN,
+			    no3[x] ? o3[x] / no3[x] : NAN);
+		if (nd > 0)
+			source = "model";
+	}
+	r->code = MHD_HTTP_OK;
+	if ((o = r->json = json_object()) == NULL ||
+	    json_object_set_new(o, "area", jtext(ar->id)) ||
+	    json_object_set_new(o, "level",
+		json_string(fcgrid_warn_name(fcgrid_warn_level(aqi, nd)))) ||
+	    json_object_set_new(o, "source", json_string(source)) ||
+	    json_object_set_new(o, "received",
+		ne > 0 && strcmp(source, "external") == 0 ? jtime(r, at)
+							  : json_null()) ||
+	    json_object_set_new(o, "cells", json_integer(ncells)) ||
+	    (days = child_array(o, "days")) == NULL)
+		goto out;
+	for (int x = 0; x < nd; x++) {
+		json_t *j = json_object();
+		char buf[16];
+
+		snprintf(buf, sizeof(buf), "%04d-%02d-%02d",
+		    (int)(date[x] / 10000), (int)(date[x] / 100 % 100),
+		    (int)(date[x] % 100));
+		if (j == NULL || json_array_append_new(days, j) ||
+		    json_object_set_new(j, "date", json_string(buf)) ||
+		    json_object_set_new(j, "aqi", jint(aqi[x] >= 0, aqi[x])))
+			goto out;
+	}
+	rc = AQ_OK;
+out:
+	free(f);
+	return rc;
+}
+
+/* GET /api/v1/areas/{id}/warning */
+static int
+h_area_warning(struct req *r)
+{
+	int ai = find_area(r->conf, r->param);
+
+	if (ai < 0)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+	return warning_answer(r, ai);
+}
+
+/* POST /api/v1/areas/{id}/forecast {"days":[{"date","aqi"}]} */
+static int
+h_area_forecast(struct req *r)
+{
+	struct fcgrid *g = state_forecasts(r->st);
+	struct fcgrid_ext d[FCGRID_EXT_DAYS];
+	int ai = find_area(r->conf, r->param), n = 0, rc;
+	json_t *j, *days, *v;
+	size_t k;
+
+	if (ai < 0)
+		return fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+	if (g == NULL)
+		return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "forecasts are off ([forecast] cells_max = 0)");
+	if ((j = body_json(r, "days")) == NULL)
+		return r->json != NULL ? AQ_OK : AQ_ERR_NOMEM;
+	days = json_object_get(j, "days");
+	if (!json_is_array(days) || json_array_size(days) > FCGRID_EXT_DAYS) {
+		json_decref(j);
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "days: expected an array of at most %d {\"date\", "
+		    "\"aqi\"}",
+		    FCGRID_EXT_DAYS);
+	}
+	json_array_foreach(days, k, v)
+	{
+		json_t *a = json_object_get(v, "aqi");
+		const char *ds = json_string_value(json_object_get(v, "date"));
+
+		if (ds == NULL || tz_parse_date(ds, &d[n].date) != AQ_OK ||
+		    !json_is_integer(a) || json_object_size(v) != 2) {
+			json_decref(j);
+			return fail(r, MHD_HTTP_BAD_REQUEST,
+			    "days[%zu]: expected {\"date\": \"YYYY-MM-DD\", "
+			    "\"aqi\": integer}",
+			    k);
+		}
+		d[n].aqi = (int)json_integer_value(a);
+		if (json_integer_value(a) < 0 || json_integer_value(a) > 500)
+			d[n].aqi = -1;
+		n++;
+	}
+	json_decref(j);
+	if ((rc = fcgrid_set_external(g, (uint32_t)ai, d, n, r->now)) != AQ_OK)
+		return fail(r, MHD_HTTP_BAD_REQUEST,
+		    "days: AQI 0..500 and dates ascending, without repeats");
+	return warning_answer(r, ai);
 }
 
 static int

@@ -5,7 +5,10 @@
  * model in order, and GET /api/v1/cells/{id}/forecast answers from it;
  * after a restart, the models relearn from the store's rows.
  */
+#include <sys/stat.h>
+
 #include <check.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <mosquitto.h>
 #include <math.h>
@@ -13,19 +16,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/harness.h"
 
 #define FIXTURE "tests/fixtures/forecast/beijing-dongsi-2014q4.csv.gz"
 
+#define TOKEN "tok-forecast-0123456789"
+
 static void write_conf(struct h_daemon *d, int mqtt_port);
 static double num(json_t *o, const char *key);
+static size_t on_body(char *p, size_t size, size_t n, void *ctx);
+static json_t *http(const struct h_daemon *d, const char *method,
+    const char *path, const char *token, const char *body, long *code);
+static void local_date(int days, char *buf, size_t len);
+static const char *post_days(
+    const struct h_daemon *d, const int *aqi, int n, int first, long *code);
 
 static void
 write_conf(struct h_daemon *d, int mqtt_port)
 {
 	FILE *f;
+	char tokens[512];
 
+	snprintf(tokens, sizeof(tokens), "%s/fc.tokens", h_tmpdir());
+	ck_assert_ptr_nonnull(f = fopen(tokens, "w"));
+	fprintf(f, "centre %s rw\nviewer tok-viewer-0123456789 ro\n", TOKEN);
+	fclose(f);
+	ck_assert_int_eq(chmod(tokens, 0600), 0);
 	snprintf(d->conf, sizeof(d->conf), "%s/aqgridd-fc-%d.conf", h_tmpdir(),
 	    mqtt_port);
 	ck_assert_ptr_nonnull(f = fopen(d->conf, "w"));
@@ -34,10 +52,12 @@ write_conf(struct h_daemon *d, int mqtt_port)
 	    "backoff_min = 1\nbackoff_max = 1\n"
 	    "subscribe = aq/fc/# json 1\n"
 	    "[http]\nlisten = 127.0.0.1:0\nweb_root = web\nthreads = 2\n"
+	    "tokens_file = %s\n"
 	    "[standards]\ntimezone = Asia/Shanghai\n"
 	    "[grid]\norigin = 40.0 116.0\ncell_size = 1000\nrows = 1\n"
-	    "cols = 2\n[store]\ndir = %s/fc-store-%d\n",
-	    mqtt_port, h_tmpdir(), mqtt_port);
+	    "cols = 2\n[area city]\nname = 城\nname_en = City\n"
+	    "cells = r000c000-r000c001\n[store]\ndir = %s/fc-store-%d\n",
+	    mqtt_port, tokens, h_tmpdir(), mqtt_port);
 	fclose(f);
 }
 
@@ -48,6 +68,89 @@ num(json_t *o, const char *key)
 
 	ck_assert_msg(json_is_number(v), "%s is not a number", key);
 	return json_number_value(v);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *ctx)
+{
+	fwrite(p, size, n, ctx);
+	return size * n;
+}
+
+/* An API request with an optional bearer token and JSON body; returns
+ * the answer as JSON (owned; NULL if it is not) and its status. */
+static json_t *
+http(const struct h_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, long *code)
+{
+	char url[256], auth[256], *out = NULL;
+	size_t len = 0;
+	struct curl_slist *hs = NULL;
+	FILE *f = open_memstream(&out, &len);
+	CURL *c = curl_easy_init();
+	json_t *j;
+
+	ck_assert_ptr_nonnull(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
+	hs = curl_slist_append(hs, "Content-Type: application/json");
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hs = curl_slist_append(hs, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	fclose(f);
+	j = json_loads(out, 0, NULL);
+	free(out);
+	return j;
+}
+
+/* The local (UTC+8) date days from today, YYYY-MM-DD. */
+static void
+local_date(int days, char *buf, size_t len)
+{
+	time_t t = time(NULL) + 8 * 3600 + (time_t)days * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+/* Posts n days of AQI from today + first on; returns the level. */
+static const char *
+post_days(
+    const struct h_daemon *d, const int *aqi, int n, int first, long *code)
+{
+	static char level[16];
+	char body[1024], date[16];
+	size_t k = 0;
+	json_t *j;
+
+	k += (size_t)snprintf(body, sizeof(body), "{\"days\":[");
+	for (int i = 0; i < n; i++) {
+		local_date(first + i, date, sizeof(date));
+		k += (size_t)snprintf(body + k, sizeof(body) - k,
+		    "%s{\"date\":\"%s\",\"aqi\":%d}", i > 0 ? "," : "", date,
+		    aqi[i]);
+	}
+	snprintf(body + k, sizeof(body) - k, "]}");
+	j = http(d, "POST", "/api/v1/areas/city/forecast", TOKEN, body, code);
+	snprintf(level, sizeof(level), "%s",
+	    j != NULL && json_string_value(json_object_get(j, "level"))
+		? json_string_value(json_object_get(j, "level"))
+		: "");
+	json_decref(j);
+	return level;
 }
 
 START_TEST(forecast_from_a_replay)
@@ -189,6 +292,16 @@ START_TEST(relearns_after_restart)
 	snprintf(origin, sizeof(origin), "%s",
 	    json_string_value(json_object_get(j, "origin")));
 	json_decref(j);
+	/* The area's warning from its one cell's model: today and after. */
+	j = h_json(&d, "/api/v1/areas/city/warning", &code);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "source")), "model");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "cells")), 1);
+	ck_assert_int_ge(json_array_size(json_object_get(j, "days")), 2);
+	/* PM2.5 about 50 and O3 up to 100: nowhere near AQI 200. */
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "level")), "none");
+	json_decref(j);
 	h_mqtt_close(m);
 
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
@@ -206,6 +319,81 @@ START_TEST(relearns_after_restart)
 }
 END_TEST
 
+/* The area's warning level from a posted (external) forecast, by the
+ * graded standard; the rw token is required; bad days are refused. */
+START_TEST(area_warning_levels)
+{
+	struct h_proc broker;
+	struct h_daemon d;
+	int port = 0;
+	long code;
+	json_t *j;
+	static const int red[] = {250, 320, 310, 210};
+	static const int orange[] = {150, 210, 220, 310, 120};
+	static const int yellow[] = {150, 250, 350, 180};
+	static const int blue[] = {120, 210, 180};
+	static const int at500[] = {500};
+	static const int bad[] = {600};
+
+	h_broker_start(&broker, &port);
+	write_conf(&d, port);
+	h_daemon_start(&d, "fc-warn.log");
+
+	j = h_json(&d, "/api/v1/areas/city/warning", &code);
+	ck_assert_int_eq(code, 200);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "level")), "none");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "source")), "none");
+	json_decref(j);
+	j = h_json(&d, "/api/v1/areas/nowhere/warning", &code);
+	ck_assert_int_eq(code, 404);
+	json_decref(j);
+	j = http(&d, "POST", "/api/v1/areas/city/forecast", NULL,
+	    "{\"days\":[]}", &code);
+	ck_assert_int_eq(code, 401);
+	json_decref(j);
+	j = http(&d, "POST", "/api/v1/areas/city/forecast",
+	    "tok-viewer-0123456789", "{\"days\":[]}", &code);
+	ck_assert_int_eq(code, 403);
+	json_decref(j);
+
+	ck_assert_str_eq(post_days(&d, red, 4, 0, &code), "red");
+	ck_assert_int_eq(code, 200);
+	j = h_json(&d, "/api/v1/areas/city/warning", &code);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "level")), "red");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "source")), "external");
+	ck_assert_int_eq(json_array_size(json_object_get(j, "days")), 4);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(j, "days"), 1), "aqi")),
+	    320);
+	json_decref(j);
+	ck_assert_str_eq(post_days(&d, orange, 5, 0, &code), "orange");
+	ck_assert_str_eq(post_days(&d, yellow, 4, 0, &code), "yellow");
+	ck_assert_str_eq(post_days(&d, blue, 3, 0, &code), "blue");
+	ck_assert_str_eq(post_days(&d, at500, 1, 1, &code), "red");
+	/* Days before today do not count: a forecast of the past is none. */
+	ck_assert_str_eq(post_days(&d, red, 4, -5, &code), "none");
+	j = h_json(&d, "/api/v1/areas/city/warning", &code);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "source")), "none");
+	json_decref(j);
+	post_days(&d, bad, 1, 0, &code);
+	ck_assert_int_eq(code, 400);
+	j = http(&d, "POST", "/api/v1/areas/city/forecast", TOKEN,
+	    "{\"days\":[{\"date\":\"2026-12-02\",\"aqi\":100},"
+	    "{\"date\":\"2026-12-01\",\"aqi\":100}]}",
+	    &code);
+	ck_assert_int_eq(code, 400);
+	json_decref(j);
+
+	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
+	h_stop(&broker, SIGTERM, 5);
+}
+END_TEST
+
 static Suite *
 integ_suite(void)
 {
@@ -215,6 +403,7 @@ integ_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, forecast_from_a_replay);
 	tcase_add_test(tc, relearns_after_restart);
+	tcase_add_test(tc, area_warning_levels);
 	suite_add_tcase(s, tc);
 	return s;
 }

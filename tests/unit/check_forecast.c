@@ -6,6 +6,7 @@
  * model's bookkeeping (order, gaps, warm-up) and the daily AQI.
  */
 #include "daemon/forecast.h"
+#include "daemon/fcgrid.h"
 
 #include <check.h>
 #include <math.h>
@@ -202,6 +203,36 @@ START_TEST(daily_aqi)
 }
 END_TEST
 
+/* The graded standard over consecutive days (README cites it). */
+START_TEST(warning_levels)
+{
+	static const struct {
+		int aqi[6];
+		int n;
+		enum fcgrid_warn want;
+	} cases[] = {
+	    {{0}, 0, FCGRID_WARN_NONE},
+	    {{150, 200, 180}, 3, FCGRID_WARN_NONE},   /* > 200, not >= */
+	    {{150, 201, 180}, 3, FCGRID_WARN_BLUE},   /* one day */
+	    {{201, 150, 250}, 3, FCGRID_WARN_BLUE},   /* not consecutive */
+	    {{210, 250}, 2, FCGRID_WARN_YELLOW},      /* two days */
+	    {{210, 250, 290}, 3, FCGRID_WARN_YELLOW}, /* 3 days, none > 300 */
+	    {{210, 301, 220}, 3, FCGRID_WARN_ORANGE}, /* 3 days, one > 300 */
+	    {{301, 310, 210}, 3, FCGRID_WARN_ORANGE}, /* 3 days only */
+	    {{210, 310, 320, 205}, 4, FCGRID_WARN_RED},
+	    {{210, 310, 220, 205}, 4, FCGRID_WARN_ORANGE},     /* one > 300 */
+	    {{310, 320, -1, 320, 330}, 5, FCGRID_WARN_YELLOW}, /* a gap */
+	    {{120, 500}, 2, FCGRID_WARN_RED},                  /* AQI 500 */
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+		ck_assert_msg(fcgrid_warn_level(cases[k].aqi, cases[k].n) ==
+			cases[k].want,
+		    "case %zu", k);
+	ck_assert_str_eq(fcgrid_warn_name(FCGRID_WARN_ORANGE), "orange");
+}
+END_TEST
+
 static Suite *
 forecast_suite(void)
 {
@@ -213,6 +244,7 @@ forecast_suite(void)
 	tcase_add_test(tc, intervals_widen_with_horizon);
 	tcase_add_test(tc, order_gaps_and_warm_up);
 	tcase_add_test(tc, daily_aqi);
+	tcase_add_test(tc, warning_levels);
 	suite_add_tcase(s, tc);
 	return s;
 }
