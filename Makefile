@@ -82,7 +82,8 @@ INTEG_TESTS = $(patsubst tests/integ/%.c,$(B)/tests/%,$(wildcard tests/integ/che
 TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
 	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e \
-	  $(B)/bench/bench_forecast $(B)/bench/bench_hotspot
+	  $(B)/bench/bench_forecast $(B)/bench/bench_hotspot \
+	  $(B)/bench/bench_site
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(B)/daemon/eval.o $(ALERTS_OBJS) \
@@ -187,6 +188,9 @@ $(B)/bench/bench_ingest: $(B)/bench/bench_ingest.o $(LIBS_ALL)
 $(B)/bench/bench_alert: $(B)/bench/bench_alert.o $(ALERTS_LIB) $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LIBS_CURL)
 
+$(B)/bench/bench_site: $(B)/bench/bench_site.o $(ALERTS_LIB) $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LIBS_CURL)
+
 # Reading-to-webhook latency: runs the built aqgridd and a broker.
 $(B)/bench/bench_alert_e2e: $(B)/bench/bench_alert_e2e.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT) \
@@ -283,6 +287,15 @@ bench: $(BENCHES) $(PROGS)
 	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
 	echo "alerts: $$((ir / n)) instructions per cell-hour with 20 rules" \
 	    "(callgrind, $$n cell-hours)"
+	$(B)/bench/bench_site
+	@out=$(B)/bench/callgrind-site.out; \
+	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \
+	    --toggle-collect=bench_pass $(B)/bench/bench_site \
+	    --callgrind 2>/dev/null | awk '{print $$3}'); \
+	ir=$$(callgrind_annotate $$out 2>/dev/null | \
+	    awk '/PROGRAM TOTALS/ {gsub(",", "", $$1); print $$1}'); \
+	echo "sites: $$((ir / n)) instructions per site-hour (60 readings," \
+	    "background views, judgement; callgrind, $$n site-hours)"
 	$(B)/bench/bench_forecast
 	@out=$(B)/bench/callgrind-forecast.out; \
 	n=$$(valgrind --tool=callgrind --callgrind-out-file=$$out \

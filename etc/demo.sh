@@ -49,7 +49,7 @@ sed -e "s|^port = 1883|port = $port|" \
 "$top/$B/aqgridd" -f -c "$tmp/aqgridd.conf" &
 pids="$pids $!"
 "$top/$B/aqgrid-sim" -p "$port" -q 1 synth --rows 22 --cols 12 \
-    --backfill 24 --live 2>"$tmp/sim.log" &
+    --backfill 24 --live --dust-sites 3 2>"$tmp/sim.log" &
 pids="$pids $!"
 
 echo "demo: broker on 127.0.0.1:$port, simulator back-filling 24 hours"

@@ -162,6 +162,7 @@ struct opts {
 	bool start_set;
 	double rate; /* messages a second; 0 unlimited; < 0 event-time pacing */
 	bool fault_free;
+	int dust_sites; /* dust-01 .. dust-NN after the grid's sensors */
 	/* replay */
 	const char **files;
 	int nfiles;
@@ -202,6 +203,7 @@ enum optid {
 	OPT_RATE,
 	OPT_COUNT,
 	OPT_FAULT_FREE,
+	OPT_DUST_SITES,
 	OPT_CELL,
 	OPT_FROM,
 	OPT_TO,
@@ -246,7 +248,8 @@ struct pub {
  */
 struct synth {
 	const struct opts *o;
-	uint32_t nsensors;
+	uint32_t nsensors; /* the grid's, then the dust sites' */
+	uint32_t ngrid;
 	int64_t start; /* ts of the first back-fill reading */
 	int64_t live0; /* event time at which live publishing begins */
 	uint32_t stuck, offline; /* sensor indexes; UINT32_MAX: none */
@@ -271,7 +274,8 @@ enum stream {
 	ST_CAL,
 	ST_DROP,
 	ST_FAULT,
-	ST_NOISE /* + field */
+	ST_NOISE, /* + field */
+	ST_DUST = 64
 };
 
 enum field {
@@ -507,6 +511,7 @@ static const struct optspec long_opts[OPT_NOPTS] = {
     [OPT_RATE] = {"--rate", true, GRID_MODES},
     [OPT_COUNT] = {"--count", true, BOTH_MODES | MODE_BIT(MODE_HJ212)},
     [OPT_FAULT_FREE] = {"--fault-free", false, MODE_BIT(MODE_SYNTH)},
+    [OPT_DUST_SITES] = {"--dust-sites", true, MODE_BIT(MODE_SYNTH)},
     [OPT_CELL] = {"--cell", true, MODE_BIT(MODE_REPLAY)},
     [OPT_FROM] = {"--from", true, MODE_BIT(MODE_REPLAY)},
     [OPT_TO] = {"--to", true, MODE_BIT(MODE_REPLAY)},
@@ -578,6 +583,12 @@ static const char *const help_lines[] = {
     "                         stuck 4 hours a day, sensors drop out for an",
     "                         hour now and then, and one goes offline for good",
     "                         after the back-fill",
+    "  --dust-sites N         also N dust-site monitors dust-01 .. (PM10 and",
+    "                         PM2.5 over their cell's ambient value: work",
+    "                         dust by day, and on about one day in four a",
+    "                         2 to 4 hour episode of 250 to 450 ug/m3 more);",
+    "                         site i sits in cell ((3 + 5i) mod R, (2 + 7i)",
+    "                         mod C) (default 0, at most 99)",
     "",
     "MODE replay FILE...: the hourly CSV files of the Beijing multi-site data",
     "  set (.csv or .csv.gz, one station a file), merged in time order.  Each",
@@ -1097,6 +1108,11 @@ set_long(struct opts *o, enum optid id, const char *val)
 		if (parse_int(val, 1, PER_CELL_MAX, &n) != AQ_OK)
 			expect = "1 to 100";
 		o->per_cell = (int)n;
+		break;
+	case OPT_DUST_SITES:
+		if (parse_int(val, 0, 99, &n) != AQ_OK)
+			expect = "0 to 99";
+		o->dust_sites = (int)n;
 		break;
 	case OPT_INTERVAL:
 		if (parse_int(val, 1, DAY_S, &n) != AQ_OK)
@@ -1807,26 +1823,46 @@ synth_init(struct synth *s, const struct opts *o, int64_t now)
 
 	memset(s, 0, sizeof(*s));
 	s->o = o;
-	s->nsensors = (uint32_t)(o->rows * o->cols * o->per_cell);
+	s->ngrid = (uint32_t)(o->rows * o->cols * o->per_cell);
+	s->nsensors = s->ngrid + (uint32_t)o->dust_sites;
 	s->start = o->start_set ? o->start : now - o->backfill_h * 3600;
 	s->live0 = s->start + o->backfill_h * 3600;
 	s->stuck = s->offline = UINT32_MAX;
 	if (!o->fault_free) {
-		s->stuck = (uint32_t)(h % s->nsensors);
+		s->stuck = (uint32_t)(h % s->ngrid);
 		/* A grid of one sensor keeps it rather than go silent. */
-		if (s->nsensors > 1)
+		if (s->ngrid > 1)
 			s->offline =
 			    (uint32_t)((s->stuck + 1 +
-					   (h >> 32) % (s->nsensors - 1)) %
-				s->nsensors);
+					   (h >> 32) % (s->ngrid - 1)) %
+				s->ngrid);
 		s->stuck_hour = (int)(mix64(h) % 18) + 2;
 	}
+}
+
+/* The grid sensor whose cell dust site i (j = ngrid + i) sits in. */
+static uint32_t
+site_host(const struct synth *s, uint32_t j)
+{
+	uint32_t i = j - s->ngrid;
+	uint32_t row = (3 + 5 * i) % (uint32_t)s->o->rows;
+	uint32_t col = (2 + 7 * i) % (uint32_t)s->o->cols;
+
+	return (row * (uint32_t)s->o->cols + col) * (uint32_t)s->o->per_cell;
 }
 
 static void
 synth_names(const struct synth *s, uint32_t j, char *cell, char *sensor)
 {
-	uint32_t c = j / (uint32_t)s->o->per_cell;
+	uint32_t c;
+
+	if (j >= s->ngrid) {
+		synth_names(s, site_host(s, j), cell, sensor);
+		snprintf(sensor, SENSOR_ID_MAX, "dust-%02u",
+		    (unsigned)(j - s->ngrid + 1));
+		return;
+	}
+	c = j / (uint32_t)s->o->per_cell;
 	int row = (int)(c / (uint32_t)s->o->cols);
 	int col = (int)(c % (uint32_t)s->o->cols);
 
@@ -1840,7 +1876,7 @@ synth_names(const struct synth *s, uint32_t j, char *cell, char *sensor)
 static bool
 synth_silent(const struct synth *s, uint32_t j, int64_t ts, bool live)
 {
-	return !s->o->fault_free &&
+	return !s->o->fault_free && j < s->ngrid &&
 	    ((live && j == s->offline) ||
 		(hash4(s->o->seed, ST_DROP, j, (uint64_t)floor_div(ts, 3600)) &
 		    0xff) == 0);
@@ -1871,6 +1907,24 @@ synth_field(const struct synth *s, uint32_t j, int64_t t, double v[F_COUNT])
 	double pm_true, no2_true, o3_true, tdiurnal;
 	int64_t p, t_stuck;
 
+	if (j >= s->ngrid) {
+		/* A dust site: its cell's air, work dust from 07:00 to 19:00
+		 * local, and on about one day in four an episode. */
+		int64_t lt = t + 8 * 3600, day = floor_div(lt, DAY_S);
+		int hour = (int)(floor_div(lt, 3600) - day * 24);
+		uint64_t e = hash4(seed, ST_DUST, j, (uint64_t)day);
+		int start = 8 + (int)((e >> 8) % 8),
+		    len = 2 + (int)((e >> 16) % 3);
+		double dust =
+		    hour >= 7 && hour < 19 ? 25 + (double)(e >> 24 & 31) : 5;
+
+		if ((e & 3) == 0 && hour >= start && hour < start + len)
+			dust += 250 + (double)((e >> 32) % 200);
+		synth_field(s, site_host(s, j), t, v);
+		v[F_PM10] += dust;
+		v[F_PM25] += dust * 0.15;
+		return;
+	}
 	/* The stuck sensor repeats, for STUCK hours a day, the reading it
 	 * made when it got stuck. */
 	if (j == s->stuck) {

@@ -11,7 +11,9 @@
  *
  * Rule pm25_high (pm25_1h > 150, no pending time) fires for r000c003 and
  * r005c003 at once, and for r002c006 when the scenario raises it while
- * the page is open.  Screenshots go to $B/screenshots (B from $AQGRIDD).
+ * the page is open.  Dust site s1 in r001c001 reads PM10 400 over a
+ * background of 20: red, a red marker on its cell and in the site list.
+ * Screenshots go to $B/screenshots (B from $AQGRIDD).
  * Prints Check's summary line for tests/run.sh.
  */
 
@@ -73,6 +75,13 @@ cells = r000c004-r005c007
 dir = ${path.join(dir, 'store')}
 [hotspots]
 min_hours = 1
+[site s1]
+name = 东区一号工地
+kind = construction
+cell = r001c001
+company = Build Co
+contact = Ms Li
+sensor = dust-1
 [rule pm25_high]
 name = PM2.5 hour very high
 name_zh = PM2.5小时浓度很高
@@ -153,6 +162,14 @@ async function main() {
         await hour(m, id, T, PM[id] || 20, {only: id === 'r000c004'});
       }
     }
+    /* The site's monitor: its hour T, and a minute of the next, after
+     * the cells' (so the background of hour T is published). */
+    await m.publish('aq/t/dust-1', JSON.stringify({sensor: 'dust-1', ts: T,
+      period: 3600, pm10: 400, pm25: 60}));
+    await m.publish('aq/t/dust-1', JSON.stringify({sensor: 'dust-1',
+      ts: T + 3600, period: 60, pm10: 400}));
+    await until(async () => (await api(d, '/api/v1/sites/s1')).status ===
+      'red', 20, 'site s1 red');
     await until(async () => {
       const j = await api(d, '/api/v1/cells?limit=100');
       return j.results.filter(c => c.hour).length === ROWS * COLS - 1 &&
@@ -397,6 +414,34 @@ async function main() {
           JSON.stringify(purple), 5, 'the ring gone');
         assert(await page.locator('#hotspots').isHidden(), 'list shown');
       });
+    await res.check('a dust site is on the map and in the list, in its '
+      + 'status colour, and opens its detail', async () => {
+      const red = [0xD9, 0x30, 0x25];
+      await until(async () => (await text(page, '#sites')).includes(
+        '东区一号工地'), 10, 'the site listed');
+      eq(await page.locator('#sites .site-badge').getAttribute(
+        'data-status'), 'red', 'its badge');
+      const px = await page.evaluate(async () => {
+        await new Promise(r => requestAnimationFrame(() =>
+          requestAnimationFrame(r)));
+        const mk = window.aqgrid.map.markers[0];
+        const b = window.aqgrid.map.markerBox(mk);
+        const cv = document.getElementById('map');
+        const dpr = cv.width / parseFloat(cv.style.width);
+        return Array.from(cv.getContext('2d').getImageData(
+          Math.round(b.x * dpr), Math.round(b.y * dpr), 1, 1).data)
+          .slice(0, 3);
+      });
+      eq(px, red, 'the marker\'s centre');
+      /* The cell under the marker is still the cell's colour. */
+      eq(await pixel(page, 'r001c001'), LEVEL_RGB[1], 'r001c001 itself');
+      await page.locator('#sites .site-open').click();
+      await page.waitForSelector('#detail .site-head', {timeout: 10000});
+      const detail = await text(page, '#detail');
+      assert(detail.includes('东区一号工地') && detail.includes('Build Co'),
+        'the detail: ' + detail);
+      assert(detail.includes('400'), 'its PM10 in the detail: ' + detail);
+    });
 
     await res.check('no script errors', async () => {
       eq(pageErrors, [], 'errors in the page');

@@ -21,6 +21,7 @@ import {renderPanel} from './panel.js';
 import {AreaTable} from './areas.js';
 import {AlertList} from './alerts.js';
 import {HotspotOverlay} from './hotspots.js';
+import {SiteLayer} from './sites.js';
 
 const RECONCILE_MS = 60000;
 const POLL_MS = 15000;
@@ -56,6 +57,24 @@ const alertList = new AlertList($('alerts'), $('alerts-status'), {
   areaName: id => areaName(id),
   say: msg => say(msg)
 });
+
+const siteLayer = new SiteLayer($('sites'), $('sites-status'), {
+  map: map,
+  onSite: id => openSite(id)
+});
+
+/* A dust site's detail in the side panel. */
+async function openSite(id) {
+  state.selected = null;
+  showSeq++;
+  map.select(-1);
+  try {
+    await siteLayer.detail(id, $('detail'));
+    $('panel').hidden = false;
+  } catch (e) {
+    say(t('loadFailed', e.message));
+  }
+}
 
 function el(tag, text, cls) {
   const e = document.createElement(tag);
@@ -223,9 +242,12 @@ function onEvent(ev) {
   } else if (ev.type === 'alert' || ev.type === 'ack' ||
              ev.type === 'silence') {
     alertSoon();
+  } else if (ev.type === 'site') {
+    siteLayer.refresh();
   } else if (ev.type === 'reset') {
     reload(false);
     alertSoon();
+    siteLayer.refresh();
   }
 }
 
@@ -406,6 +428,7 @@ function applyLang() {
   renderSummary();
   areaTable.render();
   alertList.render();
+  siteLayer.render();
   if (state.selected) showCell(state.selected, false);
   $('lang').setAttribute('lang', zh ? 'en' : 'zh-CN');
 }
@@ -416,6 +439,11 @@ function wire() {
   const canvas = $('map');
   canvas.addEventListener('click', ev => {
     const r = canvas.getBoundingClientRect();
+    const site = map.markerAt(ev.clientX - r.left, ev.clientY - r.top);
+    if (site) {
+      openSite(site.id);
+      return;
+    }
     const k = map.indexAt(ev.clientX - r.left, ev.clientY - r.top);
     if (k >= 0) openCell(map.cells[k].id, false);
   });
@@ -503,17 +531,20 @@ async function start() {
   applyLang();
   await reload(true);
   alertList.refresh();
+  siteLayer.refresh();
   state.stream = connect(onEvent, onState);
   setInterval(() => {
     if (!state.polling) reload(false);
   }, RECONCILE_MS);
   setInterval(() => alertList.refresh(), ALERTS_MS);
+  setInterval(() => siteLayer.refresh(), ALERTS_MS);
 }
 
 /* For the browser tests and the benchmark: the map's geometry and stats. */
 window.aqgrid = {
   map: map,
   box: id => map.box(id),
+  sites: siteLayer,
   state: state,
   ready: () => state.loaded && map.stats.firstFull !== null
 };

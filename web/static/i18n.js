@@ -89,6 +89,7 @@ const WORDS = {
   levelsUnknown: ['无数据 {0}', 'unknown {0}'],
   // alerts
   alertsTitle: ['告警', 'Alerts'],
+  sitesTitle: ['扬尘监管点', 'Dust sites'],
   alertsNone: ['没有触发、待定或最近恢复的告警', 'No firing, pending or recently resolved alerts'],
   alertsOff: ['告警服务未开启', 'Alerts are off on this daemon'],
   state_firing: ['触发', 'Firing'],

@@ -41,6 +41,7 @@ export class GridMap {
     this.base = document.createElement('canvas');
     this.over = document.createElement('canvas');
     this.patterns = {};
+    this.markers = [];      /* {id, cell, color, label}: dust sites */
     this.stats = {frames: 0, lastMs: 0, firstFull: null, flushes: []};
     this.keepStats = false;
     this.hotspots = [];     /* {k, rank, deg|null} from /api/v1/hotspots */
@@ -131,6 +132,52 @@ export class GridMap {
     this.selected = sel !== null && this.byId.has(sel) ? this.byId.get(sel) : -1;
     this.focus = foc !== null && this.byId.has(foc) ? this.byId.get(foc) : -1;
     this.layout();
+  }
+
+  /* Markers drawn over cells (the dust sites, sites.js). */
+  setMarkers(list) {
+    this.markers = list;
+    this.request();
+  }
+
+  /* A marker's centre and radius in CSS pixels, or null. */
+  markerBox(m) {
+    const k = this.byId.get(m.cell);
+    if (k === undefined) return null;
+    const c = this.cells[k], s = this.size;
+    return {x: c.x * s + s * 0.7, y: c.y * s + s * 0.3,
+      r: Math.max(4, Math.min(12, s * 0.24))};
+  }
+
+  /* The marker under a point (CSS pixels), or null. */
+  markerAt(px, py) {
+    for (const m of this.markers) {
+      const b = this.markerBox(m);
+      if (b && Math.abs(px - b.x) + Math.abs(py - b.y) <= b.r + 2) return m;
+    }
+    return null;
+  }
+
+  paintMarkers() {
+    const g = this.ctx;
+    for (const m of this.markers) {
+      const b = this.markerBox(m);
+      if (!b) continue;
+      g.beginPath();
+      g.moveTo(b.x, b.y - b.r);
+      g.lineTo(b.x + b.r, b.y);
+      g.lineTo(b.x, b.y + b.r);
+      g.lineTo(b.x - b.r, b.y);
+      g.closePath();
+      g.fillStyle = m.color;
+      g.fill();
+      g.lineWidth = 3;
+      g.strokeStyle = '#fff';
+      g.stroke();
+      g.lineWidth = 1.5;
+      g.strokeStyle = '#000';
+      g.stroke();
+    }
   }
 
   /* Merges fresh summaries into known cells without a new layout. */
@@ -418,6 +465,7 @@ export class GridMap {
     g.drawImage(this.over, 0, 0);
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     this.paintHotspots();
+    this.paintMarkers();
     this.ring(this.selected, '#000', '#fff', []);
     if (document.activeElement === this.canvas)
       this.ring(this.focus, '#0B57D0', '#fff', [4, 3]);
