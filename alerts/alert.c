@@ -1323,6 +1323,10 @@ alert_engine_cell(struct alert_engine *e, const struct cell_view *v,
     bool unknown, int64_t now)
 {
 	const struct conf *c = e->c;
+	/* The cell's forecast, read once for its forecast.* rules. */
+	struct fcgrid_forecast *fc = NULL;
+	int fc_got = 0; /* 0: not read, 1: have, -1: none */
+	int rc;
 
 	if (v->cell >= c->ncells)
 		return AQ_ERR_INVAL;
@@ -1334,7 +1338,18 @@ alert_engine_cell(struct alert_engine *e, const struct cell_view *v,
 
 		if (r->scope == SCOPE_SENSOR)
 			continue;
-		has = rule_cell_value(&r->when, v, unknown, &val);
+		if (r->when.var == RV_FORECAST) {
+			if (fc_got == 0) {
+				fc_got = -1;
+				if (e->o.fc != NULL &&
+				    (fc = malloc(sizeof(*fc))) != NULL &&
+				    fcgrid_get(e->o.fc, v->cell, fc) == AQ_OK)
+					fc_got = 1;
+			}
+			has = !unknown && fc_got == 1 &&
+			    rule_forecast_value(&r->when, fc, &val);
+		} else
+			has = rule_cell_value(&r->when, v, unknown, &val);
 		/* Liveness is a matter of the wall clock. */
 		if (r->when.var == RV_OFFLINE)
 			t = now;
@@ -1372,7 +1387,9 @@ alert_engine_cell(struct alert_engine *e, const struct cell_view *v,
 			    val, now);
 		}
 	}
-	return persist(e);
+	rc = persist(e);
+	free(fc);
+	return rc;
 }
 
 int

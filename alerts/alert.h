@@ -67,9 +67,10 @@ enum alert_state {
 };
 
 struct alert_opts {
-	int64_t group_wait;     /* seconds; default 0 */
-	int64_t group_interval; /* seconds; 0 picks ALERT_GROUP_INTERVAL */
-	const struct tz *tz;    /* zone of day.* event times; NULL: UTC */
+	int64_t group_wait;      /* seconds; default 0 */
+	int64_t group_interval;  /* seconds; 0 picks ALERT_GROUP_INTERVAL */
+	const struct tz *tz;     /* zone of day.* event times; NULL: UTC */
+	const struct fcgrid *fc; /* forecast.* variables; NULL: missing */
 };
 
 /* Called with each notice (borrowed for the call); must not call the

@@ -159,13 +159,30 @@ rule_parse_when(
 	name[n] = '\0';
 	if (strncmp(name, "forecast.", 9) == 0 ||
 	    strcmp(name, "forecast") == 0) {
-		seterr(err, errlen,
-		    "'%s': forecasts are not available yet (early-warning "
-		    "issue)",
-		    name);
-		return AQ_ERR_INVAL;
-	}
-	if ((w.ind = ind_of(name)) >= 0)
+		char ind[RULE_VAR_MAX];
+		const char *dot = strchr(name + 9, '.');
+		char *e = NULL;
+		long h = 0;
+
+		if (dot != NULL && (size_t)(dot - name - 9) < sizeof(ind)) {
+			memcpy(ind, name + 9, (size_t)(dot - name - 9));
+			ind[dot - name - 9] = '\0';
+			h = strtol(dot + 1, &e, 10);
+		}
+		if (dot == NULL || e == dot + 1 || e == NULL ||
+		    strcmp(e, "h") != 0 || h < 1 || h > FC_H ||
+		    ((w.ind = ind_of(ind)) != IND_PM25_1H &&
+			w.ind != IND_PM25_24H && w.ind != IND_O3_1H &&
+			w.ind != IND_O3_8H)) {
+			seterr(err, errlen,
+			    "'%s': expected forecast.IND.Nh, IND one of "
+			    "pm25_1h pm25_24h o3_1h o3_8h and N 1..%d",
+			    name, FC_H);
+			return AQ_ERR_INVAL;
+		}
+		w.var = RV_FORECAST;
+		w.hours = (int)h;
+	} else if ((w.ind = ind_of(name)) >= 0)
 		w.var = RV_HOUR;
 	else if (strcmp(name, "aqi") == 0)
 		w.var = RV_AQI;
@@ -202,7 +219,7 @@ rule_parse_when(
 		return AQ_ERR_INVAL;
 	}
 	if (w.var != RV_HOUR && w.var != RV_DAY && w.var != RV_EXCEEDS &&
-	    w.var != RV_DAY_EXCEEDS)
+	    w.var != RV_DAY_EXCEEDS && w.var != RV_FORECAST)
 		w.ind = -1;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -823,10 +840,49 @@ rule_cell_value(const struct rule_when *w, const struct cell_view *v,
 		return true;
 	case RV_OFFLINE:
 	case RV_FAULT:
+	case RV_FORECAST:
 	case RV_COUNT:
 		break;
 	}
 	return false;
+}
+
+bool
+rule_forecast_value(
+    const struct rule_when *w, const struct fcgrid_forecast *f, double *out)
+{
+	bool has = false;
+	double m = 0;
+
+	if (w->var != RV_FORECAST || f == NULL)
+		return false;
+	for (int k = 0; k < w->hours && k < FC_H; k++) {
+		double x = NAN;
+
+		switch (w->ind) {
+		case IND_PM25_1H:
+			x = f->has[FC_PM25] ? f->h[FC_PM25][k].mid : NAN;
+			break;
+		case IND_O3_1H:
+			x = f->has[FC_O3] ? f->h[FC_O3][k].mid : NAN;
+			break;
+		case IND_PM25_24H:
+			x = f->pm25_24h[k];
+			break;
+		case IND_O3_8H:
+			x = f->o3_8h[k];
+			break;
+		default:
+			break;
+		}
+		if (!isnan(x) && (!has || x > m)) {
+			m = x;
+			has = true;
+		}
+	}
+	if (has)
+		*out = m;
+	return has;
 }
 
 int64_t

@@ -32,7 +32,12 @@
  *   fault           1 when the sensor (scope sensor) is flagged faulty
  *                   (stuck, spike, bias, disagree: daemon/fault.h), else 0:
  *                   a data-quality alert
- *   forecast.*      reserved for the early-warning forecasts: refused
+ *   forecast.IND.Nh the highest forecast median (fcgrid.h) of IND over the
+ *                   next N hours, 1 <= N <= 72; IND one of pm25_1h
+ *                   pm25_24h o3_1h o3_8h (24-hour and 8-hour means over
+ *                   observed and forecast hours).  Missing while the cell
+ *                   has no forecast.  E.g. forecast.pm25_24h.12h > 60:
+ *                   the 24-hour mean will pass the limit within 12 hours.
  * OP: > >= < <= == != (== and != take no clear).  A statistic that is
  * absent (invalid, or its cell offline) is missing, never zero.
  *
@@ -81,6 +86,7 @@ enum rule_var {
 	RV_DAY_EXCEEDS, /* ind over its limit that day: 0/1 */
 	RV_OFFLINE,     /* liveness: 0/1 */
 	RV_FAULT,       /* a sensor flagged faulty: 0/1 */
+	RV_FORECAST,    /* ind's forecast maximum over the next hours */
 	RV_COUNT
 };
 
@@ -90,7 +96,8 @@ enum rule_agg { RULE_AGG_MAX, RULE_AGG_MIN, RULE_AGG_MEAN };
 
 struct rule_when {
 	enum rule_var var;
-	int ind; /* enum ind for RV_HOUR, _DAY, *_EXCEEDS */
+	int ind;   /* enum ind for RV_HOUR, _DAY, *_EXCEEDS, _FORECAST */
+	int hours; /* RV_FORECAST: the next 1..FC_H hours */
 	enum rule_op op;
 	double threshold;
 	char name[RULE_VAR_MAX]; /* as written: "pm25_24h", "o3_mda8" */
@@ -179,6 +186,10 @@ bool rule_cleared(const struct rule *r, double v);
  */
 bool rule_cell_value(const struct rule_when *w, const struct cell_view *v,
     bool unknown, double *out);
+/* A forecast variable (RV_FORECAST) from the cell's forecast f (NULL:
+ * none): true and *out, or false when missing. */
+bool rule_forecast_value(
+    const struct rule_when *w, const struct fcgrid_forecast *f, double *out);
 /* Event time of the variable in the view: the hour's end, or for day.*
  * the end of the day's last hour in zone z; INT64_MIN if none. */
 int64_t rule_cell_time(

@@ -77,6 +77,7 @@ service_new(struct state *st, struct store *s, FILE *errs, struct service **out)
 {
 	const struct conf *c = state_conf(st);
 	struct alert_opts o = {.tz = state_tz(st),
+	    .fc = state_forecasts(st),
 	    .group_wait = c->alert_group_wait,
 	    .group_interval = c->alert_group_interval};
 	struct service *svc;

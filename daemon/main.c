@@ -453,14 +453,7 @@ main(int argc, char **argv)
 	conf = NULL; /* the state owns it */
 	store = open_store(state_conf(st));
 	state_set_store(st, store);
-	if (service_new(st, store, stderr, &svc) != AQ_OK)
-		fatalx("cannot start the alert service");
-	if (store == NULL && state_conf(st)->nsections > 0)
-		log_warnx(
-		    "alerts: without [store] dir, alert state is not kept "
-		    "and no notification is sent");
-	vh.svc = svc;
-	vh.st = st;
+	/* Before the alert service, whose forecast.* rules read them. */
 	if (state_conf(st)->forecast_cells > 0) {
 		if ((vh.fc = fcgrid_new(ncells, state_conf(st)->nareas,
 			 (uint32_t)state_conf(st)->forecast_cells, state_tz(st),
@@ -469,6 +462,14 @@ main(int argc, char **argv)
 		state_set_forecasts(st, vh.fc);
 		forecast_train(st, vh.fc);
 	}
+	if (service_new(st, store, stderr, &svc) != AQ_OK)
+		fatalx("cannot start the alert service");
+	if (store == NULL && state_conf(st)->nsections > 0)
+		log_warnx(
+		    "alerts: without [store] dir, alert state is not kept "
+		    "and no notification is sent");
+	vh.svc = svc;
+	vh.st = st;
 	last_event = service_event_last(svc);
 	/* Before ingest: the views it restores are published too. */
 	if (state_conf(st)->pub_enabled && (pub = publish_start(st)) == NULL)

@@ -56,7 +56,9 @@ write_conf(struct h_daemon *d, int mqtt_port)
 	    "[standards]\ntimezone = Asia/Shanghai\n"
 	    "[grid]\norigin = 40.0 116.0\ncell_size = 1000\nrows = 1\n"
 	    "cols = 2\n[area city]\nname = 城\nname_en = City\n"
-	    "cells = r000c000-r000c001\n[store]\ndir = %s/fc-store-%d\n",
+	    "cells = r000c000-r000c001\n[store]\ndir = %s/fc-store-%d\n"
+	    "[rule fc_pm]\nname = PM2.5 24 h mean forecast high\n"
+	    "when = forecast.pm25_24h.12h > 40\nseverity = warning\n",
 	    mqtt_port, tokens, h_tmpdir(), mqtt_port);
 	fclose(f);
 }

@@ -107,8 +107,17 @@ static const struct {
     {"fault == 1", RV_FAULT, -1, RULE_EQ, 1, NULL},
     {"co_1h < 0.5", RV_HOUR, IND_CO_1H, RULE_LT, 0.5, NULL},
     {"no2_1h <= -1e2", RV_HOUR, IND_NO2_1H, RULE_LE, -100, NULL},
-    {"forecast.aqi > 200", 0, 0, 0, 0, "not available yet"},
-    {"forecast > 1", 0, 0, 0, 0, "not available yet"},
+    {"forecast.pm25_24h.12h > 60", RV_FORECAST, IND_PM25_24H, RULE_GT, 60,
+	NULL},
+    {"forecast.o3_8h.72h >= 160", RV_FORECAST, IND_O3_8H, RULE_GE, 160, NULL},
+    {"forecast.pm25_1h.1h > 75", RV_FORECAST, IND_PM25_1H, RULE_GT, 75, NULL},
+    {"forecast.aqi > 200", 0, 0, 0, 0, "expected forecast.IND.Nh"},
+    {"forecast > 1", 0, 0, 0, 0, "expected forecast.IND.Nh"},
+    {"forecast.pm25_24h > 1", 0, 0, 0, 0, "expected forecast.IND.Nh"},
+    {"forecast.pm25_24h.73h > 1", 0, 0, 0, 0, "N 1..72"},
+    {"forecast.pm25_24h.0h > 1", 0, 0, 0, 0, "N 1..72"},
+    {"forecast.pm25_24h.12 > 1", 0, 0, 0, 0, "expected forecast.IND.Nh"},
+    {"forecast.no2_1h.12h > 1", 0, 0, 0, 0, "expected forecast.IND.Nh"},
     {"pm25_annual > 35", 0, 0, 0, 0, "unknown variable 'pm25_annual'"},
     {"exceeds.pm25_1h == 1", 0, 0, 0, 0, "has no GB 3095 limit"},
     {"PM25_1h > 1", 0, 0, 0, 0, "expected VARIABLE OP NUMBER"},
@@ -274,8 +283,8 @@ START_TEST(errors_with_file_and_line)
 	    strstr(errs, "a.conf:13: when: given twice in [rule a]"));
 	ck_assert_ptr_nonnull(strstr(errs, "a.conf:14: [rule b]: no 'when'"));
 	ck_assert_ptr_nonnull(strstr(errs,
-	    "a.conf:17: when: 'forecast.pm25_24h': forecasts are not "
-	    "available yet"));
+	    "a.conf:17: when: 'forecast.pm25_24h': expected "
+	    "forecast.IND.Nh"));
 	ck_assert_ptr_nonnull(
 	    strstr(errs, "a.conf:20: clear: 5 is below the threshold 10"));
 	ck_assert_ptr_nonnull(
