@@ -331,9 +331,10 @@ static const struct opt opts[] = {
 	NULL,
 	"Seconds a sensor must repeat one value, while its neighbours move, "
 	"before it is flagged stuck."},
-    {"faults", "spike_z", T_DBL, C(fault_spike_z), 0, 2, 100, "4.5", NULL, NULL,
-	"Robust z-score (against the sensor's level and its neighbours) "
-	"above which a reading that comes back is a spike."},
+    {"faults", "spike_z", T_DBL, C(fault_spike_z), 0, 2, 100, "5.5", NULL, NULL,
+	"Robust z-score of a reading's step, against the sensor's own "
+	"steps and against its neighbours', above which a reading that "
+	"comes back is a spike."},
     {"faults", "bias_h", T_DBL, C(fault_bias_h), 0, 1, 10000, "24", NULL, NULL,
 	"CUSUM threshold, in hour-equivalents of readings, of a drift or "
 	"offset against the neighbouring cells."},

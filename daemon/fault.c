@@ -13,15 +13,16 @@
 #define TAU_SIB 3.0     /* smoothing of the siblings' log ratio, hours */
 #define SPREAD_MIN 0.05 /* log units */
 #define SPREAD_INIT 0.3
-#define CUSUM_K 1.5      /* allowance, in spreads */
-#define E_MAX 3.0        /* largest step of the CUSUM, in spreads */
-#define JUMP_MIN 0.02    /* smallest usual step, log units */
-#define REP_ALPHA 0.02   /* learning of the repeat probability */
-#define STUCK_P 1e-2     /* a run this unlikely from the sensor's history */
-#define STUCK_CHANGES 20 /* changes seen before a run can be judged */
-#define STUCK_MOVED 0.15 /* neighbours' median range during a run, log */
-#define CALM_CLEAR 3     /* good readings that clear a spike or stuck flag */
-#define AWAY_Z 2.0       /* |z| against the neighbours of the odd sibling */
+#define CUSUM_K 1.5       /* allowance, in spreads */
+#define E_MAX 3.0         /* largest step of the CUSUM, in spreads */
+#define JUMP_MIN 0.02     /* smallest usual step, log units */
+#define REP_ALPHA 0.02    /* learning of the repeat probability */
+#define STUCK_P 2e-3      /* a run this unlikely from the sensor's history */
+#define STUCK_CHANGES 20  /* changes seen before a run can be judged */
+#define STUCK_MOVED 0.15  /* neighbours' median range during a run, log */
+#define CALM_CLEAR 3      /* good readings that clear a spike or stuck flag */
+#define AWAY_Z 2.0        /* |z| against the neighbours of the odd sibling */
+#define SPIKE_PLACE_Z 2.5 /* a spike also leaves its usual place, z */
 
 /* One sensor, one pollutant. */
 struct fp {
@@ -31,6 +32,8 @@ struct fp {
 	float last;     /* value of the previous reading */
 	float y;        /* log level of the previous accepted reading */
 	float yr;       /* log value of the newest reading, accepted or not */
+	float rp;       /* residual of the previous accepted reading */
+	float dr;       /* mean |step| of the residual */
 	float dy;       /* mean |step| of y */
 	float prep;     /* probability that a value repeats */
 	float rb, rs;   /* residual against the neighbours: baseline, spread */
@@ -47,6 +50,7 @@ struct fp {
 	uint8_t changes; /* value changes seen, up to 255 */
 	uint8_t seen;
 	uint8_t run_nb; /* readings of the run with a neighbours' median */
+	uint8_t rp_ok;  /* rp holds a residual */
 };
 
 struct fsensor {
@@ -92,7 +96,7 @@ fault_defaults(struct fault_conf *c)
 	c->enabled = true;
 	c->stuck_secs = 10800;
 	c->fresh = 5400;
-	c->spike_z = 4.5;
+	c->spike_z = 5.5;
 	c->bias_h = 24.0;
 	c->disagree = 0.4;
 	c->exclude = FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE) |
@@ -288,6 +292,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		q->last = (float)x;
 		q->y = (float)y;
 		q->dy = 0.1f;
+		q->dr = 0.1f;
 		q->prep = 0.5f;
 		q->rs = (float)SPREAD_INIT;
 		q->run_t0 = t;
@@ -351,9 +356,16 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		double jump = y - q->y, zj = jump / fmax(q->dy, JUMP_MIN);
 		bool high;
 
+		/* Against the neighbours, the step of the residual: a
+		 * sensor that jumps with its neighbours does not spike. */
+		double zr = n >= 2 && q->rp_ok
+		    ? (r - q->rp) / fmax(q->dr, JUMP_MIN)
+		    : 0;
+
 		if (n >= 2)
-			high = q->warm >= WARM_H && z > cf->spike_z &&
-			    zj > cf->spike_z;
+			high = q->warm >= WARM_H && q->rp_ok &&
+			    zr > cf->spike_z && zj > cf->spike_z &&
+			    z > SPIKE_PLACE_Z;
 		else
 			high = zj > 2 * cf->spike_z;
 		if (high && q->spikes < FAULT_SPIKE_RUN) {
@@ -378,8 +390,16 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 			if (++q->calm >= CALM_CLEAR)
 				set_flag(q, FAULT_SPIKE, false);
 		}
-		if (!(q->flags & FAULT_BIT(FAULT_STUCK)))
+		if (!(q->flags & FAULT_BIT(FAULT_STUCK))) {
 			q->dy += (float)(0.05 * (fabs(jump) - q->dy));
+			if (n >= 2 && q->rp_ok)
+				q->dr +=
+				    (float)(0.05 * (fabs(r - q->rp) - q->dr));
+		}
+		if (n >= 2) {
+			q->rp = (float)r;
+			q->rp_ok = 1;
+		}
 		q->y = (float)y;
 	}
 

@@ -6,8 +6,9 @@
  *   stuck     the same value repeated for at least stuck_secs, while the
  *             sensor's own history makes such a run unlikely and, when the
  *             neighbours report, while their median moved;
- *   spike     an upward reading far from the sensor's recent level and,
- *             when the neighbours report, from its usual place among them,
+ *   spike     an upward reading whose step is large against the sensor's
+ *             usual steps and, when the neighbours report, against theirs
+ *             (the step of its residual) and leaves its usual place,
  *             raised when the next reading comes back (at most
  *             FAULT_SPIKE_RUN in a row: a longer excursion is a level); the
  *             suspected reading is left out at once only when neighbours

@@ -16,6 +16,9 @@
  * then the false raises per sensor-year on the same data left clean.
  *
  * Usage: aqgrid-faulteval DIR [seed]
+ * For tuning, FE_SPIKE_Z, FE_BIAS_H, FE_DIS and FE_STUCK override the
+ * detector's settings; FE_DEBUG=KIND prints the raises of that kind on the
+ * clean data, FE_MISSED=TYPE the faults of that type never flagged.
  */
 #include <math.h>
 #include <stdint.h>
@@ -43,6 +46,7 @@ struct episode {
 	int start, end; /* hours, [start, end) */
 	double a;       /* value held, factor, offset or ramp height */
 	int detected;   /* hour of the first matching raise, or -1 */
+	int fed;        /* faulty readings fed (missing hours feed none) */
 };
 
 static double data[STATIONS][HOURS]; /* NAN when missing */
@@ -159,6 +163,7 @@ schedule(void)
 			if (e->end + GRACE_H + 24 >= HOURS)
 				break;
 			e->detected = -1;
+			e->fed = 0;
 			neps++;
 			/* Clean time after an episode: the detector's own
 			 * baseline recovers, as after a repair. */
@@ -263,6 +268,7 @@ run(bool inject, struct tally *t)
 				rng = save;
 			}
 			if (inject && (e = episode_at(s, h, 0)) != NULL) {
+				e->fed++;
 				switch (e->type) {
 				case INJ_STUCK:
 					if (e->a < 0)
@@ -360,7 +366,8 @@ main(int argc, char **argv)
 		long good = 0, bad = 0;
 
 		for (int k = 0; k < neps; k++) {
-			if (eps[k].type != (enum inj)i)
+			/* A fault in a gap of the data is no fault seen. */
+			if (eps[k].type != (enum inj)i || eps[k].fed == 0)
 				continue;
 			n++;
 			if (eps[k].detected >= 0) {
@@ -374,6 +381,21 @@ main(int argc, char **argv)
 		bad = ti.bad[i == INJ_DRIFT ? INJ_OFFSET : i];
 		if (i == INJ_OFFSET || i == INJ_DRIFT)
 			good = ti.good[INJ_OFFSET] + ti.good[INJ_DRIFT];
+		if (getenv("FE_MISSED"))
+			for (int k = 0; k < neps; k++)
+				if (eps[k].type == (enum inj)i &&
+				    eps[k].detected < 0 &&
+				    atoi(getenv("FE_MISSED")) == i)
+					printf("missed %s s%d h%d a=%.2f "
+					       "x=%.0f prev=%.0f next=%.0f\n",
+					    inj_names[i], eps[k].sensor,
+					    eps[k].start, eps[k].a,
+					    data[eps[k].sensor / 2]
+						[eps[k].start],
+					    data[eps[k].sensor / 2]
+						[eps[k].start - 1],
+					    data[eps[k].sensor / 2]
+						[eps[k].start + 1]);
 		qsort(delays, (size_t)nd, sizeof(int), cmp_int);
 		printf("| %s | %d | %d | %.3f | %.3f | %d |\n", inj_names[i], n,
 		    hit, n ? (double)hit / n : 0,
