@@ -314,6 +314,16 @@ static const struct opt opts[] = {
 	NULL,
 	"Hourly and daily rows waiting for the database writer; a full "
 	"queue drops rows (counted) rather than slow ingest."},
+    {"plan", "good_days", T_DBL, C(plan_good_days), 0, 0, 100, "88", NULL, NULL,
+	"Target of the good-days ratio, percent: days with a daily AQI of "
+	"at most 100 over days with a daily AQI (the district plan's 2025 "
+	"target is 88)."},
+    {"plan", "pm25", T_DBL, C(plan_pm25), 0, 0, 1000, "35", NULL, NULL,
+	"Target of the PM2.5 mean of the daily means, ug/m3 (the district "
+	"plan's 2025 target is 35)."},
+    {"plan", "o3_8h_p90", T_DBL, C(plan_o3_p90), 0, 0, 1000, "160", NULL, NULL,
+	"Target of the 90th percentile of the O3 daily maximum 8-hour "
+	"means, ug/m3; 0 for none (160 is the GB 3095 grade II limit)."},
     {"ingest", "sensors_max", T_INT, C(sensors_max), 0, 0, SENSORS_MAX, "0",
 	NULL, NULL,
 	"Sensors the engine has room for; 0: four per cell plus the "
@@ -1058,7 +1068,8 @@ open_section(struct parse *p, char *hdr)
 		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
 		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0 &&
 		strcmp(name, "faults") != 0 && strcmp(name, "sites") != 0 &&
-		strcmp(name, "hotspots") != 0)) {
+		strcmp(name, "hotspots") != 0 &&
+		strcmp(name, "plan") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

@@ -4,7 +4,7 @@
  *
  *   # comment
  *   [section]          mqtt, http, standards, ingest, grid, store,
- *                      alerts, hj212, publish, log
+ *                      alerts, hj212, publish, log, plan
  *   [area ID]          a named set of cells
  *   [sensor ID]        an entry of the sensor registry
  *   [sites]            the dust sites' status rules and blacklist
@@ -191,6 +191,10 @@ struct conf {
 	int64_t pub_queue; /* messages in flight at most */
 	/* [log] */
 	int log_format; /* 0 text, 1 JSON lines */
+	/* [plan]: the district plan's targets (plan.h) */
+	double plan_good_days; /* percent of valid days, at least */
+	double plan_pm25;      /* ug/m3, at most */
+	double plan_o3_p90;    /* ug/m3, at most; 0: none */
 	/* [grid] */
 	double origin_lat, origin_lon; /* north-west corner */
 	int64_t cell_size;             /* metres */

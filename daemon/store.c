@@ -40,7 +40,7 @@ struct store {
 	 * on it too, in the caller's thread. */
 	pthread_mutex_t rlock;
 	sqlite3 *rdb;
-	sqlite3_stmt *sel_hour, *sel_day, *del_hour, *del_day;
+	sqlite3_stmt *sel_hour, *sel_day, *scan_day, *del_hour, *del_day;
 	sqlite3_stmt *rec_put, *rec_del, *rec_get, *rec_each;
 	sqlite3_stmt *log_put, *log_read, *log_prune;
 
@@ -296,6 +296,43 @@ store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
 {
 	return select_rows(
 	    s, s->sel_day, cell, from, to, after, limit, out, n, day_row);
+}
+
+int
+store_daily_scan(
+    struct store *s, int32_t from, int32_t to, store_day_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->scan_day;
+	struct store_day d;
+	int rc = AQ_ERR_IO, src;
+
+	if (fn == NULL)
+		return AQ_ERR_INVAL;
+	pthread_mutex_lock(&s->rlock);
+	if (sqlite3_bind_int(st, 1, from) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, to) != SQLITE_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *cell =
+		    sqlite3_column_text(st, 5 + 2 * NCOLS);
+		int stop;
+
+		if (cell == NULL || !cell_ok((const char *)cell))
+			continue;
+		if (day_row(st, &d, 0, (const char *)cell) != AQ_OK)
+			goto out;
+		if ((stop = fn(ctx, &d)) != 0) {
+			rc = stop;
+			goto out;
+		}
+	}
+	if (src == SQLITE_DONE)
+		rc = AQ_OK;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_unlock(&s->rlock);
+	return rc;
 }
 
 int
@@ -709,7 +746,7 @@ static int
 prepare_all(struct store *s, char *msg, size_t msglen)
 {
 	char cols[SQL_MAX], marks[SQL_MAX];
-	char sql[4][3 * SQL_MAX];
+	char sql[5][3 * SQL_MAX];
 	size_t off = 0;
 	struct {
 		sqlite3 *db;
@@ -720,6 +757,7 @@ prepare_all(struct store *s, char *msg, size_t msglen)
 	    {s->wdb, &s->ins_day, sql[1]},
 	    {s->rdb, &s->sel_hour, sql[2]},
 	    {s->rdb, &s->sel_day, sql[3]},
+	    {s->rdb, &s->scan_day, sql[4]},
 	    {s->rdb, &s->rec_put,
 		"INSERT OR REPLACE INTO rec(ns, key, value) VALUES(?, ?, ?)"},
 	    {s->rdb, &s->rec_del, "DELETE FROM rec WHERE ns = ? AND key = ?"},
@@ -758,6 +796,10 @@ prepare_all(struct store *s, char *msg, size_t msglen)
 	    "SELECT date, aqi, level, primary_bits, exceeds_bits%s"
 	    " FROM daily WHERE cell = ?1 AND date >= ?2 AND date <= ?3"
 	    " AND date > ?4 ORDER BY date LIMIT ?5",
+	    cols);
+	snprintf(sql[4], sizeof(sql[4]),
+	    "SELECT date, aqi, level, primary_bits, exceeds_bits%s, cell"
+	    " FROM daily WHERE date >= ?1 AND date <= ?2",
 	    cols);
 	for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
 		if (sqlite3_prepare_v3(plan[i].db, plan[i].sql, -1,
@@ -835,8 +877,9 @@ destroy(struct store *s)
 		return;
 
 	sqlite3_stmt *const sts[] = {s->ins_hour, s->ins_day, s->sel_hour,
-	    s->sel_day, s->del_hour, s->del_day, s->rec_put, s->rec_del,
-	    s->rec_get, s->rec_each, s->log_put, s->log_read, s->log_prune};
+	    s->sel_day, s->scan_day, s->del_hour, s->del_day, s->rec_put,
+	    s->rec_del, s->rec_get, s->rec_each, s->log_put, s->log_read,
+	    s->log_prune};
 
 	if (s->thread_ok)
 		pthread_join(s->writer, NULL);

@@ -132,6 +132,16 @@ int store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
     uint32_t *n) AQ_MUSTCHECK;
 
 /*
+ * Every daily row of every cell with from <= date <= to, in one scan of
+ * the table, in (cell, date) order: fn gets each (borrowed, valid during
+ * the call) until it returns non-zero, which is then returned.  fn must
+ * not call the store.  AQ_ERR_IO on a database error.
+ */
+typedef int (*store_day_fn)(void *ctx, const struct store_day *d);
+int store_daily_scan(
+    struct store *s, int32_t from, int32_t to, store_day_fn fn, void *ctx);
+
+/*
  * Durable records, (ns, key) -> value, for state that must survive a
  * restart or kill -9 exactly as it was: alert state, silences, acks, the
  * notification outbox.  Unlike hourly rows these are written in the
