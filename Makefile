@@ -84,7 +84,8 @@ TESTS = $(UNIT_TESTS) $(CLI_TESTS) $(INTEG_TESTS)
 BENCHES = $(B)/bench/bench_engine $(B)/bench/bench_ingest $(B)/bench/bench_sub \
 	  $(B)/bench/bench_alert $(B)/bench/bench_alert_e2e \
 	  $(B)/bench/bench_forecast $(B)/bench/bench_hotspot \
-	  $(B)/bench/bench_site
+	  $(B)/bench/bench_site \
+	  $(B)/bench/bench_plan
 
 ALL_OBJS = $(CORE_OBJS) $(SENSORS_OBJS) $(WEB_OBJS) $(B)/daemon/aqgrid.o \
 	   $(B)/daemon/main.o $(B)/daemon/eval.o $(ALERTS_OBJS) \
@@ -203,6 +204,10 @@ $(B)/bench/bench_forecast: $(B)/bench/bench_forecast.o $(CORE_LIB)
 $(B)/bench/bench_hotspot: $(B)/bench/bench_hotspot.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread -lm
 
+# The plan indicators over a filled store (SQLite, threads).
+$(B)/bench/bench_plan: $(B)/bench/bench_plan.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
 $(B)/bench/bench_sub: $(B)/bench/bench_sub.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_MQTT)
 
@@ -307,6 +312,7 @@ bench: $(BENCHES) $(PROGS)
 	echo "forecast: $$((ir / n)) instructions per cell-hour, learning" \
 	    "and 72 h of PM2.5 and O3 (callgrind, $$n cell-hours)"
 	$(B)/bench/bench_alert_e2e $(B)
+	$(B)/bench/bench_plan
 	B=$(B) sh tests/bench/bench_e2e.sh
 	B=$(B) sh tests/bench/bench_publish.sh
 	B=$(B) sh tests/bench/bench_hj212.sh

@@ -171,6 +171,24 @@ struct al_cfg {
 	int nargs;
 };
 
+enum ind_optid {
+	IO_URL,
+	IO_JSON,
+	IO_HELP,
+	IO_HELP_SHORT,
+	IO_AREA,
+	IO_FROM,
+	IO_TO,
+	IO_COUNT
+};
+
+/* What the options of indicators decide; NULL for what was not given. */
+struct ind_cfg {
+	char base[BASE_MAX];
+	bool json, help;
+	const char *area, *from, *to;
+};
+
 /* What the options of status, cells and cell decide. */
 struct net_cfg {
 	char base[BASE_MAX]; /* the daemon's URL, without a trailing '/' */
@@ -321,6 +339,14 @@ static void table_add(struct table *t, const char *s);
 static int table_print(const struct table *t);
 static void table_fini(struct table *t);
 static size_t text_width(const char *s);
+static int cmd_indicators(const struct cmd *c, int argc, char **argv);
+static int ind_parse(
+    const struct cmd *c, int argc, char **argv, struct ind_cfg *cfg);
+static int ind_path(
+    struct client *cl, const struct ind_cfg *cfg, char *path, size_t len);
+static int ind_print(json_t *j);
+static void ind_row(struct table *t, const char *name, json_t *o,
+    const char *value, const char *cmp);
 static int cmd_alerts(const struct cmd *c, int argc, char **argv);
 static int cmd_ack(const struct cmd *c, int argc, char **argv);
 static int cmd_silence(const struct cmd *c, int argc, char **argv);
@@ -541,6 +567,32 @@ static const struct cmd cmds[] = {
 	cmd_silence,
     },
     {
+	"indicators",
+	"indicators [--url URL] [--area AREA] [--from DATE] [--to DATE] "
+	"[--json]",
+	"Shows the district plan's indicators of an area, or of the whole\n"
+	"grid, over a date range (GET /api/v1/indicators): the good-days\n"
+	"ratio (days with a daily AQI of at most 100 over days with one),\n"
+	"the PM2.5 mean of the daily means and the O3 MDA8 90th percentile,\n"
+	"each with its target ([plan] in the daemon's configuration), the\n"
+	"GB 3095 limit, and whether the annual validity rule (27 daily\n"
+	"values a month, 25 in February, 324 a year; its share for part of\n"
+	"a month or year) holds; then the exceedance days per pollutant.\n"
+	"An area's day is the mean over its cells of each daily statistic.\n"
+	"\n"
+	"  --url URL    as for status\n"
+	"  --area AREA  an area (its id); default the whole grid\n"
+	"  --from DATE  the first local date, YYYY-MM-DD (default 1 January\n"
+	"               of --to's year)\n"
+	"  --to DATE    the last local date (default yesterday, the latest\n"
+	"               complete day)\n"
+	"  --json       print the API's answer as it is, one JSON object\n"
+	"\n"
+	"Errors as for status; an unknown area, a bad date or a daemon that\n"
+	"keeps no history exits 1.\n",
+	cmd_indicators,
+    },
+    {
 	"help",
 	"help [SUBCOMMAND]",
 	"Prints this help, or one subcommand's.\n",
@@ -590,6 +642,16 @@ static const struct optspec al_opts[AL_COUNT] = {
     [AL_STATE] = {"--state", true},
     [AL_COMMENT] = {"--comment", true},
     [AL_FOR] = {"--for", true},
+};
+
+static const struct optspec ind_opts[IO_COUNT] = {
+    [IO_URL] = {"--url", true},
+    [IO_JSON] = {"--json", false},
+    [IO_HELP] = {"--help", false},
+    [IO_HELP_SHORT] = {"-h", false},
+    [IO_AREA] = {"--area", true},
+    [IO_FROM] = {"--from", true},
+    [IO_TO] = {"--to", true},
 };
 
 static const struct optspec net_opts[NET_COUNT] = {
@@ -3595,4 +3657,229 @@ cmd_silence(const struct cmd *c, int argc, char **argv)
 	json_decref(j);
 	client_fini(&cl);
 	return finish_output(rc);
+}
+
+/* ---- indicators: the plan's indicators of an area or the grid ---- */
+
+static int
+cmd_indicators(const struct cmd *c, int argc, char **argv)
+{
+	struct ind_cfg cfg;
+	struct client cl = {0};
+	json_t *j = NULL;
+	char path[1024];
+	int rc = ind_parse(c, argc, argv, &cfg);
+
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    ind_path(&cl, &cfg, path, sizeof(path)) != AQ_OK ||
+	    client_get_ok(&cl, path, &j) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else if (ind_print(j) != AQ_OK) {
+		fprintf(stderr, "aqgrid %s: %s\n", c->name,
+		    aq_strerror(AQ_ERR_NOMEM));
+		rc = EXIT_FAILURE;
+	}
+	json_decref(j);
+	client_fini(&cl);
+	return finish_output(rc);
+}
+
+/* The options of aqgrid indicators; the daemon checks the dates, and its
+ * message says what is wrong with them. */
+static int
+ind_parse(const struct cmd *c, int argc, char **argv, struct ind_cfg *cfg)
+{
+	const char *url = NULL;
+	char b[SHOWN_BUF];
+	int rc = EXIT_SUCCESS;
+
+	*cfg = (struct ind_cfg){.json = false};
+	for (int i = 1; i < argc && rc == EXIT_SUCCESS && !cfg->help; i++) {
+		const char *val = NULL;
+		int id;
+
+		if (!is_option(argv[i])) {
+			usage_error(c->name, "unexpected argument '%s'",
+			    shown(argv[i], b, sizeof(b)));
+			rc = EXIT_USAGE;
+			break;
+		}
+		id = take_option(
+		    c->name, ind_opts, IO_COUNT, argc, argv, &i, &val);
+		if (id < 0)
+			rc = EXIT_USAGE;
+		else if (id == IO_HELP || id == IO_HELP_SHORT)
+			cfg->help = true;
+		else if (id == IO_URL)
+			url = val;
+		else if (id == IO_JSON)
+			cfg->json = true;
+		else if (val[0] == '\0') {
+			usage_error(c->name, "empty %s", ind_opts[id].name);
+			rc = EXIT_USAGE;
+		} else if (id == IO_AREA)
+			cfg->area = val;
+		else if (id == IO_FROM)
+			cfg->from = val;
+		else
+			cfg->to = val;
+	}
+	if (rc == EXIT_SUCCESS && !cfg->help)
+		rc = pick_url(c->name, url, cfg->base, sizeof(cfg->base));
+	return rc;
+}
+
+/* /api/v1/indicators with the options given, escaped. */
+static int
+ind_path(struct client *cl, const struct ind_cfg *cfg, char *path, size_t len)
+{
+	const char *const vals[] = {cfg->area, cfg->from, cfg->to};
+	const char *const keys[] = {"area", "from", "to"};
+	size_t n = (size_t)snprintf(path, len, "/api/v1/indicators");
+	char sep = '?';
+	int rc = AQ_OK;
+
+	for (int k = 0; k < 3 && rc == AQ_OK; k++) {
+		char *esc;
+
+		if (vals[k] == NULL)
+			continue;
+		if ((esc = curl_easy_escape(cl->curl, vals[k], 0)) == NULL) {
+			rc = AQ_ERR_NOMEM;
+			fprintf(stderr, "aqgrid %s: %s\n", cl->cmd,
+			    aq_strerror(rc));
+			break;
+		}
+		if (n < len)
+			n += (size_t)snprintf(
+			    path + n, len - n, "%c%s=%s", sep, keys[k], esc);
+		sep = '&';
+		curl_free(esc);
+	}
+	if (rc == AQ_OK && n >= len) {
+		fprintf(stderr, "aqgrid %s: arguments too long\n", cl->cmd);
+		rc = AQ_ERR_RANGE;
+	}
+	return rc;
+}
+
+/* One indicator's line: value, target (cmp: "<=" or ">="), whether it is
+ * met, the limit and whether it is exceeded, and the validity. */
+static void
+ind_row(struct table *t, const char *name, json_t *o, const char *value,
+    const char *cmp)
+{
+	json_t *v = json_object_get(o, "validity");
+	json_t *met = json_object_get(o, "meets_target");
+	json_t *over = json_object_get(o, "exceeds_limit");
+	char b[SHOWN_BUF], n[64];
+
+	table_add(t, name);
+	table_add(t, value);
+	if (json_is_null(json_object_get(o, "target"))) {
+		table_add(t, "-");
+	} else {
+		snprintf(b, sizeof(b), "%s %s", cmp,
+		    num_text(json_object_get(o, "target"), n, sizeof(n)));
+		table_add(t, b);
+	}
+	table_add(
+	    t, json_is_boolean(met) ? (json_is_true(met) ? "yes" : "no") : "-");
+	table_add(t, num_text(json_object_get(o, "limit"), b, sizeof(b)));
+	table_add(t,
+	    json_is_boolean(over) ? (json_is_true(over) ? "yes" : "no") : "-");
+	if (v == NULL) {
+		table_add(t, "-");
+	} else {
+		snprintf(b, sizeof(b), "%s (%lld days, need %lld)",
+		    json_is_true(json_object_get(v, "valid")) ? "yes" : "no",
+		    (long long)json_integer_value(json_object_get(v, "days")),
+		    (long long)json_integer_value(json_object_get(v, "need")));
+		table_add(t, b);
+	}
+}
+
+/* The human form of an Indicators answer: a header, the indicators, then
+ * the exceedance days per pollutant. */
+static int
+ind_print(json_t *j)
+{
+	static const char *const heads[] = {
+	    "INDICATOR", "VALUE", "TARGET", "MET", "LIMIT", "OVER", "VALID"};
+	static const bool right[] = {
+	    false, true, false, false, true, false, false};
+	static const char *const eheads[] = {
+	    "POLLUTANT", "STATISTIC", "DAYS", "OF DAYS", "LIMIT"};
+	static const bool eright[] = {false, false, true, true, true};
+	json_t *g = json_object_get(j, "good_days"), *ex, *e;
+	char b[SHOWN_BUF], f[3][SHOWN_BUF];
+	const char *key;
+	struct table t;
+	int rc;
+
+	if (json_is_null(json_object_get(j, "area")))
+		print_kv("area", "the whole grid (%lld cells)",
+		    (long long)json_integer_value(json_object_get(j, "cells")));
+	else
+		print_kv("area", "%s, %s (%lld cells)",
+		    field(json_object_get(j, "area"), f[0], sizeof(f[0])),
+		    field(json_object_get(j, "name_en"), f[1], sizeof(f[1])),
+		    (long long)json_integer_value(json_object_get(j, "cells")));
+	print_kv("range", "%s to %s: %lld days, %lld with data",
+	    field(json_object_get(j, "from"), f[0], sizeof(f[0])),
+	    field(json_object_get(j, "to"), f[1], sizeof(f[1])),
+	    (long long)json_integer_value(json_object_get(j, "days")),
+	    (long long)json_integer_value(json_object_get(j, "data_days")));
+	print_kv("standard", "%s, %s grade %lld",
+	    field(json_object_get(j, "aqi_standard"), f[0], sizeof(f[0])),
+	    field(json_object_get(j, "limits"), f[1], sizeof(f[1])),
+	    (long long)json_integer_value(json_object_get(j, "grade")));
+	putchar('\n');
+	table_init(&t, (int)(sizeof(heads) / sizeof(heads[0])), heads, right);
+	if (json_is_real(json_object_get(g, "ratio")))
+		snprintf(b, sizeof(b), "%.1f%% (%lld/%lld)",
+		    json_real_value(json_object_get(g, "ratio")),
+		    (long long)json_integer_value(json_object_get(g, "good")),
+		    (long long)json_integer_value(json_object_get(g, "valid")));
+	else
+		snprintf(b, sizeof(b), "- (0/0)");
+	ind_row(&t, "good days", g, b, ">=");
+	ind_row(&t, "PM2.5 mean", json_object_get(j, "pm25"),
+	    num_text(at(j, "pm25", "value"), f[2], sizeof(f[2])), "<=");
+	ind_row(&t, "O3 MDA8 p90", json_object_get(j, "o3_8h_p90"),
+	    num_text(at(j, "o3_8h_p90", "value"), f[2], sizeof(f[2])), "<=");
+	rc = table_print(&t);
+	table_fini(&t);
+	if (rc != AQ_OK)
+		return rc;
+	putchar('\n');
+	table_init(
+	    &t, (int)(sizeof(eheads) / sizeof(eheads[0])), eheads, eright);
+	ex = json_object_get(j, "exceedances");
+	json_object_foreach(ex, key, e)
+	{
+		table_add(&t, shown(key, b, sizeof(b)));
+		table_add(
+		    &t, field(json_object_get(e, "indicator"), b, sizeof(b)));
+		table_add(&t, field(json_object_get(e, "days"), b, sizeof(b)));
+		table_add(
+		    &t, field(json_object_get(e, "valid_days"), b, sizeof(b)));
+		table_add(
+		    &t, num_text(json_object_get(e, "limit"), b, sizeof(b)));
+	}
+	table_add(&t, "any");
+	table_add(&t, "-");
+	table_add(
+	    &t, field(json_object_get(j, "exceedance_days"), b, sizeof(b)));
+	table_add(&t, field(json_object_get(j, "data_days"), b, sizeof(b)));
+	table_add(&t, "-");
+	rc = table_print(&t);
+	table_fini(&t);
+	return rc;
 }

@@ -40,6 +40,7 @@
 #include "daemon/fix.h"
 #include "daemon/limits.h"
 #include "daemon/log.h"
+#include "daemon/plan.h"
 #include "daemon/pol.h"
 #include "daemon/reason.h"
 #include "daemon/tz.h"
@@ -128,6 +129,7 @@ enum route {
 	R_HOTSPOTS,
 	R_AREA_WARNING,
 	R_AREA_FORECAST,
+	R_INDICATORS,
 	R_OPENAPI,
 	R_METRICS,
 	R_INDEX,
@@ -337,7 +339,8 @@ static json_t *jfc(double v);
 static handler_fn h_healthz, h_readyz, h_status, h_cells, h_cell, h_areas,
     h_area, h_openapi, h_metrics, h_static, h_cell_history, h_cell_daily,
     h_area_history, h_alerts, h_alert, h_ack, h_silences, h_silence_add,
-    h_silence_rm, h_notifications, h_events, h_sites, h_site, h_site_blacklist;
+    h_silence_rm, h_notifications, h_events, h_sites, h_site, h_site_blacklist,
+    h_indicators;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c);
 static void done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -418,6 +421,9 @@ static char *date_text(int32_t d, char *buf, size_t len);
 static int hist_done(
     struct req *r, const struct hist_q *q, const char *next, struct buf *b);
 static int cell_rows(struct req *r, bool daily);
+static int indicators_json(
+    struct req *r, int ai, const struct plan_result *res, json_t **out);
+static json_t *plan_valid_json(const struct plan_valid *v);
 static int by_hour_cell(const void *x, const void *y);
 static void area_hour(struct req *r, const struct hist_q *q,
     const struct area_row *rows, uint32_t n, uint32_t ncells, struct buf *b);
@@ -510,6 +516,7 @@ static const char *const route_pattern[R_COUNT + 1] = {
     [R_HOTSPOTS] = "/api/v1/hotspots",
     [R_AREA_WARNING] = "/api/v1/areas/{id}/warning",
     [R_AREA_FORECAST] = "/api/v1/areas/{id}/forecast",
+    [R_INDICATORS] = "/api/v1/indicators",
     [R_OPENAPI] = "/api/v1/openapi.json",
     [R_METRICS] = "/metrics",
     [R_INDEX] = "/",
@@ -793,6 +800,23 @@ static const struct method_def area_forecast_methods[] = {
 	"the cells' models; an empty days array removes it.",
 	"#AreaForecastRequest", area_params, area_forecast_resps},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+static const struct param_def indicators_params[] = {
+    {"area", "query", "string", "Area id; the whole grid when absent."},
+    {"from", "query", "string",
+	"First local date, YYYY-MM-DD (or a time: its local date).  "
+	"Default: 1 January of to's year."},
+    {"to", "query", "string",
+	"Last local date, as from.  Default: yesterday, the latest complete "
+	"day, in the configured zone.  At most 3700 days after from."},
+    {NULL, NULL, NULL, NULL},
+};
+static const struct resp_def indicators_resps[] = {
+    {200, "The indicators over the range.", "#Indicators"},
+    {400, "A bad parameter, named in the message.", "#Error"},
+    {404, "No such area.", "#Error"},
+    {500, "The store could not be read.", "#Error"},
+    {503, "The daemon keeps no history ([store] dir not set).", "#Error"},
+    {0, NULL, NULL}};
 static const struct resp_def openapi_resps[] = {
     {200, "This document.", "application/json"}, {0, NULL, NULL}};
 static const struct resp_def metrics_resps[] = {
@@ -901,6 +925,14 @@ static const struct route_def routes[R_COUNT] = {
 	area_params, area_warning_resps, NULL},
     [R_AREA_FORECAST] = {NULL, NULL, "forecasts", NULL, area_params, NULL,
 	area_forecast_methods},
+    [R_INDICATORS] = {h_indicators, "getIndicators", "history",
+	"The district plan's indicators of an area or the grid over a date "
+	"range (default: year to date): good-days ratio, PM2.5 mean with "
+	"the annual validity rule, O3 MDA8 90th percentile and exceedance "
+	"days per pollutant, each against the [plan] target and the GB 3095 "
+	"limit.  An area's day is the mean over its cells of each daily "
+	"statistic, its daily AQI computed from those means.",
+	indicators_params, indicators_resps, NULL},
     [R_OPENAPI] = {h_openapi, "getOpenApi", "meta",
 	"This OpenAPI 3.0.3 document.", no_params, openapi_resps, NULL},
     [R_METRICS] = {h_metrics, "getMetrics", "meta", "Prometheus metrics.",
@@ -1184,6 +1216,37 @@ static const struct schema_def schemas[] = {
     {"SiteBlacklist", "The blacklist of a month.",
 	"month:string red_hours_min:integer episodes_min:integer "
 	"count:integer results:[#BlackSite]"},
+    {"PlanValidity",
+	"The annual validity rule (27 daily values a month, 25 in "
+	"February, 324 a year) scaled to the range.",
+	"valid:boolean days:integer need:integer months:integer "
+	"months_short:integer"},
+    {"GoodDays",
+	"Days with a daily AQI of at most 100 over days with a daily AQI; "
+	"ratio in percent.",
+	"good:integer valid:integer ratio:number? target:number "
+	"meets_target:boolean?"},
+    {"PlanMean",
+	"PM2.5: the mean of the area's daily means, ug/m3, against the "
+	"target and the annual limit.",
+	"value:number? validity:#PlanValidity target:number "
+	"meets_target:boolean? limit:number exceeds_limit:boolean?"},
+    {"PlanPercentile",
+	"O3: the 90th percentile of the area's MDA8, ug/m3, against the "
+	"target (null: none) and the MDA8 limit.",
+	"value:number? validity:#PlanValidity target:number? "
+	"meets_target:boolean? limit:number exceeds_limit:boolean?"},
+    {"PlanExceedance",
+	"Days whose daily statistic is over the GB 3095 daily limit, of "
+	"the days with that statistic; limit as of to.",
+	"indicator:string days:integer valid_days:integer limit:number"},
+    {"Indicators", "The district plan's indicators over a date range.",
+	"area:string? name:string? name_en:string? cells:integer from:date "
+	"to:date days:integer data_days:integer "
+	"aqi_standard:hj633-2026|hj633-2012|epa-2024 "
+	"limits:gb3095-2026|gb3095-2012 grade:integer good_days:#GoodDays "
+	"pm25:#PlanMean o3_8h_p90:#PlanPercentile "
+	"exceedances:{#PlanExceedance} exceedance_days:integer"},
     {"AreaHistory", "One page of an area's hours.",
 	"area:string name:string name_en:string cells:integer "
 	"from:date-time to:date-time indicators:[string] units:{string} "
@@ -4265,6 +4328,191 @@ content_type(const char *name)
 		if (strcmp(dot, content_types[k].ext) == 0)
 			return content_types[k].type;
 	return "application/octet-stream";
+}
+
+/* ---- Plan indicators ---- */
+
+/*
+ * The plan's indicators of an area (area=) or the grid: the days from the
+ * store in one scan (plan_read()), summarised by plan_compute(), against
+ * the [plan] targets and the limits of the configured edition as of to.
+ */
+static int
+h_indicators(struct req *r)
+{
+	const struct conf *c = r->conf;
+	const char *area = arg(r, "area"), *from = arg(r, "from");
+	const char *to = arg(r, "to");
+	struct store *s = state_store(r->st);
+	struct plan_day *days = NULL;
+	struct plan_result res;
+	size_t n = 0;
+	int64_t f = 0, t = 0;
+	int ai = -1, rc = AQ_ERR_NOMEM, got;
+
+	if (area != NULL && (ai = find_area(c, area)) < 0) {
+		rc = fail(r, MHD_HTTP_NOT_FOUND, "no such area");
+		goto out;
+	}
+	if (from != NULL && when(r, from, true, false, &f) != AQ_OK) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "from: %s", HIST_DATE_DOC);
+		goto out;
+	}
+	if (to != NULL && when(r, to, true, true, &t) != AQ_OK) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "to: %s", HIST_DATE_DOC);
+		goto out;
+	}
+	/* Year to date: the latest complete day and its year's first. */
+	if (to == NULL)
+		t = tz_date_from_days(
+		    tz_days_from_date(tz_date(r->tz, r->now)) - 1);
+	if (from == NULL)
+		f = t / 10000 * 10000 + 101;
+	if (f > t) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST, "from: after to");
+		goto out;
+	}
+	if (tz_days_from_date((int32_t)t) - tz_days_from_date((int32_t)f) >=
+	    PLAN_DAYS_MAX) {
+		rc = fail(r, MHD_HTTP_BAD_REQUEST,
+		    "to: more than %d days after from", PLAN_DAYS_MAX - 1);
+		goto out;
+	}
+	if (s == NULL) {
+		rc = fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, API_NO_STORE);
+		goto out;
+	}
+	got = plan_read(s, c, ai, (int32_t)f, (int32_t)t, &days, &n);
+	if (got == AQ_OK)
+		got = plan_compute(days, n, (int32_t)f, (int32_t)t, &res);
+	if (got == AQ_ERR_NOMEM)
+		goto out;
+	if (got != AQ_OK) {
+		rc = fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "indicators: cannot read the store: %s", aq_strerror(got));
+		goto out;
+	}
+	r->code = MHD_HTTP_OK;
+	rc = indicators_json(r, ai, &res, &r->json);
+out:
+	free(days);
+	return rc;
+}
+
+/* What plan_result says, as the Indicators schema. */
+static int
+indicators_json(
+    struct req *r, int ai, const struct plan_result *res, json_t **out)
+{
+	const struct conf *c = r->conf;
+	const struct limits_opts *l = &c->limits;
+	const struct conf_area *a = ai >= 0 ? &c->areas[ai] : NULL;
+	json_t *o = json_object(), *g, *pm, *o3, *ex, *e;
+	char d0[16], d1[16];
+	int64_t lim = 0, tgt = 0;
+	bool ok = o != NULL, has_lim;
+	double ratio = 0;
+
+	ok = ok &&
+	    !json_object_set_new(o, "area", a ? jtext(a->id) : json_null()) &&
+	    !json_object_set_new(o, "name", a ? jtext(a->name) : json_null()) &&
+	    !json_object_set_new(
+		o, "name_en", a ? jtext(a->name_en) : json_null()) &&
+	    !json_object_set_new(o, "cells",
+		json_integer(
+		    a ? (json_int_t)a->ncells : (json_int_t)c->ncells)) &&
+	    !json_object_set_new(
+		o, "from", json_string(date_text(res->from, d0, sizeof(d0)))) &&
+	    !json_object_set_new(
+		o, "to", json_string(date_text(res->to, d1, sizeof(d1)))) &&
+	    !json_object_set_new(o, "days", json_integer(res->days)) &&
+	    !json_object_set_new(
+		o, "data_days", json_integer(res->data_days)) &&
+	    !json_object_set_new(o, "aqi_standard",
+		json_string(aqi_std_name((enum aqi_std)c->aqi_std))) &&
+	    !json_object_set_new(
+		o, "limits", json_string(limits_ed_name(l->ed))) &&
+	    !json_object_set_new(o, "grade", json_integer(l->grade));
+	/* Good days: ratio in percent, the target met at ratio >= target. */
+	if (res->valid_days > 0)
+		ratio = 100.0 * res->good_days / res->valid_days;
+	ok = ok && (g = child(o, "good_days")) != NULL &&
+	    !json_object_set_new(g, "good", json_integer(res->good_days)) &&
+	    !json_object_set_new(g, "valid", json_integer(res->valid_days)) &&
+	    !json_object_set_new(g, "ratio",
+		res->valid_days > 0 ? json_real(ratio) : json_null()) &&
+	    !json_object_set_new(g, "target", json_real(c->plan_good_days)) &&
+	    !json_object_set_new(g, "meets_target",
+		res->valid_days > 0
+		    ? json_boolean((double)res->good_days * 100.0 >=
+			  c->plan_good_days * res->valid_days)
+		    : json_null());
+	/* PM2.5 mean against its target and the annual limit. */
+	has_lim = limits_get(l, res->to, IND_PM25_ANNUAL, &lim);
+	if (fix_from_double(c->plan_pm25, &tgt) != AQ_OK)
+		tgt = 0;
+	ok = ok && (pm = child(o, "pm25")) != NULL &&
+	    !json_object_set_new(
+		pm, "value", jfix(res->pm25_known, res->pm25_mean)) &&
+	    !json_object_set_new(
+		pm, "validity", plan_valid_json(&res->pm25_valid)) &&
+	    !json_object_set_new(pm, "target", json_real(c->plan_pm25)) &&
+	    !json_object_set_new(pm, "meets_target",
+		res->pm25_known ? json_boolean(res->pm25_mean <= tgt)
+				: json_null()) &&
+	    !json_object_set_new(pm, "limit", jfix(has_lim, lim)) &&
+	    !json_object_set_new(pm, "exceeds_limit",
+		res->pm25_known && has_lim ? json_boolean(res->pm25_mean > lim)
+					   : json_null());
+	/* O3: the 90th percentile of MDA8 against the MDA8 limit. */
+	has_lim = limits_get(l, res->to, IND_O3_8H, &lim);
+	if (fix_from_double(c->plan_o3_p90, &tgt) != AQ_OK)
+		tgt = 0;
+	ok = ok && (o3 = child(o, "o3_8h_p90")) != NULL &&
+	    !json_object_set_new(
+		o3, "value", jfix(res->o3_known, res->o3_p90)) &&
+	    !json_object_set_new(
+		o3, "validity", plan_valid_json(&res->o3_valid)) &&
+	    !json_object_set_new(o3, "target",
+		tgt > 0 ? json_real(c->plan_o3_p90) : json_null()) &&
+	    !json_object_set_new(o3, "meets_target",
+		res->o3_known && tgt > 0 ? json_boolean(res->o3_p90 <= tgt)
+					 : json_null()) &&
+	    !json_object_set_new(o3, "limit", jfix(has_lim, lim)) &&
+	    !json_object_set_new(o3, "exceeds_limit",
+		res->o3_known && has_lim ? json_boolean(res->o3_p90 > lim)
+					 : json_null());
+	ok = ok && (ex = child(o, "exceedances")) != NULL;
+	for (int p = 0; ok && p < POL_COUNT; p++) {
+		enum ind i = plan_stat((enum pol)p);
+
+		has_lim = limits_get(l, res->to, i, &lim);
+		ok = (e = child(ex, pol_name((enum pol)p))) != NULL &&
+		    !json_object_set_new(
+			e, "indicator", json_string(ind_name(i))) &&
+		    !json_object_set_new(
+			e, "days", json_integer(res->exceed_days[p])) &&
+		    !json_object_set_new(
+			e, "valid_days", json_integer(res->stat_days[p])) &&
+		    !json_object_set_new(e, "limit", jfix(has_lim, lim));
+	}
+	ok = ok &&
+	    !json_object_set_new(
+		o, "exceedance_days", json_integer(res->exceed_any));
+	if (!ok) {
+		json_decref(o);
+		return AQ_ERR_NOMEM;
+	}
+	*out = o;
+	return AQ_OK;
+}
+
+static json_t *
+plan_valid_json(const struct plan_valid *v)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "valid", v->valid, "days",
+	    (json_int_t)v->got, "need", (json_int_t)v->need, "months",
+	    (json_int_t)v->months, "months_short", (json_int_t)v->months_short);
 }
 
 /* ---- Tokens ---- */
