@@ -1,6 +1,8 @@
 /* plan: the district plan's indicators from daily rows (plan.h). */
 #include "daemon/plan.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,40 @@ struct scan {
 	struct plan_acc *acc; /* one per date of the range */
 };
 
+/* One cached date of one area; date 0 when the slot is empty. */
+struct plan_slot {
+	int32_t date;
+	bool has_day; /* some cell had a row */
+	struct plan_day day;
+};
+
+struct plan_cache {
+	pthread_mutex_t mu;
+	atomic_bool stop;        /* plan_cache_stop(): scans end at once */
+	uint64_t print;          /* of the configuration the slots belong to */
+	uint32_t nsets;          /* areas, and the grid last */
+	struct plan_slot *slots; /* nsets * PLAN_CACHE_DAYS */
+	/* The areas of each cell: areas[first[c] .. first[c + 1]). */
+	uint32_t *first, *areas;
+	uint32_t ncells;
+};
+
+/* What the cache's scan accumulates: every area and the grid. */
+struct scan_all {
+	struct plan_cache *pc;
+	const struct conf *c;
+	int64_t first; /* days since 1970 of from */
+	int32_t from, to;
+	uint32_t ndays;
+	struct plan_acc *acc; /* [set * ndays + day] */
+};
+
 static int cmp_fix(const void *a, const void *b);
+static uint64_t fingerprint(const struct conf *c);
+static int cache_reset(struct plan_cache *pc, const struct conf *c);
+static int cache_fill(struct plan_cache *pc, struct store *s,
+    const struct conf *c, int32_t from, int32_t to);
+static int on_row_all(void *ctx, const struct store_day *d);
 static int days_in_month(int y, int m);
 static uint32_t share(uint32_t part, uint32_t whole, uint32_t need);
 static int on_row(void *ctx, const struct store_day *d);
@@ -346,5 +381,230 @@ out:
 	free(days);
 	free(member);
 	free(sc.acc);
+	return rc;
+}
+
+struct plan_cache *
+plan_cache_new(void)
+{
+	struct plan_cache *pc = calloc(1, sizeof(*pc));
+
+	if (pc != NULL && pthread_mutex_init(&pc->mu, NULL) != 0) {
+		free(pc);
+		pc = NULL;
+	}
+	return pc;
+}
+
+void
+plan_cache_stop(struct plan_cache *pc)
+{
+	if (pc != NULL)
+		atomic_store(&pc->stop, true);
+}
+
+void
+plan_cache_free(struct plan_cache *pc)
+{
+	if (pc == NULL)
+		return;
+	pthread_mutex_destroy(&pc->mu);
+	free(pc->slots);
+	free(pc->first);
+	free(pc->areas);
+	free(pc);
+}
+
+/* FNV-1a over what the days depend on: cells, areas, standards. */
+static uint64_t
+fingerprint(const struct conf *c)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	int64_t v[5] = {
+	    c->aqi_std, c->limits.ed, c->limits.grade, c->ncells, c->nareas};
+	const unsigned char *p;
+
+#define FNV(ptr, len)                                                          \
+	for (p = (const unsigned char *)(ptr);                                 \
+	     p < (const unsigned char *)(ptr) + (len); p++)                    \
+	h = (h ^ *p) * UINT64_C(1099511628211)
+	FNV(v, sizeof(v));
+	for (uint32_t k = 0; k < c->ncells; k++)
+		FNV(c->cells[k].id, strlen(c->cells[k].id) + 1);
+	for (uint32_t k = 0; k < c->nareas; k++) {
+		FNV(c->areas[k].id, strlen(c->areas[k].id) + 1);
+		FNV(c->areas[k].cells,
+		    c->areas[k].ncells * sizeof(c->areas[k].cells[0]));
+	}
+#undef FNV
+	return h;
+}
+
+/* Empties the cache and sizes it for c. */
+static int
+cache_reset(struct plan_cache *pc, const struct conf *c)
+{
+	uint32_t *count = NULL, total = 0;
+	int rc = AQ_ERR_NOMEM;
+
+	free(pc->slots);
+	free(pc->first);
+	free(pc->areas);
+	pc->slots = NULL;
+	pc->first = pc->areas = NULL;
+	pc->print = 0;
+	pc->nsets = c->nareas + 1;
+	pc->ncells = c->ncells;
+	if ((pc->slots = calloc((size_t)pc->nsets * PLAN_CACHE_DAYS,
+		 sizeof(*pc->slots))) == NULL ||
+	    (pc->first = calloc((size_t)c->ncells + 1, sizeof(*pc->first))) ==
+		NULL ||
+	    (count = calloc((size_t)c->ncells + 1, sizeof(*count))) == NULL)
+		goto out;
+	for (uint32_t a = 0; a < c->nareas; a++)
+		for (uint32_t k = 0; k < c->areas[a].ncells; k++) {
+			count[c->areas[a].cells[k]]++;
+			total++;
+		}
+	for (uint32_t k = 0; k < c->ncells; k++)
+		pc->first[k + 1] = pc->first[k] + count[k];
+	if ((pc->areas = calloc((size_t)total + 1, sizeof(*pc->areas))) == NULL)
+		goto out;
+	memset(count, 0, ((size_t)c->ncells + 1) * sizeof(*count));
+	for (uint32_t a = 0; a < c->nareas; a++)
+		for (uint32_t k = 0; k < c->areas[a].ncells; k++) {
+			uint32_t cell = c->areas[a].cells[k];
+
+			pc->areas[pc->first[cell] + count[cell]++] = a;
+		}
+	pc->print = fingerprint(c);
+	rc = AQ_OK;
+out:
+	if (rc != AQ_OK) {
+		free(pc->slots);
+		pc->slots = NULL;
+	}
+	free(count);
+	return rc;
+}
+
+static int
+on_row_all(void *ctx, const struct store_day *d)
+{
+	struct scan_all *sc = ctx;
+	struct plan_cache *pc = sc->pc;
+	int64_t cell, at;
+
+	if (atomic_load_explicit(&pc->stop, memory_order_relaxed))
+		return AQ_ERR_STALE;
+	if (d->date < sc->from || d->date > sc->to ||
+	    (cell = conf_cell_find(sc->c, d->cell)) < 0 ||
+	    (uint64_t)cell >= pc->ncells)
+		return 0;
+	at = tz_days_from_date(d->date) - sc->first;
+	plan_acc_add(&sc->acc[(size_t)(pc->nsets - 1) * sc->ndays + at], d);
+	for (uint32_t k = pc->first[cell]; k < pc->first[cell + 1]; k++)
+		plan_acc_add(
+		    &sc->acc[(size_t)pc->areas[k] * sc->ndays + at], d);
+	return 0;
+}
+
+/* Reads from..to (at most PLAN_CACHE_DAYS days) for every area and the
+ * grid in one scan, into the slots. */
+static int
+cache_fill(struct plan_cache *pc, struct store *s, const struct conf *c,
+    int32_t from, int32_t to)
+{
+	struct scan_all sc = {.pc = pc, .c = c, .from = from, .to = to};
+	struct aqi_opts o = {.std = (enum aqi_std)c->aqi_std};
+	int rc = AQ_ERR_NOMEM;
+
+	sc.first = tz_days_from_date(from);
+	sc.ndays = (uint32_t)(tz_days_from_date(to) - sc.first + 1);
+	if ((sc.acc = calloc((size_t)pc->nsets * sc.ndays, sizeof(*sc.acc))) ==
+	    NULL)
+		goto out;
+	if ((rc = store_daily_scan(s, from, to, on_row_all, &sc)) != AQ_OK)
+		goto out;
+	for (uint32_t set = 0; set < pc->nsets; set++)
+		for (uint32_t k = 0; k < sc.ndays; k++) {
+			int64_t days = sc.first + k;
+			struct plan_slot *sl =
+			    &pc->slots[(size_t)set * PLAN_CACHE_DAYS +
+				(size_t)(days % PLAN_CACHE_DAYS)];
+			const struct plan_acc *a =
+			    &sc.acc[(size_t)set * sc.ndays + k];
+
+			sl->date = tz_date_from_days(days);
+			sl->has_day = a->rows > 0;
+			if (sl->has_day)
+				plan_day_form(
+				    a, sl->date, &o, &c->limits, &sl->day);
+		}
+out:
+	free(sc.acc);
+	return rc;
+}
+
+int
+plan_cache_read(struct plan_cache *pc, struct store *s, const struct conf *c,
+    int64_t area, int32_t from, int32_t to, struct plan_day **out, size_t *n)
+{
+	struct plan_day *days = NULL;
+	int64_t first = tz_days_from_date(from), last = tz_days_from_date(to);
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	int32_t changed, pruned;
+	size_t got = 0;
+	uint32_t set;
+	int rc = AQ_ERR_INVAL;
+
+	if (area < -1 || area >= (int64_t)c->nareas || from > to)
+		return rc;
+	/* Long ranges, and dates before 1970 (no slot), are read directly. */
+	if (last - first + 1 > PLAN_CACHE_DAYS || first < 0)
+		return plan_read(s, c, area, from, to, out, n);
+	pthread_mutex_lock(&pc->mu);
+	rc = AQ_ERR_NOMEM;
+	if ((pc->slots == NULL || pc->print != fingerprint(c)) &&
+	    cache_reset(pc, c) != AQ_OK)
+		goto out;
+	/* Forget what the store says changed (all of it, the first time:
+	 * the reset slots are empty anyway). */
+	store_daily_dirty(s, &changed, &pruned);
+	if (changed != INT32_MAX || pruned != INT32_MIN)
+		for (size_t k = 0; k < (size_t)pc->nsets * PLAN_CACHE_DAYS; k++)
+			if (pc->slots[k].date != 0 &&
+			    (pc->slots[k].date >= changed ||
+				pc->slots[k].date < pruned))
+				pc->slots[k].date = 0;
+	set = area >= 0 ? (uint32_t)area : pc->nsets - 1;
+	for (int64_t d = first; d <= last; d++)
+		if (pc->slots[(size_t)set * PLAN_CACHE_DAYS +
+			  (size_t)(d % PLAN_CACHE_DAYS)]
+			.date != tz_date_from_days(d)) {
+			if (d < lo)
+				lo = d;
+			hi = d;
+		}
+	if (lo <= hi &&
+	    (rc = cache_fill(pc, s, c, tz_date_from_days(lo),
+		 tz_date_from_days(hi))) != AQ_OK)
+		goto out;
+	rc = AQ_ERR_NOMEM;
+	if ((days = malloc((size_t)(last - first + 1) * sizeof(*days))) == NULL)
+		goto out;
+	for (int64_t d = first; d <= last; d++) {
+		const struct plan_slot *sl =
+		    &pc->slots[(size_t)set * PLAN_CACHE_DAYS +
+			(size_t)(d % PLAN_CACHE_DAYS)];
+
+		if (sl->has_day)
+			days[got++] = sl->day;
+	}
+	*out = days;
+	*n = got;
+	rc = AQ_OK;
+out:
+	pthread_mutex_unlock(&pc->mu);
 	return rc;
 }

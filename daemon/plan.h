@@ -10,9 +10,9 @@
  * exceedances are computed from those means (plan_acc_add(), then
  * plan_day_form()).  plan_compute() summarises days in a date range.
  *
- * Everything but plan_read() is pure: no logging, no locks, and only
- * plan_compute() allocates (scratch it frees).  plan_read() scans the
- * store once (store_daily_scan()).  Returns AQ_OK or AQ_ERR_*.
+ * Everything but plan_read() and the cache is pure: no logging, no locks,
+ * and only plan_compute() allocates (scratch it frees).  plan_read()
+ * scans the store once (store_daily_scan()).  Returns AQ_OK or AQ_ERR_*.
  */
 #ifndef AQ_DAEMON_PLAN_H
 #define AQ_DAEMON_PLAN_H
@@ -131,5 +131,30 @@ int plan_compute(const struct plan_day *days, size_t n, int32_t from,
  */
 int plan_read(struct store *s, const struct conf *c, int64_t area, int32_t from,
     int32_t to, struct plan_day **out, size_t *n) AQ_MUSTCHECK;
+
+/*
+ * A cache of formed days for plan_read()'s callers that ask again and
+ * again (the API): the days of every area and of the grid, one ring of
+ * PLAN_CACHE_DAYS dates each, filled by one scan of the dates missing and
+ * kept until the store says daily rows of those dates changed or were
+ * pruned (store_daily_dirty(); the cache is its one consumer) or the
+ * configuration's areas, cells or standards change.  Thread-safe (one
+ * mutex: requests wait for each other's scans).
+ */
+#define PLAN_CACHE_DAYS 800
+
+struct plan_cache;
+
+/* Returns owned, or NULL when out of memory. */
+struct plan_cache *plan_cache_new(void);
+void plan_cache_free(struct plan_cache *pc);
+/* A scan in progress, and every later one, ends with AQ_ERR_STALE: for
+ * shutting down without waiting for a long first read.  NULL: no-op. */
+void plan_cache_stop(struct plan_cache *pc);
+
+/* As plan_read(); ranges longer than PLAN_CACHE_DAYS bypass the cache. */
+int plan_cache_read(struct plan_cache *pc, struct store *s,
+    const struct conf *c, int64_t area, int32_t from, int32_t to,
+    struct plan_day **out, size_t *n) AQ_MUSTCHECK;
 
 #endif

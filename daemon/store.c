@@ -58,6 +58,10 @@ struct store {
 	int test_pages; /* > 0: a max_page_count to apply; 0 none */
 	uint32_t backoff_first_ms, backoff_max_ms;
 	struct store_stats st;
+	/* Daily rows changed since store_daily_dirty() last asked: the
+	 * earliest date committed (INT32_MAX: none), and rows deleted
+	 * before this date (INT32_MIN: none). */
+	int32_t day_changed, day_pruned;
 
 	bool sync_ok, thread_ok;
 	pthread_t writer;
@@ -127,6 +131,8 @@ store_open(const char *path, size_t queue_capacity, struct store **out,
 	s->cap = queue_capacity;
 	s->st.capacity = queue_capacity;
 	s->backoff_first_ms = STORE_BACKOFF_FIRST_MS;
+	s->day_changed = INT32_MAX;
+	s->day_pruned = INT32_MIN;
 	s->backoff_max_ms = STORE_BACKOFF_MAX_MS;
 	if ((s->ring = calloc(queue_capacity, sizeof(*s->ring))) == NULL)
 		goto out;
@@ -312,15 +318,25 @@ store_daily_scan(
 	if (sqlite3_bind_int(st, 1, from) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, to) != SQLITE_OK)
 		goto out;
+	memset(&d, 0, sizeof(d));
+	d.aqi = -1;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *cell =
-		    sqlite3_column_text(st, 5 + 2 * NCOLS);
+		const unsigned char *cell = sqlite3_column_text(st, 0);
 		int stop;
 
 		if (cell == NULL || !cell_ok((const char *)cell))
 			continue;
-		if (day_row(st, &d, 0, (const char *)cell) != AQ_OK)
-			goto out;
+		strcpy(d.cell, (const char *)cell); /* cell_ok() bounded it */
+		d.date = sqlite3_column_int(st, 1);
+		d.has = 0;
+		for (int i = 0; i < NCOLS; i++) {
+			if (sqlite3_column_type(st, 2 + i) == SQLITE_NULL)
+				continue;
+			if (fix_from_double(sqlite3_column_double(st, 2 + i),
+				&d.v[i]) != AQ_OK)
+				goto out;
+			d.has |= IND_BIT(i);
+		}
 		if ((stop = fn(ctx, &d)) != 0) {
 			rc = stop;
 			goto out;
@@ -519,12 +535,30 @@ store_prune(struct store *s, int64_t hourly_before, int32_t daily_before)
 	if (sqlite3_step(s->del_hour) != SQLITE_DONE ||
 	    sqlite3_step(s->del_day) != SQLITE_DONE)
 		goto out;
+	if (sqlite3_changes(s->rdb) > 0) {
+		pthread_mutex_lock(&s->lock);
+		if (daily_before > s->day_pruned)
+			s->day_pruned = daily_before;
+		pthread_mutex_unlock(&s->lock);
+	}
 	rc = AQ_OK;
 out:
 	sqlite3_reset(s->del_hour);
 	sqlite3_reset(s->del_day);
 	pthread_mutex_unlock(&s->rlock);
 	return rc;
+}
+
+void
+store_daily_dirty(
+    struct store *s, int32_t *changed_from, int32_t *pruned_before)
+{
+	pthread_mutex_lock(&s->lock);
+	*changed_from = s->day_changed;
+	*pruned_before = s->day_pruned;
+	s->day_changed = INT32_MAX;
+	s->day_pruned = INT32_MIN;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void
@@ -797,10 +831,15 @@ prepare_all(struct store *s, char *msg, size_t msglen)
 	    " FROM daily WHERE cell = ?1 AND date >= ?2 AND date <= ?3"
 	    " AND date > ?4 ORDER BY date LIMIT ?5",
 	    cols);
+	/* The scan reads the values only: every column costs. */
+	off = 0;
+	marks[0] = '\0';
+	for (int i = 0; i < NCOLS; i++)
+		off += (size_t)snprintf(marks + off, sizeof(marks) - off,
+		    ", %s", ind_name((enum ind)i));
 	snprintf(sql[4], sizeof(sql[4]),
-	    "SELECT date, aqi, level, primary_bits, exceeds_bits%s, cell"
-	    " FROM daily WHERE date >= ?1 AND date <= ?2",
-	    cols);
+	    "SELECT cell, date%s FROM daily WHERE date >= ?1 AND date <= ?2",
+	    marks);
 	for (size_t i = 0; i < sizeof(plan) / sizeof(plan[0]); i++)
 		if (sqlite3_prepare_v3(plan[i].db, plan[i].sql, -1,
 			SQLITE_PREPARE_PERSISTENT, plan[i].st,
@@ -939,6 +978,14 @@ writer_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		if (rc == AQ_OK) {
+			for (size_t k = 0; k < n; k++) {
+				const struct rec *r =
+				    &s->ring[(s->head + k) % s->cap];
+
+				if (r->kind == REC_DAY &&
+				    r->u.d.date < s->day_changed)
+					s->day_changed = r->u.d.date;
+			}
 			s->head = (s->head + n) % s->cap;
 			s->count -= n;
 			s->committed_seq = seq;

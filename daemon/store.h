@@ -134,12 +134,22 @@ int store_daily(struct store *s, const char *cell, int32_t from, int32_t to,
 /*
  * Every daily row of every cell with from <= date <= to, in one scan of
  * the table, in (cell, date) order: fn gets each (borrowed, valid during
- * the call) until it returns non-zero, which is then returned.  fn must
- * not call the store.  AQ_ERR_IO on a database error.
+ * the call) with its cell, date, has and v[] only (aqi -1, the rest 0:
+ * each column read costs) until it returns non-zero, which is then
+ * returned.  fn must not call the store.  AQ_ERR_IO on a database error.
  */
 typedef int (*store_day_fn)(void *ctx, const struct store_day *d);
 int store_daily_scan(
     struct store *s, int32_t from, int32_t to, store_day_fn fn, void *ctx);
+
+/*
+ * What changed in the daily table since the last call (one consumer: the
+ * plan indicators' cache): *changed_from the earliest date of daily rows
+ * committed (INT32_MAX when none), *pruned_before the date before which
+ * store_prune() deleted daily rows (INT32_MIN when none).
+ */
+void store_daily_dirty(
+    struct store *s, int32_t *changed_from, int32_t *pruned_before);
 
 /*
  * Durable records, (ns, key) -> value, for state that must survive a

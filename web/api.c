@@ -168,6 +168,9 @@ struct api {
 	bool waker_on;
 	atomic_bool stopping;
 	_Atomic uint64_t sse_refused, sse_cut;
+	struct plan_cache *plan; /* days formed for /api/v1/indicators */
+	pthread_t plan_warm;     /* fills it once at start */
+	bool plan_warm_on;
 };
 
 /* A bearer token of the tokens file. */
@@ -424,6 +427,7 @@ static int cell_rows(struct req *r, bool daily);
 static int indicators_json(
     struct req *r, int ai, const struct plan_result *res, json_t **out);
 static json_t *plan_valid_json(const struct plan_valid *v);
+static void *plan_warm(void *arg);
 static int by_hour_cell(const void *x, const void *y);
 static void area_hour(struct req *r, const struct hist_q *q,
     const struct area_row *rows, uint32_t n, uint32_t ncells, struct buf *b);
@@ -1273,6 +1277,10 @@ api_start(struct state *st, struct service *svc)
 	}
 	a->st = st;
 	a->svc = svc;
+	if ((a->plan = plan_cache_new()) == NULL) {
+		log_warnx("http: out of memory");
+		goto fail;
+	}
 	if (pthread_mutex_init(&a->sse_mu, NULL) != 0) {
 		log_warnx("http: cannot make a mutex");
 		goto fail;
@@ -1373,6 +1381,11 @@ api_start(struct state *st, struct service *svc)
 		}
 		a->waker_on = true;
 	}
+	/* The first read of a large store takes seconds: done now, not in
+	 * the first request (which waits for it if it comes sooner). */
+	if (state_store(st) != NULL &&
+	    pthread_create(&a->plan_warm, NULL, plan_warm, a) == 0)
+		a->plan_warm_on = true;
 	log_debug("http: listening on %s:%u%s", c->http_addr,
 	    (unsigned int)a->port, a->tls_cert != NULL ? " (HTTPS)" : "");
 	json_decref(doc);
@@ -1394,6 +1407,8 @@ api_stop(struct api *a)
 {
 	if (a == NULL)
 		return;
+	/* A long first read of the store must not hold the stop up. */
+	plan_cache_stop(a->plan);
 	/* No stream may stay suspended when MHD stops: stop the waker,
 	 * then resume every one; sse_read() ends them. */
 	atomic_store(&a->stopping, true);
@@ -1425,6 +1440,9 @@ api_stop(struct api *a)
 	if (a->tls_key != NULL)
 		wipe(a->tls_key, a->tls_key_len);
 	free(a->tls_key);
+	if (a->plan_warm_on)
+		pthread_join(a->plan_warm, NULL);
+	plan_cache_free(a->plan);
 	free(a);
 }
 
@@ -4382,7 +4400,8 @@ h_indicators(struct req *r)
 		rc = fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, API_NO_STORE);
 		goto out;
 	}
-	got = plan_read(s, c, ai, (int32_t)f, (int32_t)t, &days, &n);
+	got = plan_cache_read(
+	    r->a->plan, s, c, ai, (int32_t)f, (int32_t)t, &days, &n);
 	if (got == AQ_OK)
 		got = plan_compute(days, n, (int32_t)f, (int32_t)t, &res);
 	if (got == AQ_ERR_NOMEM)
@@ -4505,6 +4524,23 @@ indicators_json(
 	}
 	*out = o;
 	return AQ_OK;
+}
+
+/* The year to date of the grid, which reads every area's days too. */
+static void *
+plan_warm(void *arg)
+{
+	struct api *a = arg;
+	const struct tz *z = state_tz(a->st);
+	int32_t to = tz_date_from_days(
+	    tz_days_from_date(tz_date(z, (int64_t)time(NULL))) - 1);
+	struct plan_day *days = NULL;
+	size_t n = 0;
+
+	if (plan_cache_read(a->plan, state_store(a->st), state_conf(a->st), -1,
+		to / 10000 * 10000 + 101, to, &days, &n) == AQ_OK)
+		free(days);
+	return NULL;
 }
 
 static json_t *

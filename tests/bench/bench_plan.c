@@ -26,6 +26,10 @@
 static int decoder(const char *name);
 static double now_s(void);
 static int cmp_d(const void *a, const void *b);
+static void fill_day(
+    struct store *s, const struct conf *c, int32_t date, int k);
+static double cached(struct plan_cache *pc, struct store *s,
+    const struct conf *c, int64_t area, int32_t from, int32_t to);
 static double median_run(struct store *s, const struct conf *c, int64_t area,
     int32_t from, int32_t to, size_t *ndays);
 
@@ -51,6 +55,52 @@ cmp_d(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* The rows of every cell on date, the k-th day: values that vary. */
+static void
+fill_day(struct store *s, const struct conf *c, int32_t date, int k)
+{
+	struct store_day d;
+
+	memset(&d, 0, sizeof(d));
+	d.date = date;
+	for (uint32_t cell = 0; cell < c->ncells; cell++) {
+		snprintf(d.cell, sizeof(d.cell), "%s", c->cells[cell].id);
+		d.aqi = (int)((cell * 7 + (uint32_t)k * 13) % 180);
+		d.level = 1;
+		d.has = 0;
+		for (int i = 0; i < IND_AQI_COUNT; i++) {
+			d.v[i] = (int64_t)((cell + (uint32_t)k * 3 +
+					       (uint32_t)i * 11) %
+				     150) *
+			    FIX_ONE;
+			d.n[i] = 24;
+			d.has |= IND_BIT(i);
+		}
+		while (store_put_day(s, &d) == AQ_ERR_FULL)
+			if (store_flush(s) != AQ_OK)
+				exit(1);
+	}
+}
+
+/* One plan_cache_read() and plan_compute(), timed. */
+static double
+cached(struct plan_cache *pc, struct store *s, const struct conf *c,
+    int64_t area, int32_t from, int32_t to)
+{
+	struct plan_day *days = NULL;
+	struct plan_result r;
+	size_t n;
+	double t0 = now_s();
+
+	if (plan_cache_read(pc, s, c, area, from, to, &days, &n) != AQ_OK ||
+	    plan_compute(days, n, from, to, &r) != AQ_OK) {
+		fprintf(stderr, "bench_plan: plan_cache_read failed\n");
+		exit(1);
+	}
+	free(days);
+	return now_s() - t0;
 }
 
 static double
@@ -86,7 +136,6 @@ main(int argc, char **argv)
 	char msg[512];
 	struct store *s = NULL;
 	struct conf *c = NULL;
-	struct store_day d;
 	const struct conf_hooks hooks = {.decoder = decoder};
 	int32_t from = 20250101, to;
 	size_t n = 0;
@@ -114,28 +163,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t0 = now_s();
-	memset(&d, 0, sizeof(d));
-	for (int k = 0; k < ndays; k++) {
-		d.date = tz_date_from_days(tz_days_from_date(from) + k);
-		for (uint32_t cell = 0; cell < c->ncells; cell++) {
-			snprintf(
-			    d.cell, sizeof(d.cell), "%s", c->cells[cell].id);
-			d.aqi = (int)((cell * 7 + (uint32_t)k * 13) % 180);
-			d.level = 1;
-			d.has = 0;
-			for (int i = 0; i < IND_AQI_COUNT; i++) {
-				d.v[i] = (int64_t)((cell + (uint32_t)k * 3 +
-						       (uint32_t)i * 11) %
-					     150) *
-				    FIX_ONE;
-				d.n[i] = 24;
-				d.has |= IND_BIT(i);
-			}
-			while (store_put_day(s, &d) == AQ_ERR_FULL)
-				if (store_flush(s) != AQ_OK)
-					return 1;
-		}
-	}
+	for (int k = 0; k < ndays; k++)
+		fill_day(
+		    s, c, tz_date_from_days(tz_days_from_date(from) + k), k);
 	if (store_flush(s) != AQ_OK)
 		return 1;
 	fill = now_s() - t0;
@@ -146,6 +176,31 @@ main(int argc, char **argv)
 	area = median_run(s, c, 0, from, to, &n);
 	printf(", area of %u cells %.3f s; medians of %d\n", c->areas[0].ncells,
 	    area, RUNS);
+	/* The API's cache: the first request scans once for every area, the
+	 * next ones read the slots; a new day re-reads that day only. */
+	{
+		struct plan_cache *pc = plan_cache_new();
+		double cold, warm[RUNS], next;
+		int32_t next_day = tz_date_from_days(tz_days_from_date(to) + 1);
+		int32_t from2 = tz_date_from_days(tz_days_from_date(from) + 1);
+
+		if (pc == NULL)
+			return 1;
+		cold = cached(pc, s, c, -1, from, to);
+		for (int k = 0; k < RUNS; k++)
+			warm[k] =
+			    cached(pc, s, c, k % 2 == 0 ? -1 : 0, from, to);
+		qsort(warm, RUNS, sizeof(warm[0]), cmp_d);
+		fill_day(s, c, next_day, ndays);
+		if (store_flush(s) != AQ_OK)
+			return 1;
+		next = cached(pc, s, c, -1, from2, next_day);
+		printf("plan cache: first request %.3f s, then %.6f s (median "
+		       "of %d, grid and area), after a new day of %u rows "
+		       "%.3f s\n",
+		    cold, warm[RUNS / 2], RUNS, c->ncells, next);
+		plan_cache_free(pc);
+	}
 	store_close(s);
 	conf_free(c);
 	unlink(path);

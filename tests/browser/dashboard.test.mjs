@@ -441,6 +441,42 @@ async function main() {
       assert(detail.includes('东区一号工地') && detail.includes('Build Co'),
         'the detail: ' + detail);
       assert(detail.includes('400'), 'its PM10 in the detail: ' + detail);
+    await res.check('the plan panel shows the API\'s indicators', async () => {
+      const want = await api(d, '/api/v1/indicators');
+      await until(async () => (await text(page, '#plan-range'))
+        .includes(want.to), 10, 'the plan panel filled');
+      eq(await text(page, '#plan-title'), '规划指标', 'heading (zh)');
+      const range = await text(page, '#plan-range');
+      assert(range.includes(want.from) && range.includes(want.to) &&
+        range.includes(want.days + ' 天'), 'range: ' + range);
+      const table = await text(page, '#plan-table');
+      assert(table.includes('≥ ' + want.good_days.target) &&
+        table.includes('≤ ' + want.pm25.target) &&
+        table.includes(String(want.pm25.limit)), 'targets: ' + table);
+      eq(await page.locator('#plan-exceed tbody tr').count(),
+        Object.keys(want.exceedances).length + 1, 'exceedance rows');
+      const wantE = await api(d,
+        '/api/v1/indicators?area=east&from=2026-02-01&to=2026-02-28');
+      eq(wantE.area, 'east', 'the API\'s area');
+      await page.selectOption('#plan-area', 'east');
+      await page.fill('#plan-from', '2026-02-01');
+      await page.fill('#plan-to', '2026-02-28');
+      await page.click('#plan button[type=submit]');
+      await until(async () => (await text(page, '#plan-range'))
+        .includes('2026-02-28'), 10, 'the range asked for');
+      assert((await text(page, '#plan-range')).includes(wantE.days + ' 天'),
+        'days of February');
+      for (const p of Object.keys(wantE.exceedances)) {
+        const row = await text(page,
+          '#plan-exceed tr[data-pollutant="' + p + '"]');
+        assert(row.includes(String(wantE.exceedances[p].days)),
+          p + ': ' + row);
+      }
+      await page.click('#lang');
+      eq(await text(page, '#plan-title'), 'Plan indicators', 'heading (en)');
+      assert((await text(page, '#plan-range')).includes('28 days'),
+        'range (en)');
+      await page.click('#lang');
     });
 
     await res.check('no script errors', async () => {

@@ -5,8 +5,10 @@
  * exceedance days per pollutant and how an area's day is formed.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/fix.h"
 #include "daemon/plan.h"
@@ -16,6 +18,9 @@
 
 static void mark(bool *per, int32_t from, int32_t d0, int32_t d1);
 static struct store_day row(const char *cell, int32_t date, const double *v6);
+static int json_decoder(const char *name);
+static struct conf *load_conf(const char *dir, const char *area_cells);
+static void put(struct store *s, const char *cell, int32_t date, double pm25);
 static Suite *plan_suite(void);
 
 /* The six daily statistics in plan_stat() order of enum pol. */
@@ -368,6 +373,149 @@ START_TEST(test_compute)
 }
 END_TEST
 
+static int
+json_decoder(const char *name)
+{
+	return strcmp(name, "json") == 0 ? 0 : -1;
+}
+
+/* A 1 x 3 grid with area a of area_cells, in dir. */
+static struct conf *
+load_conf(const char *dir, const char *area_cells)
+{
+	const struct conf_hooks hooks = {.decoder = json_decoder};
+	struct conf *c = NULL;
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/p.conf", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f,
+	    "[mqtt]\nsubscribe = aq/+ json 0\n"
+	    "[grid]\norigin = 40.0 116.0\ncell_size = 1000\nrows = 1\n"
+	    "cols = 3\n[area a]\nname = a\nname_en = A\ncells = %s\n",
+	    area_cells);
+	fclose(f);
+	ck_assert_int_eq(conf_load(path, &hooks, &c, stderr), AQ_OK);
+	unlink(path);
+	return c;
+}
+
+/* A cell's day with all six statistics, PM2.5 as given. */
+static void
+put(struct store *s, const char *cell, int32_t date, double pm25)
+{
+	const double v[POL_COUNT] = {pm25, 50, 10, 20, 0.5, 100};
+	struct store_day d = row(cell, date, v);
+
+	ck_assert_int_eq(store_put_day(s, &d), AQ_OK);
+}
+
+/* The cache answers as plan_read() does, and forgets the days the store
+ * says changed or were pruned, and everything when the areas change. */
+START_TEST(test_cache)
+{
+	char dir[] = "/tmp/check_plan.XXXXXX", path[256], msg[256];
+	struct conf *c, *c2;
+	struct store *s = NULL;
+	struct plan_cache *pc;
+	struct plan_day *days = NULL, *direct = NULL;
+	size_t n = 0, nd = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	c = load_conf(dir, "r000c000");
+	c2 = load_conf(dir, "r000c001-r000c002");
+	snprintf(path, sizeof(path), "%s/aqgrid.db", dir);
+	ck_assert_int_eq(store_open(path, 64, &s, msg, sizeof(msg)), AQ_OK);
+	ck_assert_ptr_nonnull(pc = plan_cache_new());
+	put(s, "r000c000", 20260301, 10);
+	put(s, "r000c001", 20260301, 20);
+	put(s, "r000c002", 20260301, 60);
+	put(s, "r000c000", 20260302, 40);
+	ck_assert_int_eq(store_flush(s), AQ_OK);
+
+	/* The grid: (10 + 20 + 60) / 3 = 30 on the 1st, 40 on the 2nd; the
+	 * 3rd has no row. */
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, -1, 20260301, 20260303, &days, &n),
+	    AQ_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(days[0].date, 20260301);
+	ck_assert_int_eq(days[0].v[IND_PM25_24H], F(30));
+	ck_assert_uint_eq(days[0].cells, 3);
+	ck_assert_int_eq(days[1].v[IND_PM25_24H], F(40));
+	ck_assert_int_eq(
+	    plan_read(s, c, -1, 20260301, 20260303, &direct, &nd), AQ_OK);
+	ck_assert_uint_eq(nd, n);
+	for (size_t k = 0; k < n; k++) {
+		ck_assert_int_eq(direct[k].date, days[k].date);
+		ck_assert_int_eq(direct[k].aqi, days[k].aqi);
+		ck_assert_uint_eq(direct[k].has, days[k].has);
+		ck_assert_uint_eq(direct[k].exceeds, days[k].exceeds);
+		ck_assert_uint_eq(direct[k].cells, days[k].cells);
+		for (int i = 0; i < IND_AQI_COUNT; i++)
+			ck_assert_int_eq(direct[k].v[i], days[k].v[i]);
+	}
+	free(direct);
+	free(days);
+	/* Area a from the same scan: r000c000 alone. */
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, 0, 20260301, 20260302, &days, &n), AQ_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(days[0].v[IND_PM25_24H], F(10));
+	free(days);
+
+	/* A row rewritten (late data) and a new day: both seen. */
+	put(s, "r000c000", 20260301, 100);
+	put(s, "r000c001", 20260303, 5);
+	ck_assert_int_eq(store_flush(s), AQ_OK);
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, -1, 20260301, 20260303, &days, &n),
+	    AQ_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(days[0].v[IND_PM25_24H], F(60));
+	ck_assert_int_eq(days[2].v[IND_PM25_24H], F(5));
+	free(days);
+
+	/* Pruned rows go from the cache too. */
+	ck_assert_int_eq(store_prune(s, 0, 20260302), AQ_OK);
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, -1, 20260301, 20260303, &days, &n),
+	    AQ_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(days[0].date, 20260302);
+	free(days);
+
+	/* Another configuration: area a is now the other two cells. */
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c2, 0, 20260302, 20260303, &days, &n),
+	    AQ_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(days[0].date, 20260303);
+	ck_assert_int_eq(days[0].v[IND_PM25_24H], F(5));
+	free(days);
+
+	/* Bad arguments. */
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, 1, 20260301, 20260303, &days, &n),
+	    AQ_ERR_INVAL);
+	ck_assert_int_eq(
+	    plan_cache_read(pc, s, c, -1, 20260303, 20260301, &days, &n),
+	    AQ_ERR_INVAL);
+
+	plan_cache_free(pc);
+	store_close(s);
+	conf_free(c);
+	conf_free(c2);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/aqgrid.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/aqgrid.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 plan_suite(void)
 {
@@ -383,6 +531,7 @@ plan_suite(void)
 	tcase_add_test(tc, test_area_day_exceeds);
 	tcase_add_test(tc, test_area_day_missing);
 	tcase_add_test(tc, test_compute);
+	tcase_add_test(tc, test_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }

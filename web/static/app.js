@@ -22,6 +22,7 @@ import {AreaTable} from './areas.js';
 import {AlertList} from './alerts.js';
 import {HotspotOverlay} from './hotspots.js';
 import {SiteLayer} from './sites.js';
+import {PlanPanel} from './indicators.js';
 
 const RECONCILE_MS = 60000;
 const POLL_MS = 15000;
@@ -47,6 +48,7 @@ const state = {
 
 const map = new GridMap($('map'), {onDraw: () => {}});
 const hotspots = new HotspotOverlay($('hotspots-toggle'), $('hotspots'), map);
+const planPanel = new PlanPanel($('plan'));
 const areaTable = new AreaTable($('areas'), {
   levels: () => state.levels,
   onCell: id => openCell(id, true)
@@ -221,6 +223,8 @@ async function reload(first) {
     noteHour(iso, ms);
     areaTable.set(state.areas);
     areaTable.loadExceedances(state.latest);
+    planPanel.setAreas(state.areas);
+    planPanel.load();
     renderSummary();
     state.loaded = true;
     if (state.selected) showCell(state.selected, false);
@@ -429,6 +433,7 @@ function applyLang() {
   areaTable.render();
   alertList.render();
   siteLayer.render();
+  planPanel.render();
   if (state.selected) showCell(state.selected, false);
   $('lang').setAttribute('lang', zh ? 'en' : 'zh-CN');
 }
