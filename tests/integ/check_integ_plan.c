@@ -370,7 +370,11 @@ write_conf(struct h_daemon *d, int mqtt_port, const char *store)
 	    "cols = 3\n"
 	    "[area east]\nname = 东\nname_en = East\ncells = r000c000\n"
 	    "[store]\ndir = %s\nretention_days = 36600\n"
-	    "[plan]\ngood_days = 50\npm25 = 35\n",
+	    "[plan]\ngood_days = 50\npm25 = 35\n"
+	    /* The test counts every reading of the excerpt; fault detection,
+	     * which keeps some out (Tiantan's O3 of 1 three hours running on
+	     * 2013-12-30), is checked on its own. */
+	    "[faults]\ndetect = no\n",
 	    mqtt_port, store);
 	fclose(f);
 }

@@ -99,6 +99,29 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* The plan's targets: defaults, values, ranges; and [faults] is a
+ * section one may write. */
+START_TEST(plan_and_faults_sections)
+{
+	struct conf *c = load(MIN, AQ_OK);
+
+	ck_assert(c->plan_good_days == 88);
+	ck_assert(c->plan_pm25 == 35);
+	ck_assert(c->plan_o3_p90 == 160);
+	conf_free(c);
+	c = load(MIN "[plan]\ngood_days = 90.5\npm25 = 30\no3_8h_p90 = 0\n"
+		     "[faults]\ndetect = no\n",
+	    AQ_OK);
+	ck_assert(c->plan_good_days == 90.5);
+	ck_assert(c->plan_pm25 == 30);
+	ck_assert(c->plan_o3_p90 == 0);
+	ck_assert(!c->faults);
+	conf_free(c);
+	ck_assert_ptr_null(load(MIN "[plan]\ngood_days = 101\n", AQ_ERR_INVAL));
+	ck_assert_ptr_nonnull(strstr(errs, "a.conf:7: good_days"));
+}
+END_TEST
+
 START_TEST(every_error_with_its_line)
 {
 	load("[mqtt]\nport = 70000\nprotocol = 4\nsubscribe = a/# xml 1\n"
@@ -372,6 +395,7 @@ conf_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, plan_and_faults_sections);
 	tcase_add_test(tc, every_error_with_its_line);
 	tcase_add_test(tc, grid_areas_and_placement);
 	tcase_add_test(tc, include_and_registry);
