@@ -1068,8 +1068,7 @@ open_section(struct parse *p, char *hdr)
 		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
 		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0 &&
 		strcmp(name, "faults") != 0 && strcmp(name, "sites") != 0 &&
-		strcmp(name, "hotspots") != 0 &&
-		strcmp(name, "plan") != 0)) {
+		strcmp(name, "hotspots") != 0 && strcmp(name, "plan") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;
