@@ -441,6 +441,8 @@ async function main() {
       assert(detail.includes('东区一号工地') && detail.includes('Build Co'),
         'the detail: ' + detail);
       assert(detail.includes('400'), 'its PM10 in the detail: ' + detail);
+    });
+
     await res.check('the plan panel shows the API\'s indicators', async () => {
       const want = await api(d, '/api/v1/indicators');
       await until(async () => (await text(page, '#plan-range'))
