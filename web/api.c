@@ -243,7 +243,8 @@ struct summary {
 	uint32_t primary;
 	int64_t hour_end; /* WIN_NO_HOUR: no complete hour */
 	enum cell_status status;
-	uint32_t has; /* IND_BIT()s of v[] */
+	uint32_t faulty; /* listed sensors flagged faulty (fault.h) */
+	uint32_t has;    /* IND_BIT()s of v[] */
 	int64_t v[IND_AQI_COUNT];
 };
 
@@ -1069,7 +1070,8 @@ static const struct schema_def schemas[] = {
 	"col:integer? hour:date-time? aqi:integer? level:integer? "
 	"category:string? category_en:string? color:string? "
 	"primary:[string] pm25_1h:number? pm10_1h:number? o3_1h:number? "
-	"o3_8h:number? pm25_24h:number? status:ok|no_data|offline"},
+	"o3_8h:number? pm25_24h:number? status:ok|no_data|offline "
+	"faulty_sensors:integer"},
     {"ListMeta", "Paging.", "count:integer next:string?"},
     {"CellList", "One page of cells.", "meta:#ListMeta results:[#CellSummary]"},
     {"Aqi", "An AQI report; iaqi lists every indicator the report reads.",
@@ -2372,6 +2374,9 @@ summarize(struct req *r, uint32_t cell, struct summary *s)
 	s->primary = v.aqi.aqi >= 0 ? v.aqi.primary : 0;
 	s->hour_end = v.hour == WIN_NO_HOUR ? WIN_NO_HOUR : v.hour_end;
 	s->status = view_status(r, &v);
+	for (uint32_t k = 0; k < v.nsensors && k < STATE_VIEW_SENSORS; k++)
+		if (fault_flags(state_faults(r->st), v.sensors[k]) != 0)
+			s->faulty++;
 	if (v.hour != WIN_NO_HOUR) {
 		s->has = v.stats.in.has & (IND_BIT(IND_AQI_COUNT) - 1);
 		memcpy(s->v, v.stats.in.v, sizeof(s->v));
@@ -2443,6 +2448,8 @@ summary_write(struct req *r, const struct summary *s, struct buf *b)
 	}
 	put_text(b, ",\"status\":");
 	put_str(b, cell_status_names[s->status]);
+	put_text(b, ",\"faulty_sensors\":");
+	put_int(b, true, s->faulty);
 	put_text(b, "}");
 }
 

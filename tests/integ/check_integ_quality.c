@@ -146,6 +146,19 @@ START_TEST(stuck_sensor_and_plume)
 	    h_status(&d, "rejected.sensor_fault"), HOURS + 1 - STUCK_FROM - 3);
 	kinds_of(&d, "r001c001", kinds, sizeof(kinds));
 	ck_assert_str_eq(kinds, "");
+	/* The cell list counts it, for the map's mark. */
+	j = h_json(&d, "/api/v1/cells?limit=100", &code);
+	ck_assert_int_eq(code, 200);
+	json_array_foreach(json_object_get(j, "results"), i, e)
+	{
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(e, "faulty_sensors")),
+		    strcmp(json_string_value(json_object_get(e, "id")),
+			"r000c000") == 0
+			? 1
+			: 0);
+	}
+	json_decref(j);
 	{
 		char url[128];
 

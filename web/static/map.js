@@ -352,6 +352,17 @@ export class GridMap {
     g.clearRect(x, y, s, s);
     g.fillStyle = this.fill(c);
     g.fillRect(x, y, s - gap, s - gap);
+    if (s >= 8 && c.v && c.v.faulty_sensors > 0) {
+      /* A dark corner: a sensor of the cell is flagged faulty. */
+      const t = Math.max(4, s * 0.28), r = x + s - gap;
+      g.fillStyle = '#202124';
+      g.beginPath();
+      g.moveTo(r - t, y);
+      g.lineTo(r, y);
+      g.lineTo(r, y + t);
+      g.closePath();
+      g.fill();
+    }
     if (s >= 30 && this.mode === 'aqi' && c.aqi !== null &&
         c.aqi !== undefined && c.status !== 'offline') {
       g.fillStyle = inkFor(c.level);
