@@ -10,6 +10,7 @@
  * 2 bad arguments, told in one line on stderr with nothing on stdout.
  */
 #include <curl/curl.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -350,6 +351,7 @@ static void ind_row(struct table *t, const char *name, json_t *o,
 static int cmd_alerts(const struct cmd *c, int argc, char **argv);
 static int cmd_ack(const struct cmd *c, int argc, char **argv);
 static int cmd_silence(const struct cmd *c, int argc, char **argv);
+static int cmd_sites(const struct cmd *c, int argc, char **argv);
 static int al_parse(const struct cmd *c, unsigned int mask, int nmin, int nmax,
     int argc, char **argv, struct al_cfg *cfg);
 static int token_read(const char *cmd, const char *path, struct al_cfg *cfg);
@@ -591,6 +593,25 @@ static const struct cmd cmds[] = {
 	"Errors as for status; an unknown area, a bad date or a daemon that\n"
 	"keeps no history exits 1.\n",
 	cmd_indicators,
+    },
+    {
+	"sites",
+	"sites [ID | blacklist [YYYY-MM]] [--url URL] [--json]",
+	"Prints the dust sites (GET /api/v1/sites), one line each: ID,\n"
+	"STATUS (green, yellow, red; inactive outside its dates), KIND,\n"
+	"PM10 (the latest judged hour's mean, ug/m3), BACKGROUND, EXCESS,\n"
+	"RED_H and EPISODES (this month's red hours and red episodes), NAME.\n"
+	"\n"
+	"  ID                one site (GET /api/v1/sites/ID): its facts,\n"
+	"                    then its status changes, newest first\n"
+	"  blacklist [M]     the month's blacklist (GET\n"
+	"                    /api/v1/sites/blacklist?month=M), default the\n"
+	"                    current month in the daemon's zone\n"
+	"  --url URL         as for status\n"
+	"  --json            print the API's answer as it is\n"
+	"\n"
+	"Errors as for status; an unknown site or a bad month exits 1.\n",
+	cmd_sites,
     },
     {
 	"help",
@@ -3882,4 +3903,194 @@ ind_print(json_t *j)
 	rc = table_print(&t);
 	table_fini(&t);
 	return rc;
+}
+
+/* ---- sites ---- */
+
+/* A number of a JSON answer, "-" when null or absent. */
+static const char *
+site_num(json_t *o, const char *key, char *buf, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, len, "%.0f", json_number_value(v));
+	return buf;
+}
+
+static const char *
+site_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "-";
+}
+
+static void
+sites_print(json_t *j)
+{
+	json_t *s;
+	size_t k;
+	char a[32], b[32], e[32];
+
+	printf("%-16s %-8s %-12s %6s %10s %6s %5s %8s  %s\n", "ID", "STATUS",
+	    "KIND", "PM10", "BACKGROUND", "EXCESS", "RED_H", "EPISODES",
+	    "NAME");
+	json_array_foreach(json_object_get(j, "results"), k, s)
+	{
+		printf("%-16s %-8s %-12s %6s %10s %6s %5lld %8lld  %s\n",
+		    site_str(s, "id"),
+		    json_is_true(json_object_get(s, "active"))
+			? site_str(s, "status")
+			: "inactive",
+		    site_str(s, "kind"), site_num(s, "pm10_1h", a, sizeof(a)),
+		    site_num(s, "background", b, sizeof(b)),
+		    site_num(s, "excess", e, sizeof(e)),
+		    (long long)json_integer_value(
+			json_object_get(s, "red_hours")),
+		    (long long)json_integer_value(
+			json_object_get(s, "episodes")),
+		    site_str(s, "name"));
+	}
+}
+
+static void
+site_print(json_t *s)
+{
+	json_t *c;
+	size_t k;
+	char a[32], b[32], e[32];
+
+	printf("%s  %s (%s, %s)\n", site_str(s, "id"), site_str(s, "name"),
+	    site_str(s, "kind"), site_str(s, "cell"));
+	printf("status %s since %s%s\n", site_str(s, "status"),
+	    site_str(s, "since"),
+	    json_is_true(json_object_get(s, "active")) ? "" : " (inactive)");
+	printf("hour %s: PM10 %s, background %s, excess %s ug/m3\n",
+	    site_str(s, "hour"), site_num(s, "pm10_1h", a, sizeof(a)),
+	    site_num(s, "background", b, sizeof(b)),
+	    site_num(s, "excess", e, sizeof(e)));
+	printf("company %s; contact %s\n", site_str(s, "company"),
+	    site_str(s, "contact"));
+	printf("this month: %lld red hours, %lld red episodes\n",
+	    (long long)json_integer_value(json_object_get(s, "red_hours")),
+	    (long long)json_integer_value(json_object_get(s, "episodes")));
+	printf("%-25s %-7s %-7s %6s %10s\n", "HOUR", "FROM", "TO", "PM10",
+	    "BACKGROUND");
+	json_array_foreach(json_object_get(s, "changes"), k, c)
+	{
+		printf("%-25s %-7s %-7s %6s %10s\n", site_str(c, "hour"),
+		    site_str(c, "from"), site_str(c, "status"),
+		    site_num(c, "pm10_1h", a, sizeof(a)),
+		    site_num(c, "background", b, sizeof(b)));
+	}
+}
+
+static void
+blacklist_print(json_t *j)
+{
+	json_t *s;
+	size_t k;
+
+	printf("month %s: %lld sites (at %lld red hours or %lld red episodes; "
+	       "0: not by that)\n",
+	    site_str(j, "month"),
+	    (long long)json_integer_value(json_object_get(j, "count")),
+	    (long long)json_integer_value(json_object_get(j, "red_hours_min")),
+	    (long long)json_integer_value(json_object_get(j, "episodes_min")));
+	printf("%-16s %5s %8s  %s\n", "ID", "RED_H", "EPISODES", "NAME");
+	json_array_foreach(json_object_get(j, "results"), k, s)
+	{
+		printf("%-16s %5lld %8lld  %s\n", site_str(s, "id"),
+		    (long long)json_integer_value(
+			json_object_get(s, "red_hours")),
+		    (long long)json_integer_value(
+			json_object_get(s, "episodes")),
+		    site_str(s, "name"));
+	}
+}
+
+/* Whether s is a site id or month the path may carry as it is. */
+static bool
+site_word(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return false;
+	return true;
+}
+
+static int
+cmd_sites(const struct cmd *c, int argc, char **argv)
+{
+	struct net_cfg cfg;
+	struct client cl = {0};
+	json_t *j = NULL;
+	const char *pos[2] = {NULL, NULL};
+	char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+	char path[256], b[SHOWN_BUF];
+	int nrest = 0, npos = 0, rc;
+
+	if (rest == NULL) {
+		fprintf(stderr, "aqgrid %s: %s\n", c->name,
+		    aq_strerror(AQ_ERR_NOMEM));
+		return EXIT_FAILURE;
+	}
+	/* The words go to the path; the options to net_parse. */
+	rest[nrest++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+			rest[nrest++] = argv[i++];
+			rest[nrest++] = argv[i];
+		} else if (is_option(argv[i]) || npos == 2) {
+			rest[nrest++] = argv[i];
+		} else {
+			pos[npos++] = argv[i];
+		}
+	}
+	rc = net_parse(c, NET_COMMON, 0, nrest, rest, &cfg);
+	if (rc == EXIT_SUCCESS && !cfg.help) {
+		if ((pos[0] != NULL && !site_word(pos[0])) ||
+		    (pos[1] != NULL && !site_word(pos[1]))) {
+			usage_error(c->name, "bad site id or month '%s'",
+			    shown(!site_word(pos[0]) ? pos[0] : pos[1], b,
+				sizeof(b)));
+			rc = EXIT_USAGE;
+		} else if (pos[1] != NULL && strcmp(pos[0], "blacklist") != 0) {
+			usage_error(c->name, "unexpected argument '%s'",
+			    shown(pos[1], b, sizeof(b)));
+			rc = EXIT_USAGE;
+		}
+	}
+	if (pos[0] == NULL)
+		snprintf(path, sizeof(path), "/api/v1/sites");
+	else if (strcmp(pos[0], "blacklist") == 0)
+		snprintf(path, sizeof(path), "/api/v1/sites/blacklist%s%s",
+		    pos[1] != NULL ? "?month=" : "",
+		    pos[1] != NULL ? pos[1] : "");
+	else
+		snprintf(path, sizeof(path), "/api/v1/sites/%s", pos[0]);
+	if (rc != EXIT_SUCCESS) {
+		/* told */
+	} else if (cfg.help) {
+		print_cmd_help(c);
+	} else if (client_init(&cl, c->name, cfg.base) != AQ_OK ||
+	    client_get_ok(&cl, path, &j) != AQ_OK) {
+		rc = EXIT_FAILURE;
+	} else if (cfg.json) {
+		rc = emit_raw(&cl.body) == AQ_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else if (pos[0] == NULL) {
+		sites_print(j);
+	} else if (strcmp(pos[0], "blacklist") == 0) {
+		blacklist_print(j);
+	} else {
+		site_print(j);
+	}
+	json_decref(j);
+	client_fini(&cl);
+	free(rest);
+	return finish_output(rc);
 }

@@ -377,6 +377,34 @@ START_TEST(haze_episode_blacklist_restart)
 	ck_assert_int_eq(code, 200);
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "count")), 2);
 	json_decref(j);
+	/* The command line reads the same. */
+	{
+		char url[64];
+		const char *list[] = {h_bin("AQGRID", "build/aqgrid"), "sites",
+		    "--url", url, NULL};
+		const char *black[] = {h_bin("AQGRID", "build/aqgrid"), "sites",
+		    "blacklist", "2026-11", "--url", url, NULL};
+		const char *one[] = {h_bin("AQGRID", "build/aqgrid"), "sites",
+		    "s1", "--url", url, NULL};
+		struct h_proc p;
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d", d.http);
+		h_spawn(&p, list, "sites-cli-1.log", false);
+		ck_assert_int_eq(h_stop(&p, 0, 30), 0);
+		ck_assert_ptr_nonnull(
+		    h_log_wait(&p, "s2               green", 1));
+		ck_assert_ptr_nonnull(h_log_wait(&p, "Ring road", 1));
+		h_spawn(&p, black, "sites-cli-2.log", false);
+		ck_assert_int_eq(h_stop(&p, 0, 30), 0);
+		ck_assert_ptr_nonnull(
+		    h_log_wait(&p, "month 2026-11: 1 sites", 1));
+		ck_assert_ptr_nonnull(
+		    h_log_wait(&p, "s1                   4", 1));
+		h_spawn(&p, one, "sites-cli-3.log", false);
+		ck_assert_int_eq(h_stop(&p, 0, 30), 0);
+		ck_assert_ptr_nonnull(h_log_wait(
+		    &p, "2026-11-30T21:00:00+08:00 green   red        400", 1));
+	}
 
 	/* A restart keeps the statuses, the changes and the counts. */
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
