@@ -49,8 +49,9 @@ struct fp {
 	uint8_t calm;    /* good readings since a spike or stuck flag */
 	uint8_t changes; /* value changes seen, up to 255 */
 	uint8_t seen;
-	uint8_t run_nb; /* readings of the run with a neighbours' median */
-	uint8_t rp_ok;  /* rp holds a residual */
+	uint8_t run_nb;   /* readings of the run with a neighbours' median */
+	uint8_t rp_ok;    /* rp holds a residual */
+	uint8_t seconded; /* a sibling rose with the suspected spike */
 };
 
 struct fsensor {
@@ -87,6 +88,46 @@ static const char *const kind_names[FAULT_KIND_COUNT] = {
     "stuck", "spike", "bias", "disagree"};
 
 static double median(double *v, uint32_t n);
+
+/* fmax, fmin without the libm call (no NaN reaches them). */
+static inline double
+dmax(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+static inline double
+dmin(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+/* Natural logarithm without the libm call: v = m 2^e, m in [1/sqrt 2,
+ * sqrt 2), log m = 2 atanh((m - 1) / (m + 1)) by its series (error below
+ * 1e-9).  Not a positive normal number: libm's answer. */
+static double
+fast_log(double v)
+{
+	uint64_t b;
+	double m, s, s2;
+	int e;
+
+	if (!(v >= 1e-300 && v <= 1e300))
+		return log(v);
+	memcpy(&b, &v, sizeof(b));
+	e = (int)((b >> 52) & 0x7ff) - 1023;
+	b = (b & UINT64_C(0x000fffffffffffff)) | UINT64_C(0x3ff0000000000000);
+	memcpy(&m, &b, sizeof(m));
+	if (m > 1.4142135623730951) {
+		m *= 0.5;
+		e++;
+	}
+	s = (m - 1) / (m + 1);
+	s2 = s * s;
+	return e * 0.6931471805599453 +
+	    2 * s *
+	    (1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 / 9))));
+}
 static uint32_t judge(
     struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w);
 
@@ -96,7 +137,7 @@ fault_defaults(struct fault_conf *c)
 	c->enabled = true;
 	c->stuck_secs = 10800;
 	c->fresh = 5400;
-	c->spike_z = 5.5;
+	c->spike_z = 5.0;
 	c->bias_h = 24.0;
 	c->disagree = 0.4;
 	c->exclude = FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE) |
@@ -234,24 +275,28 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	const struct fault_conf *cf = &f->conf;
 	struct fcell *cell = &f->c[s->cell];
 	struct fp *q = &s->p[p];
-	double y = logf((float)(x + log_c[p])), nbv[FAULT_NEIGHBOURS_MAX];
+	double y = fast_log(x + log_c[p]), nbv[FAULT_NEIGHBOURS_MAX];
 	double m = 0, mad = 0, sib[FAULT_CELL_SENSORS], yb = 0, sc, r = 0,
 	       z = 0;
 	double near[FAULT_CELL_SENSORS], nsv[FAULT_NEIGHBOURS_MAX];
 	uint32_t n = 0, nsib = 0, nnear = 0, nsame = 0;
+	float sec = -INFINITY; /* highest same-time sibling without a flag */
 	bool agree;
 	/* Siblings compare readings of the same time. */
-	int64_t same = (int64_t)fmax(w * 1800, 150);
+	int64_t same = (int64_t)dmax(w * 1800, 150);
+	/* WIN_NO_HOUR is INT64_MIN: never fresh. */
+	int64_t lo = t - cf->fresh, hi = t + cf->fresh;
 	bool rep;
 
 	/* The neighbours' levels and the siblings' newest values, fresh. */
 	for (uint32_t k = 0; k < cell->nnb; k++) {
 		const struct fcell *o = &f->c[cell->nb[k]];
+		int64_t ot = o->ts[p];
 
-		if (o->ts[p] == WIN_NO_HOUR || llabs(t - o->ts[p]) > cf->fresh)
+		if (ot < lo || ot > hi)
 			continue;
 		nbv[n++] = o->y[p];
-		if (llabs(t - o->ts[p]) <= same)
+		if (ot >= t - same && ot <= t + same)
 			nsv[nsame++] = o->y[p];
 	}
 	if (n >= 2) {
@@ -264,26 +309,38 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		mad *= 1.2533 / n;
 	}
 	for (uint32_t k = 0; k < cell->nsens; k++) {
-		const struct fsensor *o = &f->s[cell->sens[k]];
-		const struct fp *oq = &o->p[p];
+		struct fsensor *o = &f->s[cell->sens[k]];
+		struct fp *oq = &o->p[p];
 		double yo;
 
-		if (o == s || !oq->seen || llabs(t - o->ts) > cf->fresh ||
+		if (o == s || !oq->seen || o->ts < lo || o->ts > hi ||
 		    (oq->flags &
 			(FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE))))
 			continue;
 		/* Its newest value, a suspected spike too. */
-		yo = logf((float)(oq->last + log_c[p]));
-		if (llabs(t - o->ts) <= same)
+		yo = oq->yr;
+		if (o->ts >= t - same && o->ts <= t + same) {
 			sib[nsib++] = yo;
+			/* Its suspected spike, of about this time, is
+			 * seconded when this reading, of a sensor without
+			 * a flag, rose with it (nearer its peak than its
+			 * level before, in its scale): a spike is a glitch
+			 * of one sensor, not of the air. */
+			if (oq->spikes > 0 && q->flags == 0 &&
+			    y + oq->db > 0.5 * (oq->peak + oq->y))
+				oq->seconded = 1;
+			if (oq->flags == 0 && yo > sec)
+				sec = (float)yo;
+		}
 		near[nnear++] = yo;
 	}
 	if (nsib > 0)
-		yb = median(sib, nsib);
+		yb = nsib == 1 ? sib[0] : median(sib, nsib);
 	/* A sibling that reads as this sensor does: what sets the cell apart
 	 * from its neighbours is the place, not the sensor. */
 	agree = nnear > 0 &&
-	    fabs(y - median(near, nnear) - q->db) < cf->disagree / 2;
+	    fabs(y - (nnear == 1 ? near[0] : median(near, nnear)) - q->db) <
+		cf->disagree / 2;
 
 	if (!q->seen) {
 		memset(q, 0, sizeof(*q));
@@ -337,7 +394,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	    q->changes >= STUCK_CHANGES &&
 	    /* At its floor before the run, a sensor may well repeat. */
 	    !(x <= q->lo + 0.2 * log_c[p] && q->lo_t < q->run_t0) &&
-	    pow(fmax(q->prep, 0.01), q->run_n - 1) < STUCK_P &&
+	    pow(dmax(q->prep, 0.01), q->run_n - 1) < STUCK_P &&
 	    (q->run_nb < 2 || q->run_hi - q->run_lo > STUCK_MOVED)) {
 		set_flag(q, FAULT_STUCK, true);
 		q->calm = 0;
@@ -346,20 +403,20 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 
 	/* Spike: far from the sensor's level and from its neighbours. */
 	if (n >= 2) {
-		sc = fmax(q->rs, fmax(0.5 * mad, SPREAD_MIN));
+		sc = dmax(q->rs, dmax(0.5 * mad, SPREAD_MIN));
 		r = y - m;
 		z = (r - q->rb) / sc;
 	} else {
-		sc = fmax(q->rs, SPREAD_MIN);
+		sc = dmax(q->rs, SPREAD_MIN);
 	}
 	{
-		double jump = y - q->y, zj = jump / fmax(q->dy, JUMP_MIN);
+		double jump = y - q->y, zj = jump / dmax(q->dy, JUMP_MIN);
 		bool high;
 
 		/* Against the neighbours, the step of the residual: a
 		 * sensor that jumps with its neighbours does not spike. */
 		double zr = n >= 2 && q->rp_ok
-		    ? (r - q->rp) / fmax(q->dr, JUMP_MIN)
+		    ? (r - q->rp) / dmax(q->dr, JUMP_MIN)
 		    : 0;
 
 		if (n >= 2)
@@ -373,15 +430,24 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 			 * Left out at once only when neighbours reporting at
 			 * the same time stayed down: the first cells that a
 			 * haze reaches within the hour are not held for it. */
-			if (q->spikes == 0 || y > q->peak)
+			if (q->spikes == 0) {
 				q->peak = (float)y;
+				q->seconded = 0;
+			} else if (y > q->peak) {
+				q->peak = (float)y;
+			}
 			q->spikes++;
+			/* Siblings that read at the same time before this
+			 * one: rose with it? */
+			if (sec + q->db > 0.5 * (y + q->y))
+				q->seconded = 1;
 			if (nsame >= 2 &&
 			    (y - median(nsv, nsame) - q->rb) / sc > cf->spike_z)
 				return cf->exclude & FAULT_BIT(FAULT_SPIKE);
 			return q->flags & cf->exclude & ~FAULT_BIT(FAULT_SPIKE);
 		}
-		if (q->spikes > 0 && !high && jump < 0.5 * (q->peak - q->y)) {
+		if (q->spikes > 0 && !high && !q->seconded &&
+		    jump < 0.5 * (q->peak - q->y)) {
 			set_flag(q, FAULT_SPIKE, true);
 			q->calm = 0;
 		}
@@ -406,13 +472,13 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	/* Bias: CUSUM of the residual against the neighbours. */
 	if (n >= 2) {
 		if (q->warm >= WARM_H) {
-			double e = fmax(-E_MAX, fmin(E_MAX, z));
+			double e = dmax(-E_MAX, dmin(E_MAX, z));
 			double h = cf->bias_h;
 
-			q->cp = (float)fmin(
-			    2 * h, fmax(0.0, q->cp + w * (e - CUSUM_K)));
-			q->cm = (float)fmin(
-			    2 * h, fmax(0.0, q->cm + w * (-e - CUSUM_K)));
+			q->cp = (float)dmin(
+			    2 * h, dmax(0.0, q->cp + w * (e - CUSUM_K)));
+			q->cm = (float)dmin(
+			    2 * h, dmax(0.0, q->cm + w * (-e - CUSUM_K)));
 			if (agree)
 				q->cp = q->cm = 0;
 			if (q->cp > h || q->cm > h)
@@ -421,9 +487,9 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 				set_flag(q, FAULT_BIAS, false);
 		}
 		if (q->flags == 0) {
-			double ab = w / fmin(fmax(q->warm + w, 1.0), TAU_BASE);
+			double ab = w / dmin(dmax(q->warm + w, 1.0), TAU_BASE);
 			double as =
-			    w / fmin(fmax(q->warm + w, 1.0), TAU_SPREAD);
+			    w / dmin(dmax(q->warm + w, 1.0), TAU_SPREAD);
 
 			q->rb += (float)(ab * (r - q->rb));
 			q->rs += (float)(as * (fabs(r - q->rb) - q->rs));
@@ -436,7 +502,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 
 	/* Disagreement with the other sensors of the cell. */
 	if (nsib > 0) {
-		double d = y - yb, a = fmin(1.0, w / TAU_SIB);
+		double d = y - yb, a = dmin(1.0, w / TAU_SIB);
 		bool away = n < 2 || q->warm < WARM_H || fabs(z) > AWAY_Z;
 
 		q->dd += (float)(a * (d - q->db - q->dd));
@@ -445,7 +511,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		else if (fabs(q->dd) < cf->disagree / 2)
 			set_flag(q, FAULT_DISAGREE, false);
 		if (q->flags == 0) {
-			double ab = w / fmin(fmax(q->dwarm + w, 1.0), TAU_BASE);
+			double ab = w / dmin(dmax(q->dwarm + w, 1.0), TAU_BASE);
 
 			q->db += (float)(ab * (d - q->db));
 			if (q->dwarm < 1e6)

@@ -19,6 +19,8 @@
  * For tuning, FE_SPIKE_Z, FE_BIAS_H, FE_DIS and FE_STUCK override the
  * detector's settings; FE_DEBUG=KIND prints the raises of that kind on the
  * clean data, FE_MISSED=TYPE the faults of that type never flagged.
+ * FE_HALF=1 (or 2) scores only the faults and raises of the first two
+ * years (or the last two): tune on one, check on the other.
  */
 #include <math.h>
 #include <stdint.h>
@@ -53,6 +55,7 @@ static double data[STATIONS][HOURS]; /* NAN when missing */
 static struct episode eps[EPISODES_MAX];
 static int neps;
 static uint64_t rng = 88172645463325252ULL;
+static int score_from, score_to = HOURS; /* hours scored */
 
 static double
 urand(void)
@@ -314,7 +317,7 @@ run(bool inject, struct tally *t)
 					    data[s / 2][h + 1],
 					    data[(s / 2 + 1) % STATIONS][h],
 					    data[(s / 2 + 5) % STATIONS][h]);
-				if (!inject)
+				if (!inject || h < score_from || h >= score_to)
 					continue;
 				m = episode_at(s, h, GRACE_H);
 				if (m != NULL && matches(m->type, k)) {
@@ -353,6 +356,10 @@ main(int argc, char **argv)
 	}
 	if (argc > 2)
 		rng = strtoull(argv[2], NULL, 0) | 1;
+	if (getenv("FE_HALF") && atoi(getenv("FE_HALF")) == 1)
+		score_to = HOURS / 2;
+	else if (getenv("FE_HALF") && atoi(getenv("FE_HALF")) == 2)
+		score_from = HOURS / 2;
 	if (load(argv[1]) != 0)
 		return 1;
 	schedule();
@@ -367,7 +374,9 @@ main(int argc, char **argv)
 
 		for (int k = 0; k < neps; k++) {
 			/* A fault in a gap of the data is no fault seen. */
-			if (eps[k].type != (enum inj)i || eps[k].fed == 0)
+			if (eps[k].type != (enum inj)i || eps[k].fed == 0 ||
+			    eps[k].start < score_from ||
+			    eps[k].start >= score_to)
 				continue;
 			n++;
 			if (eps[k].detected >= 0) {

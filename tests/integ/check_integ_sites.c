@@ -185,10 +185,6 @@ write_conf(struct h_daemon *d, int mqtt, const char *store)
 	    "[http]\nlisten = 127.0.0.1:0\nweb_root = web\nthreads = 2\n"
 	    "[standards]\ntimezone = Asia/Shanghai\n"
 	    "[ingest]\ncheck_future = no\n"
-	    /* The script's haze arrives everywhere within one hour: the
-	     * first stations to jump would be held as spikes until their
-	     * neighbours follow.  This test is about the sites' rules. */
-	    "[faults]\ndetect = no\n"
 	    "[grid]\norigin = 40.0 116.0\ncell_size = 500\nrows = 5\n"
 	    "cols = 5\n"
 	    "[store]\ndir = %s\nsnapshot_interval = 5\n"
