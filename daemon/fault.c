@@ -240,7 +240,8 @@ fault_add_sensor(struct fault *f, uint32_t sensor, uint32_t cell)
 		c->sens[c->nsens++] = sensor;
 }
 
-/* Median of v[0..n) (n >= 1), sorting v. */
+/* Median of v[0..n) (n >= 1), sorting v: for the few values of a cell's
+ * neighbours, an insertion sort costs less than a selection. */
 static double
 median(double *v, uint32_t n)
 {
@@ -296,8 +297,6 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		if (ot < lo || ot > hi)
 			continue;
 		nbv[n++] = o->y[p];
-		if (ot >= t - same && ot <= t + same)
-			nsv[nsame++] = o->y[p];
 	}
 	if (n >= 2) {
 		/* The spread as a mean absolute deviation from the median
@@ -437,11 +436,20 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 				q->peak = (float)y;
 			}
 			q->spikes++;
+			/* The neighbours of the same time (rarely needed:
+			 * gathered here). */
+			for (uint32_t k = 0; k < cell->nnb; k++) {
+				const struct fcell *o = &f->c[cell->nb[k]];
+
+				if (o->ts[p] >= t - same &&
+				    o->ts[p] <= t + same)
+					nsv[nsame++] = o->y[p];
+			}
 			/* Siblings that read at the same time before this
 			 * one: rose with it? */
 			if (sec + q->db > 0.5 * (y + q->y))
 				q->seconded = 1;
-			if (nsame >= 2 &&
+			if (!q->seconded && nsame >= 2 &&
 			    (y - median(nsv, nsame) - q->rb) / sc > cf->spike_z)
 				return cf->exclude & FAULT_BIT(FAULT_SPIKE);
 			return q->flags & cf->exclude & ~FAULT_BIT(FAULT_SPIKE);

@@ -10,9 +10,12 @@
  *             usual steps and, when the neighbours report, against theirs
  *             (the step of its residual) and leaves its usual place,
  *             raised when the next reading comes back (at most
- *             FAULT_SPIKE_RUN in a row: a longer excursion is a level); the
+ *             FAULT_SPIKE_RUN in a row: a longer excursion is a level)
+ *             and no other sensor of the cell without a flag rose with it
+ *             at the same time (it seconds it: the air jumped); the
  *             suspected reading is left out at once only when neighbours
- *             reporting at the same time contradict it;
+ *             reporting at the same time contradict it and no sibling
+ *             that read before seconded it;
  *   bias      a drift or offset against the neighbouring cells: the
  *             residual y - median(neighbours) (y = log(x + c), c per
  *             pollutant), centred on the sensor's learned baseline and

@@ -310,6 +310,48 @@ START_TEST(haze_onset_is_not_held)
 }
 END_TEST
 
+/* A one-hour jump of cell 0's air, read by both of its sensors and by no
+ * neighbour: what raises a spike on sensor 0 alone (checked first) is no
+ * spike when its sibling rose with it, and the sibling's reading, which
+ * comes when the first one's is known, is not left out. */
+START_TEST(jump_seen_by_both_sensors_is_no_spike)
+{
+	struct fault_run fr = {0, SPIKE, 900, 901, 0};
+	struct fault *f;
+	uint32_t flags[SENSORS] = {0}, spiked = 0;
+
+	load();
+	f = detector();
+	for (int h = 0; h < 930; h++) {
+		uint32_t left = 0;
+
+		feed(f, h, &fr, flags, &left);
+		if (h >= 900)
+			spiked |= flags[0] & FAULT_BIT(FAULT_SPIKE);
+	}
+	fault_free(f);
+	ck_assert_uint_ne(spiked, 0); /* sensor 0 alone: a spike */
+
+	f = detector();
+	memset(flags, 0, sizeof(flags));
+	spiked = 0;
+	data[900][0] = (data[900][0] + 10) * 6 - 10;
+	for (int h = 0; h < 930; h++) {
+		uint32_t left = 0;
+
+		feed(f, h, NULL, flags, &left);
+		if (h == 900)
+			ck_assert_msg(!(left & (1u << CELLS)),
+			    "the second sensor's reading was left out");
+		if (h >= 900)
+			spiked |=
+			    (flags[0] | flags[CELLS]) & FAULT_BIT(FAULT_SPIKE);
+	}
+	ck_assert_uint_eq(spiked, 0);
+	fault_free(f);
+}
+END_TEST
+
 /* A sensor that never varied (a test rig, a constant source) and has no
  * neighbours is never called stuck; a late reading teaches nothing. */
 START_TEST(constant_alone_is_not_stuck)
@@ -353,6 +395,7 @@ fault_suite(void)
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, image_resumes_the_same);
 	tcase_add_test(tc, haze_onset_is_not_held);
+	tcase_add_test(tc, jump_seen_by_both_sensors_is_no_spike);
 	tcase_add_test(tc, constant_alone_is_not_stuck);
 	tcase_add_test(tc, kind_names);
 	suite_add_tcase(s, tc);
