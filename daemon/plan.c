@@ -74,6 +74,10 @@ plan_stat(enum pol p)
 void
 plan_acc_add(struct plan_acc *a, const struct store_day *d)
 {
+	/* A row without a valid statistic (too few hours of everything)
+	 * says nothing about the day. */
+	if ((d->has & (IND_BIT(IND_AQI_COUNT) - 1)) == 0)
+		return;
 	for (int i = 0; i < IND_AQI_COUNT; i++)
 		if (d->has & IND_BIT(i)) {
 			a->sum[i] += d->v[i];

@@ -42,7 +42,7 @@
 struct plan_acc {
 	int64_t sum[IND_AQI_COUNT];
 	uint32_t n[IND_AQI_COUNT];
-	uint32_t rows; /* cell rows added */
+	uint32_t rows; /* cell rows added (with a value) */
 };
 
 /* An area's (or the grid's) day. */
@@ -52,7 +52,7 @@ struct plan_day {
 	uint32_t has;              /* IND_BIT()s of v */
 	int64_t v[IND_AQI_COUNT];  /* means over cells (fix) */
 	uint32_t n[IND_AQI_COUNT]; /* cells behind each mean */
-	uint32_t cells;            /* cells with a row */
+	uint32_t cells;            /* cells with a row holding a value */
 	uint32_t exceeds; /* IND_BIT()s of plan_stat over their daily limit */
 };
 
@@ -68,7 +68,7 @@ struct plan_valid {
 struct plan_result {
 	int32_t from, to;    /* yyyymmdd */
 	uint32_t days;       /* calendar days in the range */
-	uint32_t data_days;  /* days with at least one cell row */
+	uint32_t data_days;  /* days with a cell row holding a value */
 	uint32_t valid_days; /* days with a daily AQI */
 	uint32_t good_days;  /* of those, AQI <= 100 */
 	bool pm25_known;     /* pm25_mean set: at least one daily mean */
@@ -86,7 +86,8 @@ struct plan_result {
  * (its daily mean; MDA8 for O3). */
 enum ind plan_stat(enum pol p);
 
-/* Adds a cell's daily row (borrowed) to an area day's sums. */
+/* Adds a cell's daily row (borrowed) to an area day's sums; a row
+ * without any valid statistic is left out (it is no day with data). */
 void plan_acc_add(struct plan_acc *a, const struct store_day *d);
 
 /* The day of date from its sums: means rounded to the nearest fix unit,

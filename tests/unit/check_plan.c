@@ -231,9 +231,15 @@ START_TEST(test_area_day)
 	struct plan_acc acc;
 	struct plan_day d;
 
+	const double none[POL_COUNT] = {-1, -1, -1, -1, -1, -1};
+	struct store_day empty = row("r000c002", 20261101, none);
+
 	memset(&acc, 0, sizeof(acc));
 	plan_acc_add(&acc, &ra);
 	plan_acc_add(&acc, &rb);
+	/* A row without any valid statistic is no cell with data. */
+	plan_acc_add(&acc, &empty);
+	ck_assert_uint_eq(acc.rows, 2);
 	plan_day_form(&acc, 20261101, &o, &l, &d);
 	ck_assert_int_eq(d.date, 20261101);
 	ck_assert_uint_eq(d.cells, 2);
