@@ -481,6 +481,32 @@ async function main() {
       await page.click('#lang');
     });
 
+    await res.check('an area shows the warning level of a posted forecast',
+      async () => {
+        /* Today and the next three days in Asia/Shanghai: > 200 four
+         * days with two > 300 is red by the graded standard. */
+        const day = k => new Date(Date.now() + 8 * 3600e3 + k * 86400e3)
+          .toISOString().slice(0, 10);
+        const w = await api(d, '/api/v1/areas/east/forecast', {
+          method: 'POST', headers: {'Content-Type': 'application/json',
+            Authorization: 'Bearer ' + TOKEN},
+          body: JSON.stringify({days: [250, 320, 310, 210].map((aqi, k) =>
+            ({date: day(k), aqi}))})});
+        eq(w.level, 'red', 'the API');
+        await page.reload();
+        await page.waitForFunction(() => window.aqgrid &&
+          window.aqgrid.ready(), null, {timeout: 20000});
+        await page.waitForFunction(() => {
+          const r = Array.from(document.querySelectorAll('#areas tbody tr'))
+            .find(x => x.textContent.includes('east'));
+          return r && r.querySelector('.warn-red');
+        }, null, {timeout: 10000});
+        const west = await page.locator('#areas tbody tr',
+          {hasText: 'west'}).innerText();
+        assert(!west.includes('红色') && !/\bred\b/.test(west),
+          'west has no forecast: ' + west);
+      });
+
     await res.check('no script errors', async () => {
       eq(pageErrors, [], 'errors in the page');
     });

@@ -13,6 +13,7 @@
 #include <mosquitto.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx);
 static json_t *http(const struct h_daemon *d, const char *method,
     const char *path, const char *token, const char *body, long *code);
 static void local_date(int days, char *buf, size_t len);
+static json_t *wait_ready(const struct h_daemon *d, const char *cell, int secs);
+static bool firing(const struct h_daemon *d, const char *rule, const char *cell,
+    int secs, double *value);
 static const char *post_days(
     const struct h_daemon *d, const int *aqi, int n, int first, long *code);
 
@@ -117,6 +121,63 @@ http(const struct h_daemon *d, const char *method, const char *path,
 	return j;
 }
 
+/* The cell's forecast once ready (owned), waiting up to secs: views are
+ * published every 100 ms, slower under valgrind. */
+static json_t *
+wait_ready(const struct h_daemon *d, const char *cell, int secs)
+{
+	char path[128];
+	long long end = h_ms() + secs * 1000LL;
+	long code;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/cells/%s/forecast", cell);
+	for (;;) {
+		j = h_json(d, path, &code);
+		ck_assert_int_eq(code, 200);
+		if (json_is_true(json_object_get(j, "ready")) || h_ms() > end)
+			return j;
+		json_decref(j);
+		h_sleep_ms(100);
+	}
+}
+
+/* Waits up to secs for rule's alert on cell to be firing; its value. */
+static bool
+firing(const struct h_daemon *d, const char *rule, const char *cell, int secs,
+    double *value)
+{
+	long long end = h_ms() + secs * 1000LL;
+	long code;
+
+	for (;;) {
+		json_t *j = h_json(d, "/api/v1/alerts?state=firing", &code), *x;
+		size_t k;
+		bool hit = false;
+
+		json_array_foreach(json_object_get(j, "results"), k, x)
+		{
+			const char *r =
+			    json_string_value(json_object_get(x, "rule"));
+			const char *c =
+			    json_string_value(json_object_get(x, "cell"));
+
+			if (r != NULL && c != NULL && strcmp(r, rule) == 0 &&
+			    strcmp(c, cell) == 0) {
+				*value = json_number_value(
+				    json_object_get(x, "value"));
+				hit = true;
+			}
+		}
+		json_decref(j);
+		if (hit)
+			return true;
+		if (h_ms() > end)
+			return false;
+		h_sleep_ms(200);
+	}
+}
+
 /* The local (UTC+8) date days from today, YYYY-MM-DD. */
 static void
 local_date(int days, char *buf, size_t len)
@@ -190,10 +251,17 @@ START_TEST(forecast_from_a_replay)
 	ck_assert_int_eq(h_stop(&sim, 0, 120), 0);
 	/* 2,952 rows; a row without any value is not a reading. */
 	ck_assert(h_status_wait(&d, "readings.accepted", 2900, 60));
-	h_sleep_ms(500);
-
-	j = h_json(&d, "/api/v1/cells/r000c000/forecast", &code);
-	ck_assert_int_eq(code, 200);
+	j = wait_ready(&d, "r000c000", 30);
+	/* The last view may come a publication later than the first ready
+	 * one: wait for the last hour. */
+	for (int k = 0; k < 100 &&
+	     strcmp(json_string_value(json_object_get(j, "origin")),
+		 "2015-01-31T23:00:00+08:00") != 0;
+	     k++) {
+		json_decref(j);
+		h_sleep_ms(100);
+		j = wait_ready(&d, "r000c000", 30);
+	}
 	ck_assert(json_is_true(json_object_get(j, "ready")));
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "horizon")), 72);
 	/* The last row is the hour from 23:00 on 31 January, which no newer
@@ -275,6 +343,7 @@ START_TEST(relearns_after_restart)
 	json_t *j;
 	long code;
 	char origin[64];
+	double value = 0;
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port);
@@ -288,8 +357,7 @@ START_TEST(relearns_after_restart)
 		    50 + 30 * sin(k / 6.0) + k % 5,
 		    60 + 40 * sin(k * 6.2832 / 24));
 	ck_assert(h_status_wait(&d, "readings.accepted", n + 1, 30));
-	h_sleep_ms(500);
-	j = h_json(&d, "/api/v1/cells/r000c001/forecast", &code);
+	j = wait_ready(&d, "r000c001", 30);
 	ck_assert(json_is_true(json_object_get(j, "ready")));
 	snprintf(origin, sizeof(origin), "%s",
 	    json_string_value(json_object_get(j, "origin")));
@@ -304,12 +372,17 @@ START_TEST(relearns_after_restart)
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(j, "level")), "none");
 	json_decref(j);
+	/* The early-warning rule on the forecast 24-hour mean (> 40) fires
+	 * for the cell with data, with the forecast maximum as its value. */
+	ck_assert_msg(firing(&d, "fc_pm", "r000c001", 30, &value),
+	    "rule fc_pm did not fire");
+	ck_assert(value > 40 && value < 150);
 	h_mqtt_close(m);
 
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_daemon_start(&d, "fc-restart2.log");
 	ck_assert_ptr_nonnull(
-	    h_log_wait(&d.proc, "forecast: models trained on", 10));
+	    h_log_wait(&d.proc, "forecast: models trained on", 30));
 	j = h_json(&d, "/api/v1/cells/r000c001/forecast", &code);
 	ck_assert(json_is_true(json_object_get(j, "ready")));
 	ck_assert_str_eq(

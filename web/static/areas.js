@@ -1,6 +1,7 @@
 /*
  * areas: the table of areas -- worst AQI, mean PM2.5 and O3, cells per
- * level, hours today with a cell over a GB 3095 limit -- sortable by any
+ * level, hours today with a cell over a GB 3095 limit, the heavy-pollution
+ * warning level from the forecasts -- sortable by any
  * column with buttons in the headers (aria-sort tells which).
  */
 
@@ -25,8 +26,30 @@ const COLS = [
   {key: 'o3', label: 'colO3', get: a => a.mean.o3_1h},
   {key: 'levels', label: 'colLevels', get: a =>
     [3, 4, 5, 6].reduce((n, l) => n + a.levels[l], 0)},
-  {key: 'exceed', label: 'colExceed', get: a => a.exceedHours}
+  {key: 'exceed', label: 'colExceed', get: a => a.exceedHours},
+  {key: 'warning', label: 'colWarning', get: a => a.warnRank}
 ];
+
+/* Heavy-pollution warning levels (GET /api/v1/areas/{id}/warning). */
+const WARN = {none: [0, null], blue: [1, '#1E63D0'], yellow: [2, '#F2C200'],
+  orange: [3, '#F57C00'], red: [4, '#D32F2F']};
+
+/* The warning level as a coloured chip, with what it came from. */
+function warnCell(w) {
+  const td = el('td', null, 'warning');
+  if (!w || !WARN[w.level]) {
+    td.textContent = '—';
+    return td;
+  }
+  const s = el('span', t('warn_' + w.level), 'lvchip warn-' + w.level);
+  if (WARN[w.level][1]) {
+    s.style.background = WARN[w.level][1];
+    s.style.color = w.level === 'yellow' ? '#1D2329' : '#FFFFFF';
+  }
+  if (w.source !== 'none') s.title = t('warnSource', t('src_' + w.source));
+  td.append(s);
+  return td;
+}
 
 export class AreaTable {
   constructor(table, opts) {
@@ -36,6 +59,7 @@ export class AreaTable {
     this.sort = {key: 'worst', dir: -1};
     this.exceed = new Map();  /* area id -> hours today */
     this.exceedDay = null;
+    this.warn = new Map();    /* area id -> warning answer */
   }
 
   set(areas) {
@@ -68,7 +92,25 @@ export class AreaTable {
       }
     };
     await Promise.all([next(), next(), next(), next()]);
+    await this.loadWarnings();
     this.render();
+  }
+
+  /* Each area's warning level, two requests at a time. */
+  async loadWarnings() {
+    const ids = this.areas.map(a => a.id);
+    const next = async () => {
+      while (ids.length) {
+        const id = ids.shift();
+        try {
+          this.warn.set(id, await getJSON('/api/v1/areas/' +
+            encodeURIComponent(id) + '/warning'));
+        } catch (e) {
+          this.warn.delete(id);
+        }
+      }
+    };
+    await Promise.all([next(), next()]);
   }
 
   render() {
@@ -103,8 +145,12 @@ export class AreaTable {
     thead.replaceChildren(tr);
 
     const col = COLS.find(c => c.key === this.sort.key);
-    const rows = this.areas.map(a => Object.assign({}, a,
-      {exceedHours: this.exceed.has(a.id) ? this.exceed.get(a.id) : null}));
+    const rows = this.areas.map(a => {
+      const w = this.warn.get(a.id);
+      return Object.assign({}, a, {exceedHours: this.exceed.has(a.id) ?
+        this.exceed.get(a.id) : null, warning: w || null,
+      warnRank: w && WARN[w.level] ? WARN[w.level][0] : null});
+    });
     rows.sort((a, b) => {
       const x = col.get(a, lang), y = col.get(b, lang);
       if (x === null || x === undefined) return y === null ||
@@ -153,7 +199,7 @@ export class AreaTable {
       r.append(name, el('td', a.cells, 'num'), worst,
         el('td', num(a.mean.pm25_1h), 'num'), el('td', num(a.mean.o3_1h),
           'num'), lvls, el('td', a.exceedHours === null ? '—' :
-          a.exceedHours, 'num'));
+          a.exceedHours, 'num'), warnCell(a.warning));
       return r;
     }));
   }

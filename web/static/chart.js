@@ -14,7 +14,8 @@ function niceStep(span, n) {
 
 /*
  * spec: {from, to (ms), series: [{label, color, dash, width, points:
- * [[ms, value|null]]}], limits: [{label, value}], unit}.
+ * [[ms, value|null]]}], limits: [{label, value}], unit, bands: optional
+ * [{color, points: [[ms, lo, hi]]}] (a forecast interval, shaded)}.
  */
 export function drawChart(canvas, spec) {
   const dpr = window.devicePixelRatio || 1;
@@ -35,6 +36,9 @@ export function drawChart(canvas, spec) {
     if (p[1] !== null) max = Math.max(max, p[1]);
   }));
   spec.limits.forEach(l => { max = Math.max(max, l.value); });
+  (spec.bands || []).forEach(b => b.points.forEach(p => {
+    max = Math.max(max, p[2]);
+  }));
   max = max > 0 ? max * 1.08 : 10;
   const step = niceStep(max, 4);
   max = Math.ceil(max / step) * step;
@@ -85,6 +89,22 @@ export function drawChart(canvas, spec) {
     g.textAlign = 'right';
     g.textBaseline = 'bottom';
     g.fillText(l.label, left + pw - 2, Y(l.value) - 2);
+  });
+
+  /* Bands under the series: the area between lo and hi. */
+  g.setLineDash([]);
+  (spec.bands || []).forEach(b => {
+    if (!b.points.length) return;
+    g.fillStyle = b.color;
+    g.beginPath();
+    b.points.forEach((p, k) => {
+      if (k) g.lineTo(X(p[0]), Y(p[2]));
+      else g.moveTo(X(p[0]), Y(p[2]));
+    });
+    for (let k = b.points.length - 1; k >= 0; k--)
+      g.lineTo(X(b.points[k][0]), Y(b.points[k][1]));
+    g.closePath();
+    g.fill();
   });
 
   /* Series: a gap where a value is missing. */

@@ -1,7 +1,8 @@
 /*
  * panel: one cell in detail -- AQI, level, primary pollutant, every
  * indicator with its IAQI and validity, exceedances, the sensors, and the
- * 48 hours of PM2.5 and O3 from the history API with the limits in force.
+ * 48 hours of PM2.5 and O3 from the history API with the limits in force,
+ * and the next 24 hours' forecast with its 80% band when the cell has one.
  * Text goes in with textContent only.
  */
 
@@ -146,6 +147,16 @@ async function charts(box, d) {
       t('loadFailed', e.message), 'muted'));
     return;
   }
+  /* The cell's forecast, when its model has one: 24 hours of it. */
+  let fc = null;
+  try {
+    fc = await getJSON('/api/v1/cells/' + encodeURIComponent(d.id) +
+      '/forecast');
+    if (!fc.ready) fc = null;
+  } catch (e) {
+    fc = null;
+  }
+  const end = fc ? to + 24 * 3600e3 : to;
   tick.offset = offsetOf(d.hour);
   const rows = hist.results;
   if (!rows.length) {
@@ -155,21 +166,34 @@ async function charts(box, d) {
   const pts = ind => rows.map(r => [Date.parse(r.hour),
     r.concentrations[ind] === undefined ? null : r.concentrations[ind]]);
   const lim = d.limits || {};
+  const fhours = fc ? fc.hours.slice(0, 24) : [];
+  const fpts = pol => fhours.map(h => [Date.parse(h.time),
+    h[pol] ? h[pol].value : null]);
+  const fband = (pol, color) => ({color, points: fhours.filter(h => h[pol])
+    .map(h => [Date.parse(h.time), h[pol].lo, h[pol].hi])});
   const specs = [
     {title: 'PM2.5', unit: 'μg/m³', series: [
       {label: 'PM2.5 1h', color: '#1F5FBF', points: pts('pm25_1h')},
       {label: 'PM2.5 24h', color: '#6A8FCF', dash: [3, 2], width: 1.5,
         points: pts('pm25_24h')}],
     limits: lim.pm25_24h ? [{label: t('chartLimit', 'PM2.5 24h',
-      lim.pm25_24h), value: lim.pm25_24h}] : []},
+      lim.pm25_24h), value: lim.pm25_24h}] : [],
+    bands: fc ? [fband('pm25', 'rgba(31, 95, 191, 0.15)')] : []},
     {title: 'O3', unit: 'μg/m³', series: [
       {label: 'O3 1h', color: '#00796B', points: pts('o3_1h')},
       {label: 'O3 8h', color: '#4DB6AC', dash: [3, 2], width: 1.5,
         points: pts('o3_8h')}],
     limits: [lim.o3_1h ? {label: t('chartLimit', 'O3 1h', lim.o3_1h),
       value: lim.o3_1h} : null, lim.o3_8h ? {label: t('chartLimit', 'O3 8h',
-      lim.o3_8h), value: lim.o3_8h} : null].filter(x => x)}
+      lim.o3_8h), value: lim.o3_8h} : null].filter(x => x),
+    bands: fc ? [fband('o3', 'rgba(0, 121, 107, 0.15)')] : []}
   ];
+  if (fc) {
+    specs[0].series.push({label: t('chartForecast', 'PM2.5'),
+      color: '#1F5FBF', dash: [6, 3], width: 1.5, points: fpts('pm25')});
+    specs[1].series.push({label: t('chartForecast', 'O3'),
+      color: '#00796B', dash: [6, 3], width: 1.5, points: fpts('o3')});
+  }
   const parts = [];
   specs.forEach(spec => {
     const fig = el('figure', null, 'chart');
@@ -181,12 +205,14 @@ async function charts(box, d) {
     cv.setAttribute('role', 'img');
     cv.setAttribute('aria-label', t('chartSummary', spec.series[0].label,
       num(hi), spec.unit, spec.limits.map(l => l.value).join(', ') || '—'));
-    fig.append(cv, el('figcaption', spec.title + ' · ' + t('chartTitle')));
+    if (fc) cv.dataset.forecast = String(fhours.length);
+    fig.append(cv, el('figcaption', spec.title + ' · ' +
+      t(fc ? 'chartTitleFc' : 'chartTitle')));
     parts.push([fig, cv, spec]);
   });
   box.replaceChildren(...parts.map(p => p[0]));
   parts.forEach(([, cv, spec]) => drawChart(cv, Object.assign({from: from,
-    to: to, tick: tick}, spec)));
+    to: end, tick: tick}, spec)));
 }
 
 /*
