@@ -742,6 +742,28 @@ show_hours(struct state *st, const struct conf *conf, uint32_t cell,
 	st->on_view(st->on_view_ctx, v);
 }
 
+void
+state_before_update(struct state *st, uint32_t sensor, int64_t ts)
+{
+	uint32_t cell = win_sensor_cell(st->w, sensor);
+	int64_t oldest = st->row_from[cell], hour;
+
+	if (!st->dirty[cell])
+		return;
+	if (st->on_view != NULL && st->shown[cell] != WIN_NO_HOUR &&
+	    st->shown[cell] + 1 < oldest)
+		oldest = st->shown[cell] + 1;
+	if (oldest == INT64_MAX)
+		return;
+	hour = tz_hour(win_tz(st->w), ts);
+	/* The rows to come include the day of the oldest hour, whose first
+	 * hours must still be held (a day back), and the reading's hour
+	 * becomes the newest, the one before it the latest complete (two
+	 * hours). */
+	if (hour - oldest >= WIN_HOURS - 2 - 24)
+		state_publish(st);
+}
+
 uint32_t
 state_publish(struct state *st)
 {

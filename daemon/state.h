@@ -230,6 +230,12 @@ uint32_t state_fault_check(
 /* Finds or registers a sensor placed in cell; AQ_ERR_FULL at capacity. */
 int state_sensor(struct state *st, const char *id, uint32_t cell,
     uint32_t *out) AQ_MUSTCHECK;
+/* Before win_update() of sensor's reading at ts: publishes first
+ * (state_publish) when applying it would move the sensor's cell on so far
+ * that an hour not yet published would leave the engine's window unseen by
+ * the hook and the store -- a replay or back-fill faster than the ingest
+ * batches end. */
+void state_before_update(struct state *st, uint32_t sensor, int64_t ts);
 /* After win_update() succeeded for a sensor's reading r (calibrated), with
  * the values as the sensor sent them (raw, or NULL when the same), the
  * cell's newest hour before it and the wall clock now. */

@@ -325,6 +325,7 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 			}
 			r.has &= ~out;
 		}
+		state_before_update(st, sensor, r.ts);
 		rc = win_update(w, sensor, &r);
 		if (rc == AQ_OK) {
 			state_updated(st, sensor, &r, d->v, prev, now);
