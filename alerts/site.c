@@ -27,8 +27,8 @@ static const char *const kind_names[] = {
 /* A closed hour of a site. */
 struct hour_rec {
 	int64_t hour; /* index; NO_HOUR: empty slot */
-	bool has10, has25, has_bg, judged;
-	double pm10, pm25, bg;
+	bool has10, has25, has_bg, has_bg25, judged;
+	double pm10, pm25, bg, bg25;
 };
 
 /* The month counts of one site. */
@@ -65,13 +65,15 @@ struct site_rt {
 	bool dirty;
 };
 
-/* The published PM10 1-hour values of one cell that is background. */
+/* The published PM10 and PM2.5 1-hour values of one cell that is
+ * background. */
 struct slot {
 	uint32_t cell;
 	int64_t latest; /* newest hour seen; NO_HOUR: none */
 	int64_t seen;   /* wall clock of its last view; 0: none */
 	int64_t hour[SITE_HOURS];
-	double v[SITE_HOURS]; /* NAN: not valid */
+	double v[SITE_HOURS];   /* PM10; NAN: not valid */
+	double v25[SITE_HOURS]; /* PM2.5; NAN: not valid */
 	uint32_t first, n;    /* sites whose block holds it: in users[] */
 };
 
@@ -123,7 +125,10 @@ static double median(double *v, uint32_t n);
 static bool bg_ready(const struct site_engine *e, const struct site_rt *rt,
     int64_t h, int64_t now);
 static bool bg_at(const struct site_engine *e, const struct site_rt *rt,
-    int64_t h, double *out);
+    int64_t h, bool pm25, double *out);
+static enum site_status level_of(const double t[8], bool has_1h, double v1h,
+    bool has_bg, double bg, bool has_roll, double roll, bool has_bgroll,
+    double bgroll, double scale);
 static void close_hour(struct site_engine *e, struct site_rt *rt);
 static void judge_all(struct site_engine *e, uint32_t site, int64_t now);
 static void judge(struct site_engine *e, uint32_t site, struct hour_rec *hr);
@@ -173,6 +178,14 @@ site_rules_from(const struct conf *c, struct site_rules *out)
 	out->yellow_ex_roll = c->site_yellow_excess_roll;
 	out->red_roll = c->site_red_roll;
 	out->red_ex_roll = c->site_red_excess_roll;
+	out->y25_1h = c->site25_yellow_1h;
+	out->y25_ex_1h = c->site25_yellow_excess_1h;
+	out->r25_1h = c->site25_red_1h;
+	out->r25_ex_1h = c->site25_red_excess_1h;
+	out->y25_roll = c->site25_yellow_roll;
+	out->y25_ex_roll = c->site25_yellow_excess_roll;
+	out->r25_roll = c->site25_red_roll;
+	out->r25_ex_roll = c->site25_red_excess_roll;
 	out->clear_ratio = c->site_clear_ratio;
 	out->min_hours = (int)c->site_min_hours;
 	out->clear_hours = (int)c->site_clear_hours;
@@ -437,20 +450,37 @@ cond(bool has, double v, bool has_bg, double bg, double abs, double ex,
 	return !has_bg || v - bg >= ex * scale;
 }
 
+/* One pollutant's level; t: red 1h, red excess 1h, red rolling, red
+ * excess rolling, then the same for yellow. */
+static enum site_status
+level_of(const double t[8], bool has_1h, double v1h, bool has_bg, double bg,
+    bool has_roll, double roll, bool has_bgroll, double bgroll, double scale)
+{
+	if (cond(has_1h, v1h, has_bg, bg, t[0], t[1], scale) ||
+	    cond(has_roll, roll, has_bgroll, bgroll, t[2], t[3], scale))
+		return SITE_RED;
+	if (cond(has_1h, v1h, has_bg, bg, t[4], t[5], scale) ||
+	    cond(has_roll, roll, has_bgroll, bgroll, t[6], t[7], scale))
+		return SITE_YELLOW;
+	return SITE_GREEN;
+}
+
 enum site_status
 site_level(const struct site_rules *r, const struct site_eval *e, double scale)
 {
-	if (cond(e->has_1h, e->v1h, e->has_bg, e->bg, r->red_1h, r->red_ex_1h,
-		scale) ||
-	    cond(e->has_roll, e->roll, e->has_bgroll, e->bgroll, r->red_roll,
-		r->red_ex_roll, scale))
-		return SITE_RED;
-	if (cond(e->has_1h, e->v1h, e->has_bg, e->bg, r->yellow_1h,
-		r->yellow_ex_1h, scale) ||
-	    cond(e->has_roll, e->roll, e->has_bgroll, e->bgroll, r->yellow_roll,
-		r->yellow_ex_roll, scale))
-		return SITE_YELLOW;
-	return SITE_GREEN;
+	const double t10[8] = {r->red_1h, r->red_ex_1h, r->red_roll,
+	    r->red_ex_roll, r->yellow_1h, r->yellow_ex_1h, r->yellow_roll,
+	    r->yellow_ex_roll};
+	const double t25[8] = {r->r25_1h, r->r25_ex_1h, r->r25_roll,
+	    r->r25_ex_roll, r->y25_1h, r->y25_ex_1h, r->y25_roll,
+	    r->y25_ex_roll};
+	enum site_status a = level_of(t10, e->has_1h, e->v1h, e->has_bg, e->bg,
+	    e->has_roll, e->roll, e->has_bgroll, e->bgroll, scale);
+	enum site_status b = level_of(t25, e->has25_1h, e->v25_1h, e->has25_bg,
+	    e->bg25, e->has25_roll, e->roll25, e->has25_bgroll, e->bgroll25,
+	    scale);
+
+	return a > b ? a : b;
 }
 
 static int
@@ -544,6 +574,8 @@ site_engine_new(
 						e->slots[e->nslots].hour[h] =
 						    NO_HOUR;
 						e->slots[e->nslots].v[h] = NAN;
+						e->slots[e->nslots].v25[h] =
+						    NAN;
 					}
 					e->nslots++;
 				}
@@ -709,6 +741,9 @@ site_engine_view(struct site_engine *e, const struct cell_view *v, int64_t now)
 	sl->v[k] = (v->stats.in.has & IND_BIT(IND_PM10_1H))
 	    ? fix_to_double(v->stats.in.v[IND_PM10_1H])
 	    : NAN;
+	sl->v25[k] = (v->stats.in.has & IND_BIT(IND_PM25_1H))
+	    ? fix_to_double(v->stats.in.v[IND_PM25_1H])
+	    : NAN;
 	if (sl->latest == NO_HOUR || v->hour > sl->latest)
 		sl->latest = v->hour;
 	sl->seen = now;
@@ -760,11 +795,12 @@ median(double *v, uint32_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The background at hour h: the median of the block's valid values, or
- * with background = cell the own cell's value first. */
+/* The background at hour h (PM10, or PM2.5 with pm25): the median of
+ * the block's valid values, or with background = cell the own cell's
+ * value first. */
 static bool
 bg_at(const struct site_engine *e, const struct site_rt *rt, int64_t h,
-    double *out)
+    bool pm25, double *out)
 {
 	double v[BLOCK];
 	uint32_t n = 0, k = (uint32_t)(h % SITE_HOURS);
@@ -772,16 +808,20 @@ bg_at(const struct site_engine *e, const struct site_rt *rt, int64_t h,
 	if (e->r.cell_bg) {
 		const struct slot *own = &e->slots[rt->own];
 
-		if (own->hour[k] == h && !isnan(own->v[k])) {
-			*out = own->v[k];
+		double x = pm25 ? own->v25[k] : own->v[k];
+
+		if (own->hour[k] == h && !isnan(x)) {
+			*out = x;
 			return true;
 		}
 	}
 	for (uint32_t b = 0; b < rt->nblock; b++) {
 		const struct slot *sl = &e->slots[rt->block[b]];
 
-		if (sl->hour[k] == h && !isnan(sl->v[k]))
-			v[n++] = sl->v[k];
+		double x = pm25 ? sl->v25[k] : sl->v[k];
+
+		if (sl->hour[k] == h && !isnan(x))
+			v[n++] = x;
 	}
 	if (n == 0)
 		return false;
@@ -826,14 +866,15 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	int64_t end = tz_hour_end(e->z, hr->hour);
 	int32_t date = tz_hour_day(e->z, hr->hour);
 	enum site_status raise, hold;
-	double sum = 0, sumbg = 0;
-	int n = 0, nbg = 0, need = (r->rolling * 5 + 5) / 6;
+	double sum = 0, sumbg = 0, sum25 = 0, sumbg25 = 0;
+	int n = 0, nbg = 0, n25 = 0, nbg25 = 0, need = (r->rolling * 5 + 5) / 6;
 
 	hr->judged = true;
 	rt->judged = hr->hour;
-	hr->has_bg = bg_at(e, rt, hr->hour, &hr->bg);
+	hr->has_bg = bg_at(e, rt, hr->hour, false, &hr->bg);
+	hr->has_bg25 = bg_at(e, rt, hr->hour, true, &hr->bg25);
 	rt->dirty = true;
-	if (!hr->has10 || (d->from != 0 && date < d->from) ||
+	if ((!hr->has10 && !hr->has25) || (d->from != 0 && date < d->from) ||
 	    (d->to != 0 && date > d->to)) {
 		/* No mean, or the site is not active: nothing to judge,
 		 * and the runs of hours are broken. */
@@ -841,27 +882,45 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 		put_site(e, site);
 		return;
 	}
-	ev.has_1h = true;
+	ev.has_1h = hr->has10;
 	ev.v1h = hr->pm10;
 	ev.has_bg = hr->has_bg;
 	ev.bg = hr->bg;
+	ev.has25_1h = hr->has25;
+	ev.v25_1h = hr->pm25;
+	ev.has25_bg = hr->has_bg25;
+	ev.bg25 = hr->bg25;
 	for (int i = 0; i < r->rolling; i++) {
 		const struct hour_rec *p =
 		    &rt->ring[(hr->hour - i) % SITE_HOURS];
 
-		if (p->hour != hr->hour - i || !p->has10)
+		if (p->hour != hr->hour - i)
 			continue;
-		sum += p->pm10;
-		n++;
-		if (p->has_bg) {
-			sumbg += p->bg;
-			nbg++;
+		if (p->has10) {
+			sum += p->pm10;
+			n++;
+			if (p->has_bg) {
+				sumbg += p->bg;
+				nbg++;
+			}
+		}
+		if (p->has25) {
+			sum25 += p->pm25;
+			n25++;
+			if (p->has_bg25) {
+				sumbg25 += p->bg25;
+				nbg25++;
+			}
 		}
 	}
 	ev.has_roll = n >= need;
 	ev.roll = n > 0 ? sum / n : 0;
 	ev.has_bgroll = ev.has_roll && nbg >= need;
 	ev.bgroll = nbg > 0 ? sumbg / nbg : 0;
+	ev.has25_roll = n25 >= need;
+	ev.roll25 = n25 > 0 ? sum25 / n25 : 0;
+	ev.has25_bgroll = ev.has25_roll && nbg25 >= need;
+	ev.bgroll25 = nbg25 > 0 ? sumbg25 / nbg25 : 0;
 	if (rt->prev_data != hr->hour - 1)
 		rt->up_run = rt->down_run = 0;
 	rt->prev_data = hr->hour;
@@ -929,12 +988,17 @@ change(
 	rt->status = to;
 	rt->since = hour_end;
 	if (e->store != NULL &&
-	    (o = json_pack("{s:s,s:i,s:i,s:I,s:o,s:o,s:o,s:o}", "site", c->site,
-		 "from", (int)c->from, "to", (int)c->to, "hour",
-		 (json_int_t)hour_end, "pm10_1h", num(c->e.has_1h, c->e.v1h),
-		 "background", num(c->e.has_bg, c->e.bg), "pm10_rolling",
+	    (o = json_pack("{s:s,s:i,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+		 "site", c->site, "from", (int)c->from, "to", (int)c->to,
+		 "hour", (json_int_t)hour_end, "pm10_1h",
+		 num(c->e.has_1h, c->e.v1h), "background",
+		 num(c->e.has_bg, c->e.bg), "pm10_rolling",
 		 num(c->e.has_roll, c->e.roll), "background_rolling",
-		 num(c->e.has_bgroll, c->e.bgroll))) != NULL) {
+		 num(c->e.has_bgroll, c->e.bgroll), "pm25_1h",
+		 num(c->e.has25_1h, c->e.v25_1h), "pm25_background",
+		 num(c->e.has25_bg, c->e.bg25), "pm25_rolling",
+		 num(c->e.has25_roll, c->e.roll25), "pm25_background_rolling",
+		 num(c->e.has25_bgroll, c->e.bgroll25))) != NULL) {
 		if ((text = json_dumps(o, JSON_COMPACT)) != NULL)
 			if (store_log_append(e->store, NS_LOG, text,
 				strlen(text), &c->id) != AQ_OK)
@@ -1023,9 +1087,10 @@ put_site(struct site_engine *e, uint32_t site)
 		if (hr->hour == NO_HOUR)
 			continue;
 		json_array_append_new(hours,
-		    json_pack("[I,o,o,o,b]", (json_int_t)hr->hour,
+		    json_pack("[I,o,o,o,b,o]", (json_int_t)hr->hour,
 			num(hr->has10, hr->pm10), num(hr->has25, hr->pm25),
-			num(hr->has_bg, hr->bg), hr->judged));
+			num(hr->has_bg, hr->bg), hr->judged,
+			num(hr->has_bg25, hr->bg25)));
 	}
 	o = json_pack("{s:i,s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:I,"
 		      "s:I,s:I,s:o}",
@@ -1117,6 +1182,8 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 			hr.pm10 = dbl(json_array_get(h, 1), &hr.has10);
 			hr.pm25 = dbl(json_array_get(h, 2), &hr.has25);
 			hr.bg = dbl(json_array_get(h, 3), &hr.has_bg);
+			/* Absent in a record from before PM2.5 rules. */
+			hr.bg25 = dbl(json_array_get(h, 5), &hr.has_bg25);
 			hr.judged = judged_b;
 			rt->ring[hour % SITE_HOURS] = hr;
 		}
@@ -1125,12 +1192,17 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 		     k != NO_HOUR && k > rt->judged - SITE_HOURS; k--) {
 			const struct hour_rec *hr = &rt->ring[k % SITE_HOURS];
 
-			if (hr->hour == k && hr->has10 && hr->judged) {
+			if (hr->hour == k && (hr->has10 || hr->has25) &&
+			    hr->judged) {
 				rt->last_hour = tz_hour_end(e->z, k);
-				rt->last.has_1h = true;
+				rt->last.has_1h = hr->has10;
 				rt->last.v1h = hr->pm10;
 				rt->last.has_bg = hr->has_bg;
 				rt->last.bg = hr->bg;
+				rt->last.has25_1h = hr->has25;
+				rt->last.v25_1h = hr->pm25;
+				rt->last.has25_bg = hr->has_bg25;
+				rt->last.bg25 = hr->bg25;
 				rt->has25 = hr->has25;
 				rt->pm25 = hr->pm25;
 				break;
@@ -1212,6 +1284,14 @@ load_change(void *ctx, int64_t id, const void *value, size_t len)
 		    dbl(json_object_get(o, "pm10_rolling"), &c->e.has_roll);
 		c->e.bgroll = dbl(
 		    json_object_get(o, "background_rolling"), &c->e.has_bgroll);
+		c->e.v25_1h =
+		    dbl(json_object_get(o, "pm25_1h"), &c->e.has25_1h);
+		c->e.bg25 =
+		    dbl(json_object_get(o, "pm25_background"), &c->e.has25_bg);
+		c->e.roll25 =
+		    dbl(json_object_get(o, "pm25_rolling"), &c->e.has25_roll);
+		c->e.bgroll25 = dbl(json_object_get(o, "pm25_background_rolling"),
+		    &c->e.has25_bgroll);
 	}
 	json_decref(o);
 	return 0;
@@ -1307,7 +1387,7 @@ fill_alert(const struct site_engine *e, const struct site_change *c,
 	const struct site_def *d = site >= 0 ? &e->defs[site] : NULL;
 	const struct conf_cell *cc =
 	    d != NULL ? &e->conf->cells[d->cell] : NULL;
-	char v[32], bg[32], ex[32];
+	char v[32], bg[32], ex[32], p25[96] = "", p25zh[96] = "";
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->fingerprint, sizeof(a->fingerprint), "site-%s", c->site);
@@ -1328,16 +1408,26 @@ fill_alert(const struct site_engine *e, const struct site_change *c,
 	fmt_v(v, sizeof(v), c->e.has_1h, c->e.v1h);
 	fmt_v(bg, sizeof(bg), c->e.has_bg, c->e.bg);
 	fmt_v(ex, sizeof(ex), c->e.has_1h && c->e.has_bg, c->e.v1h - c->e.bg);
+	if (c->e.has25_1h) {
+		char v25[32], bg25[32];
+
+		fmt_v(v25, sizeof(v25), true, c->e.v25_1h);
+		fmt_v(bg25, sizeof(bg25), c->e.has25_bg, c->e.bg25);
+		snprintf(p25, sizeof(p25), "; PM2.5 1h %s ug/m3, background %s",
+		    v25, bg25);
+		snprintf(p25zh, sizeof(p25zh), "；PM2.5 1小时 %s，背景 %s", v25,
+		    bg25);
+	}
 	snprintf(a->summary, sizeof(a->summary),
 	    "Dust site %s (%s): %s -> %s; PM10 1h %s ug/m3, background %s, "
-	    "excess %s",
+	    "excess %s%s",
 	    c->site, d != NULL ? d->name : "", status_names[c->from],
-	    status_names[c->to], v, bg, ex);
+	    status_names[c->to], v, bg, ex, p25);
 	snprintf(a->summary_zh, sizeof(a->summary_zh),
 	    "扬尘点 %s（%s）：%s → %s；PM10 1小时 %s 微克/立方米，背景 %s，"
-	    "超出 %s",
+	    "超出 %s%s",
 	    c->site, d != NULL ? d->name : "", status_zh[c->from],
-	    status_zh[c->to], v, bg, ex);
+	    status_zh[c->to], v, bg, ex, p25zh);
 }
 
 void
@@ -1504,6 +1594,10 @@ site_engine_hours(const struct site_engine *e, uint32_t site, int64_t *hours,
 		ev[n].v1h = hr->pm10;
 		ev[n].has_bg = hr->has_bg;
 		ev[n].bg = hr->bg;
+		ev[n].has25_1h = hr->has25;
+		ev[n].v25_1h = hr->pm25;
+		ev[n].has25_bg = hr->has_bg25;
+		ev[n].bg25 = hr->bg25;
 		n++;
 	}
 	return n;

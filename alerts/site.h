@@ -8,8 +8,10 @@
  * [sites].  A site monitor's readings never reach the grid's cells (a
  * boundary monitor is not ambient air): the daemon diverts them here
  * (state.h's state_divert) and site_engine_reading() averages them into
- * hours.  The background of an hour is the PM10 1-hour value of the
- * site's grid cell and its neighbours, as published (site_engine_view()).
+ * hours.  The background of an hour is the PM10 (and PM2.5) 1-hour value
+ * of the site's grid cell and its neighbours, as published
+ * (site_engine_view()); a site's status is the worse of its PM10 and
+ * PM2.5 rules (PM2.5 when its monitor measures it).
  * Each complete hour of a site is judged, in hour order, once its
  * background is known: every background cell has published that hour, or
  * one is past it (or, when they have all been silent for background_wait
@@ -83,6 +85,9 @@ struct site_rules {
 	int rolling;  /* hours */
 	double yellow_1h, yellow_ex_1h, red_1h, red_ex_1h;
 	double yellow_roll, yellow_ex_roll, red_roll, red_ex_roll;
+	/* The same for PM2.5, when the monitor measures it. */
+	double y25_1h, y25_ex_1h, r25_1h, r25_ex_1h;
+	double y25_roll, y25_ex_roll, r25_roll, r25_ex_roll;
 	double clear_ratio;
 	int min_hours, clear_hours;
 	int64_t bg_wait;
@@ -91,8 +96,10 @@ struct site_rules {
 
 /* What one hour is judged on; has_* false when unknown. */
 struct site_eval {
-	bool has_1h, has_bg, has_roll, has_bgroll;
+	bool has_1h, has_bg, has_roll, has_bgroll; /* PM10 */
 	double v1h, bg, roll, bgroll;
+	bool has25_1h, has25_bg, has25_roll, has25_bgroll; /* PM2.5 */
+	double v25_1h, bg25, roll25, bgroll25;
 };
 
 /* One status change. */
@@ -136,7 +143,8 @@ int site_load(const struct conf *c, struct site_def **defs, uint32_t *n,
 void site_rules_from(const struct conf *c, struct site_rules *out);
 
 /* The status an hour asks for with every threshold times scale (1 to
- * enter a status, clear_ratio to hold it). */
+ * enter a status, clear_ratio to hold it): the worse of PM10's and
+ * PM2.5's. */
 enum site_status site_level(
     const struct site_rules *r, const struct site_eval *e, double scale);
 

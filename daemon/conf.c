@@ -271,6 +271,36 @@ static const struct opt opts[] = {
     {"sites", "red_excess_rolling", T_DBL, C(site_red_excess_roll), 0, 0,
 	100000, "100", NULL, NULL,
 	"... at least this over the background's rolling mean (ug/m3)."},
+    {"sites", "pm25_yellow_1h", T_DBL, C(site25_yellow_1h), 0, 0, 100000, "75",
+	NULL, NULL,
+	"Yellow by PM2.5 (when the monitor measures it): PM2.5 1-hour mean "
+	"at least this (ug/m3; GB 3095 grade II 24-hour limit) and ..."},
+    {"sites", "pm25_yellow_excess_1h", T_DBL, C(site25_yellow_excess_1h), 0, 0,
+	100000, "40", NULL, NULL,
+	"... at least this over the PM2.5 background (ug/m3; ours: PM10's "
+	"80 times the ratio of the two limits, 75/150, rounded)."},
+    {"sites", "pm25_red_1h", T_DBL, C(site25_red_1h), 0, 0, 100000, "115", NULL,
+	NULL,
+	"Red by PM2.5: 1-hour mean at least this (ug/m3; the HJ 633 "
+	"breakpoint of IAQI 150, as PM10's 250) and ..."},
+    {"sites", "pm25_red_excess_1h", T_DBL, C(site25_red_excess_1h), 0, 0,
+	100000, "75", NULL, NULL,
+	"... at least this over the PM2.5 background (ug/m3; ours, PM10's "
+	"150 halved)."},
+    {"sites", "pm25_yellow_rolling", T_DBL, C(site25_yellow_roll), 0, 0,
+	100000, "75", NULL, NULL,
+	"Yellow also: the rolling PM2.5 mean at least this (ug/m3) and ..."},
+    {"sites", "pm25_yellow_excess_rolling", T_DBL,
+	C(site25_yellow_excess_roll), 0, 0, 100000, "25", NULL, NULL,
+	"... at least this over the PM2.5 background's rolling mean (ug/m3; "
+	"ours, PM10's 50 halved)."},
+    {"sites", "pm25_red_rolling", T_DBL, C(site25_red_roll), 0, 0, 100000,
+	"115", NULL, NULL,
+	"Red also: the rolling PM2.5 mean at least this (ug/m3) and ..."},
+    {"sites", "pm25_red_excess_rolling", T_DBL, C(site25_red_excess_roll), 0,
+	0, 100000, "50", NULL, NULL,
+	"... at least this over the PM2.5 background's rolling mean (ug/m3; "
+	"ours, PM10's 100 halved).  Both thresholds 0: the rule is off."},
     {"sites", "clear_ratio", T_DBL, C(site_clear_ratio), 0, 0.1, 1, "0.8", NULL,
 	NULL,
 	"Hysteresis: a status holds while its conditions hold with every "

@@ -167,6 +167,10 @@ struct conf {
 	double site_red_1h, site_red_excess_1h;
 	double site_yellow_roll, site_yellow_excess_roll;
 	double site_red_roll, site_red_excess_roll;
+	double site25_yellow_1h, site25_yellow_excess_1h; /* PM2.5 rules */
+	double site25_red_1h, site25_red_excess_1h;
+	double site25_yellow_roll, site25_yellow_excess_roll;
+	double site25_red_roll, site25_red_excess_roll;
 	double site_clear_ratio;  /* hysteresis: thresholds x this to clear */
 	int64_t site_min_hours;   /* hours a worse status must hold */
 	int64_t site_clear_hours; /* hours a better status must hold */

@@ -458,6 +458,168 @@ START_TEST(level_rules)
 }
 END_TEST
 
+/* Every cell's PM10 and PM2.5 1-hour values at the hour starting at ts. */
+static void
+background2(struct site_engine *e, int64_t ts, double bg10, double bg25)
+{
+	for (uint32_t c = 0; c < conf->ncells; c++) {
+		struct cell_view v;
+
+		memset(&v, 0, sizeof(v));
+		v.cell = c;
+		v.hour = tz_hour(&z, ts);
+		v.hour_end = tz_hour_end(&z, v.hour);
+		v.stats.in.has = IND_BIT(IND_PM10_1H) | IND_BIT(IND_PM25_1H);
+		v.stats.in.v[IND_PM10_1H] = (int64_t)(bg10 * 1000) * 1000000;
+		v.stats.in.v[IND_PM25_1H] = (int64_t)(bg25 * 1000) * 1000000;
+		site_engine_view(e, &v, ts + H);
+	}
+}
+
+/* Hour k with PM2.5: backgrounds, then the monitor's reading (pm10 < 0:
+ * the monitor measures PM2.5 only). */
+static void
+hour25(struct site_engine *e, int64_t t0, int k, double bg10, double bg25,
+    double pm10, double pm25)
+{
+	int64_t ts = t0 + (int64_t)k * H;
+	struct reading r = {.ts = ts, .period = H, .has = 1u << POL_PM25};
+	int64_t site = site_engine_sensor(e, "dust-1");
+
+	background2(e, ts, bg10, bg25);
+	ck_assert_int_ge(site, 0);
+	r.v[POL_PM25] = pm25;
+	if (pm10 >= 0) {
+		r.has |= 1u << POL_PM10;
+		r.v[POL_PM10] = pm10;
+	}
+	ck_assert_int_eq(
+	    site_engine_reading(e, (uint32_t)site, &r, ts + H), AQ_OK);
+}
+
+START_TEST(pm25_level_rules)
+{
+	struct site_rules r;
+	struct site_eval ev = {.has_1h = true, .v1h = 60, .has_bg = true,
+	    .bg = 50, .has25_1h = true, .v25_1h = 130, .has25_bg = true,
+	    .bg25 = 40};
+
+	load("");
+	site_rules_from(conf, &r);
+	/* PM10 green, PM2.5 90 over 40 at 130: red (115, 75 over). */
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_RED);
+	/* A PM2.5 haze: 130 over a background of 100 is 30 over, under
+	 * yellow's 40: green. */
+	ev.bg25 = 100;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_GREEN);
+	/* 50 over 80: yellow (75 and 40 over), not red (75 over). */
+	ev.bg25 = 80;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_YELLOW);
+	/* The worse of the two: PM10 red wins over PM2.5 yellow. */
+	ev.v1h = 300;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_RED);
+	ev.v1h = 60;
+	/* Hold: 0.8 of yellow's 75 and 40 over. */
+	ev.v25_1h = 70;
+	ev.bg25 = 30;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_GREEN);
+	ck_assert_int_eq(site_level(&r, &ev, r.clear_ratio), SITE_YELLOW);
+	/* The rolling PM2.5 mean alone. */
+	ev.has25_1h = false;
+	ev.has25_roll = true;
+	ev.roll25 = 120;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_RED);
+	ev.has25_bgroll = true;
+	ev.bgroll25 = 90;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_YELLOW);
+	/* Configured thresholds; both 0 turn a rule off. */
+	conf_free(conf);
+	load("[sites]\npm25_red_rolling = 0\npm25_red_excess_rolling = 0\n"
+	     "pm25_yellow_rolling = 100\npm25_yellow_excess_rolling = 10\n");
+	site_rules_from(conf, &r);
+	ck_assert(r.y25_roll == 100 && r.r25_roll == 0);
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_YELLOW);
+	ev.roll25 = 99;
+	ck_assert_int_eq(site_level(&r, &ev, 1.0), SITE_GREEN);
+}
+END_TEST
+
+START_TEST(pm25_episode_red_with_pm10_green)
+{
+	struct site_engine *e;
+	int64_t t0 = at("2026-11-10T00:00:00+08:00");
+	struct site_info si;
+	struct site_change ch[4];
+	int64_t hours[4];
+	struct site_eval ev[4];
+
+	load("");
+	e = engine(NULL);
+	/* A regional PM2.5 haze: background 150, the site 170: green. */
+	for (int k = 0; k < 4; k++)
+		hour25(e, t0, k, 100, 150, 110, 170);
+	ck_assert_int_eq(status(e, "s1"), SITE_GREEN);
+	/* Clean air, then local PM2.5 at 160 over 30; PM10 stays green. */
+	hour25(e, t0, 4, 60, 30, 80, 40);
+	hour25(e, t0, 5, 60, 30, 80, 160);
+	hour25(e, t0, 6, 60, 30, 80, 40);
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	ck_assert_uint_eq(site_engine_changes(e, 0, ch, 4), 1);
+	ck_assert_int_eq(ch[0].to, SITE_RED);
+	ck_assert(ch[0].e.has25_1h && ch[0].e.v25_1h == 160);
+	ck_assert(ch[0].e.has25_bg && ch[0].e.bg25 == 30);
+	ck_assert(ch[0].e.v1h == 80);
+	ck_assert_int_eq(site_engine_info(e, 0, 0, &si), AQ_OK);
+	ck_assert(si.has_pm25 && si.pm25_1h == 160);
+	ck_assert_uint_eq(site_engine_hours(e, 0, hours, ev, 4), 4);
+	ck_assert(ev[0].has25_1h && ev[0].v25_1h == 160 && ev[0].bg25 == 30);
+	ck_assert(ev[1].has25_1h && ev[1].v25_1h == 40);
+	/* Two clean hours clear it. */
+	hour25(e, t0, 7, 60, 30, 80, 40);
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	hour25(e, t0, 8, 60, 30, 80, 40);
+	ck_assert_int_eq(status(e, "s1"), SITE_GREEN);
+	site_engine_flush(e, 1000, on_notice, take_id, NULL);
+	ck_assert_uint_ge(ngot, 1);
+	ck_assert_ptr_nonnull(
+	    strstr(got[0].alerts[0].summary, "PM2.5 1h 160"));
+	site_engine_free(e);
+}
+END_TEST
+
+START_TEST(pm25_only_monitor_is_judged)
+{
+	struct site_engine *e;
+	struct store *s;
+	int64_t t0 = at("2026-11-10T00:00:00+08:00");
+	struct site_info si;
+	char path[300], msg[200];
+
+	load("[sites]\nmin_hours = 2\n");
+	snprintf(path, sizeof(path), "%s/p.db", dir);
+	ck_assert_int_eq(store_open(path, 1024, &s, msg, sizeof(msg)), AQ_OK);
+	e = engine(s);
+	hour25(e, t0, 0, 60, 30, -1, 40);
+	hour25(e, t0, 1, 60, 30, -1, 90); /* yellow, once */
+	hour25(e, t0, 2, 60, 30, -1, 95); /* twice: yellow */
+	hour25(e, t0, 3, 60, 30, -1, 40);
+	ck_assert_int_eq(status(e, "s1"), SITE_YELLOW);
+	ck_assert_int_eq(site_engine_info(e, 0, 0, &si), AQ_OK);
+	ck_assert(!si.e.has_1h && si.e.has25_1h && si.e.v25_1h == 95);
+	site_engine_save(e);
+	site_engine_free(e);
+	/* A restart keeps the PM2.5 hours and their background. */
+	e = engine(s);
+	ck_assert_int_eq(site_engine_load(e), AQ_OK);
+	ck_assert_int_eq(status(e, "s1"), SITE_YELLOW);
+	ck_assert_int_eq(site_engine_info(e, 0, 0, &si), AQ_OK);
+	ck_assert(si.e.has25_1h && si.e.v25_1h == 95 && si.e.has25_bg &&
+	    si.e.bg25 == 30);
+	site_engine_free(e);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(config_errors_have_file_and_line)
 {
 	static const char *const bad =
@@ -511,6 +673,9 @@ site_suite(void)
 	tcase_add_test(tc, state_survives_restart);
 	tcase_add_test(tc, neighbours_median_background);
 	tcase_add_test(tc, level_rules);
+	tcase_add_test(tc, pm25_level_rules);
+	tcase_add_test(tc, pm25_episode_red_with_pm10_green);
+	tcase_add_test(tc, pm25_only_monitor_is_judged);
 	tcase_add_test(tc, config_errors_have_file_and_line);
 	suite_add_tcase(s, tc);
 	return s;
