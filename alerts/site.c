@@ -74,7 +74,7 @@ struct slot {
 	int64_t hour[SITE_HOURS];
 	double v[SITE_HOURS];   /* PM10; NAN: not valid */
 	double v25[SITE_HOURS]; /* PM2.5; NAN: not valid */
-	uint32_t first, n;    /* sites whose block holds it: in users[] */
+	uint32_t first, n;      /* sites whose block holds it: in users[] */
 };
 
 struct site_engine {
@@ -476,9 +476,9 @@ site_level(const struct site_rules *r, const struct site_eval *e, double scale)
 	    r->y25_ex_roll};
 	enum site_status a = level_of(t10, e->has_1h, e->v1h, e->has_bg, e->bg,
 	    e->has_roll, e->roll, e->has_bgroll, e->bgroll, scale);
-	enum site_status b = level_of(t25, e->has25_1h, e->v25_1h, e->has25_bg,
-	    e->bg25, e->has25_roll, e->roll25, e->has25_bgroll, e->bgroll25,
-	    scale);
+	enum site_status b =
+	    level_of(t25, e->has25_1h, e->v25_1h, e->has25_bg, e->bg25,
+		e->has25_roll, e->roll25, e->has25_bgroll, e->bgroll25, scale);
 
 	return a > b ? a : b;
 }
@@ -1290,8 +1290,9 @@ load_change(void *ctx, int64_t id, const void *value, size_t len)
 		    dbl(json_object_get(o, "pm25_background"), &c->e.has25_bg);
 		c->e.roll25 =
 		    dbl(json_object_get(o, "pm25_rolling"), &c->e.has25_roll);
-		c->e.bgroll25 = dbl(json_object_get(o, "pm25_background_rolling"),
-		    &c->e.has25_bgroll);
+		c->e.bgroll25 =
+		    dbl(json_object_get(o, "pm25_background_rolling"),
+			&c->e.has25_bgroll);
 	}
 	json_decref(o);
 	return 0;

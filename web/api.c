@@ -1002,8 +1002,9 @@ static const struct {
 	"active:boolean status:green|yellow|red since:date-time? "             \
 	"hour:date-time? last_seen:date-time? pm10_1h:number? "                \
 	"background:number? excess:number? pm10_rolling:number? "              \
-	"background_rolling:number? pm25_1h:number? red_hours:integer "        \
-	"episodes:integer"
+	"background_rolling:number? pm25_1h:number? pm25_background:number? "  \
+	"pm25_excess:number? pm25_rolling:number? "                            \
+	"pm25_background_rolling:number? red_hours:integer episodes:integer"
 static const struct schema_def schemas[] = {
     {"Error", "An error.", "error:string"},
     {"ForecastValue",
@@ -1204,15 +1205,19 @@ static const struct schema_def schemas[] = {
     {"DeadLetterList", "Dead letters.", "count:integer results:[#DeadLetter]"},
     {"Site",
 	"A dust site and its status (ug/m3; null: unknown).  excess is "
-	"pm10_1h minus background.",
+	"pm10_1h minus background; the pm25_ values are PM2.5's (null when "
+	"the monitor does not measure it).",
 	SITE_PROPS},
     {"SiteList", "Dust sites.", "count:integer results:[#Site]"},
     {"SiteChange", "A change of a site's status, judged at hour.",
 	"id:integer from:green|yellow|red status:green|yellow|red "
 	"hour:date-time pm10_1h:number? background:number? excess:number? "
-	"pm10_rolling:number? background_rolling:number?"},
+	"pm10_rolling:number? background_rolling:number? pm25_1h:number? "
+	"pm25_background:number? pm25_rolling:number? "
+	"pm25_background_rolling:number?"},
     {"SiteHour", "A judged hour of a site.",
-	"hour:date-time pm10_1h:number? background:number? excess:number?"},
+	"hour:date-time pm10_1h:number? background:number? excess:number? "
+	"pm25_1h:number? pm25_background:number?"},
     {"SiteDetail", "A dust site with its changes and hours.",
 	SITE_PROPS " receivers:[string] sensors:[string] from:date? to:date? "
 		   "changes:[#SiteChange] hours:[#SiteHour]"},
@@ -6608,9 +6613,9 @@ site_json(struct req *r, const struct site_info *si)
 	const struct conf *c = state_conf(r->a->st);
 	const struct site_eval *e = &si->e;
 	bool hour = si->last_hour != 0;
-
-	return json_pack("{s:o,s:o,s:s,s:o,s:o,s:s,s:f,s:f,s:b,s:s,s:o,s:o,"
-			 "s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i}",
+	json_t *o = json_pack(
+	    "{s:o,s:o,s:s,s:o,s:o,s:s,s:f,s:f,s:b,s:s,s:o,s:o,"
+	    "s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:i}",
 	    "id", jtext(d->id), "name", jtext(d->name), "kind",
 	    site_kind_name(d->kind), "company", jtext(d->company), "contact",
 	    jtext(d->contact), "cell", c->cells[d->cell].id, "lat", d->lat,
@@ -6624,6 +6629,18 @@ site_json(struct req *r, const struct site_info *si)
 	    "background_rolling", jnum(hour && e->has_bgroll, e->bgroll),
 	    "pm25_1h", jnum(si->has_pm25, si->pm25_1h), "red_hours",
 	    (int)si->red_hours, "episodes", (int)si->episodes);
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(
+	    o, "pm25_background", jnum(hour && e->has25_bg, e->bg25));
+	json_object_set_new(o, "pm25_excess",
+	    jnum(hour && e->has25_1h && e->has25_bg, e->v25_1h - e->bg25));
+	json_object_set_new(
+	    o, "pm25_rolling", jnum(hour && e->has25_roll, e->roll25));
+	json_object_set_new(o, "pm25_background_rolling",
+	    jnum(hour && e->has25_bgroll, e->bgroll25));
+	return o;
 }
 
 static int
@@ -6698,25 +6715,35 @@ h_site(struct req *r)
 		const struct site_change *c = &changes[k];
 
 		json_array_append_new(cl,
-		    json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
-			(json_int_t)c->id, "from", site_status_name(c->from),
-			"status", site_status_name(c->to), "hour",
-			jwhen(r, c->hour), "pm10_1h",
-			jnum(c->e.has_1h, c->e.v1h), "background",
+		    json_pack(
+			"{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+			"s:o}",
+			"id", (json_int_t)c->id, "from",
+			site_status_name(c->from), "status",
+			site_status_name(c->to), "hour", jwhen(r, c->hour),
+			"pm10_1h", jnum(c->e.has_1h, c->e.v1h), "background",
 			jnum(c->e.has_bg, c->e.bg), "excess",
 			jnum(c->e.has_1h && c->e.has_bg, c->e.v1h - c->e.bg),
 			"pm10_rolling", jnum(c->e.has_roll, c->e.roll),
 			"background_rolling",
-			jnum(c->e.has_bgroll, c->e.bgroll)));
+			jnum(c->e.has_bgroll, c->e.bgroll), "pm25_1h",
+			jnum(c->e.has25_1h, c->e.v25_1h), "pm25_background",
+			jnum(c->e.has25_bg, c->e.bg25), "pm25_rolling",
+			jnum(c->e.has25_roll, c->e.roll25),
+			"pm25_background_rolling",
+			jnum(c->e.has25_bgroll, c->e.bgroll25)));
 	}
 	n = service_site_hours(r->a->svc, (uint32_t)site, hours, ev, 48);
 	for (uint32_t k = 0; k < n; k++)
 		json_array_append_new(hl,
-		    json_pack("{s:o,s:o,s:o,s:o}", "hour", jwhen(r, hours[k]),
-			"pm10_1h", jnum(ev[k].has_1h, ev[k].v1h), "background",
+		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "hour",
+			jwhen(r, hours[k]), "pm10_1h",
+			jnum(ev[k].has_1h, ev[k].v1h), "background",
 			jnum(ev[k].has_bg, ev[k].bg), "excess",
-			jnum(ev[k].has_1h && ev[k].has_bg,
-			    ev[k].v1h - ev[k].bg)));
+			jnum(
+			    ev[k].has_1h && ev[k].has_bg, ev[k].v1h - ev[k].bg),
+			"pm25_1h", jnum(ev[k].has25_1h, ev[k].v25_1h),
+			"pm25_background", jnum(ev[k].has25_bg, ev[k].bg25)));
 	r->code = MHD_HTTP_OK;
 	rc = AQ_OK;
 out:

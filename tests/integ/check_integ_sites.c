@@ -11,6 +11,7 @@
  * blacklist split at the local month boundary.  A restart keeps it all.
  */
 #include <check.h>
+#include <math.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <mosquitto.h>
@@ -323,6 +324,12 @@ START_TEST(haze_episode_blacklist_restart)
 	ck_assert(json_real_value(json_object_get(r, "pm10_1h")) == 400);
 	ck_assert(json_real_value(json_object_get(r, "background")) == 61);
 	ck_assert(json_real_value(json_object_get(r, "excess")) == 339);
+	/* The monitor measures PM2.5 (half its PM10) and so do the
+	 * stations: the change carries PM2.5 and its own background. */
+	ck_assert(json_real_value(json_object_get(r, "pm25_1h")) == 200);
+	ck_assert(json_is_real(json_object_get(r, "pm25_background")));
+	ck_assert(fabs(json_real_value(json_object_get(r, "pm25_background")) -
+		      30.5) <= 1);
 	json_decref(j);
 	/* s2: yellow in the haze (90 over 300), never red, then green. */
 	j = site(&d, "s2");

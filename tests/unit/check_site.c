@@ -500,8 +500,13 @@ hour25(struct site_engine *e, int64_t t0, int k, double bg10, double bg25,
 START_TEST(pm25_level_rules)
 {
 	struct site_rules r;
-	struct site_eval ev = {.has_1h = true, .v1h = 60, .has_bg = true,
-	    .bg = 50, .has25_1h = true, .v25_1h = 130, .has25_bg = true,
+	struct site_eval ev = {.has_1h = true,
+	    .v1h = 60,
+	    .has_bg = true,
+	    .bg = 50,
+	    .has25_1h = true,
+	    .v25_1h = 130,
+	    .has25_bg = true,
 	    .bg25 = 40};
 
 	load("");
@@ -581,8 +586,7 @@ START_TEST(pm25_episode_red_with_pm10_green)
 	ck_assert_int_eq(status(e, "s1"), SITE_GREEN);
 	site_engine_flush(e, 1000, on_notice, take_id, NULL);
 	ck_assert_uint_ge(ngot, 1);
-	ck_assert_ptr_nonnull(
-	    strstr(got[0].alerts[0].summary, "PM2.5 1h 160"));
+	ck_assert_ptr_nonnull(strstr(got[0].alerts[0].summary, "PM2.5 1h 160"));
 	site_engine_free(e);
 }
 END_TEST
