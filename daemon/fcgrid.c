@@ -12,6 +12,11 @@ struct fcgrid_cell {
 	/* Observed hourly values, slot hour % PAST. */
 	double past[PAST][FC_POL_COUNT];
 	int64_t past_hour[PAST];
+	/* Hours given but maybe not learned yet, slot hour % PAST: what the
+	 * neighbours' mean reads. */
+	double seen[PAST][FC_POL_COUNT];
+	int64_t seen_hour[PAST];
+	int64_t last_given;       /* the last hour given, or INT64_MIN */
 	bool ready;               /* f is set; under the grid's lock */
 	struct fcgrid_forecast f; /* under the grid's lock */
 };
@@ -31,6 +36,22 @@ struct fcgrid {
 		struct fcgrid_ext d[FCGRID_EXT_DAYS];
 	} * ext;                    /* per area, under mu */
 	struct fcgrid_forecast tmp; /* the writer's scratch */
+	/* Neighbours (fcgrid_set_groups): each cell's group or -1, the
+	 * groups' members, and the hours waiting for fcgrid_flush(). */
+	int32_t *group;
+	uint32_t ngroups, *gfirst, *gcell; /* members gfirst[k]..[k+1] */
+	struct pend {
+		uint32_t cell, seq;
+		int32_t grp;
+		int64_t hour;
+		double v[FC_POL_COUNT];
+	} * pend;
+	uint32_t npend, pendmax, pendcap;
+	struct gsum {
+		int64_t hour;
+		double sum[FC_POL_COUNT];
+		int cnt[FC_POL_COUNT];
+	} * gsum; /* per group, the last hour summed in a flush */
 };
 
 static int slot(int64_t);
@@ -39,6 +60,9 @@ static double value_at(
     const struct fcgrid_cell *, const struct fcgrid_forecast *, int64_t, int);
 static void derive(const struct fcgrid *, const struct fcgrid_cell *,
     struct fcgrid_forecast *);
+static int learn(struct fcgrid *, struct fcgrid_cell *, int64_t, double, double,
+    const double *);
+static int pend_cmp(const void *, const void *);
 
 struct fcgrid *
 fcgrid_new(uint32_t ncells, uint32_t nareas, uint32_t models_max,
@@ -78,6 +102,11 @@ fcgrid_free(struct fcgrid *g)
 			free(g->cells[c]);
 		}
 	pthread_mutex_destroy(g->mu);
+	free(g->group);
+	free(g->gfirst);
+	free(g->gcell);
+	free(g->pend);
+	free(g->gsum);
 	free(g->mu);
 	free(g->ext);
 	free(g->cells);
@@ -173,10 +202,8 @@ fcgrid_hour(
     struct fcgrid *g, uint32_t cell, int64_t hour, double pm25, double o3)
 {
 	struct fcgrid_cell *c;
-	struct fc_obs o;
-	struct fcgrid_forecast *f = &g->tmp;
-	bool ok;
-	int rc;
+	struct pend *q;
+	int s = slot(hour);
 
 	if (cell >= g->ncells)
 		return AQ_ERR_RANGE;
@@ -192,15 +219,66 @@ fcgrid_hour(
 			return AQ_ERR_NOMEM;
 		}
 		for (int i = 0; i < PAST; i++)
-			c->past_hour[i] = INT64_MIN;
+			c->past_hour[i] = c->seen_hour[i] = INT64_MIN;
+		c->last_given = INT64_MIN;
 		pthread_mutex_lock(g->mu);
 		g->cells[cell] = c;
 		g->models++;
 		pthread_mutex_unlock(g->mu);
 	}
+	if (hour <= c->last_given)
+		return AQ_ERR_STALE;
+	if (g->group == NULL) {
+		double nb[FC_POL_COUNT] = {NAN, NAN};
+		int rc = learn(g, c, hour, pm25, o3, nb);
+
+		if (rc == AQ_OK)
+			c->last_given = hour;
+		return rc;
+	}
+	c->last_given = hour;
+	c->seen[s][FC_PM25] = pm25;
+	c->seen[s][FC_O3] = o3;
+	c->seen_hour[s] = hour;
+	if (g->npend == g->pendcap && g->pendcap < g->pendmax) {
+		uint32_t n = g->pendcap ? g->pendcap * 2 : 256;
+		struct pend *p;
+
+		n = n > g->pendmax ? g->pendmax : n;
+		if ((p = realloc(g->pend, n * sizeof(*p))) != NULL) {
+			g->pend = p;
+			g->pendcap = n;
+		}
+	}
+	if (g->npend == g->pendcap)
+		fcgrid_flush(g);
+	if (g->pendcap == 0) /* no memory for even one: learn alone */
+		return learn(g, c, hour, pm25, o3, (double[]){NAN, NAN});
+	q = &g->pend[g->npend];
+	q->cell = cell;
+	q->seq = g->npend++;
+	q->grp = g->group[cell];
+	q->hour = hour;
+	q->v[FC_PM25] = pm25;
+	q->v[FC_O3] = o3;
+	return AQ_OK;
+}
+
+/* Feeds the cell's model and recomputes its forecast. */
+static int
+learn(struct fcgrid *g, struct fcgrid_cell *c, int64_t hour, double pm25,
+    double o3, const double *nb)
+{
+	struct fc_obs o;
+	struct fcgrid_forecast *f = &g->tmp;
+	bool ok;
+	int rc;
+
 	fc_obs_clear(&o);
 	o.v[FC_PM25] = pm25;
 	o.v[FC_O3] = o3;
+	o.nb[FC_PM25] = nb[FC_PM25];
+	o.nb[FC_O3] = nb[FC_O3];
 	if ((rc = fc_hour(c->m, hour, hod_of(g, hour), &o)) != AQ_OK)
 		return rc;
 	c->past[slot(hour)][FC_PM25] = pm25;
@@ -222,6 +300,133 @@ fcgrid_hour(
 		c->f = *f;
 	pthread_mutex_unlock(g->mu);
 	return AQ_OK;
+}
+
+int
+fcgrid_set_groups(struct fcgrid *g, const int32_t *group)
+{
+	uint32_t ng = 0;
+
+	for (uint32_t k = 0; k < g->ncells; k++) {
+		if (group[k] < -1)
+			return AQ_ERR_INVAL;
+		if (group[k] >= 0 && (uint32_t)group[k] + 1 > ng)
+			ng = (uint32_t)group[k] + 1;
+	}
+	if (g->group != NULL || g->npend > 0)
+		return AQ_ERR_INVAL;
+	if ((g->group = malloc(
+		 (g->ncells ? g->ncells : 1) * sizeof(*g->group))) == NULL ||
+	    (g->gfirst = calloc(ng + 1, sizeof(*g->gfirst))) == NULL ||
+	    (g->gcell = malloc(
+		 (g->ncells ? g->ncells : 1) * sizeof(*g->gcell))) == NULL ||
+	    (g->gsum = calloc(ng ? ng : 1, sizeof(*g->gsum))) == NULL) {
+		free(g->group);
+		free(g->gfirst);
+		free(g->gcell);
+		g->group = NULL;
+		g->gfirst = g->gcell = NULL;
+		return AQ_ERR_NOMEM;
+	}
+	memcpy(g->group, group, g->ncells * sizeof(*g->group));
+	g->ngroups = ng;
+	/* Counting sort of the cells by group: members in cell order. */
+	for (uint32_t k = 0; k < g->ncells; k++)
+		if (group[k] >= 0)
+			g->gfirst[group[k] + 1]++;
+	for (uint32_t i = 0; i < ng; i++)
+		g->gfirst[i + 1] += g->gfirst[i];
+	{
+		uint32_t *fill = calloc(ng ? ng : 1, sizeof(*fill));
+
+		if (fill == NULL) {
+			free(g->group);
+			free(g->gfirst);
+			free(g->gcell);
+			g->group = NULL;
+			g->gfirst = g->gcell = NULL;
+			return AQ_ERR_NOMEM;
+		}
+		for (uint32_t k = 0; k < g->ncells; k++)
+			if (group[k] >= 0)
+				g->gcell[g->gfirst[group[k]] +
+				    fill[group[k]]++] = k;
+		free(fill);
+	}
+	g->pendmax = g->ncells * PAST > 1024 ? g->ncells * PAST : 1024;
+	return AQ_OK;
+}
+
+static int
+pend_cmp(const void *a, const void *b)
+{
+	const struct pend *x = a, *y = b;
+
+	if (x->hour != y->hour)
+		return x->hour < y->hour ? -1 : 1;
+	if (x->grp != y->grp)
+		return x->grp < y->grp ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int
+fcgrid_flush(struct fcgrid *g)
+{
+	int ret = AQ_OK;
+
+	if (g->npend == 0)
+		return AQ_OK;
+	/* By hour then group: each group's hour is summed once.  A cell's
+	 * hours keep their order (they were given ascending). */
+	qsort(g->pend, g->npend, sizeof(*g->pend), pend_cmp);
+	for (uint32_t k = 0; k < g->ngroups; k++)
+		g->gsum[k].hour = INT64_MIN;
+	for (uint32_t i = 0; i < g->npend; i++) {
+		const struct pend *q = &g->pend[i];
+		struct fcgrid_cell *c = g->cells[q->cell];
+		double nb[FC_POL_COUNT] = {NAN, NAN};
+		int s = slot(q->hour), rc;
+
+		if (q->grp >= 0) {
+			struct gsum *a = &g->gsum[q->grp];
+
+			if (a->hour != q->hour) {
+				memset(a, 0, sizeof(*a));
+				a->hour = q->hour;
+				for (uint32_t j = g->gfirst[q->grp];
+				     j < g->gfirst[q->grp + 1]; j++) {
+					const struct fcgrid_cell *m =
+					    g->cells[g->gcell[j]];
+
+					if (m == NULL ||
+					    m->seen_hour[s] != q->hour)
+						continue;
+					for (int p = 0; p < FC_POL_COUNT; p++)
+						if (!isnan(m->seen[s][p])) {
+							a->sum[p] +=
+							    m->seen[s][p];
+							a->cnt[p]++;
+						}
+				}
+			}
+			for (int p = 0; p < FC_POL_COUNT; p++) {
+				double sum = a->sum[p];
+				int n = a->cnt[p];
+
+				if (c->seen_hour[s] == q->hour &&
+				    !isnan(c->seen[s][p])) {
+					sum -= c->seen[s][p];
+					n--;
+				}
+				nb[p] = n > 0 ? sum / n : NAN;
+			}
+		}
+		rc = learn(g, c, q->hour, q->v[FC_PM25], q->v[FC_O3], nb);
+		if (rc != AQ_OK && rc != AQ_ERR_STALE)
+			ret = rc;
+	}
+	g->npend = 0;
+	return ret;
 }
 
 int

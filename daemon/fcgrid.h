@@ -82,6 +82,21 @@ void fcgrid_free(struct fcgrid *g);
 int fcgrid_hour(struct fcgrid *g, uint32_t cell, int64_t hour, double pm25,
     double o3) AQ_MUSTCHECK;
 
+/*
+ * The neighbours' mean (fc_obs.nb): group[k] >= 0 puts cell k in a group
+ * (daemon: its area), -1 in none.  Copies group; once per grid, before any
+ * hour.  From then on fcgrid_hour() only records an hour, and
+ * fcgrid_flush() learns the recorded hours, each with the mean of the
+ * other cells of its group that have been given the same hour by then
+ * (one of the last 24 hours).  Without groups, fcgrid_hour() learns at
+ * once with no neighbours.  AQ_ERR_INVAL, AQ_ERR_NOMEM.
+ */
+int fcgrid_set_groups(struct fcgrid *g, const int32_t *group) AQ_MUSTCHECK;
+/* Learns the hours recorded since the last flush (fcgrid_hour() flushes
+ * by itself when ncells * 24 wait).  AQ_ERR_NOMEM when a learning failed
+ * for lack of memory. */
+int fcgrid_flush(struct fcgrid *g);
+
 /* The cell's latest forecast; AQ_ERR_NOTFOUND while it has none. */
 int fcgrid_get(const struct fcgrid *g, uint32_t cell,
     struct fcgrid_forecast *out) AQ_MUSTCHECK;

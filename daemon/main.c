@@ -52,6 +52,7 @@ struct view_hooks {
 static void on_signal(int sig);
 static double view_value(const struct cell_view *v, enum ind i);
 static void forecast_train(struct state *st, struct fcgrid *g);
+static int forecast_groups(const struct conf *c, struct fcgrid *g);
 static void usage(void);
 static int decoder_hook(const char *name);
 static int same_grid(const struct conf *a, const struct conf *b);
@@ -241,6 +242,10 @@ on_view(void *ctx, const struct cell_view *v)
 	    fcgrid_hour(h->fc, v->cell, v->hour, view_value(v, IND_PM25_1H),
 		view_value(v, IND_O3_1H)) == AQ_ERR_NOMEM)
 		log_warnx("forecast: no memory for cell %u's model", v->cell);
+	/* The publication's hours learn with the neighbours' values of the
+	 * same hour that are known by now. */
+	if (v == NULL && h->fc != NULL && fcgrid_flush(h->fc) == AQ_ERR_NOMEM)
+		log_warnx("forecast: no memory to learn an hour");
 	service_view(h->svc, v, (int64_t)time(NULL));
 	publish_view(h->pub, v);
 	if (v == NULL)
@@ -259,10 +264,33 @@ view_value(const struct cell_view *v, enum ind i)
 }
 
 /*
+ * The neighbours' mean of a cell is over the other cells of its first
+ * area, as aqgrid-eval's over the other stations of the city; the cells of
+ * no area make one more group.
+ */
+static int
+forecast_groups(const struct conf *c, struct fcgrid *g)
+{
+	int32_t *grp = malloc((c->ncells ? c->ncells : 1) * sizeof(*grp));
+	int rc;
+
+	if (grp == NULL)
+		return AQ_ERR_NOMEM;
+	for (uint32_t k = 0; k < c->ncells; k++)
+		grp[k] = c->cells[k].area >= 0 ? c->cells[k].area
+					       : (int32_t)c->nareas;
+	rc = fcgrid_set_groups(g, grp);
+	free(grp);
+	return rc;
+}
+
+/*
  * The models learn from the store's hourly rows of the last
  * FORECAST_TRAIN_HOURS at start-up (nothing of them is saved): the views
  * that follow (the image's, the journal's, live ones) continue from the
- * newest row.
+ * newest row.  Every cell's rows of a day go in before that day is
+ * learned, so each hour learns with all its neighbours, as a publication
+ * holding every cell's hour would.
  */
 static void
 forecast_train(struct state *st, struct fcgrid *g)
@@ -271,39 +299,46 @@ forecast_train(struct state *st, struct fcgrid *g)
 	struct store *s = state_store(st);
 	const struct conf *c = state_conf(st);
 	const struct tz *z = state_tz(st);
-	int64_t to = (int64_t)time(NULL) + 86400;
+	int64_t to = ((int64_t)time(NULL) + 86400) / 3600 * 3600;
 	int64_t from = to - (int64_t)FORECAST_TRAIN_HOURS * 3600;
 	uint64_t fed = 0;
 
 	if (s == NULL)
 		return;
-	for (uint32_t k = 0; k < c->ncells; k++) {
-		int64_t after = INT64_MIN;
-		uint32_t n = 512;
+	for (int64_t w = from; w <= to; w += 24 * 3600) {
+		for (uint32_t k = 0; k < c->ncells; k++) {
+			int64_t after = INT64_MIN;
+			uint32_t n = 512;
 
-		while (n == 512) {
-			if (store_history(s, c->cells[k].id, from, to, after,
-				512, rows, &n) != AQ_OK) {
-				log_warnx("forecast: cannot read cell %s's "
-					  "history",
-				    c->cells[k].id);
-				break;
-			}
-			for (uint32_t i = 0; i < n; i++) {
-				const struct store_hour *r = &rows[i];
-				double pm = r->has & IND_BIT(IND_PM25_1H)
-				    ? fix_to_double(r->v[IND_PM25_1H])
-				    : NAN;
-				double o3 = r->has & IND_BIT(IND_O3_1H)
-				    ? fix_to_double(r->v[IND_O3_1H])
-				    : NAN;
+			while (n == 512) {
+				if (store_history(s, c->cells[k].id, w,
+					w + 24 * 3600 - 1, after, 512, rows,
+					&n) != AQ_OK) {
+					log_warnx("forecast: cannot read cell "
+						  "%s's history",
+					    c->cells[k].id);
+					break;
+				}
+				for (uint32_t i = 0; i < n; i++) {
+					const struct store_hour *r = &rows[i];
+					double pm =
+					    r->has & IND_BIT(IND_PM25_1H)
+					    ? fix_to_double(r->v[IND_PM25_1H])
+					    : NAN;
+					double o3 = r->has & IND_BIT(IND_O3_1H)
+					    ? fix_to_double(r->v[IND_O3_1H])
+					    : NAN;
 
-				if (fcgrid_hour(g, k, tz_hour(z, r->hour - 1),
-					pm, o3) == AQ_OK)
-					fed++;
-				after = r->hour;
+					if (fcgrid_hour(g, k,
+						tz_hour(z, r->hour - 1), pm,
+						o3) == AQ_OK)
+						fed++;
+					after = r->hour;
+				}
 			}
 		}
+		if (fcgrid_flush(g) == AQ_ERR_NOMEM)
+			log_warnx("forecast: no memory to learn an hour");
 	}
 	if (fed > 0)
 		log_info("forecast: models trained on %llu stored cell-hours",
@@ -459,6 +494,8 @@ main(int argc, char **argv)
 			 (uint32_t)state_conf(st)->forecast_cells, state_tz(st),
 			 (enum aqi_std)state_conf(st)->aqi_std)) == NULL)
 			fatalx("cannot allocate the forecasts");
+		if (forecast_groups(state_conf(st), vh.fc) != AQ_OK)
+			fatalx("cannot allocate the forecasts' groups");
 		state_set_forecasts(st, vh.fc);
 		forecast_train(st, vh.fc);
 	}

@@ -233,6 +233,122 @@ START_TEST(warning_levels)
 }
 END_TEST
 
+/* Cell k's PM2.5 and O3 at row i: the station's, shifted and scaled per
+ * cell so the cells differ; a hole now and then. */
+static double
+cell_value(int k, int i, int p)
+{
+	int j = i - 2 * k;
+
+	if (j < 0 || (i + k) % 37 == 0)
+		return NAN;
+	return rows[j].o.v[p] * (1.0 + 0.1 * k);
+}
+
+/*
+ * The grid's models get what aqgrid-eval gives (the other cells' mean of
+ * the same hour, over the cells of the group), whether a publication
+ * holds one hour of every cell or several hours cell by cell; a cell of
+ * no group gets none.
+ */
+START_TEST(grid_neighbours_as_eval)
+{
+	enum { NC = 4, NG = 3, BURST = 5 };
+	const int32_t grp[NC] = {0, 0, 0, -1};
+	struct tz z;
+	struct fcgrid *g1, *g2, *g0;
+	struct fc_model *ref[NC];
+	int64_t base = 500000;
+	int n = 1200;
+
+	load();
+	ck_assert_int_eq(tz_init(&z, "UTC"), AQ_OK);
+	ck_assert_ptr_nonnull(g1 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
+	ck_assert_ptr_nonnull(g2 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
+	ck_assert_ptr_nonnull(g0 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
+	ck_assert_int_eq(fcgrid_set_groups(g1, grp), AQ_OK);
+	ck_assert_int_eq(fcgrid_set_groups(g2, grp), AQ_OK);
+	ck_assert_int_eq(fcgrid_set_groups(g1, grp), AQ_ERR_INVAL);
+	for (int k = 0; k < NC; k++)
+		ck_assert_ptr_nonnull(ref[k] = fc_new());
+	for (int i = 0; i < n; i++) {
+		int64_t h = base + i;
+
+		for (int k = 0; k < NC; k++) {
+			struct fc_obs o;
+
+			fc_obs_clear(&o);
+			for (int p = 0; p < FC_POL_COUNT; p++) {
+				double sum = 0;
+				int cnt = 0;
+
+				o.v[p] = cell_value(k, i, p);
+				for (int j = 0; j < NG && k < NG; j++)
+					if (j != k &&
+					    !isnan(cell_value(j, i, p))) {
+						sum += cell_value(j, i, p);
+						cnt++;
+					}
+				o.nb[p] = cnt > 0 ? sum / cnt : NAN;
+			}
+			/* As the grid: a model from the first value on. */
+			if (fc_last_hour(ref[k]) != INT64_MIN ||
+			    !isnan(o.v[0]) || !isnan(o.v[1]))
+				ck_assert_int_eq(
+				    fc_hour(ref[k], h, (int)((h + 1) % 24), &o),
+				    AQ_OK);
+			ck_assert_int_eq(fcgrid_hour(g1, (uint32_t)k, h,
+					     o.v[FC_PM25], o.v[FC_O3]),
+			    AQ_OK);
+			ck_assert_int_eq(fcgrid_hour(g0, (uint32_t)k, h,
+					     o.v[FC_PM25], o.v[FC_O3]),
+			    AQ_OK);
+		}
+		ck_assert_int_eq(fcgrid_flush(g1), AQ_OK);
+		/* g2: BURST hours a publication, cell by cell. */
+		if (i % BURST == BURST - 1 || i == n - 1) {
+			for (int k = 0; k < NC; k++)
+				for (int j = i - i % BURST; j <= i; j++)
+					ck_assert_int_eq(
+					    fcgrid_hour(g2, (uint32_t)k,
+						base + j, cell_value(k, j, 0),
+						cell_value(k, j, 1)),
+					    AQ_OK);
+			ck_assert_int_eq(fcgrid_flush(g2), AQ_OK);
+		}
+	}
+	ck_assert_int_eq(fcgrid_hour(g1, 0, base, 1, 1), AQ_ERR_STALE);
+	for (int k = 0; k < NC; k++) {
+		struct fcgrid_forecast f1, f2, f0;
+		struct fc_point want[FC_H];
+		double d0 = 0;
+
+		ck_assert(fc_predict(ref[k], FC_PM25, want));
+		ck_assert_int_eq(fcgrid_get(g1, (uint32_t)k, &f1), AQ_OK);
+		ck_assert_int_eq(fcgrid_get(g2, (uint32_t)k, &f2), AQ_OK);
+		ck_assert_int_eq(fcgrid_get(g0, (uint32_t)k, &f0), AQ_OK);
+		ck_assert(f1.has[FC_PM25] && f2.has[FC_PM25]);
+		for (int h = 0; h < FC_H; h++) {
+			ck_assert_double_eq_tol(
+			    f1.h[FC_PM25][h].mid, want[h].mid, 1e-6);
+			ck_assert_double_eq_tol(
+			    f2.h[FC_PM25][h].mid, want[h].mid, 1e-6);
+			d0 += fabs(f0.h[FC_PM25][h].mid - want[h].mid);
+		}
+		/* Without groups, no neighbours: a grouped cell's forecast
+		 * differs, the ungrouped one's does not. */
+		if (k < NG)
+			ck_assert_double_gt(d0, 1e-3);
+		else
+			ck_assert_double_lt(d0, 1e-9);
+		fc_free(ref[k]);
+	}
+	fcgrid_free(g0);
+	fcgrid_free(g1);
+	fcgrid_free(g2);
+}
+END_TEST
+
 static Suite *
 forecast_suite(void)
 {
@@ -245,6 +361,7 @@ forecast_suite(void)
 	tcase_add_test(tc, order_gaps_and_warm_up);
 	tcase_add_test(tc, daily_aqi);
 	tcase_add_test(tc, warning_levels);
+	tcase_add_test(tc, grid_neighbours_as_eval);
 	suite_add_tcase(s, tc);
 	return s;
 }
