@@ -363,6 +363,13 @@ static const struct opt opts[] = {
 	"Cells that get an online forecast model (about 52 KB each, "
 	"allocated at a cell's first value; later cells have none); 0: no "
 	"forecasts."},
+    {"forecast", "external_topic", T_STR, CS(forecast_ext_topic), 0, 0, "",
+	NULL, NULL,
+	"MQTT topic filter the ingest client subscribes to for external area "
+	"forecasts (the city forecast centre's): a message is "
+	"{\"area\": ID, \"days\": [{\"date\": \"YYYY-MM-DD\", \"aqi\": "
+	"N}]}, as the body of POST /api/v1/areas/{id}/forecast plus the "
+	"area; empty: none."},
     {"faults", "detect", T_BOOL, C(faults), 0, 0, 0, "yes", NULL, NULL,
 	"Detect lying sensors (stuck, spikes, bias against the neighbouring "
 	"cells, disagreement within a cell) and leave their readings out "
@@ -1098,7 +1105,8 @@ open_section(struct parse *p, char *hdr)
 		strcmp(name, "store") != 0 && strcmp(name, "alerts") != 0 &&
 		strcmp(name, "publish") != 0 && strcmp(name, "log") != 0 &&
 		strcmp(name, "faults") != 0 && strcmp(name, "sites") != 0 &&
-		strcmp(name, "hotspots") != 0 && strcmp(name, "plan") != 0)) {
+		strcmp(name, "hotspots") != 0 && strcmp(name, "plan") != 0 &&
+		strcmp(name, "forecast") != 0)) {
 		err(p, "unknown section [%s%s%s]", name, id ? " " : "",
 		    id ? id : "");
 		return;

@@ -146,6 +146,8 @@ struct conf {
 	double qc_max[POL_COUNT];
 	/* [forecast]: cells that get a model (fcgrid.h); 0: none */
 	int64_t forecast_cells;
+	/* [forecast]: MQTT filter of external area forecasts; "": none */
+	char forecast_ext_topic[256];
 	/* [faults]: the sensor-fault detector (fault.h) */
 	bool faults;
 	int64_t fault_stuck; /* seconds */

@@ -1,6 +1,8 @@
 #include "daemon/fcgrid.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,4 +532,61 @@ fcgrid_get_external(const struct fcgrid *g, uint32_t area,
 	if (*n > 0)
 		memcpy(d, g->ext[area].d, (size_t)*n * sizeof(*d));
 	pthread_mutex_unlock(g->mu);
+}
+
+/* Record: "at n date aqi date aqi ..." in decimal. */
+int
+fcgrid_ext_save(
+    const struct fcgrid *g, uint32_t area, struct store *s, const char *key)
+{
+	struct fcgrid_ext d[FCGRID_EXT_DAYS];
+	char buf[64 + FCGRID_EXT_DAYS * 24];
+	int n, len;
+	int64_t at;
+
+	fcgrid_get_external(g, area, d, &n, &at);
+	if (n == 0)
+		return store_rec_del(s, FCGRID_EXT_NS, key);
+	len = snprintf(buf, sizeof(buf), "%" PRId64 " %d", at, n);
+	for (int k = 0; k < n; k++)
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
+		    " %" PRId32 " %d", d[k].date, d[k].aqi);
+	return store_rec_put(s, FCGRID_EXT_NS, key, buf, (size_t)len);
+}
+
+int
+fcgrid_ext_load(
+    struct fcgrid *g, uint32_t area, struct store *s, const char *key)
+{
+	struct fcgrid_ext d[FCGRID_EXT_DAYS];
+	char buf[64 + FCGRID_EXT_DAYS * 24], *p, *e;
+	size_t len;
+	bool found;
+	long long at, v;
+	long n;
+	int rc;
+
+	if ((rc = store_rec_get(s, FCGRID_EXT_NS, key, buf, sizeof(buf) - 1,
+		 &len, &found)) != AQ_OK)
+		return rc == AQ_ERR_RANGE ? AQ_ERR_INVAL : rc;
+	if (!found)
+		return AQ_ERR_NOTFOUND;
+	buf[len] = '\0';
+	at = strtoll(buf, &p, 10);
+	n = strtol(p, &e, 10);
+	if (e == p || n < 1 || n > FCGRID_EXT_DAYS)
+		return AQ_ERR_INVAL;
+	for (long k = 0; k < n; k++) {
+		p = e;
+		v = strtoll(p, &e, 10);
+		if (e == p || v < 0 || v > INT32_MAX)
+			return AQ_ERR_INVAL;
+		d[k].date = (int32_t)v;
+		p = e;
+		v = strtoll(p, &e, 10);
+		if (e == p)
+			return AQ_ERR_INVAL;
+		d[k].aqi = (int)v;
+	}
+	return fcgrid_set_external(g, area, d, (int)n, (int64_t)at);
 }

@@ -22,6 +22,7 @@
 #include "daemon/aqi.h"
 #include "daemon/err.h"
 #include "daemon/forecast.h"
+#include "daemon/store.h"
 #include "daemon/tz.h"
 
 #define FCGRID_DAYS 4      /* today and up to three days after */
@@ -114,6 +115,16 @@ int fcgrid_set_external(struct fcgrid *g, uint32_t area,
 /* Copies area's external forecast; its day count (0: none) goes to *n. */
 void fcgrid_get_external(const struct fcgrid *g, uint32_t area,
     struct fcgrid_ext d[FCGRID_EXT_DAYS], int *n, int64_t *at);
+
+/* Store records of the external forecasts: namespace FCGRID_EXT_NS, key
+ * the area's id.  save (deletes the record when the area has none): AQ_OK
+ * or the store's error; load: AQ_OK, AQ_ERR_NOTFOUND without a record,
+ * AQ_ERR_INVAL for a bad one, or the store's error. */
+#define FCGRID_EXT_NS "forecast.external"
+int fcgrid_ext_save(const struct fcgrid *g, uint32_t area, struct store *s,
+    const char *key) AQ_MUSTCHECK;
+int fcgrid_ext_load(struct fcgrid *g, uint32_t area, struct store *s,
+    const char *key) AQ_MUSTCHECK;
 
 /* Cells with a model, and cells with a forecast. */
 void fcgrid_counts(const struct fcgrid *g, uint32_t *models, uint32_t *ready);

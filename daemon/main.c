@@ -496,6 +496,16 @@ main(int argc, char **argv)
 			fatalx("cannot allocate the forecasts");
 		if (forecast_groups(state_conf(st), vh.fc) != AQ_OK)
 			fatalx("cannot allocate the forecasts' groups");
+		for (uint32_t a = 0;
+		     store != NULL && a < state_conf(st)->nareas; a++) {
+			const char *id = state_conf(st)->areas[a].id;
+			int rc = fcgrid_ext_load(vh.fc, a, store, id);
+
+			if (rc != AQ_OK && rc != AQ_ERR_NOTFOUND)
+				log_warnx("forecast: area %s: stored external "
+					  "forecast unreadable",
+				    id);
+		}
 		state_set_forecasts(st, vh.fc);
 		forecast_train(st, vh.fc);
 	}

@@ -2,6 +2,7 @@
 #include "sensors/ingest.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/fcgrid.h"
 #include "daemon/journal.h"
 #include "daemon/log.h"
 
@@ -91,6 +93,8 @@ static int64_t wall_ns(void);
 static void after_ns(struct timespec *t, int64_t ns);
 static int subscriber_decoder(const struct conf *c, const char *topic);
 static void subscribe_all(struct ingest *in);
+static bool ext_forecast(
+    struct ingest *in, const char *topic, const void *payload, size_t len);
 static void on_log(struct mosquitto *m, void *obj, int level, const char *msg);
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int count,
     const int *granted, const mosquitto_property *props);
@@ -481,6 +485,8 @@ on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 
 	(void)m;
 	(void)props;
+	if (ext_forecast(in, msg->topic, msg->payload, (size_t)msg->payloadlen))
+		return;
 	/* A retained leftover of a filter no longer wanted has no decoder;
 	 * every other message is queued or counted as lost. */
 	if (dec >= 0)
@@ -488,10 +494,99 @@ on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
 		    in, dec, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
+/*
+ * An external area forecast ([forecast] external_topic): handled here in
+ * the network thread (a few a day), not queued for the engine.  The area
+ * is the message's "area", or else the topic's last level.  Kept in the
+ * store when there is one.  Returns whether topic is the forecasts'.
+ */
+static bool
+ext_forecast(
+    struct ingest *in, const char *topic, const void *payload, size_t len)
+{
+	const struct conf *c = state_conf(in->st);
+	struct fcgrid *g = state_forecasts(in->st);
+	struct fcgrid_ext d[FCGRID_EXT_DAYS];
+	const char *area, *why = NULL;
+	bool match = false;
+	json_t *j, *days, *v;
+	json_error_t err;
+	size_t k;
+	int n = 0, ai = -1;
+
+	if (c->forecast_ext_topic[0] == '\0' ||
+	    mosquitto_topic_matches_sub(c->forecast_ext_topic, topic, &match) !=
+		MOSQ_ERR_SUCCESS ||
+	    !match)
+		return false;
+	if (g == NULL)
+		return true;
+	if ((j = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &err)) ==
+	    NULL) {
+		log_warnx("forecast: %s: not JSON (%s)", topic, err.text);
+		return true;
+	}
+	area = json_string_value(json_object_get(j, "area"));
+	if (area == NULL)
+		area = strrchr(topic, '/') ? strrchr(topic, '/') + 1 : topic;
+	for (uint32_t a = 0; a < c->nareas && ai < 0; a++)
+		if (strcmp(c->areas[a].id, area) == 0)
+			ai = (int)a;
+	days = json_object_get(j, "days");
+	if (ai < 0)
+		why = "no such area";
+	else if (!json_is_array(days) ||
+	    json_array_size(days) > FCGRID_EXT_DAYS)
+		why = "days: expected an array of at most 10 {date, aqi}";
+	json_array_foreach(days, k, v)
+	{
+		json_t *a = json_object_get(v, "aqi");
+		const char *ds = json_string_value(json_object_get(v, "date"));
+
+		if (why != NULL)
+			break;
+		if (ds == NULL || tz_parse_date(ds, &d[n].date) != AQ_OK ||
+		    !json_is_integer(a) || json_integer_value(a) < 0 ||
+		    json_integer_value(a) > 500) {
+			why = "days: expected {\"date\": \"YYYY-MM-DD\", "
+			      "\"aqi\": 0..500}";
+			break;
+		}
+		d[n++].aqi = (int)json_integer_value(a);
+	}
+	if (why == NULL &&
+	    fcgrid_set_external(g, (uint32_t)ai, d, n, (int64_t)time(NULL)) !=
+		AQ_OK)
+		why = "days: dates ascending, without repeats";
+	if (why != NULL)
+		log_warnx("forecast: %s: %s", topic, why);
+	else if (state_store(in->st) != NULL &&
+	    fcgrid_ext_save(g, (uint32_t)ai, state_store(in->st), area) !=
+		AQ_OK)
+		log_warnx(
+		    "forecast: area %s's external forecast not stored", area);
+	else
+		log_info("forecast: area %s: external forecast of %d days",
+		    c->areas[ai].id, n);
+	json_decref(j);
+	return true;
+}
+
 static void
 subscribe_all(struct ingest *in)
 {
 	const struct conf *c = state_conf(in->st);
+
+	if (c->forecast_ext_topic[0] != '\0') {
+		int r = mosquitto_subscribe_v5(
+		    in->mosq, NULL, c->forecast_ext_topic, 1, 0, NULL);
+
+		if (r != MOSQ_ERR_SUCCESS)
+			log_warnx("ingest: subscribe %s: %s",
+			    c->forecast_ext_topic, mosquitto_strerror(r));
+		else
+			in->subacks_due++;
+	}
 
 	for (int s = 0; s < c->nsubs; s++) {
 		int r = mosquitto_subscribe_v5(

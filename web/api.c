@@ -3885,6 +3885,11 @@ h_area_forecast(struct req *r)
 	if ((rc = fcgrid_set_external(g, (uint32_t)ai, d, n, r->now)) != AQ_OK)
 		return fail(r, MHD_HTTP_BAD_REQUEST,
 		    "days: AQI 0..500 and dates ascending, without repeats");
+	if (state_store(r->st) != NULL &&
+	    fcgrid_ext_save(g, (uint32_t)ai, state_store(r->st),
+		r->conf->areas[ai].id) != AQ_OK)
+		return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the forecast is in use but could not be stored");
 	return warning_answer(r, ai);
 }
 

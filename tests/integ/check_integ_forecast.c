@@ -61,6 +61,7 @@ write_conf(struct h_daemon *d, int mqtt_port)
 	    "[grid]\norigin = 40.0 116.0\ncell_size = 1000\nrows = 1\n"
 	    "cols = 2\n[area city]\nname = 城\nname_en = City\n"
 	    "cells = r000c000-r000c001\n[store]\ndir = %s/fc-store-%d\n"
+	    "[forecast]\nexternal_topic = cityfc/#\n"
 	    "[rule fc_pm]\nname = PM2.5 24 h mean forecast high\n"
 	    "when = forecast.pm25_24h.12h > 40\nseverity = warning\n",
 	    mqtt_port, tokens, h_tmpdir(), mqtt_port);
@@ -469,6 +470,87 @@ START_TEST(area_warning_levels)
 }
 END_TEST
 
+/* The area's warning (source and level) after up to secs; "" if none. */
+static const char *
+warning_wait(
+    const struct h_daemon *d, const char *source, const char *level, int secs)
+{
+	static char got[64];
+	long long end = h_ms() + secs * 1000LL;
+	long code;
+
+	for (;;) {
+		json_t *j = h_json(d, "/api/v1/areas/city/warning", &code);
+		const char *src =
+		    json_string_value(json_object_get(j, "source"));
+		const char *lvl =
+		    json_string_value(json_object_get(j, "level"));
+
+		snprintf(got, sizeof(got), "%s %s", src ? src : "?",
+		    lvl ? lvl : "?");
+		json_decref(j);
+		if ((src != NULL && lvl != NULL && strcmp(src, source) == 0 &&
+			strcmp(lvl, level) == 0) ||
+		    h_ms() > end)
+			return got;
+		h_sleep_ms(100);
+	}
+}
+
+/* The city forecast centre's forecast over MQTT ([forecast]
+ * external_topic) wins the area's warning, is kept across a restart, and
+ * a bad message changes nothing. */
+START_TEST(external_forecast_over_mqtt)
+{
+	struct h_proc broker;
+	struct h_daemon d;
+	struct mosquitto *m;
+	int port = 0;
+	char body[1024], date[16];
+	size_t k = 0;
+	static const int red[] = {250, 320, 310, 210};
+
+	h_broker_start(&broker, &port);
+	write_conf(&d, port);
+	h_daemon_start(&d, "fc-ext.log");
+	ck_assert_ptr_nonnull(h_log_wait(&d.proc, "subscribed; ready", 30));
+	ck_assert_str_eq(warning_wait(&d, "none", "none", 0), "none none");
+
+	k += (size_t)snprintf(body, sizeof(body), "{\"days\":[");
+	for (int i = 0; i < 4; i++) {
+		local_date(i, date, sizeof(date));
+		k += (size_t)snprintf(body + k, sizeof(body) - k,
+		    "%s{\"date\":\"%s\",\"aqi\":%d}", i > 0 ? "," : "", date,
+		    red[i]);
+	}
+	snprintf(body + k, sizeof(body) - k, "]}");
+	ck_assert_ptr_nonnull(m = h_mqtt(port, "centre"));
+	/* The area from the topic's last level. */
+	h_publish(m, "cityfc/city", body, strlen(body), 1);
+	ck_assert_str_eq(
+	    warning_wait(&d, "external", "red", 15), "external red");
+	/* Not JSON, an unknown area, an AQI out of range: ignored, logged. */
+	h_publish(m, "cityfc/city", "{", 1, 1);
+	snprintf(body, sizeof(body), "{\"area\":\"nowhere\",\"days\":[]}");
+	h_publish(m, "cityfc/x", body, strlen(body), 1);
+	snprintf(body, sizeof(body),
+	    "{\"days\":[{\"date\":\"2026-12-01\",\"aqi\":900}]}");
+	h_publish(m, "cityfc/city", body, strlen(body), 1);
+	ck_assert_ptr_nonnull(h_log_wait(&d.proc, "0..500", 15));
+	ck_assert_str_eq(
+	    warning_wait(&d, "external", "red", 0), "external red");
+	h_mqtt_close(m);
+
+	/* Kept in the store: the restarted daemon still warns red. */
+	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
+	h_daemon_start(&d, "fc-ext2.log");
+	ck_assert_str_eq(
+	    warning_wait(&d, "external", "red", 0), "external red");
+	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
+	h_stop(&broker, SIGTERM, 5);
+}
+END_TEST
+
 static Suite *
 integ_suite(void)
 {
@@ -479,6 +561,7 @@ integ_suite(void)
 	tcase_add_test(tc, forecast_from_a_replay);
 	tcase_add_test(tc, relearns_after_restart);
 	tcase_add_test(tc, area_warning_levels);
+	tcase_add_test(tc, external_forecast_over_mqtt);
 	suite_add_tcase(s, tc);
 	return s;
 }
