@@ -242,6 +242,56 @@ START_TEST(local_episode_red_then_clears_with_hysteresis)
 }
 END_TEST
 
+/* Several sites red at the same hour: one notice per receiver and kind,
+ * the inspectors' listing every site, each contact's only its own. */
+START_TEST(sites_red_together_one_notice_per_receiver)
+{
+	struct site_engine *e;
+	int64_t t0 = at("2026-11-10T00:00:00+08:00");
+	uint32_t insp = MAXN, c1 = MAXN, c2 = MAXN;
+	bool s1 = false, s2 = false;
+
+	load("[sites]\ninspectors = insp\n");
+	e = engine(NULL);
+	for (int k = 0; k < 3; k++) {
+		double v = k == 1 ? 400 : 60;
+
+		background(e, t0 + (int64_t)k * H, 50);
+		reading(e, "dust-1", t0 + (int64_t)k * H, v);
+		reading(e, "dust-2", t0 + (int64_t)k * H, v);
+	}
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	ck_assert_int_eq(status(e, "s2"), SITE_RED);
+	ck_assert_uint_eq(site_engine_pending(e), 2);
+	site_engine_flush(e, 1000, on_notice, take_id, NULL);
+	/* Not one notice per site and receiver (4): one per receiver. */
+	ck_assert_uint_eq(ngot, 3);
+	for (uint32_t k = 0; k < ngot; k++) {
+		ck_assert_int_eq(got[k].kind, NOTICE_FIRING);
+		if (strcmp(got[k].to, "insp") == 0)
+			insp = k;
+		else if (strcmp(got[k].to, "c1") == 0)
+			c1 = k;
+		else if (strcmp(got[k].to, "c2") == 0)
+			c2 = k;
+	}
+	ck_assert_uint_lt(insp, MAXN);
+	ck_assert_uint_lt(c1, MAXN);
+	ck_assert_uint_lt(c2, MAXN);
+	ck_assert_uint_eq(got[insp].nalerts, 2);
+	for (uint32_t a = 0; a < 2; a++) {
+		s1 |= strcmp(got[insp].alerts[a].fingerprint, "site-s1") == 0;
+		s2 |= strcmp(got[insp].alerts[a].fingerprint, "site-s2") == 0;
+	}
+	ck_assert(s1 && s2);
+	ck_assert_uint_eq(got[c1].nalerts, 1);
+	ck_assert_str_eq(got[c1].alerts[0].fingerprint, "site-s1");
+	ck_assert_uint_eq(got[c2].nalerts, 1);
+	ck_assert_str_eq(got[c2].alerts[0].fingerprint, "site-s2");
+	site_engine_free(e);
+}
+END_TEST
+
 START_TEST(minimum_duration_to_enter)
 {
 	struct site_engine *e;
@@ -671,6 +721,7 @@ site_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, regional_haze_stays_below_red);
 	tcase_add_test(tc, local_episode_red_then_clears_with_hysteresis);
+	tcase_add_test(tc, sites_red_together_one_notice_per_receiver);
 	tcase_add_test(tc, minimum_duration_to_enter);
 	tcase_add_test(tc, background_wait_then_absolute_only);
 	tcase_add_test(tc, blacklist_across_local_month_boundary);
