@@ -54,8 +54,8 @@ static bool cell_unknown(
 static void log_liveness(struct service *svc, uint32_t n, int64_t now);
 static void flush_sites(struct service *svc, int64_t now);
 static bool site_owns(void *ctx, const char *sensor);
-static int site_reading(
-    void *ctx, const char *sensor, const struct reading *r, int64_t now);
+static int site_reading(void *ctx, const char *sensor, const struct reading *r,
+    double tsp, int64_t now);
 
 int
 service_check(const struct conf *c, FILE *errs)
@@ -612,8 +612,8 @@ site_owns(void *ctx, const char *sensor)
 }
 
 static int
-site_reading(
-    void *ctx, const char *sensor, const struct reading *r, int64_t now)
+site_reading(void *ctx, const char *sensor, const struct reading *r, double tsp,
+    int64_t now)
 {
 	struct service *svc = ctx;
 	int64_t site = site_engine_sensor(svc->sites, sensor);
@@ -622,7 +622,7 @@ site_reading(
 	if (site < 0)
 		return AQ_ERR_INVAL;
 	pthread_mutex_lock(&svc->mu);
-	rc = site_engine_reading(svc->sites, (uint32_t)site, r, now);
+	rc = site_engine_reading(svc->sites, (uint32_t)site, r, tsp, now);
 	pthread_mutex_unlock(&svc->mu);
 	return rc;
 }

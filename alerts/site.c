@@ -27,8 +27,8 @@ static const char *const kind_names[] = {
 /* A closed hour of a site. */
 struct hour_rec {
 	int64_t hour; /* index; NO_HOUR: empty slot */
-	bool has10, has25, has_bg, has_bg25, judged;
-	double pm10, pm25, bg, bg25;
+	bool has10, has25, has_bg, has_bg25, judged, hastsp;
+	double pm10, pm25, bg, bg25, tsp;
 };
 
 /* The month counts of one site. */
@@ -41,20 +41,20 @@ struct month {
 /* What the engine knows of one site. */
 struct site_rt {
 	int64_t open_hour; /* accumulating; NO_HOUR: none */
-	double sum10, sum25;
-	int64_t cov10, cov25; /* seconds covered */
-	int64_t last_ts;      /* newest reading's ts; INT64_MIN: none */
-	int64_t newest;       /* newest closed hour */
-	int64_t judged;       /* newest judged hour */
-	int64_t prev_data;    /* newest judged hour with data */
+	double sum10, sum25, sumtsp;
+	int64_t cov10, cov25, covtsp; /* seconds covered */
+	int64_t last_ts;              /* newest reading's ts; INT64_MIN: none */
+	int64_t newest;               /* newest closed hour */
+	int64_t judged;               /* newest judged hour */
+	int64_t prev_data;            /* newest judged hour with data */
 	struct hour_rec ring[SITE_HOURS];
 	enum site_status status;
 	int64_t since;
 	int up_run, down_run;
 	enum site_status up_min, down_max;
 	struct site_eval last;
-	bool has25;
-	double pm25;
+	bool has25, hastsp;
+	double pm25, tsp;
 	int64_t last_hour; /* end of the newest judged hour with data */
 	struct site_change changes[SITE_CHANGES];
 	uint32_t nchanges;     /* ever added (ring index: % SITE_CHANGES) */
@@ -186,6 +186,10 @@ site_rules_from(const struct conf *c, struct site_rules *out)
 	out->y25_ex_roll = c->site25_yellow_excess_roll;
 	out->r25_roll = c->site25_red_roll;
 	out->r25_ex_roll = c->site25_red_excess_roll;
+	out->ytsp_1h = c->sitetsp_yellow_1h;
+	out->rtsp_1h = c->sitetsp_red_1h;
+	out->ytsp_roll = c->sitetsp_yellow_roll;
+	out->rtsp_roll = c->sitetsp_red_roll;
 	out->clear_ratio = c->site_clear_ratio;
 	out->min_hours = (int)c->site_min_hours;
 	out->clear_hours = (int)c->site_clear_hours;
@@ -479,8 +483,14 @@ site_level(const struct site_rules *r, const struct site_eval *e, double scale)
 	enum site_status b =
 	    level_of(t25, e->has25_1h, e->v25_1h, e->has25_bg, e->bg25,
 		e->has25_roll, e->roll25, e->has25_bgroll, e->bgroll25, scale);
+	const double ttsp[8] = {
+	    r->rtsp_1h, 0, r->rtsp_roll, 0, r->ytsp_1h, 0, r->ytsp_roll, 0};
+	enum site_status c = level_of(ttsp, e->hastsp_1h, e->tsp_1h, false, 0,
+	    e->hastsp_roll, e->tsp_roll, false, 0, scale);
 
-	return a > b ? a : b;
+	if (b > a)
+		a = b;
+	return c > a ? c : a;
 }
 
 static int
@@ -685,15 +695,17 @@ close_hour(struct site_engine *e, struct site_rt *rt)
 	hr->pm10 = hr->has10 ? rt->sum10 / (double)rt->cov10 : 0;
 	hr->has25 = rt->cov25 >= SITE_COVERAGE;
 	hr->pm25 = hr->has25 ? rt->sum25 / (double)rt->cov25 : 0;
+	hr->hastsp = rt->covtsp >= SITE_COVERAGE;
+	hr->tsp = hr->hastsp ? rt->sumtsp / (double)rt->covtsp : 0;
 	rt->newest = rt->open_hour;
 	rt->open_hour = NO_HOUR;
-	rt->sum10 = rt->sum25 = 0;
-	rt->cov10 = rt->cov25 = 0;
+	rt->sum10 = rt->sum25 = rt->sumtsp = 0;
+	rt->cov10 = rt->cov25 = rt->covtsp = 0;
 }
 
 int
-site_engine_reading(
-    struct site_engine *e, uint32_t site, const struct reading *r, int64_t now)
+site_engine_reading(struct site_engine *e, uint32_t site,
+    const struct reading *r, double tsp, int64_t now)
 {
 	struct site_rt *rt = &e->rt[site];
 	int64_t h, end, cov;
@@ -719,6 +731,10 @@ site_engine_reading(
 	if (r->has & (1u << POL_PM25)) {
 		rt->sum25 += r->v[POL_PM25] * (double)cov;
 		rt->cov25 += cov;
+	}
+	if (isfinite(tsp)) {
+		rt->sumtsp += tsp * (double)cov;
+		rt->covtsp += cov;
 	}
 	rt->last_ts = r->ts;
 	rt->dirty = true;
@@ -866,16 +882,17 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	int64_t end = tz_hour_end(e->z, hr->hour);
 	int32_t date = tz_hour_day(e->z, hr->hour);
 	enum site_status raise, hold;
-	double sum = 0, sumbg = 0, sum25 = 0, sumbg25 = 0;
-	int n = 0, nbg = 0, n25 = 0, nbg25 = 0, need = (r->rolling * 5 + 5) / 6;
+	double sum = 0, sumbg = 0, sum25 = 0, sumbg25 = 0, sumtsp = 0;
+	int n = 0, nbg = 0, n25 = 0, nbg25 = 0, ntsp = 0,
+	    need = (r->rolling * 5 + 5) / 6;
 
 	hr->judged = true;
 	rt->judged = hr->hour;
 	hr->has_bg = bg_at(e, rt, hr->hour, false, &hr->bg);
 	hr->has_bg25 = bg_at(e, rt, hr->hour, true, &hr->bg25);
 	rt->dirty = true;
-	if ((!hr->has10 && !hr->has25) || (d->from != 0 && date < d->from) ||
-	    (d->to != 0 && date > d->to)) {
+	if ((!hr->has10 && !hr->has25 && !hr->hastsp) ||
+	    (d->from != 0 && date < d->from) || (d->to != 0 && date > d->to)) {
 		/* No mean, or the site is not active: nothing to judge,
 		 * and the runs of hours are broken. */
 		rt->up_run = rt->down_run = 0;
@@ -890,6 +907,8 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	ev.v25_1h = hr->pm25;
 	ev.has25_bg = hr->has_bg25;
 	ev.bg25 = hr->bg25;
+	ev.hastsp_1h = hr->hastsp;
+	ev.tsp_1h = hr->tsp;
 	for (int i = 0; i < r->rolling; i++) {
 		const struct hour_rec *p =
 		    &rt->ring[(hr->hour - i) % SITE_HOURS];
@@ -912,6 +931,10 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 				nbg25++;
 			}
 		}
+		if (p->hastsp) {
+			sumtsp += p->tsp;
+			ntsp++;
+		}
 	}
 	ev.has_roll = n >= need;
 	ev.roll = n > 0 ? sum / n : 0;
@@ -921,6 +944,8 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	ev.roll25 = n25 > 0 ? sum25 / n25 : 0;
 	ev.has25_bgroll = ev.has25_roll && nbg25 >= need;
 	ev.bgroll25 = nbg25 > 0 ? sumbg25 / nbg25 : 0;
+	ev.hastsp_roll = ntsp >= need;
+	ev.tsp_roll = ntsp > 0 ? sumtsp / ntsp : 0;
 	if (rt->prev_data != hr->hour - 1)
 		rt->up_run = rt->down_run = 0;
 	rt->prev_data = hr->hour;
@@ -928,6 +953,8 @@ judge(struct site_engine *e, uint32_t site, struct hour_rec *hr)
 	rt->last_hour = end;
 	rt->has25 = hr->has25;
 	rt->pm25 = hr->pm25;
+	rt->hastsp = hr->hastsp;
+	rt->tsp = hr->tsp;
 	raise = site_level(r, &ev, 1.0);
 	hold = site_level(r, &ev, r->clear_ratio);
 	if (raise > rt->status) {
@@ -988,7 +1015,8 @@ change(
 	rt->status = to;
 	rt->since = hour_end;
 	if (e->store != NULL &&
-	    (o = json_pack("{s:s,s:i,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+	    (o = json_pack("{s:s,s:i,s:i,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+			   "s:o,s:o}",
 		 "site", c->site, "from", (int)c->from, "to", (int)c->to,
 		 "hour", (json_int_t)hour_end, "pm10_1h",
 		 num(c->e.has_1h, c->e.v1h), "background",
@@ -998,7 +1026,9 @@ change(
 		 num(c->e.has25_1h, c->e.v25_1h), "pm25_background",
 		 num(c->e.has25_bg, c->e.bg25), "pm25_rolling",
 		 num(c->e.has25_roll, c->e.roll25), "pm25_background_rolling",
-		 num(c->e.has25_bgroll, c->e.bgroll25))) != NULL) {
+		 num(c->e.has25_bgroll, c->e.bgroll25), "tsp_1h",
+		 num(c->e.hastsp_1h, c->e.tsp_1h), "tsp_rolling",
+		 num(c->e.hastsp_roll, c->e.tsp_roll))) != NULL) {
 		if ((text = json_dumps(o, JSON_COMPACT)) != NULL)
 			if (store_log_append(e->store, NS_LOG, text,
 				strlen(text), &c->id) != AQ_OK)
@@ -1087,10 +1117,10 @@ put_site(struct site_engine *e, uint32_t site)
 		if (hr->hour == NO_HOUR)
 			continue;
 		json_array_append_new(hours,
-		    json_pack("[I,o,o,o,b,o]", (json_int_t)hr->hour,
+		    json_pack("[I,o,o,o,b,o,o]", (json_int_t)hr->hour,
 			num(hr->has10, hr->pm10), num(hr->has25, hr->pm25),
 			num(hr->has_bg, hr->bg), hr->judged,
-			num(hr->has_bg25, hr->bg25)));
+			num(hr->has_bg25, hr->bg25), num(hr->hastsp, hr->tsp)));
 	}
 	o = json_pack("{s:i,s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:I,"
 		      "s:I,s:I,s:o}",
@@ -1104,6 +1134,9 @@ put_site(struct site_engine *e, uint32_t site)
 	    hours);
 	if (o == NULL)
 		return;
+	/* TSP's open hour; absent in a record from before TSP rules. */
+	json_object_set_new(o, "covtsp", json_integer((json_int_t)rt->covtsp));
+	json_object_set_new(o, "sumtsp", json_real(rt->sumtsp));
 	if ((text = json_dumps(o, JSON_COMPACT)) != NULL &&
 	    store_rec_put(e->store, NS_SITE, e->defs[site].id, text,
 		strlen(text)) == AQ_OK)
@@ -1163,6 +1196,13 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 		rt->cov25 = c25;
 		rt->sum10 = s10;
 		rt->sum25 = s25;
+		{
+			bool has;
+			double ct = dbl(json_object_get(o, "covtsp"), &has);
+
+			rt->covtsp = has ? (int64_t)ct : 0;
+			rt->sumtsp = dbl(json_object_get(o, "sumtsp"), &has);
+		}
 		rt->last_ts = last;
 		rt->newest = newest;
 		rt->judged = judged;
@@ -1184,6 +1224,7 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 			hr.bg = dbl(json_array_get(h, 3), &hr.has_bg);
 			/* Absent in a record from before PM2.5 rules. */
 			hr.bg25 = dbl(json_array_get(h, 5), &hr.has_bg25);
+			hr.tsp = dbl(json_array_get(h, 6), &hr.hastsp);
 			hr.judged = judged_b;
 			rt->ring[hour % SITE_HOURS] = hr;
 		}
@@ -1192,7 +1233,8 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 		     k != NO_HOUR && k > rt->judged - SITE_HOURS; k--) {
 			const struct hour_rec *hr = &rt->ring[k % SITE_HOURS];
 
-			if (hr->hour == k && (hr->has10 || hr->has25) &&
+			if (hr->hour == k &&
+			    (hr->has10 || hr->has25 || hr->hastsp) &&
 			    hr->judged) {
 				rt->last_hour = tz_hour_end(e->z, k);
 				rt->last.has_1h = hr->has10;
@@ -1203,8 +1245,12 @@ load_site(void *ctx, const char *key, const void *value, size_t len)
 				rt->last.v25_1h = hr->pm25;
 				rt->last.has25_bg = hr->has_bg25;
 				rt->last.bg25 = hr->bg25;
+				rt->last.hastsp_1h = hr->hastsp;
+				rt->last.tsp_1h = hr->tsp;
 				rt->has25 = hr->has25;
 				rt->pm25 = hr->pm25;
+				rt->hastsp = hr->hastsp;
+				rt->tsp = hr->tsp;
 				break;
 			}
 		}
@@ -1293,6 +1339,10 @@ load_change(void *ctx, int64_t id, const void *value, size_t len)
 		c->e.bgroll25 =
 		    dbl(json_object_get(o, "pm25_background_rolling"),
 			&c->e.has25_bgroll);
+		c->e.tsp_1h =
+		    dbl(json_object_get(o, "tsp_1h"), &c->e.hastsp_1h);
+		c->e.tsp_roll =
+		    dbl(json_object_get(o, "tsp_rolling"), &c->e.hastsp_roll);
 	}
 	json_decref(o);
 	return 0;
@@ -1388,7 +1438,7 @@ fill_alert(const struct site_engine *e, const struct site_change *c,
 	const struct site_def *d = site >= 0 ? &e->defs[site] : NULL;
 	const struct conf_cell *cc =
 	    d != NULL ? &e->conf->cells[d->cell] : NULL;
-	char v[32], bg[32], ex[32], p25[96] = "", p25zh[96] = "";
+	char v[32], bg[32], ex[32], p25[160] = "", p25zh[160] = "";
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->fingerprint, sizeof(a->fingerprint), "site-%s", c->site);
@@ -1418,6 +1468,14 @@ fill_alert(const struct site_engine *e, const struct site_change *c,
 		    v25, bg25);
 		snprintf(p25zh, sizeof(p25zh), "；PM2.5 1小时 %s，背景 %s", v25,
 		    bg25);
+	}
+	if (c->e.hastsp_1h) {
+		size_t l = strlen(p25), lz = strlen(p25zh);
+
+		snprintf(p25 + l, sizeof(p25) - l, "; TSP 1h %.0f ug/m3",
+		    c->e.tsp_1h);
+		snprintf(p25zh + lz, sizeof(p25zh) - lz, "；TSP 1小时 %.0f",
+		    c->e.tsp_1h);
 	}
 	snprintf(a->summary, sizeof(a->summary),
 	    "Dust site %s (%s): %s -> %s; PM10 1h %s ug/m3, background %s, "
@@ -1542,6 +1600,8 @@ site_engine_info(const struct site_engine *e, uint32_t site, int64_t now,
 	out->e = rt->last;
 	out->has_pm25 = rt->has25 && rt->last_hour != 0;
 	out->pm25_1h = rt->pm25;
+	out->has_tsp = rt->hastsp && rt->last_hour != 0;
+	out->tsp_1h = rt->tsp;
 	t = out->last_seen != 0 ? out->last_seen : now;
 	date = tz_date(e->z, t);
 	out->active =
@@ -1599,6 +1659,8 @@ site_engine_hours(const struct site_engine *e, uint32_t site, int64_t *hours,
 		ev[n].v25_1h = hr->pm25;
 		ev[n].has25_bg = hr->has_bg25;
 		ev[n].bg25 = hr->bg25;
+		ev[n].hastsp_1h = hr->hastsp;
+		ev[n].tsp_1h = hr->tsp;
 		n++;
 	}
 	return n;

@@ -10,8 +10,9 @@
  * (state.h's state_divert) and site_engine_reading() averages them into
  * hours.  The background of an hour is the PM10 (and PM2.5) 1-hour value
  * of the site's grid cell and its neighbours, as published
- * (site_engine_view()); a site's status is the worse of its PM10 and
- * PM2.5 rules (PM2.5 when its monitor measures it).
+ * (site_engine_view()); a site's status is the worst of its PM10, PM2.5
+ * and TSP rules (PM2.5 and TSP when its monitor measures them).  TSP is
+ * judged on absolute thresholds only: no ambient station measures it.
  * Each complete hour of a site is judged, in hour order, once its
  * background is known: every background cell has published that hour, or
  * one is past it (or, when they have all been silent for background_wait
@@ -88,6 +89,8 @@ struct site_rules {
 	/* The same for PM2.5, when the monitor measures it. */
 	double y25_1h, y25_ex_1h, r25_1h, r25_ex_1h;
 	double y25_roll, y25_ex_roll, r25_roll, r25_ex_roll;
+	/* TSP's, absolute only. */
+	double ytsp_1h, rtsp_1h, ytsp_roll, rtsp_roll;
 	double clear_ratio;
 	int min_hours, clear_hours;
 	int64_t bg_wait;
@@ -100,6 +103,8 @@ struct site_eval {
 	double v1h, bg, roll, bgroll;
 	bool has25_1h, has25_bg, has25_roll, has25_bgroll; /* PM2.5 */
 	double v25_1h, bg25, roll25, bgroll25;
+	bool hastsp_1h, hastsp_roll; /* TSP */
+	double tsp_1h, tsp_roll;
 };
 
 /* One status change. */
@@ -121,7 +126,9 @@ struct site_info {
 	int64_t last_seen;  /* newest reading, Unix s; 0: none */
 	struct site_eval e; /* at last_hour */
 	bool has_pm25;
-	double pm25_1h;               /* at last_hour */
+	double pm25_1h; /* at last_hour */
+	bool has_tsp;
+	double tsp_1h;                /* at last_hour */
 	uint32_t red_hours, episodes; /* this month (of last_hour) */
 };
 
@@ -143,8 +150,8 @@ int site_load(const struct conf *c, struct site_def **defs, uint32_t *n,
 void site_rules_from(const struct conf *c, struct site_rules *out);
 
 /* The status an hour asks for with every threshold times scale (1 to
- * enter a status, clear_ratio to hold it): the worse of PM10's and
- * PM2.5's. */
+ * enter a status, clear_ratio to hold it): the worst of PM10's, PM2.5's
+ * and TSP's. */
 enum site_status site_level(
     const struct site_rules *r, const struct site_eval *e, double scale);
 
@@ -165,9 +172,10 @@ uint32_t site_engine_count(const struct site_engine *e);
 /* Index of the site whose monitor sensor is, or -1.  Immutable after
  * site_engine_new(): any thread, no lock. */
 int64_t site_engine_sensor(const struct site_engine *e, const char *sensor);
-/* A reading of a site's monitor: AQ_OK, AQ_ERR_DUP, AQ_ERR_STALE. */
+/* A reading of a site's monitor, with its TSP (ug/m3; NAN: none):
+ * AQ_OK, AQ_ERR_DUP, AQ_ERR_STALE. */
 int site_engine_reading(struct site_engine *e, uint32_t site,
-    const struct reading *r, int64_t now) AQ_MUSTCHECK;
+    const struct reading *r, double tsp, int64_t now) AQ_MUSTCHECK;
 /* A cell's published view (its PM10 1-hour value is background); now:
  * the wall clock.  Nothing is judged until site_engine_settle(). */
 void site_engine_view(

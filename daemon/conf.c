@@ -301,6 +301,26 @@ static const struct opt opts[] = {
 	100000, "50", NULL, NULL,
 	"... at least this over the PM2.5 background's rolling mean (ug/m3; "
 	"ours, PM10's 100 halved).  Both thresholds 0: the rule is off."},
+    {"sites", "tsp_yellow_1h", T_DBL, C(sitetsp_yellow_1h), 0, 0, 100000, "700",
+	NULL, NULL,
+	"Yellow by TSP (when the monitor measures it; absolute only, as no "
+	"ambient station measures TSP): TSP 1-hour mean at least this "
+	"(ug/m3; Shaanxi DB61/1078-2017's hourly limit for the structure "
+	"and finishing stages, 0.7 mg/m3).  0: the rule is off."},
+    {"sites", "tsp_red_1h", T_DBL, C(sitetsp_red_1h), 0, 0, 100000, "800", NULL,
+	NULL,
+	"Red by TSP: 1-hour mean at least this (ug/m3; DB61/1078-2017's "
+	"hourly limit for demolition, earthwork and foundations, 0.8 mg/m3; "
+	"Liaoning DB21/2642-2016 sets the same as a 5-minute limit in "
+	"built-up areas)."},
+    {"sites", "tsp_yellow_rolling", T_DBL, C(sitetsp_yellow_roll), 0, 0, 100000,
+	"300", NULL, NULL,
+	"Yellow also: the rolling TSP mean at least this (ug/m3; the GB 3095 "
+	"grade II 24-hour TSP limit)."},
+    {"sites", "tsp_red_rolling", T_DBL, C(sitetsp_red_roll), 0, 0, 100000,
+	"600", NULL, NULL,
+	"Red also: the rolling TSP mean at least this (ug/m3; ours, twice "
+	"the yellow one)."},
     {"sites", "clear_ratio", T_DBL, C(site_clear_ratio), 0, 0.1, 1, "0.8", NULL,
 	NULL,
 	"Hysteresis: a status holds while its conditions hold with every "

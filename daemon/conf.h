@@ -173,6 +173,8 @@ struct conf {
 	double site25_red_1h, site25_red_excess_1h;
 	double site25_yellow_roll, site25_yellow_excess_roll;
 	double site25_red_roll, site25_red_excess_roll;
+	double sitetsp_yellow_1h, sitetsp_red_1h; /* TSP: absolute only */
+	double sitetsp_yellow_roll, sitetsp_red_roll;
 	double site_clear_ratio;  /* hysteresis: thresholds x this to clear */
 	int64_t site_min_hours;   /* hours a worse status must hold */
 	int64_t site_clear_hours; /* hours a better status must hold */

@@ -198,14 +198,15 @@ const struct fault *state_faults(const struct state *st);
  * Sensors whose readings are not ambient air (a dust site's boundary
  * monitor): owns() says whether id is one (any thread; it must not
  * block), reading() takes a reading of such a sensor after QC in place of
- * the grid's engine and returns AQ_OK, AQ_ERR_DUP (already seen) or
+ * the grid's engine, with its TSP (ug/m3, a site-only quantity; NAN when
+ * not measured), and returns AQ_OK, AQ_ERR_DUP (already seen) or
  * AQ_ERR_STALE (older than what it holds).  Called on the ingest thread.
  * Set before ingest starts; NULL fns: every sensor is ambient.
  */
 struct state_divert {
 	bool (*owns)(void *ctx, const char *sensor);
 	int (*reading)(void *ctx, const char *sensor, const struct reading *r,
-	    int64_t now);
+	    double tsp, int64_t now);
 	void *ctx;
 };
 void state_set_divert(struct state *st, const struct state_divert *d);

@@ -379,6 +379,7 @@ static const struct {
     {"wd", true, MET_WD},
     {"pres", true, MET_PRES},
     {"pressure", true, MET_PRES},
+    {"tsp", true, MET_TSP},
 };
 
 /*
@@ -402,7 +403,8 @@ static const struct {
     {"ppb", UNIT_PPB, 1},
 };
 
-/* SenML units of the weather fields, into degC, %, m/s, degrees and hPa:
+/* SenML units of the weather fields, into degC, %, m/s, degrees and hPa,
+ * and of TSP, into ug/m3:
  * value * scale + offset.  "/" is RFC 8428's ratio (0 ... 1). */
 static const struct {
 	const char *name;
@@ -420,6 +422,9 @@ static const struct {
     {"rad", MET_WD, 57.29577951308232, 0},
     {"Pa", MET_PRES, 0.01, 0},
     {"hPa", MET_PRES, 1, 0},
+    {"ug/m3", MET_TSP, 1, 0},
+    {"mg/m3", MET_TSP, 1000, 0},
+    {"kg/m3", MET_TSP, 1e9, 0},
 };
 
 /* AirGradient keys we read; a compensated value is preferred to the raw
@@ -1322,7 +1327,10 @@ native_key_bytes(const unsigned char *s, size_t len)
 		    : IS("so2")     ? NF_POL + POL_SO2
 				    : -1;
 	case 't':
-		return IS("ts") ? NF_TS : IS("temp") ? NF_MET + MET_TEMP : -1;
+		return IS("ts")  ? NF_TS
+		    : IS("temp") ? NF_MET + MET_TEMP
+		    : IS("tsp")  ? NF_MET + MET_TSP
+				 : -1;
 	case 'u':
 		return IS("units") ? NF_UNITS : -1;
 	case 'w':

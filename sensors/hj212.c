@@ -140,6 +140,7 @@ static const struct {
     {"a01006", true, MET_PRES, 10}, /* air pressure, kPa to hPa */
     {"a01007", true, MET_WS, 1},    /* wind speed, m/s */
     {"a01008", true, MET_WD, 1},    /* wind direction, degrees */
+    {"a34001", true, MET_TSP, 1},   /* TSP, ug/m3 like PM10 (a dust site) */
 };
 #define CODES (sizeof(codes) / sizeof(codes[0]))
 

@@ -263,7 +263,10 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 			r.period = d->period;
 			r.has = d->has;
 			memcpy(r.v, d->v, sizeof(r.v));
-			rc = div->reading(div->ctx, d->sensor, &r, now);
+			rc = div->reading(div->ctx, d->sensor, &r,
+			    (d->met_has & (1u << MET_TSP)) ? d->met[MET_TSP]
+							   : NAN,
+			    now);
 			if (rc == AQ_OK) {
 				applied++;
 				continue;

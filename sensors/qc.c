@@ -62,8 +62,22 @@ qc_check(const struct qc_conf *c, struct decoded *r, int64_t now,
 	}
 	/* Weather fields feed no index: a bad one is forgotten, not counted. */
 	for (int m = 0; m < MET_COUNT; m++)
-		if (!isfinite(r->met[m]))
+		if (m != MET_TSP && !isfinite(r->met[m]))
 			r->met_has &= ~(UINT32_C(1) << m);
+	/* TSP (a dust site's) is checked like a pollutant and counted, but
+	 * never decides whether the reading is refused. */
+	if (r->met_has & (UINT32_C(1) << MET_TSP)) {
+		double v = r->met[MET_TSP];
+		enum reason bad = !isfinite(v) ? REASON_NOT_FINITE
+		    : v < 0                    ? REASON_NEGATIVE
+		    : v > QC_TSP_MAX           ? REASON_OUT_OF_RANGE
+					       : REASON_COUNT;
+
+		if (bad != REASON_COUNT) {
+			r->met_has &= ~(UINT32_C(1) << MET_TSP);
+			dropped[bad]++;
+		}
+	}
 	if (r->has != 0)
 		return AQ_OK;
 	*why = reasons == (UINT32_C(1) << gone) ? gone : REASON_NO_VALUES;

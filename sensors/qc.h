@@ -22,6 +22,9 @@ struct qc_conf {
 	int64_t max_future;    /* seconds a timestamp may lead the clock */
 };
 
+/* TSP's bound, ug/m3: twice PM10's (TSP holds PM10 and coarser dust). */
+#define QC_TSP_MAX 20000
+
 /* Bounds well above any real reading (README.md lists them). */
 void qc_defaults(struct qc_conf *c);
 

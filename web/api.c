@@ -1004,7 +1004,8 @@ static const struct {
 	"background:number? excess:number? pm10_rolling:number? "              \
 	"background_rolling:number? pm25_1h:number? pm25_background:number? "  \
 	"pm25_excess:number? pm25_rolling:number? "                            \
-	"pm25_background_rolling:number? red_hours:integer episodes:integer"
+	"pm25_background_rolling:number? tsp_1h:number? tsp_rolling:number? "  \
+	"red_hours:integer episodes:integer"
 static const struct schema_def schemas[] = {
     {"Error", "An error.", "error:string"},
     {"ForecastValue",
@@ -1205,8 +1206,8 @@ static const struct schema_def schemas[] = {
     {"DeadLetterList", "Dead letters.", "count:integer results:[#DeadLetter]"},
     {"Site",
 	"A dust site and its status (ug/m3; null: unknown).  excess is "
-	"pm10_1h minus background; the pm25_ values are PM2.5's (null when "
-	"the monitor does not measure it).",
+	"pm10_1h minus background; the pm25_ values are PM2.5's and the tsp_ "
+	"ones TSP's (null when the monitor does not measure it).",
 	SITE_PROPS},
     {"SiteList", "Dust sites.", "count:integer results:[#Site]"},
     {"SiteChange", "A change of a site's status, judged at hour.",
@@ -1214,10 +1215,10 @@ static const struct schema_def schemas[] = {
 	"hour:date-time pm10_1h:number? background:number? excess:number? "
 	"pm10_rolling:number? background_rolling:number? pm25_1h:number? "
 	"pm25_background:number? pm25_rolling:number? "
-	"pm25_background_rolling:number?"},
+	"pm25_background_rolling:number? tsp_1h:number? tsp_rolling:number?"},
     {"SiteHour", "A judged hour of a site.",
 	"hour:date-time pm10_1h:number? background:number? excess:number? "
-	"pm25_1h:number? pm25_background:number?"},
+	"pm25_1h:number? pm25_background:number? tsp_1h:number?"},
     {"SiteDetail", "A dust site with its changes and hours.",
 	SITE_PROPS " receivers:[string] sensors:[string] from:date? to:date? "
 		   "changes:[#SiteChange] hours:[#SiteHour]"},
@@ -6645,6 +6646,9 @@ site_json(struct req *r, const struct site_info *si)
 	    o, "pm25_rolling", jnum(hour && e->has25_roll, e->roll25));
 	json_object_set_new(o, "pm25_background_rolling",
 	    jnum(hour && e->has25_bgroll, e->bgroll25));
+	json_object_set_new(o, "tsp_1h", jnum(si->has_tsp, si->tsp_1h));
+	json_object_set_new(
+	    o, "tsp_rolling", jnum(hour && e->hastsp_roll, e->tsp_roll));
 	return o;
 }
 
@@ -6718,37 +6722,46 @@ h_site(struct req *r)
 	    r->a->svc, (uint32_t)site, changes, SITE_CHANGES);
 	for (uint32_t k = 0; k < n; k++) {
 		const struct site_change *c = &changes[k];
+		json_t *ch = json_pack(
+		    "{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+		    "s:o}",
+		    "id", (json_int_t)c->id, "from", site_status_name(c->from),
+		    "status", site_status_name(c->to), "hour",
+		    jwhen(r, c->hour), "pm10_1h", jnum(c->e.has_1h, c->e.v1h),
+		    "background", jnum(c->e.has_bg, c->e.bg), "excess",
+		    jnum(c->e.has_1h && c->e.has_bg, c->e.v1h - c->e.bg),
+		    "pm10_rolling", jnum(c->e.has_roll, c->e.roll),
+		    "background_rolling", jnum(c->e.has_bgroll, c->e.bgroll),
+		    "pm25_1h", jnum(c->e.has25_1h, c->e.v25_1h),
+		    "pm25_background", jnum(c->e.has25_bg, c->e.bg25),
+		    "pm25_rolling", jnum(c->e.has25_roll, c->e.roll25),
+		    "pm25_background_rolling",
+		    jnum(c->e.has25_bgroll, c->e.bgroll25));
 
-		json_array_append_new(cl,
-		    json_pack(
-			"{s:I,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-			"s:o}",
-			"id", (json_int_t)c->id, "from",
-			site_status_name(c->from), "status",
-			site_status_name(c->to), "hour", jwhen(r, c->hour),
-			"pm10_1h", jnum(c->e.has_1h, c->e.v1h), "background",
-			jnum(c->e.has_bg, c->e.bg), "excess",
-			jnum(c->e.has_1h && c->e.has_bg, c->e.v1h - c->e.bg),
-			"pm10_rolling", jnum(c->e.has_roll, c->e.roll),
-			"background_rolling",
-			jnum(c->e.has_bgroll, c->e.bgroll), "pm25_1h",
-			jnum(c->e.has25_1h, c->e.v25_1h), "pm25_background",
-			jnum(c->e.has25_bg, c->e.bg25), "pm25_rolling",
-			jnum(c->e.has25_roll, c->e.roll25),
-			"pm25_background_rolling",
-			jnum(c->e.has25_bgroll, c->e.bgroll25)));
+		if (ch != NULL) {
+			json_object_set_new(
+			    ch, "tsp_1h", jnum(c->e.hastsp_1h, c->e.tsp_1h));
+			json_object_set_new(ch, "tsp_rolling",
+			    jnum(c->e.hastsp_roll, c->e.tsp_roll));
+			json_array_append_new(cl, ch);
+		}
 	}
 	n = service_site_hours(r->a->svc, (uint32_t)site, hours, ev, 48);
-	for (uint32_t k = 0; k < n; k++)
-		json_array_append_new(hl,
-		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "hour",
-			jwhen(r, hours[k]), "pm10_1h",
-			jnum(ev[k].has_1h, ev[k].v1h), "background",
-			jnum(ev[k].has_bg, ev[k].bg), "excess",
-			jnum(
-			    ev[k].has_1h && ev[k].has_bg, ev[k].v1h - ev[k].bg),
-			"pm25_1h", jnum(ev[k].has25_1h, ev[k].v25_1h),
-			"pm25_background", jnum(ev[k].has25_bg, ev[k].bg25)));
+	for (uint32_t k = 0; k < n; k++) {
+		json_t *ho = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "hour",
+		    jwhen(r, hours[k]), "pm10_1h",
+		    jnum(ev[k].has_1h, ev[k].v1h), "background",
+		    jnum(ev[k].has_bg, ev[k].bg), "excess",
+		    jnum(ev[k].has_1h && ev[k].has_bg, ev[k].v1h - ev[k].bg),
+		    "pm25_1h", jnum(ev[k].has25_1h, ev[k].v25_1h),
+		    "pm25_background", jnum(ev[k].has25_bg, ev[k].bg25));
+
+		if (ho != NULL) {
+			json_object_set_new(
+			    ho, "tsp_1h", jnum(ev[k].hastsp_1h, ev[k].tsp_1h));
+			json_array_append_new(hl, ho);
+		}
+	}
 	r->code = MHD_HTTP_OK;
 	rc = AQ_OK;
 out:

@@ -10,6 +10,7 @@
  */
 #include "alerts/site.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,8 @@ bench_pass(struct site_engine *e, const struct conf *c, const struct tz *z)
 				r.ts = t + m * 60;
 				r.v[POL_PM10] = (dusty ? 420 : 80) + m % 7;
 				r.v[POL_PM25] = r.v[POL_PM10] / 3;
-				if (site_engine_reading(e, s, &r, t + 3600) !=
-				    AQ_OK)
+				if (site_engine_reading(
+					e, s, &r, NAN, t + 3600) != AQ_OK)
 					exit(1);
 			}
 			n++;

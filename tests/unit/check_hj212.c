@@ -596,7 +596,8 @@ START_TEST(readings_2011)
 	    "a34002-Rtd=61,a34002-SampleTime=20261129135800;"
 	    "A21005-RTD=0.8,A21005-FLAG=n;a21026-Rtd=12,a21026-Flag=N;"
 	    "a01006-Rtd=101.3,a01006-Flag=N;a01001-Rtd=-3.5;a01002-Rtd=80;"
-	    "a01007-Rtd=1.2;a01008-Rtd=270;a99999-Rtd=1;a05024-Avg=9&&";
+	    "a01007-Rtd=1.2;a01008-Rtd=270;a34001-Rtd=150.5;a99999-Rtd=1;"
+	    "a05024-Avg=9&&";
 	uint32_t flagged[26] = {0};
 	const struct decoded *r = &res.r[0];
 	enum reason why;
@@ -623,6 +624,7 @@ START_TEST(readings_2011)
 	ck_assert_double_eq_tol(r->met[MET_RH], 80, EPS);
 	ck_assert_double_eq_tol(r->met[MET_WS], 1.2, EPS);
 	ck_assert_double_eq_tol(r->met[MET_WD], 270, EPS);
+	ck_assert_double_eq_tol(r->met[MET_TSP], 150.5, EPS); /* a34001 */
 	for (int i = 0; i < REASON_COUNT; i++)
 		ck_assert_uint_eq(res.dropped[i], 0);
 	for (int i = 0; i < 26; i++)
@@ -884,6 +886,7 @@ START_TEST(decode_details)
 	ck_assert_double_eq_tol(res.r[0].v[POL_PM10], 62.7, EPS);
 	ck_assert_double_eq_tol(res.r[0].met[MET_PRES], 1003, 1e-9);
 	ck_assert_double_eq_tol(res.r[0].met[MET_TEMP], 28.3, EPS);
+	ck_assert_double_eq_tol(res.r[0].met[MET_TSP], 78.4, EPS); /* a34001 */
 	ck_assert_uint_eq(res.r[0].met_has, (1u << MET_COUNT) - 1);
 	/* The payload bound comes first. */
 	ck_assert_int_eq(

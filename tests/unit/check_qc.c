@@ -226,6 +226,45 @@ START_TEST(weather)
 }
 END_TEST
 
+/* A dust site's TSP: checked like a pollutant and counted, but it never
+ * decides whether the reading is refused. */
+START_TEST(tsp_range)
+{
+	static const struct {
+		double v;
+		bool kept;
+		enum reason why;
+	} cases[] = {
+	    {0, true, REASON_COUNT},
+	    {QC_TSP_MAX, true, REASON_COUNT},
+	    {QC_TSP_MAX + 1, false, REASON_OUT_OF_RANGE},
+	    {-1, false, REASON_NEGATIVE},
+	    {NAN, false, REASON_NOT_FINITE},
+	};
+	struct qc_conf c;
+
+	qc_defaults(&c);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct decoded r;
+		uint32_t dropped[REASON_COUNT] = {0};
+		enum reason why;
+
+		reading(&r, NOW);
+		r.v[POL_PM10] = 80;
+		r.has = UINT32_C(1) << POL_PM10;
+		r.met[MET_TSP] = cases[k].v;
+		r.met_has = UINT32_C(1) << MET_TSP;
+		ck_assert_int_eq(qc_check(&c, &r, NOW, dropped, &why), AQ_OK);
+		ck_assert_uint_eq(r.has, UINT32_C(1) << POL_PM10);
+		ck_assert_int_eq(
+		    (r.met_has & (UINT32_C(1) << MET_TSP)) != 0, cases[k].kept);
+		for (int i = 0; i < REASON_COUNT; i++)
+			ck_assert_uint_eq(
+			    dropped[i], i == (int)cases[k].why ? 1 : 0);
+	}
+}
+END_TEST
+
 /* The bounds are the configuration's, and counts add up across calls. */
 START_TEST(custom_bounds)
 {
@@ -262,6 +301,7 @@ qc_suite(void)
 	tcase_add_test(tc, mixed_reasons);
 	tcase_add_test(tc, future_first);
 	tcase_add_test(tc, weather);
+	tcase_add_test(tc, tsp_range);
 	tcase_add_test(tc, custom_bounds);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,7 @@
 #include "alerts/site.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,7 +136,7 @@ reading(struct site_engine *e, const char *sensor, int64_t ts, double pm10)
 	ck_assert_int_ge(site, 0);
 	r.v[POL_PM10] = pm10;
 	ck_assert_int_eq(
-	    site_engine_reading(e, (uint32_t)site, &r, ts + H), AQ_OK);
+	    site_engine_reading(e, (uint32_t)site, &r, NAN, ts + H), AQ_OK);
 }
 
 /* Hour k of a series: the background, then the site's reading (which
@@ -426,10 +427,11 @@ START_TEST(state_survives_restart)
 		    .has = 1u << POL_PM10,
 		    .v = {[POL_PM10] = 90}};
 
-		ck_assert_int_eq(site_engine_reading(e, 0, &r, 0), AQ_ERR_DUP);
+		ck_assert_int_eq(
+		    site_engine_reading(e, 0, &r, NAN, 0), AQ_ERR_DUP);
 		r.ts -= 60;
 		ck_assert_int_eq(
-		    site_engine_reading(e, 0, &r, 0), AQ_ERR_STALE);
+		    site_engine_reading(e, 0, &r, NAN, 0), AQ_ERR_STALE);
 	}
 	/* The run of clear hours went on across the restart. */
 	background(e, t0 + 3 * H, 50);
@@ -544,7 +546,7 @@ hour25(struct site_engine *e, int64_t t0, int k, double bg10, double bg25,
 		r.v[POL_PM10] = pm10;
 	}
 	ck_assert_int_eq(
-	    site_engine_reading(e, (uint32_t)site, &r, ts + H), AQ_OK);
+	    site_engine_reading(e, (uint32_t)site, &r, NAN, ts + H), AQ_OK);
 }
 
 START_TEST(pm25_level_rules)
@@ -674,6 +676,115 @@ START_TEST(pm25_only_monitor_is_judged)
 }
 END_TEST
 
+/* Hour k with TSP: the PM10 background, then the monitor's PM10 and TSP. */
+static void
+hourtsp(struct site_engine *e, int64_t t0, int k, double bg, double pm10,
+    double tsp)
+{
+	int64_t ts = t0 + (int64_t)k * H;
+	struct reading r = {.ts = ts, .period = H, .has = 1u << POL_PM10};
+	int64_t site = site_engine_sensor(e, "dust-1");
+
+	background(e, ts, bg);
+	ck_assert_int_ge(site, 0);
+	r.v[POL_PM10] = pm10;
+	ck_assert_int_eq(
+	    site_engine_reading(e, (uint32_t)site, &r, tsp, ts + H), AQ_OK);
+}
+
+/* TSP rules are absolute only, their defaults those of the option table;
+ * the status is the worst of the three pollutants. */
+START_TEST(tsp_level_rules)
+{
+	struct site_rules r;
+	struct site_eval ev = {
+	    .has_1h = true, .v1h = 60, .has_bg = true, .bg = 50};
+
+	load("");
+	site_rules_from(conf, &r);
+	ck_assert(r.ytsp_1h == 700 && r.rtsp_1h == 800);
+	ck_assert(r.ytsp_roll == 300 && r.rtsp_roll == 600);
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_GREEN);
+	ev.hastsp_1h = true;
+	ev.tsp_1h = 750;
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_YELLOW);
+	ev.tsp_1h = 800;
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_RED);
+	/* Held at clear_ratio: 650 is over 800 * 0.8. */
+	ev.tsp_1h = 650;
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_GREEN);
+	ck_assert_int_eq(site_level(&r, &ev, r.clear_ratio), SITE_RED);
+	/* The rolling mean alone. */
+	ev.tsp_1h = 100;
+	ev.hastsp_roll = true;
+	ev.tsp_roll = 300;
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_YELLOW);
+	ev.tsp_roll = 600;
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_RED);
+	/* A rule whose threshold is 0 is off. */
+	conf_free(conf);
+	load("[sites]\ntsp_red_1h = 0\ntsp_red_rolling = 0\n");
+	site_rules_from(conf, &r);
+	ck_assert_int_eq(site_level(&r, &ev, 1), SITE_YELLOW);
+}
+END_TEST
+
+START_TEST(tsp_episode_red_with_pm10_green)
+{
+	struct site_engine *e;
+	int64_t t0 = at("2026-11-10T00:00:00+08:00");
+	struct site_info si;
+	struct site_change ch[4];
+	int64_t hours[4];
+	struct site_eval ev[4];
+	char path[300], msg[256];
+	struct store *s;
+
+	load("");
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_int_eq(store_open(path, 1024, &s, msg, sizeof(msg)), AQ_OK);
+	e = engine(s);
+	hourtsp(e, t0, 0, 50, 60, 120);
+	hourtsp(e, t0, 1, 50, 60, 120);
+	ck_assert_int_eq(status(e, "s1"), SITE_GREEN);
+	/* Earthwork: TSP at 900 while PM10 stays at 70 over 50. */
+	hourtsp(e, t0, 2, 50, 70, 900);
+	hourtsp(e, t0, 3, 50, 60, 120);
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	ck_assert_uint_eq(site_engine_changes(e, 0, ch, 4), 1);
+	ck_assert_int_eq(ch[0].to, SITE_RED);
+	ck_assert(ch[0].e.hastsp_1h && ch[0].e.tsp_1h == 900);
+	ck_assert(ch[0].e.v1h == 70 && !ch[0].e.has25_1h);
+	ck_assert_int_eq(site_engine_info(e, 0, 0, &si), AQ_OK);
+	ck_assert(si.has_tsp && si.tsp_1h == 900);
+	ck_assert_uint_eq(site_engine_hours(e, 0, hours, ev, 4), 3);
+	ck_assert(ev[0].hastsp_1h && ev[0].tsp_1h == 900);
+	ck_assert(ev[1].hastsp_1h && ev[1].tsp_1h == 120);
+	site_engine_flush(e, 1000, on_notice, take_id, NULL);
+	ck_assert_uint_ge(ngot, 1);
+	ck_assert_ptr_nonnull(strstr(got[0].alerts[0].summary, "TSP 1h 900"));
+	/* A restart keeps the TSP hours and the open hour's TSP. */
+	site_engine_save(e);
+	site_engine_free(e);
+	e = engine(s);
+	ck_assert_int_eq(site_engine_load(e), AQ_OK);
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	ck_assert_int_eq(site_engine_info(e, 0, 0, &si), AQ_OK);
+	ck_assert(si.has_tsp && si.tsp_1h == 900);
+	ck_assert_uint_eq(site_engine_changes(e, 0, ch, 4), 1);
+	ck_assert(ch[0].e.hastsp_1h && ch[0].e.tsp_1h == 900);
+	/* Two clean hours clear it; the first was open at the restart. */
+	hourtsp(e, t0, 4, 50, 60, 120);
+	ck_assert_int_eq(status(e, "s1"), SITE_RED);
+	ck_assert_uint_eq(site_engine_hours(e, 0, hours, ev, 4), 4);
+	ck_assert(ev[0].hastsp_1h && ev[0].tsp_1h == 120);
+	hourtsp(e, t0, 5, 50, 60, 120);
+	ck_assert_int_eq(status(e, "s1"), SITE_GREEN);
+	site_engine_free(e);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(config_errors_have_file_and_line)
 {
 	static const char *const bad =
@@ -731,6 +842,8 @@ site_suite(void)
 	tcase_add_test(tc, pm25_level_rules);
 	tcase_add_test(tc, pm25_episode_red_with_pm10_green);
 	tcase_add_test(tc, pm25_only_monitor_is_judged);
+	tcase_add_test(tc, tsp_level_rules);
+	tcase_add_test(tc, tsp_episode_red_with_pm10_green);
 	tcase_add_test(tc, config_errors_have_file_and_line);
 	suite_add_tcase(s, tc);
 	return s;

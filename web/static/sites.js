@@ -17,13 +17,14 @@ const WORDS = {
   zh: {title: '扬尘监管点', none: '未配置扬尘监管点', off: '告警服务未开启',
     green: '绿', yellow: '黄', red: '红', inactive: '未在施工期',
     construction: '工地', plant: '搅拌站', yard: '堆场', road: '道路',
-    pm10: 'PM10 1小时', bg: '背景', excess: '超出背景', since: '自',
+    pm10: 'PM10 1小时', pm25: 'PM2.5 1小时', tsp: 'TSP 1小时', bg: '背景', excess: '超出背景', since: '自',
     month: '本月红色小时', episodes: '红色次数', changes: '状态变化',
     hours: '最近小时', company: '责任单位', contact: '联系人'},
   en: {title: 'Dust sites', none: 'No dust sites configured',
     off: 'Alerts are off', green: 'green', yellow: 'yellow', red: 'red',
     inactive: 'inactive', construction: 'construction site',
     plant: 'concrete plant', yard: 'yard', road: 'road', pm10: 'PM10 1h',
+    pm25: 'PM2.5 1h', tsp: 'TSP 1h',
     bg: 'background', excess: 'excess', since: 'since',
     month: 'red hours this month', episodes: 'red episodes',
     changes: 'Status changes', hours: 'Latest hours',
@@ -117,6 +118,9 @@ export class SiteLayer {
      ['', w(s.kind) + ' · ' + s.cell],
      [w('pm10'), num(s.pm10_1h) + ' µg/m³'], [w('bg'), num(s.background)],
      [w('excess'), num(s.excess)],
+     // PM2.5 and TSP only when the site's monitor measures them.
+     ...(s.pm25_1h != null ? [[w('pm25'), num(s.pm25_1h) + ' µg/m³']] : []),
+     ...(s.tsp_1h != null ? [[w('tsp'), num(s.tsp_1h) + ' µg/m³']] : []),
      [w('since'), s.since ? when(s.since) : '—'],
      [w('month'), s.red_hours], [w('episodes'), s.episodes]]
       .forEach(([k, v]) => facts.append(el('dt', k), el('dd', v)));
