@@ -216,10 +216,11 @@ hourly(struct mosquitto *m, const char *sensor, const char *cell, int64_t ts,
 		    "{\"ts\":%lld,\"period\":3600,\"cell\":\"%s\","
 		    "\"pm10\":%d,\"pm25\":%d}",
 		    (long long)ts, cell, pm10, pm10 / 2);
-	else
+	else /* a site's monitor: TSP too, 50 over its PM10 */
 		h_publishf(m, topic,
-		    "{\"ts\":%lld,\"period\":3600,\"pm10\":%d,\"pm25\":%d}",
-		    (long long)ts, pm10, pm10 / 2);
+		    "{\"ts\":%lld,\"period\":3600,\"pm10\":%d,\"pm25\":%d,"
+		    "\"tsp\":%d}",
+		    (long long)ts, pm10, pm10 / 2, pm10 + 50);
 }
 
 /* The day's script: background, s1, s2 of hour k. */
@@ -330,6 +331,9 @@ START_TEST(haze_episode_blacklist_restart)
 	ck_assert(json_is_real(json_object_get(r, "pm25_background")));
 	ck_assert(fabs(json_real_value(json_object_get(r, "pm25_background")) -
 		      30.5) <= 1);
+	/* And TSP (under its thresholds all day: PM10 made it red). */
+	ck_assert(json_real_value(json_object_get(r, "tsp_1h")) == 450);
+	ck_assert(json_is_real(json_object_get(j, "tsp_1h")));
 	json_decref(j);
 	/* s2: yellow in the haze (90 over 300), never red, then green. */
 	j = site(&d, "s2");
