@@ -9,8 +9,10 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,23 +457,209 @@ h_hour_start(int back)
 	return ((int64_t)time(NULL) / 3600 - back) * 3600;
 }
 
-struct MHD_Daemon *
-h_http_serve(int port, MHD_AccessHandlerCallback on_req,
-    MHD_RequestCompletedCallback on_done, int *bound)
+#define SINK_SCRIPT_MAX 16
+
+struct upload {
+	char *p;
+	size_t len;
+};
+
+static struct {
+	struct MHD_Daemon *d;
+	pthread_mutex_t mu;
+	struct h_hook reqs[H_SINK_MAX];
+	int n;
+	int script[SINK_SCRIPT_MAX];
+	char retry_after[SINK_SCRIPT_MAX][64];
+	int nscript, pos;
+} sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+sink_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct upload *u = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (u != NULL) {
+		free(u->p);
+		free(u);
+	}
+	*con_cls = NULL;
+}
+
+/* Keeps the request in r (the sink locked). */
+static void
+sink_keep(struct h_hook *r, struct MHD_Connection *c, const char *url,
+    const struct upload *u)
+{
+	const char *v;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s", url);
+#define GETV(kind, name, dst)                                                  \
+	if ((v = MHD_lookup_connection_value(c, kind, name)) != NULL)          \
+	snprintf(dst, sizeof(dst), "%s", v)
+	GETV(MHD_GET_ARGUMENT_KIND, "timestamp", r->q_timestamp);
+	GETV(MHD_GET_ARGUMENT_KIND, "sign", r->q_sign);
+	GETV(MHD_GET_ARGUMENT_KIND, "access_token", r->q_token);
+	GETV(MHD_HEADER_KIND, "Idempotency-Key", r->idem);
+	GETV(MHD_HEADER_KIND, "Content-Type", r->ctype);
+	GETV(MHD_HEADER_KIND, "X-Aqgrid-Signature", r->sig);
+	GETV(MHD_HEADER_KIND, "X-Aqgrid-Timestamp", r->sigts);
+#undef GETV
+	r->text = strdup(u->p != NULL ? u->p : "");
+	r->body = u->p != NULL ? json_loads(u->p, 0, NULL) : NULL;
+}
+
+static enum MHD_Result
+sink_req(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *data, size_t *size,
+    void **con_cls)
+{
+	struct upload *u = *con_cls;
+	struct MHD_Response *resp;
+	const char *v;
+	int status = 200;
+	char ra[64] = "";
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)method;
+	(void)version;
+	if (u == NULL) {
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return MHD_NO;
+		*con_cls = u;
+		return MHD_YES;
+	}
+	if (*size > 0) {
+		char *p = realloc(u->p, u->len + *size + 1);
+
+		if (p == NULL)
+			return MHD_NO;
+		memcpy(p + u->len, data, *size);
+		u->p = p;
+		u->len += *size;
+		u->p[u->len] = '\0';
+		*size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&sink.mu);
+	if (sink.n < H_SINK_MAX) {
+		sink_keep(&sink.reqs[sink.n], c, url, u);
+		sink.n++;
+	}
+	if (sink.pos < sink.nscript) {
+		status = sink.script[sink.pos];
+		snprintf(ra, sizeof(ra), "%s", sink.retry_after[sink.pos]);
+		sink.pos++;
+	} else if (strncmp(url, "/s500", 5) == 0)
+		status = 500;
+	else if (strncmp(url, "/s400", 5) == 0)
+		status = 400;
+	pthread_mutex_unlock(&sink.mu);
+	v = strncmp(url, "/refuse", 7) == 0
+	    ? "{\"errcode\":130101,\"errmsg\":\"send too fast\"}"
+	    : "{\"errcode\":0,\"errmsg\":\"ok\",\"code\":0}";
+	resp = MHD_create_response_from_buffer(
+	    strlen(v), (void *)(uintptr_t)v, MHD_RESPMEM_PERSISTENT);
+	if (ra[0] != '\0')
+		MHD_add_response_header(resp, "Retry-After", ra);
+	ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int
+h_sink_start(int port)
 {
 	struct sockaddr_in sa;
-	struct MHD_Daemon *d;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(
+	ck_assert_ptr_null(sink.d);
+	sink.d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR,
+	    0, NULL, NULL, sink_req, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
-	ck_assert_msg(d != NULL, "cannot listen on port %d", port);
-	*bound = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
-	return d;
+	    MHD_OPTION_NOTIFY_COMPLETED, sink_done, NULL, MHD_OPTION_END);
+	ck_assert_msg(sink.d != NULL, "cannot listen on port %d", port);
+	return MHD_get_daemon_info(sink.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
+void
+h_sink_stop(void)
+{
+	if (sink.d != NULL)
+		MHD_stop_daemon(sink.d);
+	sink.d = NULL;
+}
+
+void
+h_sink_clear(void)
+{
+	pthread_mutex_lock(&sink.mu);
+	for (int k = 0; k < sink.n; k++) {
+		free(sink.reqs[k].text);
+		json_decref(sink.reqs[k].body);
+	}
+	sink.n = sink.nscript = sink.pos = 0;
+	pthread_mutex_unlock(&sink.mu);
+}
+
+void
+h_sink_script(int status, const char *retry_after)
+{
+	pthread_mutex_lock(&sink.mu);
+	ck_assert_int_lt(sink.nscript, SINK_SCRIPT_MAX);
+	sink.script[sink.nscript] = status;
+	snprintf(sink.retry_after[sink.nscript], 64, "%s",
+	    retry_after != NULL ? retry_after : "");
+	sink.nscript++;
+	pthread_mutex_unlock(&sink.mu);
+}
+
+int
+h_sink_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&sink.mu);
+	n = sink.n;
+	pthread_mutex_unlock(&sink.mu);
+	return n;
+}
+
+bool
+h_sink_wait(int n, int secs)
+{
+	long long end = h_ms() + secs * 1000LL;
+
+	while (h_sink_count() < n && h_ms() < end)
+		h_sleep_ms(10);
+	return h_sink_count() >= n;
+}
+
+/* A request once kept is not written again until h_sink_clear(). */
+const struct h_hook *
+h_sink_get(int i)
+{
+	return i >= 0 && i < h_sink_count() ? &sink.reqs[i] : NULL;
+}
+
+const struct h_hook *
+h_sink_find(const char *prefix, int nth)
+{
+	int n = h_sink_count();
+
+	for (int k = 0; k < n; k++)
+		if (strncmp(sink.reqs[k].path, prefix, strlen(prefix)) == 0 &&
+		    nth-- == 0)
+			return &sink.reqs[k];
+	return NULL;
 }

@@ -9,7 +9,6 @@
 #define AQ_TESTS_HARNESS_H
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,11 +90,38 @@ void h_publishf(struct mosquitto *m, const char *topic, const char *fmt, ...)
 /* Unix time of the start of the hour `back` hours before the current. */
 int64_t h_hour_start(int back);
 
-/* A test's own HTTP server (a webhook receiver, say) on 127.0.0.1:port
- * (0: any free one), with its request and completion callbacks; the port
- * bound goes to *bound.  Stop it with MHD_stop_daemon(). */
-struct MHD_Daemon *h_http_serve(int port, MHD_AccessHandlerCallback on_req,
-    MHD_RequestCompletedCallback on_done, int *bound);
+/*
+ * The recording webhook sink: one per process, an HTTP server on
+ * 127.0.0.1 that keeps every request it gets (up to H_SINK_MAX; safe to
+ * read while it runs).  It answers the scripted answers first, in order
+ * (h_sink_script), then by path: "/s500..." 500, "/s400..." 400,
+ * "/refuse..." 200 with a DingTalk/WeCom "send too fast" errcode, and 200
+ * with errcode 0 otherwise.
+ */
+#define H_SINK_MAX 512
+struct h_hook {
+	char path[256];
+	char q_timestamp[32], q_sign[128], q_token[64];  /* query arguments */
+	char idem[128], ctype[128], sig[128], sigts[32]; /* headers */
+	char *text;   /* the body as sent ("" when none) */
+	json_t *body; /* the body parsed, NULL when not JSON */
+};
+
+/* Listens on port (0: any free one); returns the port bound. */
+int h_sink_start(int port);
+/* Stops listening; what it got stays until h_sink_clear(). */
+void h_sink_stop(void);
+/* Forgets the requests and the script. */
+void h_sink_clear(void);
+/* The next answer: status, with a Retry-After header if not NULL. */
+void h_sink_script(int status, const char *retry_after);
+int h_sink_count(void);
+/* Waits up to secs for n requests; whether they came. */
+bool h_sink_wait(int n, int secs);
+/* The i-th request (0-based), or NULL. */
+const struct h_hook *h_sink_get(int i);
+/* The nth request (0-based) whose path starts with prefix, or NULL. */
+const struct h_hook *h_sink_find(const char *prefix, int nth);
 
 /* Milliseconds of a monotonic clock. */
 long long h_ms(void);

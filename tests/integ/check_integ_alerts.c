@@ -10,9 +10,7 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <mosquitto.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,29 +23,9 @@
 
 #include "tests/harness.h"
 
-#define REQS_MAX 512
 #define WAIT_S 60 /* generous: the daemon may run under valgrind */
 
-struct hook {
-	char path[128];
-	char idem[128];
-	char ctype[128];
-	json_t *body; /* NULL when it was not JSON */
-};
-
-struct upload {
-	char *p;
-	size_t len;
-};
-
-/* The receiver: answers 200 to everything and keeps what it got. */
-static struct {
-	struct MHD_Daemon *d;
-	int port;
-	pthread_mutex_t mu;
-	struct hook reqs[REQS_MAX];
-	int n;
-} sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static int hook_port; /* the recording sink's */
 
 /* One test's world: broker, daemon, publisher, store folder. */
 struct env {
@@ -60,14 +38,6 @@ struct env {
 	char extra[8192];
 };
 
-static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
-    const char *url, const char *method, const char *version, const char *data,
-    size_t *size, void **con_cls);
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe);
-static void sink_start(int port);
-static void sink_stop(void);
-static void sink_clear(void);
 static bool has_object(const json_t *body, const char *cell);
 static int notices(
     const char *rule, const char *kind, const char *object, json_t **first);
@@ -93,100 +63,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx);
 static json_t *http(const struct h_daemon *d, const char *method,
     const char *path, const char *token, const char *body, long *code);
 
-static void
-on_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct upload *u = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (u != NULL) {
-		free(u->p);
-		free(u);
-	}
-	*con_cls = NULL;
-}
-
-static enum MHD_Result
-on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *data, size_t *size, void **con_cls)
-{
-	static const char ok[] = "ok";
-	struct upload *u = *con_cls;
-	struct MHD_Response *resp;
-	const char *v;
-	enum MHD_Result ret;
-
-	(void)cls;
-	(void)method;
-	(void)version;
-	if (u == NULL) {
-		if ((u = calloc(1, sizeof(*u))) == NULL)
-			return MHD_NO;
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (*size > 0) {
-		char *p = realloc(u->p, u->len + *size + 1);
-
-		if (p == NULL)
-			return MHD_NO;
-		memcpy(p + u->len, data, *size);
-		u->p = p;
-		u->len += *size;
-		u->p[u->len] = '\0';
-		*size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&sink.mu);
-	if (sink.n < REQS_MAX) {
-		struct hook *r = &sink.reqs[sink.n++];
-
-		memset(r, 0, sizeof(*r));
-		snprintf(r->path, sizeof(r->path), "%s", url);
-		if ((v = MHD_lookup_connection_value(
-			 c, MHD_HEADER_KIND, "Idempotency-Key")) != NULL)
-			snprintf(r->idem, sizeof(r->idem), "%s", v);
-		if ((v = MHD_lookup_connection_value(
-			 c, MHD_HEADER_KIND, "Content-Type")) != NULL)
-			snprintf(r->ctype, sizeof(r->ctype), "%s", v);
-		r->body = u->p != NULL ? json_loads(u->p, 0, NULL) : NULL;
-	}
-	pthread_mutex_unlock(&sink.mu);
-	resp = MHD_create_response_from_buffer(
-	    sizeof(ok) - 1, (void *)(uintptr_t)ok, MHD_RESPMEM_PERSISTENT);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-/* Listens on 127.0.0.1:port (0: any free port, read back). */
-static void
-sink_start(int port)
-{
-	sink.d = h_http_serve(port, on_req, on_done, &sink.port);
-}
-
-static void
-sink_stop(void)
-{
-	if (sink.d != NULL)
-		MHD_stop_daemon(sink.d);
-	sink.d = NULL;
-}
-
-static void
-sink_clear(void)
-{
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++)
-		json_decref(sink.reqs[k].body);
-	sink.n = 0;
-	pthread_mutex_unlock(&sink.mu);
-}
-
 /* Whether the body lists an alert of this cell or sensor. */
 static bool
 has_object(const json_t *body, const char *object)
@@ -207,7 +83,7 @@ has_object(const json_t *body, const char *object)
 }
 
 static bool
-is_match(const struct hook *r, const char *rule, const char *kind,
+is_match(const struct h_hook *r, const char *rule, const char *kind,
     const char *object)
 {
 	const char *ru = json_string_value(
@@ -231,21 +107,19 @@ notices(const char *rule, const char *kind, const char *object, json_t **first)
 
 	if (first != NULL)
 		*first = NULL;
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++) {
-		const struct hook *r = &sink.reqs[k];
+	for (int k = 0; k < h_sink_count(); k++) {
+		const struct h_hook *r = h_sink_get(k);
 		bool seen = false;
 
 		if (!is_match(r, rule, kind, object))
 			continue;
 		for (int j = 0; j < k && !seen; j++)
-			seen = strcmp(sink.reqs[j].idem, r->idem) == 0;
+			seen = strcmp(h_sink_get(j)->idem, r->idem) == 0;
 		if (seen)
 			continue;
 		if (n++ == 0 && first != NULL)
 			*first = json_incref(r->body);
 	}
-	pthread_mutex_unlock(&sink.mu);
 	return n;
 }
 
@@ -255,10 +129,8 @@ requests(const char *rule, const char *kind, const char *object)
 {
 	int n = 0;
 
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++)
-		n += is_match(&sink.reqs[k], rule, kind, object);
-	pthread_mutex_unlock(&sink.mu);
+	for (int k = 0; k < h_sink_count(); k++)
+		n += is_match(h_sink_get(k), rule, kind, object);
 	return n;
 }
 
@@ -278,16 +150,14 @@ distinct_keys(void)
 {
 	int n = 0;
 
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++) {
+	for (int k = 0; k < h_sink_count(); k++) {
 		bool seen = false;
 
 		for (int j = 0; j < k && !seen; j++)
-			seen =
-			    strcmp(sink.reqs[j].idem, sink.reqs[k].idem) == 0;
+			seen = strcmp(h_sink_get(j)->idem,
+				   h_sink_get(k)->idem) == 0;
 		n += !seen;
 	}
-	pthread_mutex_unlock(&sink.mu);
 	return n;
 }
 
@@ -296,9 +166,8 @@ distinct_keys(void)
 static void
 check_keys(void)
 {
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++) {
-		const struct hook *r = &sink.reqs[k];
+	for (int k = 0; k < h_sink_count(); k++) {
+		const struct h_hook *r = h_sink_get(k);
 		const char *key = json_string_value(
 		    json_object_get(r->body, "idempotency_key"));
 
@@ -309,7 +178,6 @@ check_keys(void)
 		ck_assert_ptr_nonnull(key);
 		ck_assert_str_eq(r->idem, key);
 	}
-	pthread_mutex_unlock(&sink.mu);
 }
 
 /*
@@ -325,8 +193,8 @@ env_start(struct env *e, const char *name, const char *extra)
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->store, sizeof(e->store), "%s/%s-store", h_tmpdir(), name);
 	snprintf(e->extra, sizeof(e->extra), "%s", extra);
-	sink_clear();
-	sink_start(0);
+	h_sink_clear();
+	hook_port = h_sink_start(0);
 	h_broker_start(&e->broker, &e->mqtt);
 	daemon_start(e, "1");
 	e->m = h_mqtt(e->mqtt, name);
@@ -358,7 +226,7 @@ daemon_start(struct env *e, const char *log)
 	    "[store]\ndir = %s\nsnapshot_interval = 5\n"
 	    "[receiver hook]\ntype = webhook\n"
 	    "url = http://127.0.0.1:%d/hook\ntimeout = 5\n%s",
-	    e->mqtt, e->name, e->store, sink.port, e->extra);
+	    e->mqtt, e->name, e->store, hook_port, e->extra);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s-%s.log", e->name, log);
 	h_daemon_start(&e->d, path);
@@ -371,7 +239,7 @@ env_stop(struct env *e)
 	h_mqtt_close(e->m);
 	ck_assert_int_eq(h_stop(&e->d.proc, SIGTERM, 30), 0);
 	h_stop(&e->broker, SIGTERM, 5);
-	sink_stop();
+	h_sink_stop();
 }
 
 /* The cell's newest reading as served ("" when none); owned. */
@@ -860,8 +728,8 @@ START_TEST(receiver_down_then_back_delivers_once)
 	int64_t h = h_hour_start(6);
 
 	env_start(&e, "down", RULE_PM("pm_down", ""));
-	port = sink.port;
-	sink_stop();
+	port = hook_port;
+	h_sink_stop();
 	step(&e, "s-d", "r006c006", h, 150);
 	step(&e, "s-d", "r006c006", h + 3600, 150);
 	ck_assert(store_wait(e.store, outbox, 1, WAIT_S));
@@ -869,7 +737,7 @@ START_TEST(receiver_down_then_back_delivers_once)
 	ck_assert_int_eq(store_count(e.store, outbox), 1);
 	ck_assert_int_eq(requests("pm_down", "firing", NULL), 0);
 
-	sink_start(port);
+	h_sink_start(port);
 	ck_assert(wait_notices("pm_down", "firing", "r006c006", 1, WAIT_S));
 	{
 		long long until = h_ms() + WAIT_S * 1000LL;

@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <microhttpd.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,48 +24,10 @@
 #include "daemon/store.h"
 #include "tests/harness.h"
 
-#define REQS_MAX 64
-#define SCRIPT_MAX 16
-
-struct req {
-	char path[256];
-	char q_timestamp[32], q_sign[128], q_token[64];
-	char idem[128], ctype[128], sig[128], sigts[32];
-	char *body;
-};
-
-struct upload {
-	char *p;
-	size_t len;
-};
-
-/* The receiver: a script of answers first, then by path prefix. */
-struct sink {
-	struct MHD_Daemon *d;
-	int port;
-	pthread_mutex_t mu;
-	struct req reqs[REQS_MAX];
-	int n;
-	int script[SCRIPT_MAX];
-	char retry_after[SCRIPT_MAX][64];
-	int nscript, pos;
-};
-
-static struct sink sink;
+static int hook_port; /* the recording sink's */
 static struct store *st;
 static int store_seq;
 
-static enum MHD_Result on_req(void *cls, struct MHD_Connection *c,
-    const char *url, const char *method, const char *version, const char *data,
-    size_t *size, void **con_cls);
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe);
-static void sink_start(int port);
-static void sink_stop(void);
-static int sink_count(void);
-static bool sink_wait(int n, int secs);
-static void sink_script(int status, const char *retry_after);
-static const struct req *sink_find(const char *prefix, int nth);
 static struct notice *make_notice(uint64_t id, enum notice_kind kind);
 static struct conf *load_conf(const char *body);
 static struct notify *make_notify(const char *receivers, bool start);
@@ -89,157 +49,6 @@ static int
 decoder(const char *name)
 {
 	return strcmp(name, "json") == 0 ? 0 : -1;
-}
-
-static void
-on_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct upload *u = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (u != NULL) {
-		free(u->p);
-		free(u);
-	}
-	*con_cls = NULL;
-}
-
-static enum MHD_Result
-on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *data, size_t *size, void **con_cls)
-{
-	struct upload *u = *con_cls;
-	struct MHD_Response *resp;
-	struct req *r;
-	const char *v;
-	int status = 200;
-	char ra[64] = "";
-	enum MHD_Result ret;
-
-	(void)cls;
-	(void)method;
-	(void)version;
-	if (u == NULL) {
-		if ((u = calloc(1, sizeof(*u))) == NULL)
-			return MHD_NO;
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (*size > 0) {
-		char *p = realloc(u->p, u->len + *size + 1);
-
-		if (p == NULL)
-			return MHD_NO;
-		memcpy(p + u->len, data, *size);
-		u->p = p;
-		u->len += *size;
-		u->p[u->len] = '\0';
-		*size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&sink.mu);
-	if (sink.n < REQS_MAX) {
-		r = &sink.reqs[sink.n++];
-		memset(r, 0, sizeof(*r));
-		snprintf(r->path, sizeof(r->path), "%s", url);
-#define GETV(kind, name, dst)                                                  \
-	if ((v = MHD_lookup_connection_value(c, kind, name)) != NULL)          \
-	snprintf(dst, sizeof(dst), "%s", v)
-		GETV(MHD_GET_ARGUMENT_KIND, "timestamp", r->q_timestamp);
-		GETV(MHD_GET_ARGUMENT_KIND, "sign", r->q_sign);
-		GETV(MHD_GET_ARGUMENT_KIND, "access_token", r->q_token);
-		GETV(MHD_HEADER_KIND, "Idempotency-Key", r->idem);
-		GETV(MHD_HEADER_KIND, "Content-Type", r->ctype);
-		GETV(MHD_HEADER_KIND, "X-Aqgrid-Signature", r->sig);
-		GETV(MHD_HEADER_KIND, "X-Aqgrid-Timestamp", r->sigts);
-#undef GETV
-		r->body = u->p != NULL ? strdup(u->p) : strdup("");
-	}
-	if (sink.pos < sink.nscript) {
-		status = sink.script[sink.pos];
-		snprintf(ra, sizeof(ra), "%s", sink.retry_after[sink.pos]);
-		sink.pos++;
-	} else if (strncmp(url, "/s500", 5) == 0)
-		status = 500;
-	else if (strncmp(url, "/s400", 5) == 0)
-		status = 400;
-	else if (strncmp(url, "/refuse", 7) == 0)
-		status = 200;
-	pthread_mutex_unlock(&sink.mu);
-	v = strncmp(url, "/refuse", 7) == 0
-	    ? "{\"errcode\":130101,\"errmsg\":\"send too fast\"}"
-	    : "{\"errcode\":0,\"errmsg\":\"ok\",\"code\":0}";
-	resp = MHD_create_response_from_buffer(
-	    strlen(v), (void *)(uintptr_t)v, MHD_RESPMEM_MUST_COPY);
-	if (ra[0] != '\0')
-		MHD_add_response_header(resp, "Retry-After", ra);
-	ret = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void
-sink_start(int port)
-{
-	sink.d = h_http_serve(port, on_req, on_done, &sink.port);
-}
-
-static void
-sink_stop(void)
-{
-	if (sink.d != NULL)
-		MHD_stop_daemon(sink.d);
-	sink.d = NULL;
-}
-
-static int
-sink_count(void)
-{
-	int n;
-
-	pthread_mutex_lock(&sink.mu);
-	n = sink.n;
-	pthread_mutex_unlock(&sink.mu);
-	return n;
-}
-
-static bool
-sink_wait(int n, int secs)
-{
-	long long end = h_ms() + secs * 1000LL;
-
-	while (sink_count() < n && h_ms() < end)
-		h_sleep_ms(10);
-	return sink_count() >= n;
-}
-
-static void
-sink_script(int status, const char *retry_after)
-{
-	pthread_mutex_lock(&sink.mu);
-	sink.script[sink.nscript] = status;
-	snprintf(sink.retry_after[sink.nscript], 64, "%s",
-	    retry_after ? retry_after : "");
-	sink.nscript++;
-	pthread_mutex_unlock(&sink.mu);
-}
-
-/* The nth request (0-based) whose path starts with prefix, or NULL. */
-static const struct req *
-sink_find(const char *prefix, int nth)
-{
-	const struct req *found = NULL;
-
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n && found == NULL; k++)
-		if (strncmp(sink.reqs[k].path, prefix, strlen(prefix)) == 0 &&
-		    nth-- == 0)
-			found = &sink.reqs[k];
-	pthread_mutex_unlock(&sink.mu);
-	return found;
 }
 
 static struct notice *
@@ -318,7 +127,7 @@ make_notify(const char *receivers, bool start)
 	for (const char *p = receivers; *p != '\0' && o + 8 < sizeof(text);)
 		if (strncmp(p, "%d", 2) == 0) {
 			o += (size_t)snprintf(
-			    text + o, sizeof(text) - o, "%d", sink.port);
+			    text + o, sizeof(text) - o, "%d", hook_port);
 			p += 2;
 		} else
 			text[o++] = *p++;
@@ -373,8 +182,7 @@ setup(void)
 {
 	char path[512], msg[256];
 
-	memset(&sink, 0, sizeof(sink));
-	pthread_mutex_init(&sink.mu, NULL);
+	h_sink_clear();
 	snprintf(path, sizeof(path), "%s/s%d.db", h_tmpdir(), store_seq++);
 	ck_assert_int_eq(store_open(path, 16, &st, msg, sizeof(msg)), AQ_OK);
 }
@@ -382,9 +190,8 @@ setup(void)
 static void
 teardown(void)
 {
-	sink_stop();
-	for (int k = 0; k < sink.n; k++)
-		free(sink.reqs[k].body);
+	h_sink_stop();
+	h_sink_clear();
 	store_close(st);
 	st = NULL;
 }
@@ -552,13 +359,13 @@ static const char *const ALL_FORMATS =
     "secret = pd-routing-key\n";
 
 static json_t *
-body_of(const struct req *r)
+body_of(const struct h_hook *r)
 {
 	json_t *o;
 
 	ck_assert_ptr_nonnull(r);
-	o = json_loads(r->body, 0, NULL);
-	ck_assert_msg(o != NULL, "%s: not JSON: %s", r->path, r->body);
+	o = json_loads(r->text, 0, NULL);
+	ck_assert_msg(o != NULL, "%s: not JSON: %s", r->path, r->text);
 	return o;
 }
 
@@ -569,18 +376,18 @@ START_TEST(test_formats)
 	struct notice *nt = make_notice(42, NOTICE_FIRING);
 	struct notify *n;
 	struct notify_stats ss;
-	const struct req *r;
+	const struct h_hook *r;
 	json_t *o, *a;
 	char want[128], *msg;
 	const char *text;
 
-	sink_start(0);
+	hook_port = h_sink_start(0);
 	n = make_notify(ALL_FORMATS, true);
 	ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
-	ck_assert(sink_wait(8, 10));
+	ck_assert(h_sink_wait(8, 10));
 
 	/* Generic webhook: header and body keys, HMAC over "ts.body". */
-	r = sink_find("/hook", 0);
+	r = h_sink_find("/hook", 0);
 	o = body_of(r);
 	ck_assert_str_eq(r->idem, "aqgrid-42-hook");
 	ck_assert_str_eq(STR(o, "idempotency_key"), "aqgrid-42-hook");
@@ -611,8 +418,8 @@ START_TEST(test_formats)
 	    json_integer_value(json_object_get(a, "starts_at")), 1795928401);
 	ck_assert_str_eq(STR(a, "summary"), "r001c003 PM2.5 24h 91.0 > 75");
 	ck_assert_ptr_nonnull(r->sigts[0] ? r->sigts : NULL);
-	ck_assert_ptr_nonnull(msg = malloc(strlen(r->body) + 40));
-	sprintf(msg, "%s.%s", r->sigts, r->body);
+	ck_assert_ptr_nonnull(msg = malloc(strlen(r->text) + 40));
+	sprintf(msg, "%s.%s", r->sigts, r->text);
 	ext_hmac(SECRET_HOOK, msg, strlen(msg), true, want, sizeof(want));
 	free(msg);
 	ck_assert_str_eq(r->sig + strlen("sha256="), want);
@@ -620,7 +427,7 @@ START_TEST(test_formats)
 	json_decref(o);
 
 	/* Alertmanager webhook v4. */
-	r = sink_find("/am", 0);
+	r = h_sink_find("/am", 0);
 	o = body_of(r);
 	ck_assert_str_eq(STR(o, "version"), "4");
 	ck_assert_str_eq(STR(o, "status"), "firing");
@@ -648,7 +455,7 @@ START_TEST(test_formats)
 	json_decref(o);
 
 	/* WeCom markdown, Chinese by default. */
-	r = sink_find("/wecom", 0);
+	r = h_sink_find("/wecom", 0);
 	o = body_of(r);
 	ck_assert_str_eq(STR(o, "msgtype"), "markdown");
 	text = STR(json_object_get(o, "markdown"), "content");
@@ -663,7 +470,7 @@ START_TEST(test_formats)
 	json_decref(o);
 
 	/* DingTalk: timestamp (ms) and sign in the query, checked here. */
-	r = sink_find("/ding", 0);
+	r = h_sink_find("/ding", 0);
 	o = body_of(r);
 	ck_assert_str_eq(r->q_token, "DINGTOKEN");
 	ck_assert_uint_eq(strlen(r->q_timestamp), 13);
@@ -681,7 +488,7 @@ START_TEST(test_formats)
 
 	/* Feishu: timestamp (s) and sign in the body, key = ts\nsecret over
 	 * an empty message; English as configured. */
-	r = sink_find("/feishu/hook/FEISHUTOKEN", 0);
+	r = h_sink_find("/feishu/hook/FEISHUTOKEN", 0);
 	o = body_of(r);
 	ck_assert_uint_eq(strlen(STR(o, "timestamp")), 10);
 	ck_assert_ptr_nonnull(msg = malloc(256));
@@ -698,7 +505,7 @@ START_TEST(test_formats)
 	json_decref(o);
 
 	/* Slack. */
-	r = sink_find("/slack/T0/B0/SLACKTOKEN", 0);
+	r = h_sink_find("/slack/T0/B0/SLACKTOKEN", 0);
 	o = body_of(r);
 	ck_assert_ptr_nonnull(
 	    strstr(STR(o, "text"), "*[FIRING] PM2.5 24h grade II (critical)*"));
@@ -706,9 +513,9 @@ START_TEST(test_formats)
 
 	/* PagerDuty: one event per alert, dedup_key = fingerprint. */
 	for (int k = 0; k < 2; k++) {
-		const struct req *r1 = sink_find("/pd", 0), *r2;
+		const struct h_hook *r1 = h_sink_find("/pd", 0), *r2;
 
-		r2 = sink_find("/pd", 1);
+		r2 = h_sink_find("/pd", 1);
 		ck_assert_ptr_nonnull(r1);
 		ck_assert_ptr_nonnull(r2);
 		o = body_of(k == 0 ? r1 : r2);
@@ -745,7 +552,7 @@ START_TEST(test_formats)
 	ck_assert_int_eq(attempts_of(8)->n, 7);
 	ck_assert_str_eq(attempts_of(7)->a[0].result, "sent");
 	ck_assert_int_eq(attempts_of(7)->a[0].status, 200);
-	ck_assert_int_eq(sink_count(), 8);
+	ck_assert_int_eq(h_sink_count(), 8);
 	notify_free(n);
 	free(nt);
 }
@@ -766,7 +573,7 @@ START_TEST(test_resolved)
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fputs("key-from-file\n", f);
 	fclose(f);
-	sink_start(0);
+	hook_port = h_sink_start(0);
 	n = make_notify(
 	    "[receiver am]\ntype = alertmanager\nurl = http://127.0.0.1:%d/am\n"
 	    "[receiver pd]\ntype = pagerduty\nurl = http://127.0.0.1:%d/pd\n"
@@ -774,14 +581,14 @@ START_TEST(test_resolved)
 	    false);
 	ck_assert_int_eq(notify_start(n), AQ_OK);
 	ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
-	ck_assert(sink_wait(3, 10));
-	o = body_of(sink_find("/am", 0));
+	ck_assert(h_sink_wait(3, 10));
+	o = body_of(h_sink_find("/am", 0));
 	ck_assert_str_eq(STR(o, "status"), "resolved");
 	a = json_array_get(json_object_get(o, "alerts"), 0);
 	ck_assert_str_eq(STR(a, "status"), "resolved");
 	ck_assert_str_eq(STR(a, "endsAt"), "2026-11-29T07:00:00Z");
 	json_decref(o);
-	o = body_of(sink_find("/pd", 1));
+	o = body_of(h_sink_find("/pd", 1));
 	ck_assert_str_eq(STR(o, "event_action"), "resolve");
 	ck_assert_str_eq(STR(o, "dedup_key"), "fp-b");
 	ck_assert_str_eq(STR(o, "routing_key"), "key-from-file");
@@ -799,16 +606,17 @@ START_TEST(test_retry_500)
 	struct notify_stats ss;
 	struct attempts *as;
 
-	sink_start(0);
-	sink_script(500, NULL);
-	sink_script(503, NULL);
+	hook_port = h_sink_start(0);
+	h_sink_script(500, NULL);
+	h_sink_script(503, NULL);
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n",
 	    true);
 	ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
-	ck_assert(sink_wait(3, 10));
+	ck_assert(h_sink_wait(3, 10));
 	for (int k = 0; k < 3; k++)
-		ck_assert_str_eq(sink_find("/hook", k)->idem, "aqgrid-50-hook");
+		ck_assert_str_eq(
+		    h_sink_find("/hook", k)->idem, "aqgrid-50-hook");
 	for (int k = 0; k < 100 && outbox_count() > 0; k++)
 		h_sleep_ms(20);
 	as = attempts_of(7);
@@ -824,7 +632,7 @@ START_TEST(test_retry_500)
 	notify_stats(n, &ss);
 	ck_assert_uint_eq(ss.r[0].sent, 1);
 	ck_assert_uint_eq(ss.r[0].failed, 2);
-	ck_assert_int_eq(sink_count(), 3);
+	ck_assert_int_eq(h_sink_count(), 3);
 	notify_free(n);
 	free(nt);
 }
@@ -843,14 +651,14 @@ START_TEST(test_retry_after)
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	sink_start(0);
-	sink_script(429, "1");
-	sink_script(503, date);
+	hook_port = h_sink_start(0);
+	h_sink_script(429, "1");
+	h_sink_script(503, date);
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n",
 	    true);
 	ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
-	ck_assert(sink_wait(3, 15));
+	ck_assert(h_sink_wait(3, 15));
 	for (int k = 0; k < 100 && outbox_count() > 0; k++)
 		h_sleep_ms(20);
 	as = attempts_of(7);
@@ -876,7 +684,7 @@ START_TEST(test_down_then_up)
 	int port = h_free_port();
 	long long end;
 
-	sink.port = port;
+	hook_port = port;
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\nmax_attempts = 100\n",
 	    true);
@@ -889,14 +697,14 @@ START_TEST(test_down_then_up)
 	ck_assert_int_eq(as->a[0].status, 0);
 	ck_assert_str_ne(as->a[0].error, "");
 	ck_assert_str_eq(as->a[0].result, "retry");
-	sink_start(port);
-	ck_assert(sink_wait(1, 10));
-	ck_assert_str_eq(sink_find("/hook", 0)->idem, "aqgrid-70-hook");
+	h_sink_start(port);
+	ck_assert(h_sink_wait(1, 10));
+	ck_assert_str_eq(h_sink_find("/hook", 0)->idem, "aqgrid-70-hook");
 	for (int k = 0; k < 100 && outbox_count() > 0; k++)
 		h_sleep_ms(20);
 	ck_assert_int_eq(outbox_count(), 0);
 	notify_free(n);
-	ck_assert_int_eq(sink_count(), 1);
+	ck_assert_int_eq(h_sink_count(), 1);
 	free(nt);
 }
 END_TEST
@@ -915,7 +723,7 @@ START_TEST(test_dead_letter)
 	FILE *f;
 	long long end;
 
-	sink_start(0);
+	hook_port = h_sink_start(0);
 	snprintf(logpath, sizeof(logpath), "%s/dead.log", h_tmpdir());
 	fflush(stderr);
 	saved = dup(2);
@@ -959,7 +767,7 @@ START_TEST(test_dead_letter)
 	ck_assert_uint_eq(ds.attempts[2], 2);
 	ck_assert_str_eq(ds.last[2], "errcode 130101: send too fast");
 	ck_assert_int_eq(outbox_count(), 0);
-	ck_assert_int_eq(sink_count(), 6);
+	ck_assert_int_eq(h_sink_count(), 6);
 	ck_assert_uint_eq(ss.r[0].dead, 1);
 	ck_assert_uint_eq(ss.r[0].failed, 3);
 	ck_assert_uint_eq(ss.r[0].queued, 0);
@@ -990,7 +798,7 @@ START_TEST(test_rate_limit)
 	char key[STORE_KEY_MAX] = "";
 	long long end;
 
-	sink_start(0);
+	hook_port = h_sink_start(0);
 	n = make_notify("[receiver bot]\ntype = wecom\n"
 			"url = http://127.0.0.1:%d/wecom?key=K\nrate = 2\n",
 	    true);
@@ -1001,7 +809,7 @@ START_TEST(test_rate_limit)
 		ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
 		free(nt);
 	}
-	ck_assert(sink_wait(2, 10));
+	ck_assert(h_sink_wait(2, 10));
 	end = h_ms() + 5000;
 	do {
 		notify_stats(n, &ss);
@@ -1011,7 +819,7 @@ START_TEST(test_rate_limit)
 	/* Nothing more may arrive within the minute: look for a while. */
 	h_sleep_ms(500);
 	notify_stats(n, &ss);
-	ck_assert_int_eq(sink_count(), 2);
+	ck_assert_int_eq(h_sink_count(), 2);
 	ck_assert_uint_eq(ss.r[0].sent, 2);
 	ck_assert_uint_eq(ss.r[0].queued, 3);
 	ck_assert_uint_eq(ss.r[0].failed, 0);
@@ -1033,7 +841,7 @@ START_TEST(test_restart)
 	int port = h_free_port();
 	long long end;
 
-	sink.port = port;
+	hook_port = port;
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n"
 			"[receiver am]\ntype = alertmanager\n"
@@ -1053,19 +861,19 @@ START_TEST(test_restart)
 	notify_free(n);
 	ck_assert_int_eq(outbox_count(), 6);
 
-	sink_start(port);
+	h_sink_start(port);
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n"
 			"[receiver am]\ntype = alertmanager\n"
 			"url = http://127.0.0.1:%d/am\n",
 	    true);
-	ck_assert(sink_wait(6, 10));
+	ck_assert(h_sink_wait(6, 10));
 	for (int k = 0; k < 100 && outbox_count() > 0; k++)
 		h_sleep_ms(20);
 	ck_assert_int_eq(outbox_count(), 0);
 	h_sleep_ms(200);
 	notify_free(n);
-	ck_assert_int_eq(sink_count(), 6);
+	ck_assert_int_eq(h_sink_count(), 6);
 	/* Each (notice, receiver) once, in whatever order the retries
 	 * allowed, with the key of its outbox record. */
 	for (int k = 0; k < 3; k++) {
@@ -1079,7 +887,7 @@ START_TEST(test_restart)
 			    rcv[m]);
 			snprintf(prefix, sizeof(prefix), "/%s", rcv[m]);
 			for (int j = 0; j < 3; j++) {
-				const struct req *r = sink_find(prefix, j);
+				const struct h_hook *r = h_sink_find(prefix, j);
 				json_t *o = body_of(r);
 
 				if (m == 0)
@@ -1105,7 +913,7 @@ START_TEST(test_kill9)
 	snprintf(path, sizeof(path), "%s/s%d.db", h_tmpdir(), store_seq - 1);
 	store_close(st);
 	st = NULL;
-	sink.port = port;
+	hook_port = port;
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -1132,22 +940,22 @@ START_TEST(test_kill9)
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	ck_assert_int_eq(store_open(path, 16, &st, msg, sizeof(msg)), AQ_OK);
 	ck_assert_int_eq(outbox_count(), 1);
-	sink_start(port);
+	h_sink_start(port);
 	{
 		struct notify *n =
 		    make_notify("[receiver hook]\ntype = webhook\n"
 				"url = http://127.0.0.1:%d/hook\n",
 			true);
 
-		ck_assert(sink_wait(1, 10));
+		ck_assert(h_sink_wait(1, 10));
 		for (int k = 0; k < 100 && outbox_count() > 0; k++)
 			h_sleep_ms(20);
 		ck_assert_int_eq(outbox_count(), 0);
 		h_sleep_ms(100);
 		notify_free(n);
 	}
-	ck_assert_int_eq(sink_count(), 1);
-	ck_assert_str_eq(sink_find("/hook", 0)->idem, "aqgrid-500-hook");
+	ck_assert_int_eq(h_sink_count(), 1);
+	ck_assert_str_eq(h_sink_find("/hook", 0)->idem, "aqgrid-500-hook");
 }
 END_TEST
 
@@ -1159,7 +967,7 @@ START_TEST(test_orphan)
 	struct notify *n;
 	struct deads ds = {0};
 
-	sink.port = 9;
+	hook_port = 9;
 	n = make_notify("[receiver old]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n",
 	    false);
@@ -1185,7 +993,7 @@ START_TEST(test_routes)
 	struct notify *n;
 	const char *ids[8];
 
-	sink.port = 9;
+	hook_port = 9;
 	n = make_notify("[receiver a]\ntype = webhook\nurl = http://h:%d/a\n"
 			"[receiver b]\ntype = webhook\nurl = http://h:%d/b\n"
 			"[receiver c]\ntype = webhook\nurl = http://h:%d/c\n"
@@ -1284,23 +1092,23 @@ START_TEST(test_submit_before_start)
 	struct notify *n;
 	json_t *o;
 
-	sink_start(0);
+	hook_port = h_sink_start(0);
 	n = make_notify("[receiver hook]\ntype = webhook\n"
 			"url = http://127.0.0.1:%d/hook\n",
 	    false);
 	ck_assert_int_eq(notify_submit(n, nt), AQ_OK);
 	ck_assert_int_eq(outbox_count(), 1);
 	h_sleep_ms(100);
-	ck_assert_int_eq(sink_count(), 0);
+	ck_assert_int_eq(h_sink_count(), 0);
 	ck_assert_int_eq(notify_start(n), AQ_OK);
 	ck_assert_int_eq(notify_start(n), AQ_ERR_INVAL);
-	ck_assert(sink_wait(1, 10));
-	o = body_of(sink_find("/hook", 0));
+	ck_assert(h_sink_wait(1, 10));
+	o = body_of(h_sink_find("/hook", 0));
 	ck_assert_str_eq(STR(o, "kind"), "repeat");
 	ck_assert_str_eq(STR(o, "status"), "firing");
 	json_decref(o);
 	notify_free(n);
-	ck_assert_int_eq(sink_count(), 1);
+	ck_assert_int_eq(h_sink_count(), 1);
 	free(nt);
 }
 END_TEST

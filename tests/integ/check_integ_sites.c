@@ -13,9 +13,7 @@
 #include <check.h>
 #include <math.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <mosquitto.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,96 +23,12 @@
 
 #include "tests/harness.h"
 
-#define REQS_MAX 256
 #define WAIT_S 60 /* generous: the daemon may run under valgrind */
 /* 2026-11-30T08:00:00+08:00 */
 #define T0 INT64_C(1795996800)
 #define HOURS 20
 
-struct hook {
-	char path[64];
-	char idem[128];
-	json_t *body;
-};
-
-struct upload {
-	char *p;
-	size_t len;
-};
-
-static struct {
-	struct MHD_Daemon *d;
-	int port;
-	pthread_mutex_t mu;
-	struct hook reqs[REQS_MAX];
-	int n;
-} sink = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void
-on_done(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct upload *u = *con_cls;
-
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (u != NULL) {
-		free(u->p);
-		free(u);
-	}
-	*con_cls = NULL;
-}
-
-static enum MHD_Result
-on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-    const char *version, const char *data, size_t *size, void **con_cls)
-{
-	static const char ok[] = "ok";
-	struct upload *u = *con_cls;
-	struct MHD_Response *resp;
-	const char *v;
-	enum MHD_Result ret;
-
-	(void)cls;
-	(void)method;
-	(void)version;
-	if (u == NULL) {
-		if ((u = calloc(1, sizeof(*u))) == NULL)
-			return MHD_NO;
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (*size > 0) {
-		char *p = realloc(u->p, u->len + *size + 1);
-
-		if (p == NULL)
-			return MHD_NO;
-		memcpy(p + u->len, data, *size);
-		u->p = p;
-		u->len += *size;
-		u->p[u->len] = '\0';
-		*size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&sink.mu);
-	if (sink.n < REQS_MAX) {
-		struct hook *r = &sink.reqs[sink.n++];
-
-		memset(r, 0, sizeof(*r));
-		snprintf(r->path, sizeof(r->path), "%s", url);
-		if ((v = MHD_lookup_connection_value(
-			 c, MHD_HEADER_KIND, "Idempotency-Key")) != NULL)
-			snprintf(r->idem, sizeof(r->idem), "%s", v);
-		r->body = u->p != NULL ? json_loads(u->p, 0, NULL) : NULL;
-	}
-	pthread_mutex_unlock(&sink.mu);
-	resp = MHD_create_response_from_buffer(
-	    sizeof(ok) - 1, (void *)(uintptr_t)ok, MHD_RESPMEM_PERSISTENT);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
+static int hook_port; /* the recording sink's */
 
 /* Whether the body lists site id. */
 static bool
@@ -142,9 +56,8 @@ notices(const char *path, const char *kind, const char *site)
 {
 	int n = 0;
 
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++) {
-		const struct hook *r = &sink.reqs[k];
+	for (int k = 0; k < h_sink_count(); k++) {
+		const struct h_hook *r = h_sink_get(k);
 		const char *ki =
 		    json_string_value(json_object_get(r->body, "kind"));
 		const char *ru = json_string_value(
@@ -156,10 +69,9 @@ notices(const char *path, const char *kind, const char *site)
 		    !lists(r->body, site))
 			continue;
 		for (int j = 0; j < k && !seen; j++)
-			seen = strcmp(sink.reqs[j].idem, r->idem) == 0;
+			seen = strcmp(h_sink_get(j)->idem, r->idem) == 0;
 		n += !seen;
 	}
-	pthread_mutex_unlock(&sink.mu);
 	return n;
 }
 
@@ -200,7 +112,7 @@ write_conf(struct h_daemon *d, int mqtt, const char *store)
 	    "receivers = c1\nsensor = dust-1\nfrom = 2026-06-01\n"
 	    "[site s2]\nname = Ring road\nkind = road\nlat = 39.9978\n"
 	    "lon = 116.0264\nreceivers = c2\nsensor = dust-2\n",
-	    mqtt, store, sink.port, sink.port, sink.port);
+	    mqtt, store, hook_port, hook_port, hook_port);
 	fclose(f);
 }
 
@@ -283,7 +195,7 @@ START_TEST(haze_episode_blacklist_restart)
 	json_t *j, *r;
 	long code;
 
-	sink.d = h_http_serve(0, on_req, on_done, &sink.port);
+	hook_port = h_sink_start(0);
 	snprintf(store, sizeof(store), "%s/sites-store", h_tmpdir());
 	h_broker_start(&broker, &mqtt);
 	memset(&d, 0, sizeof(d));
@@ -429,11 +341,8 @@ START_TEST(haze_episode_blacklist_restart)
 	h_mqtt_close(m);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_stop(&broker, SIGTERM, 5);
-	MHD_stop_daemon(sink.d);
-	pthread_mutex_lock(&sink.mu);
-	for (int k = 0; k < sink.n; k++)
-		json_decref(sink.reqs[k].body);
-	pthread_mutex_unlock(&sink.mu);
+	h_sink_stop();
+	h_sink_clear();
 }
 END_TEST
 
