@@ -349,6 +349,53 @@ h_get(const char *url, long *code)
 	return b.p;
 }
 
+json_t *
+h_request(const struct h_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, long *code)
+{
+	char url[256], auth[256];
+	struct buf b = {NULL, 0};
+	struct curl_slist *hs = NULL;
+	CURL *c = curl_easy_init();
+	json_t *j;
+
+	ck_assert_ptr_nonnull(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
+	hs = curl_slist_append(hs, "Content-Type: application/json");
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hs = curl_slist_append(hs, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(c);
+	j = b.p != NULL ? json_loads(b.p, 0, NULL) : NULL;
+	free(b.p);
+	return j;
+}
+
+int
+h_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 const char *
 h_bin(const char *env, const char *dflt)
 {

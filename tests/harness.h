@@ -8,6 +8,7 @@
 #ifndef AQ_TESTS_HARNESS_H
 #define AQ_TESTS_HARNESS_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -67,6 +68,12 @@ struct h_daemon {
 	int hj212; /* the HJ 212 listener's port, for tests that read it */
 };
 
+/* An API request to the daemon with a bearer token and a JSON body (both
+ * may be NULL); the answer as JSON (owned; NULL if it is not) and its
+ * status in *code. */
+json_t *h_request(const struct h_daemon *d, const char *method,
+    const char *path, const char *token, const char *body, long *code);
+
 /* getenv(env), or dflt: where the built programs are. */
 const char *h_bin(const char *env, const char *dflt);
 /* Starts $AQGRIDD -f -c d->conf (wrapped in $AQ_WRAP), reads its HTTP port
@@ -122,6 +129,10 @@ bool h_sink_wait(int n, int secs);
 const struct h_hook *h_sink_get(int i);
 /* The nth request (0-based) whose path starts with prefix, or NULL. */
 const struct h_hook *h_sink_find(const char *prefix, int nth);
+
+/* A test program's main: runs suite s with SIGPIPE ignored; the exit
+ * status. */
+int h_run(Suite *s);
 
 /* Milliseconds of a monotonic clock. */
 long long h_ms(void);

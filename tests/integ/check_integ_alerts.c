@@ -8,7 +8,6 @@
  * distinct idempotency key, as a receiver deduplicating them would.
  */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <mosquitto.h>
 #include <signal.h>
@@ -59,9 +58,6 @@ static long long store_count(const char *store, const char *sql);
 static bool store_wait(
     const char *store, const char *sql, long long want, int secs);
 static const char *alert_record(const char *store, const char *rule);
-static size_t on_body(char *p, size_t size, size_t n, void *ctx);
-static json_t *http(const struct h_daemon *d, const char *method,
-    const char *path, const char *token, const char *body, long *code);
 
 /* Whether the body lists an alert of this cell or sensor. */
 static bool
@@ -373,51 +369,6 @@ alert_record(const char *store, const char *rule)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return out;
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *ctx)
-{
-	fwrite(p, size, n, ctx);
-	return size * n;
-}
-
-/* An API request with an optional bearer token and JSON body; returns
- * the answer as JSON (owned; NULL if it is not) and its status. */
-static json_t *
-http(const struct h_daemon *d, const char *method, const char *path,
-    const char *token, const char *body, long *code)
-{
-	char url[256], auth[256], *out = NULL;
-	size_t len = 0;
-	struct curl_slist *hs = NULL;
-	FILE *f = open_memstream(&out, &len);
-	CURL *c = curl_easy_init();
-	json_t *j;
-
-	ck_assert_ptr_nonnull(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
-	hs = curl_slist_append(hs, "Content-Type: application/json");
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hs = curl_slist_append(hs, auth);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
-	fclose(f);
-	j = json_loads(out, 0, NULL);
-	free(out);
-	return j;
 }
 
 #define RULE_PM(id, extra)                                                        \
@@ -827,10 +778,10 @@ START_TEST(silence_through_the_api)
 	    "{\"matchers\":\"rule=pm_sil cell=r008c008\",\"ends_at\":%lld,"
 	    "\"comment\":\"sensor maintenance\"}",
 	    (long long)time(NULL) + 3600);
-	j = http(&e.d, "POST", "/api/v1/silences", NULL, body, &code);
+	j = h_request(&e.d, "POST", "/api/v1/silences", NULL, body, &code);
 	ck_assert_int_eq(code, 401);
 	json_decref(j);
-	j = http(&e.d, "POST", "/api/v1/silences", token, body, &code);
+	j = h_request(&e.d, "POST", "/api/v1/silences", token, body, &code);
 	ck_assert_int_eq(code, 201);
 	snprintf(path, sizeof(path), "/api/v1/silences/%lld",
 	    (long long)json_integer_value(json_object_get(j, "id")));
@@ -844,7 +795,7 @@ START_TEST(silence_through_the_api)
 	next_tick();
 	ck_assert_int_eq(requests("pm_sil", "firing", "r008c008"), 0);
 
-	j = http(&e.d, "DELETE", path, token, NULL, &code);
+	j = h_request(&e.d, "DELETE", path, token, NULL, &code);
 	ck_assert_int_eq(code, 200);
 	json_decref(j);
 	ck_assert(wait_notices("pm_sil", "firing", "r008c008", 1, WAIT_S));
@@ -866,8 +817,6 @@ main(void)
 {
 	Suite *s = suite_create("integ_alerts");
 	TCase *tc = tcase_create("alerts");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, exceedance_fires_once_and_resolves_once);
@@ -879,9 +828,5 @@ main(void)
 	tcase_add_test(tc, inhibition_mutes_heavy_while_severe);
 	tcase_add_test(tc, silence_through_the_api);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(s);
 }

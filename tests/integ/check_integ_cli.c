@@ -1268,12 +1268,5 @@ cli_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cli_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(cli_suite());
 }

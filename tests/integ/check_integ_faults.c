@@ -780,17 +780,11 @@ main(void)
 {
 	Suite *s = suite_create("integ_faults");
 	TCase *tc = tcase_create("faults");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, disk_full_degrades_and_recovers);
 	tcase_add_test(tc, clock_jump_keeps_event_time);
 	tcase_add_test(tc, broker_killed_during_ingest);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(s);
 }

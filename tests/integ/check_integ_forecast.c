@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <mosquitto.h>
 #include <math.h>
@@ -27,9 +26,6 @@
 
 static void write_conf(struct h_daemon *d, int mqtt_port);
 static double num(json_t *o, const char *key);
-static size_t on_body(char *p, size_t size, size_t n, void *ctx);
-static json_t *http(const struct h_daemon *d, const char *method,
-    const char *path, const char *token, const char *body, long *code);
 static void local_date(int days, char *buf, size_t len);
 static json_t *wait_ready(const struct h_daemon *d, const char *cell, int secs);
 static bool firing(const struct h_daemon *d, const char *rule, const char *cell,
@@ -75,51 +71,6 @@ num(json_t *o, const char *key)
 
 	ck_assert_msg(json_is_number(v), "%s is not a number", key);
 	return json_number_value(v);
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *ctx)
-{
-	fwrite(p, size, n, ctx);
-	return size * n;
-}
-
-/* An API request with an optional bearer token and JSON body; returns
- * the answer as JSON (owned; NULL if it is not) and its status. */
-static json_t *
-http(const struct h_daemon *d, const char *method, const char *path,
-    const char *token, const char *body, long *code)
-{
-	char url[256], auth[256], *out = NULL;
-	size_t len = 0;
-	struct curl_slist *hs = NULL;
-	FILE *f = open_memstream(&out, &len);
-	CURL *c = curl_easy_init();
-	json_t *j;
-
-	ck_assert_ptr_nonnull(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->http, path);
-	hs = curl_slist_append(hs, "Content-Type: application/json");
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		hs = curl_slist_append(hs, auth);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
-	curl_slist_free_all(hs);
-	curl_easy_cleanup(c);
-	fclose(f);
-	j = json_loads(out, 0, NULL);
-	free(out);
-	return j;
 }
 
 /* The cell's forecast once ready (owned), waiting up to secs: views are
@@ -208,7 +159,8 @@ post_days(
 		    aqi[i]);
 	}
 	snprintf(body + k, sizeof(body) - k, "]}");
-	j = http(d, "POST", "/api/v1/areas/city/forecast", TOKEN, body, code);
+	j = h_request(
+	    d, "POST", "/api/v1/areas/city/forecast", TOKEN, body, code);
 	snprintf(level, sizeof(level), "%s",
 	    j != NULL && json_string_value(json_object_get(j, "level"))
 		? json_string_value(json_object_get(j, "level"))
@@ -425,11 +377,11 @@ START_TEST(area_warning_levels)
 	j = h_json(&d, "/api/v1/areas/nowhere/warning", &code);
 	ck_assert_int_eq(code, 404);
 	json_decref(j);
-	j = http(&d, "POST", "/api/v1/areas/city/forecast", NULL,
+	j = h_request(&d, "POST", "/api/v1/areas/city/forecast", NULL,
 	    "{\"days\":[]}", &code);
 	ck_assert_int_eq(code, 401);
 	json_decref(j);
-	j = http(&d, "POST", "/api/v1/areas/city/forecast",
+	j = h_request(&d, "POST", "/api/v1/areas/city/forecast",
 	    "tok-viewer-0123456789", "{\"days\":[]}", &code);
 	ck_assert_int_eq(code, 403);
 	json_decref(j);
@@ -458,7 +410,7 @@ START_TEST(area_warning_levels)
 	json_decref(j);
 	post_days(&d, bad, 1, 0, &code);
 	ck_assert_int_eq(code, 400);
-	j = http(&d, "POST", "/api/v1/areas/city/forecast", TOKEN,
+	j = h_request(&d, "POST", "/api/v1/areas/city/forecast", TOKEN,
 	    "{\"days\":[{\"date\":\"2026-12-02\",\"aqi\":100},"
 	    "{\"date\":\"2026-12-01\",\"aqi\":100}]}",
 	    &code);
@@ -569,12 +521,5 @@ integ_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(integ_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(integ_suite());
 }

@@ -623,12 +623,5 @@ hj212_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hj212_suite());
-	int failed;
-
-	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(hj212_suite());
 }

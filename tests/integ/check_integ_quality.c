@@ -257,11 +257,5 @@ quality_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(quality_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(quality_suite());
 }

@@ -190,7 +190,7 @@ START_TEST(haze_episode_blacklist_restart)
 	struct h_daemon d;
 	struct mosquitto *m;
 	char store[512], buf[1024];
-	int mqtt, bg, s1, s2;
+	int mqtt = 0, bg, s1, s2;
 	long long until;
 	json_t *j, *r;
 	long code;
@@ -378,16 +378,10 @@ main(void)
 {
 	Suite *s = suite_create("integ_sites");
 	TCase *tc = tcase_create("sites");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, haze_episode_blacklist_restart);
 	tcase_add_test(tc, bad_site_fails_at_start);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(s);
 }

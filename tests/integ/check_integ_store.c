@@ -325,17 +325,11 @@ main(void)
 {
 	Suite *s = suite_create("integ_store");
 	TCase *tc = tcase_create("store");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, kill9_during_ingest_loses_and_doubles_nothing);
 	tcase_add_test(tc, clean_restart_serves_the_same_at_once);
 	tcase_add_test(tc, damaged_store_is_moved_aside);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run(s);
 }
