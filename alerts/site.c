@@ -553,7 +553,7 @@ site_engine_new(
 	 * around it. */
 	for (uint32_t i = 0; i < e->n; i++) {
 		struct site_rt *rt = &e->rt[i];
-		const struct conf_cell *cc = &c->cells[e->defs[i].cell];
+		uint32_t blk[BLOCK], nblk;
 
 		rt->open_hour = rt->newest = rt->judged = rt->prev_data =
 		    NO_HOUR;
@@ -561,40 +561,26 @@ site_engine_new(
 		rt->month_ix = -1;
 		for (uint32_t k = 0; k < SITE_HOURS; k++)
 			rt->ring[k].hour = NO_HOUR;
-		for (int dr = -1; dr <= 1; dr++)
-			for (int dc = -1; dc <= 1; dc++) {
-				int64_t row = cc->row + dr, col = cc->col + dc;
-				uint32_t cell;
+		blk[0] = e->defs[i].cell;
+		nblk = 1 + conf_cell_neighbours(c, blk[0], blk + 1);
+		for (uint32_t b = 0; b < nblk; b++) {
+			uint32_t cell = blk[b];
 
-				if (cc->row < 0) {
-					if (dr != 0 || dc != 0)
-						continue;
-					cell = e->defs[i].cell;
-				} else if (row < 0 || col < 0 ||
-				    row >= c->rows || col >= c->cols)
-					continue;
-				else
-					cell = (uint32_t)(row * c->cols + col);
-				if (e->slot_of[cell] < 0) {
-					e->slot_of[cell] = (int32_t)e->nslots;
-					e->slots[e->nslots].cell = cell;
-					e->slots[e->nslots].latest = NO_HOUR;
-					for (uint32_t h = 0; h < SITE_HOURS;
-					     h++) {
-						e->slots[e->nslots].hour[h] =
-						    NO_HOUR;
-						e->slots[e->nslots].v[h] = NAN;
-						e->slots[e->nslots].v25[h] =
-						    NAN;
-					}
-					e->nslots++;
+			if (e->slot_of[cell] < 0) {
+				e->slot_of[cell] = (int32_t)e->nslots;
+				e->slots[e->nslots].cell = cell;
+				e->slots[e->nslots].latest = NO_HOUR;
+				for (uint32_t h = 0; h < SITE_HOURS; h++) {
+					e->slots[e->nslots].hour[h] = NO_HOUR;
+					e->slots[e->nslots].v[h] = NAN;
+					e->slots[e->nslots].v25[h] = NAN;
 				}
-				if (dr == 0 && dc == 0)
-					rt->own = e->slot_of[cell];
-				rt->block[rt->nblock++] =
-				    (uint32_t)e->slot_of[cell];
-				e->slots[e->slot_of[cell]].n++;
+				e->nslots++;
 			}
+			rt->block[rt->nblock++] = (uint32_t)e->slot_of[cell];
+			e->slots[e->slot_of[cell]].n++;
+		}
+		rt->own = e->slot_of[blk[0]];
 		for (uint32_t k = 0; k < e->defs[i].nsensors; k++) {
 			struct sensor_ix *x = &e->sensors[e->nsensors++];
 

@@ -1530,6 +1530,22 @@ conf_cell_find(const struct conf *c, const char *id)
 	return -1;
 }
 
+uint32_t
+conf_cell_neighbours(const struct conf *c, uint32_t cell, uint32_t out[8])
+{
+	const struct conf_cell *cc;
+	uint32_t n = 0;
+
+	if (cell >= c->ncells || (cc = &c->cells[cell])->row < 0)
+		return 0;
+	for (int64_t r = cc->row - 1; r <= cc->row + 1; r++)
+		for (int64_t k = cc->col - 1; k <= cc->col + 1; k++)
+			if (r >= 0 && k >= 0 && r < c->rows && k < c->cols &&
+			    (r != cc->row || k != cc->col))
+				out[n++] = (uint32_t)(r * c->cols + k);
+	return n;
+}
+
 int64_t
 conf_cell_at(const struct conf *c, double lat, double lon)
 {

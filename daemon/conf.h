@@ -234,6 +234,10 @@ void conf_free(struct conf *c);
 
 /* Index of a cell by id, or -1 (linear in rows only for listed cells). */
 int64_t conf_cell_find(const struct conf *c, const char *id);
+/* The cells around cell on the regular grid (ascending, up to 8) into
+ * out; how many.  A cell listed on its own has none. */
+uint32_t conf_cell_neighbours(
+    const struct conf *c, uint32_t cell, uint32_t out[8]);
 /* The regular grid's cell holding a position, or -1. */
 int64_t conf_cell_at(const struct conf *c, double lat, double lon);
 

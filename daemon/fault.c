@@ -207,26 +207,6 @@ fault_set_neighbours(
 }
 
 void
-fault_grid_neighbours(
-    struct fault *f, const int32_t *row, const int32_t *col, uint32_t n)
-{
-	/* Cells of a regular grid come in row-major order, but listed
-	 * cells may sit among them: search by position. */
-	for (uint32_t a = 0; a < n && a < f->ncells; a++) {
-		uint32_t nb[8], k = 0;
-
-		if (row[a] < 0)
-			continue;
-		for (uint32_t b = 0; b < n && k < 8; b++)
-			if (b != a && row[b] >= 0 &&
-			    abs(row[b] - row[a]) <= 1 &&
-			    abs(col[b] - col[a]) <= 1)
-				nb[k++] = b;
-		fault_set_neighbours(f, a, nb, k);
-	}
-}
-
-void
 fault_add_sensor(struct fault *f, uint32_t sensor, uint32_t cell)
 {
 	struct fcell *c;

@@ -83,10 +83,6 @@ void fault_set_conf(struct fault *f, const struct fault_conf *c);
 /* Sets a cell's neighbours (up to FAULT_NEIGHBOURS_MAX kept). */
 void fault_set_neighbours(
     struct fault *f, uint32_t cell, const uint32_t *nb, uint32_t n);
-/* The 8-neighbourhood of each cell of a regular grid: row[c], col[c]
- * (-1: listed on its own, no neighbours). */
-void fault_grid_neighbours(
-    struct fault *f, const int32_t *row, const int32_t *col, uint32_t n);
 /* Places a new sensor in its cell (only the first FAULT_CELL_SENSORS
  * sensors of a cell are compared with one another). */
 void fault_add_sensor(struct fault *f, uint32_t sensor, uint32_t cell);

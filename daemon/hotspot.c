@@ -116,24 +116,6 @@ hotspots_set_neighbours(
 			c->nb[c->nnb++] = nb[k];
 }
 
-void
-hotspots_grid_neighbours(
-    struct hotspots *h, const int32_t *row, const int32_t *col, uint32_t n)
-{
-	for (uint32_t a = 0; a < n && a < h->ncells; a++) {
-		uint32_t nb[HOTSPOT_NEIGHBOURS_MAX], k = 0;
-
-		if (row[a] < 0)
-			continue;
-		for (uint32_t b = 0; b < n && k < HOTSPOT_NEIGHBOURS_MAX; b++)
-			if (b != a && row[b] >= 0 &&
-			    abs(row[b] - row[a]) <= 1 &&
-			    abs(col[b] - col[a]) <= 1)
-				nb[k++] = b;
-		hotspots_set_neighbours(h, a, nb, k);
-	}
-}
-
 /* Ring slot of an hour (hours may be negative). */
 static int
 slot(int64_t hour)

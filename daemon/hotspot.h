@@ -72,9 +72,6 @@ struct hotspots *hotspots_new(uint32_t cells, const struct hotspot_conf *c);
 void hotspots_free(struct hotspots *h);
 void hotspots_set_neighbours(
     struct hotspots *h, uint32_t cell, const uint32_t *nb, uint32_t n);
-/* The 8-neighbourhood on a regular grid: row[c], col[c] (-1: none). */
-void hotspots_grid_neighbours(
-    struct hotspots *h, const int32_t *row, const int32_t *col, uint32_t n);
 
 /* A cell's value at an hour (a NAN value is none). */
 void hotspots_value(struct hotspots *h, uint32_t cell, int64_t hour, double v);

@@ -131,23 +131,11 @@ state_new(struct conf *conf, const char *const *decoder_names, int ndecoders)
 		st->row_from[c] = INT64_MAX;
 		st->shown[c] = WIN_NO_HOUR;
 	}
-	{
-		int32_t *row = calloc(conf->ncells + 1, sizeof(*row));
-		int32_t *col = calloc(conf->ncells + 1, sizeof(*col));
+	for (uint32_t c = 0; c < conf->ncells; c++) {
+		uint32_t nb[8], n = conf_cell_neighbours(conf, c, nb);
 
-		if (row == NULL || col == NULL) {
-			free(row);
-			free(col);
-			goto fail;
-		}
-		for (uint32_t c = 0; c < conf->ncells; c++) {
-			row[c] = conf->cells[c].row;
-			col[c] = conf->cells[c].col;
-		}
-		fault_grid_neighbours(st->fd, row, col, conf->ncells);
-		hotspots_grid_neighbours(st->hs, row, col, conf->ncells);
-		free(row);
-		free(col);
+		fault_set_neighbours(st->fd, c, nb, n);
+		hotspots_set_neighbours(st->hs, c, nb, n);
 	}
 	for (uint32_t k = 0; k < conf->nsensors; k++) {
 		int64_t cell = conf_cell_find(conf, conf->sensors[k].cell);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/conf.h"
 #include "daemon/hotspot.h"
 
 enum { SIDE = 100, CELLS = SIDE * SIDE, WARM = 24, HOURS = 48 };
@@ -62,8 +63,7 @@ main(int argc, char **argv)
 {
 	struct hotspot_conf hc;
 	struct hotspots *h;
-	int32_t *row = malloc(CELLS * sizeof(*row)),
-		*col = malloc(CELLS * sizeof(*col));
+	struct conf g = {.rows = SIDE, .cols = SIDE};
 	double ms[HOURS];
 	struct hotspot top[8];
 	int64_t at, h0 = 400000;
@@ -71,14 +71,18 @@ main(int argc, char **argv)
 	int updates = 0;
 
 	hotspots_defaults(&hc);
-	if (row == NULL || col == NULL ||
+	if ((g.cells = calloc(CELLS, sizeof(*g.cells))) == NULL ||
 	    (h = hotspots_new(CELLS, &hc)) == NULL)
 		return 1;
-	for (uint32_t k = 0; k < CELLS; k++) {
-		row[k] = (int32_t)(k / SIDE);
-		col[k] = (int32_t)(k % SIDE);
+	for (g.ncells = 0; g.ncells < CELLS; g.ncells++) {
+		g.cells[g.ncells].row = (int32_t)(g.ncells / SIDE);
+		g.cells[g.ncells].col = (int32_t)(g.ncells % SIDE);
 	}
-	hotspots_grid_neighbours(h, row, col, CELLS);
+	for (uint32_t k = 0; k < CELLS; k++) {
+		uint32_t nb[8], m = conf_cell_neighbours(&g, k, nb);
+
+		hotspots_set_neighbours(h, k, nb, m);
+	}
 	/* Every update is counted: callgrind collects them all. */
 	for (int64_t t = 0; t < WARM; t++) {
 		feed(h, h0 + t);
@@ -91,8 +95,7 @@ main(int argc, char **argv)
 		}
 		printf("callgrind pass: %d updates\n", updates);
 		hotspots_free(h);
-		free(row);
-		free(col);
+		free(g.cells);
 		return 0;
 	}
 	for (int64_t t = 0; t < HOURS; t++) {
@@ -110,7 +113,6 @@ main(int argc, char **argv)
 	    ms[HOURS / 2], CELLS, HOURS, n, n > 0 ? "cell " : "none ",
 	    n > 0 ? top[0].cell : 0);
 	hotspots_free(h);
-	free(row);
-	free(col);
+	free(g.cells);
 	return 0;
 }

@@ -159,6 +159,7 @@ END_TEST
 
 START_TEST(grid_areas_and_placement)
 {
+	uint32_t nb[8];
 	struct conf *c =
 	    load("[mqtt]\nsubscribe = aq/# json 0\n[grid]\n"
 		 "origin = 40.0 116.0\ncell_size = 1000\n"
@@ -183,6 +184,15 @@ START_TEST(grid_areas_and_placement)
 	ck_assert_int_eq(conf_cell_at(c, 40.001, 116.001), -1);
 	ck_assert_int_eq(conf_cell_at(c, 39.999, 115.999), -1);
 	ck_assert(c->cells[0].lat < 40.0 && c->cells[0].lat > 39.99);
+	/* The 8 around r001c001, 3 around a corner, none for school-1. */
+	ck_assert_uint_eq(conf_cell_neighbours(c, 1 * 4 + 1, nb), 8);
+	ck_assert_uint_eq(nb[0], 0);
+	ck_assert_uint_eq(nb[3], 1 * 4 + 0);
+	ck_assert_uint_eq(nb[4], 1 * 4 + 2);
+	ck_assert_uint_eq(nb[7], 2 * 4 + 2);
+	ck_assert_uint_eq(conf_cell_neighbours(c, 2 * 4 + 3, nb), 3);
+	ck_assert_uint_eq(nb[0], 1 * 4 + 2);
+	ck_assert_uint_eq(conf_cell_neighbours(c, 12, nb), 0);
 	conf_free(c);
 }
 END_TEST

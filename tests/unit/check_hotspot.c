@@ -6,6 +6,7 @@
  * with a turning wind the source's own cell holds it (local).  A clean
  * grid has no hotspot, and without wind no direction is claimed.
  */
+#include "daemon/conf.h"
 #include "daemon/hotspot.h"
 
 #include <check.h>
@@ -33,17 +34,22 @@ downwind(double wd, int *dr, int *dc)
 static struct hotspots *
 grid(void)
 {
+	static struct conf_cell cells[CELLS];
+	struct conf g = {.rows = ROWS, .cols = COLS, .cells = cells};
 	struct hotspot_conf c;
 	struct hotspots *h;
-	int32_t row[CELLS], col[CELLS];
 
 	hotspots_defaults(&c);
 	ck_assert_ptr_nonnull(h = hotspots_new(CELLS, &c));
-	for (int k = 0; k < CELLS; k++) {
-		row[k] = k / COLS;
-		col[k] = k % COLS;
+	for (g.ncells = 0; g.ncells < CELLS; g.ncells++) {
+		cells[g.ncells].row = (int32_t)(g.ncells / COLS);
+		cells[g.ncells].col = (int32_t)(g.ncells % COLS);
 	}
-	hotspots_grid_neighbours(h, row, col, CELLS);
+	for (uint32_t k = 0; k < CELLS; k++) {
+		uint32_t nb[8], n = conf_cell_neighbours(&g, k, nb);
+
+		hotspots_set_neighbours(h, k, nb, n);
+	}
 	return h;
 }
 
