@@ -438,12 +438,16 @@ warning_wait(
 		const char *lvl =
 		    json_string_value(json_object_get(j, "level"));
 
+		bool done;
+
 		snprintf(got, sizeof(got), "%s %s", src ? src : "?",
 		    lvl ? lvl : "?");
-		json_decref(j);
-		if ((src != NULL && lvl != NULL && strcmp(src, source) == 0 &&
+		done =
+		    (src != NULL && lvl != NULL && strcmp(src, source) == 0 &&
 			strcmp(lvl, level) == 0) ||
-		    h_ms() > end)
+		    h_ms() > end;
+		json_decref(j);
+		if (done)
 			return got;
 		h_sleep_ms(100);
 	}
