@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/tz.h"
 #include "tests/harness.h"
 
 #define FIXTURE "tests/fixtures/forecast/beijing-dongsi-2014q4.csv.gz"
@@ -292,7 +293,7 @@ START_TEST(relearns_after_restart)
 	struct h_daemon d;
 	struct mosquitto *m;
 	int port = 0, n = 200;
-	int64_t h0 = h_hour_start(n);
+	int64_t h0 = h_hour_start(n), at = 0;
 	json_t *j;
 	long code;
 	char origin[64];
@@ -310,11 +311,22 @@ START_TEST(relearns_after_restart)
 		    50 + 30 * sin(k / 6.0) + k % 5,
 		    60 + 40 * sin(k * 6.2832 / 24));
 	ck_assert(h_status_wait(&d, "readings.accepted", n + 1, 30));
-	j = wait_ready(&d, "r000c001", 30);
-	ck_assert(json_is_true(json_object_get(j, "ready")));
-	snprintf(origin, sizeof(origin), "%s",
-	    json_string_value(json_object_get(j, "origin")));
-	json_decref(j);
+	/* Ready comes at hour 168: wait for the last complete hour (the
+	 * hour before the current one, which ends at h0 + n hours). */
+	for (long long end = h_ms() + 30000;;) {
+		const char *o;
+
+		j = wait_ready(&d, "r000c001", 30);
+		ck_assert(json_is_true(json_object_get(j, "ready")));
+		o = json_string_value(json_object_get(j, "origin"));
+		snprintf(origin, sizeof(origin), "%s", o ? o : "");
+		json_decref(j);
+		if ((tz_parse(origin, &at) == AQ_OK && at == h0 + n * 3600LL) ||
+		    h_ms() > end)
+			break;
+		h_sleep_ms(100);
+	}
+	ck_assert_msg(at == h0 + n * 3600LL, "origin %s", origin);
 	/* The area's warning from its one cell's model: today and after. */
 	j = h_json(&d, "/api/v1/areas/city/warning", &code);
 	ck_assert_str_eq(
