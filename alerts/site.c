@@ -601,7 +601,8 @@ site_engine_new(
 
 			e->users[sl->first + sl->n++] = i;
 		}
-	qsort(e->sensors, e->nsensors, sizeof(*e->sensors), cmp_sensor);
+	if (e->nsensors > 0) /* else e->sensors may be NULL */
+		qsort(e->sensors, e->nsensors, sizeof(*e->sensors), cmp_sensor);
 	return e;
 fail:
 	site_engine_free(e);
