@@ -160,7 +160,8 @@ rule_parse_when(
 	if (strncmp(name, "forecast.", 9) == 0 ||
 	    strcmp(name, "forecast") == 0) {
 		char ind[RULE_VAR_MAX];
-		const char *dot = strchr(name + 9, '.');
+		/* "forecast" alone ends at name[8]: nothing after it. */
+		const char *dot = name[8] == '.' ? strchr(name + 9, '.') : NULL;
 		char *e = NULL;
 		long h = 0;
 
