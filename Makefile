@@ -51,7 +51,9 @@ SENSORS_SRCS = sensors/decode.c sensors/qc.c sensors/ingest.c \
 SENSORS_OBJS = $(SENSORS_SRCS:%.c=$(B)/%.o)
 SENSORS_LIB = $(B)/libaqsensors.a
 # The HTTP API and dashboard server.
-WEB_SRCS = web/api.c
+WEB_SRCS = web/api.c web/api_auth.c web/api_cells.c web/api_status.c \
+	   web/api_history.c web/api_forecast.c web/api_alerts.c \
+	   web/api_sites.c web/api_static.c
 WEB_OBJS = $(WEB_SRCS:%.c=$(B)/%.o)
 WEB_LIB = $(B)/libaqweb.a
 # Alert rules and their lifecycle.
