@@ -2081,6 +2081,27 @@ api_date_text(int32_t d, char *buf, size_t len)
 	return buf;
 }
 
+/* "2026-11-29" from yyyymmdd as JSON; null for 0 (no date). */
+json_t *
+api_jdate(int32_t d)
+{
+	char buf[16];
+
+	return d == 0 ? json_null()
+		      : json_string(api_date_text(d, buf, sizeof(buf)));
+}
+
+/* Answers 200 {"count": n, "results": list}; takes ownership of list. */
+int
+api_list(struct req *r, json_t *list)
+{
+	r->code = MHD_HTTP_OK;
+	return (r->json = json_pack("{s:I,s:o}", "count",
+		    (json_int_t)json_array_size(list), "results", list)) != NULL
+	    ? AQ_OK
+	    : AQ_ERR_NOMEM;
+}
+
 /*
  * The request body as a JSON object whose members are all in keys
  * (space-separated); NULL after setting a 400.  An empty body is {}.

@@ -556,11 +556,7 @@ api_silences(struct req *r)
 		return AQ_OK;
 	if (silences_list(r, 0, &list) != AQ_OK)
 		return AQ_ERR_NOMEM;
-	r->code = MHD_HTTP_OK;
-	return (r->json = json_pack("{s:I,s:o}", "count",
-		    (json_int_t)json_array_size(list), "results", list)) != NULL
-	    ? AQ_OK
-	    : AQ_ERR_NOMEM;
+	return api_list(r, list);
 }
 
 /* A time member: Unix seconds (number or text) or ISO 8601. */
@@ -753,12 +749,7 @@ api_notifications(struct req *r)
 		json_decref(c.list);
 		return c.rc;
 	}
-	r->code = MHD_HTTP_OK;
-	return (r->json = json_pack("{s:I,s:o}", "count",
-		    (json_int_t)json_array_size(c.list), "results", c.list)) !=
-		NULL
-	    ? AQ_OK
-	    : AQ_ERR_NOMEM;
+	return api_list(r, c.list);
 }
 
 /* ---- Server-Sent Events ---- */

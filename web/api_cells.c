@@ -305,17 +305,14 @@ hours_json(const uint8_t *n)
 static json_t *
 day_json(struct req *r, const struct cell_view *v)
 {
-	char date[16];
 	json_t *o;
 
 	/* A day without any valid statistic has nothing to show. */
 	if (v->day == 0 || v->day_stats.in.has == 0)
 		return json_null();
-	snprintf(date, sizeof(date), "%04d-%02d-%02d", (int)(v->day / 10000),
-	    (int)(v->day / 100 % 100), (int)(v->day % 100));
 	if ((o = json_object()) == NULL)
 		return NULL;
-	if (json_object_set_new(o, "date", json_string(date)) ||
+	if (json_object_set_new(o, "date", api_jdate(v->day)) ||
 	    json_object_set_new(
 		o, "aqi", aqi_json(r, &v->day_aqi, AQI_DAILY)) ||
 	    json_object_set_new(

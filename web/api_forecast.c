@@ -26,6 +26,7 @@
 static int warning_answer(struct req *r, int ai);
 static json_t *fc_value(const struct fcgrid_forecast *f, int p, int k);
 static json_t *jfc(double v);
+static json_t *fc_day(json_t *days, int32_t date, int aqi);
 static int indicators_json(
     struct req *r, int ai, const struct plan_result *res, json_t **out);
 static json_t *plan_valid_json(const struct plan_valid *v);
@@ -118,6 +119,23 @@ fc_value(const struct fcgrid_forecast *f, int p, int k)
 	return o;
 }
 
+/*
+ * Appends {"date": "YYYY-MM-DD", "aqi": AQI or null} to days: the start of
+ * a day of a cell's forecast and of an area's warning.  Returns the day
+ * (days owns it), or NULL when out of memory.
+ */
+static json_t *
+fc_day(json_t *days, int32_t date, int aqi)
+{
+	json_t *j = json_object();
+
+	if (j == NULL || json_array_append_new(days, j) ||
+	    json_object_set_new(j, "date", api_jdate(date)) ||
+	    json_object_set_new(j, "aqi", api_jint(aqi >= 0, aqi)))
+		return NULL;
+	return j;
+}
+
 /* GET /api/v1/cells/{id}/forecast */
 int
 api_cell_forecast(struct req *r)
@@ -162,16 +180,9 @@ api_cell_forecast(struct req *r)
 	}
 	for (int k = 0; ready && k < f->ndays; k++) {
 		const struct fcgrid_day *d = &f->day[k];
-		json_t *j = json_object();
-		char date[16];
+		json_t *j;
 
-		snprintf(date, sizeof(date), "%04d-%02d-%02d",
-		    (int)(d->date / 10000), (int)(d->date / 100 % 100),
-		    (int)(d->date % 100));
-		if (j == NULL || json_array_append_new(days, j) ||
-		    json_object_set_new(j, "date", json_string(date)) ||
-		    json_object_set_new(
-			j, "aqi", api_jint(d->aqi >= 0, d->aqi)) ||
+		if ((j = fc_day(days, d->date, d->aqi)) == NULL ||
 		    json_object_set_new(j, "level",
 			api_jint(d->aqi >= 0,
 			    d->aqi >= 0
@@ -267,19 +278,9 @@ warning_answer(struct req *r, int ai)
 	    json_object_set_new(o, "cells", json_integer(ncells)) ||
 	    (days = api_child_array(o, "days")) == NULL)
 		goto out;
-	for (int x = 0; x < nd; x++) {
-		json_t *j = json_object();
-		char buf[16];
-
-		snprintf(buf, sizeof(buf), "%04d-%02d-%02d",
-		    (int)(date[x] / 10000), (int)(date[x] / 100 % 100),
-		    (int)(date[x] % 100));
-		if (j == NULL || json_array_append_new(days, j) ||
-		    json_object_set_new(j, "date", json_string(buf)) ||
-		    json_object_set_new(
-			j, "aqi", api_jint(aqi[x] >= 0, aqi[x])))
+	for (int x = 0; x < nd; x++)
+		if (fc_day(days, date[x], aqi[x]) == NULL)
 			goto out;
-	}
 	rc = AQ_OK;
 out:
 	free(f);

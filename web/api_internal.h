@@ -192,6 +192,8 @@ char *api_iso(struct req *r, int64_t ts, char *buf, size_t len);
 json_t *api_jinds(uint32_t bits);
 int api_when(struct req *r, const char *s, bool daily, bool end, int64_t *out);
 char *api_date_text(int32_t d, char *buf, size_t len);
+json_t *api_jdate(int32_t d);
+int api_list(struct req *r, json_t *list);
 json_t *api_jwhen(struct req *r, int64_t ts);
 json_t *api_body_json(struct req *r, const char *keys);
 

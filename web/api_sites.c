@@ -89,18 +89,6 @@ api_sites(struct req *r)
 	    : AQ_ERR_NOMEM;
 }
 
-static json_t *
-jdate(int32_t yyyymmdd)
-{
-	char buf[16];
-
-	if (yyyymmdd == 0)
-		return json_null();
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", (int)(yyyymmdd / 10000),
-	    (int)(yyyymmdd / 100 % 100), (int)(yyyymmdd % 100));
-	return json_string(buf);
-}
-
 int
 api_site(struct req *r)
 {
@@ -128,8 +116,8 @@ api_site(struct req *r)
 		json_array_append_new(rcv, api_jtext(si.def->receivers[k]));
 	for (uint32_t k = 0; k < si.def->nsensors; k++)
 		json_array_append_new(sen, api_jtext(si.def->sensors[k]));
-	json_object_set_new(r->json, "from", jdate(si.def->from));
-	json_object_set_new(r->json, "to", jdate(si.def->to));
+	json_object_set_new(r->json, "from", api_jdate(si.def->from));
+	json_object_set_new(r->json, "to", api_jdate(si.def->to));
 	n = service_site_changes(
 	    r->a->svc, (uint32_t)site, changes, SITE_CHANGES);
 	for (uint32_t k = 0; k < n; k++) {
