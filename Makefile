@@ -101,8 +101,8 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: all check asan valgrind bench install format format-check \
-	lint deps clean demo fuzz soak faulteval man install-conf deb deb-check \
-	eval
+	lint deps clean demo bench-demo fuzz soak faulteval man install-conf \
+	deb deb-check eval
 .SECONDARY:
 
 all: $(PROGS) $(MANS)
@@ -234,13 +234,19 @@ faulteval: $(B)/aqgrid-faulteval
 demo: all
 	B=$(B) sh etc/demo.sh
 
+# How long a first-time user of `make demo` waits for the map, the
+# forecasts, the warnings and the plan indicators (medians of RUNS runs).
+bench-demo: all
+	B=$(B) RUNS=$${RUNS:-3} sh tests/bench/demo_time.sh
+
 # The tests run the built programs, found through these variables.
 TEST_ENV = AQGRID=$(B)/aqgrid AQGRIDD=$(B)/aqgridd AQGRID_SIM=$(B)/aqgrid-sim \
 	   AQ_MAN=$(B)/man
 
 # The dashboard in Debian's chromium (tests/browser/run.sh: npm ci of the
 # pinned playwright-core, then the checks); counted in the closing line.
-BROWSER_TESTS = tests/browser/run.sh
+# forecast.sh: the forecast band and warnings after an 8-day back-fill.
+BROWSER_TESTS = tests/browser/run.sh tests/browser/forecast.sh
 
 check: $(TESTS) $(PROGS) $(MANS)
 	$(TEST_ENV) sh tests/run.sh $(TESTS) $(BROWSER_TESTS)

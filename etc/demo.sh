@@ -2,10 +2,22 @@
 # demo.sh: the whole system on this machine, for a first look.  Starts a
 # private mosquitto on a free loopback port, aqgridd with the sample district
 # and the dashboard on http://127.0.0.1:8080, and aqgrid-sim, which
-# back-fills the last 24 hours and then publishes live.  Ctrl-C stops all
+# back-fills the last 8 days and then publishes live.  Ctrl-C stops all
 # three.  Run through `make demo`, which builds first.
+#
+# Why 8 days: a cell's forecast needs FC_WARM = 168 hours with a value
+# (daemon/forecast.h) and the areas' warning levels come from those
+# forecasts; the plan indicators count whole days (7 here); the hotspots'
+# pollution roses decay over a week.  The back-fill goes oldest first, as
+# the engine refuses a sensor's reading older than its newest by more than
+# the lateness: the map replays the week within seconds and reaches the
+# current hour, forecasts ready, in about 15 to 25 s on two cores
+# (README.md, "The demo"; tests/bench/demo_time.sh measures it).
 set -u
 B=${B:-build}
+# DEMO_LISTEN: the dashboard's address; DEMO_BACKFILL: hours of history.
+listen=${DEMO_LISTEN:-127.0.0.1:8080}
+backfill=${DEMO_BACKFILL:-192}
 top=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/aqgrid-demo.XXXXXX)
 pids=""
@@ -20,8 +32,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-if ss -ltn 2>/dev/null | grep -q '127.0.0.1:8080 \|\*:8080 \|0.0.0.0:8080 '; then
-	echo "demo: port 8080 is taken; stop what uses it and try again" >&2
+lport=${listen##*:}
+if ss -ltn 2>/dev/null | grep -q ":$lport "; then
+	echo "demo: port $lport is taken; stop what uses it and try again" >&2
 	exit 1
 fi
 
@@ -41,6 +54,7 @@ done
 [ -n "$pids" ] || { echo "demo: cannot start mosquitto" >&2; exit 1; }
 
 sed -e "s|^port = 1883|port = $port|" \
+    -e "s|^listen = 127.0.0.1:8080|listen = $listen|" \
     -e "s|^web_root = .*|web_root = $top/web|" \
     -e "s|^include = grid.conf|include = $top/etc/grid.conf|" \
     -e "s|^include = rules.conf|include = $top/etc/rules.conf|" \
@@ -49,9 +63,9 @@ sed -e "s|^port = 1883|port = $port|" \
 "$top/$B/aqgridd" -f -c "$tmp/aqgridd.conf" &
 pids="$pids $!"
 "$top/$B/aqgrid-sim" -p "$port" -q 1 synth --rows 22 --cols 12 \
-    --backfill 24 --live --dust-sites 3 2>"$tmp/sim.log" &
+    --backfill "$backfill" --live --dust-sites 3 2>"$tmp/sim.log" &
 pids="$pids $!"
 
-echo "demo: broker on 127.0.0.1:$port, simulator back-filling 24 hours"
-echo "demo: dashboard and API on http://127.0.0.1:8080/   (Ctrl-C stops)"
+echo "demo: broker on 127.0.0.1:$port, simulator back-filling $backfill hours"
+echo "demo: dashboard and API on http://$listen/   (Ctrl-C stops)"
 wait
