@@ -64,8 +64,14 @@ export function drawChart(canvas, spec) {
   g.textAlign = 'center';
   g.textBaseline = 'top';
   const hour = 3600e3;
-  for (let t = Math.ceil(spec.from / (6 * hour)) * 6 * hour; t <= spec.to;
-    t += 6 * hour) {
+  /* Ticks every 6 hours, or 12 or 24 when their labels would touch (48
+   * hours and a day's forecast in a narrow panel). */
+  let every = 6 * hour;
+  while (every < 24 * hour && g.measureText(spec.tick(spec.from)).width +
+    8 > every / (spec.to - spec.from) * pw)
+    every *= 2;
+  for (let t = Math.ceil(spec.from / every) * every; t <= spec.to;
+    t += every) {
     const x = X(t);
     g.beginPath();
     g.moveTo(Math.round(x) + 0.5, top);
@@ -91,8 +97,14 @@ export function drawChart(canvas, spec) {
     g.fillText(l.label, left + pw - 2, Y(l.value) - 2);
   });
 
-  /* Bands under the series: the area between lo and hi. */
+  /* Bands under the series: the area between lo and hi.  Where they
+   * went, in CSS pixels, is left on the canvas (data-plot, data-bands:
+   * [[x, y of hi, y of lo], ...] per band) for the browser tests. */
   g.setLineDash([]);
+  canvas.dataset.plot = JSON.stringify([left, top, pw, ph]);
+  canvas.dataset.bands = JSON.stringify((spec.bands || []).map(b =>
+    b.points.map(p => [X(p[0]), Y(p[2]), Y(p[1])].map(v =>
+      Math.round(v * 10) / 10))));
   (spec.bands || []).forEach(b => {
     if (!b.points.length) return;
     g.fillStyle = b.color;

@@ -167,8 +167,10 @@ async function charts(box, d) {
     r.concentrations[ind] === undefined ? null : r.concentrations[ind]]);
   const lim = d.limits || {};
   const fhours = fc ? fc.hours.slice(0, 24) : [];
-  const fpts = pol => fhours.map(h => [Date.parse(h.time),
-    h[pol] ? h[pol].value : null]);
+  /* The forecast's line starts from the last hour observed, if valid. */
+  const fpts = (pol, ind) => pts(ind).slice(-1).filter(p => p[0] === to &&
+    p[1] !== null).concat(fhours.map(h => [Date.parse(h.time),
+    h[pol] ? h[pol].value : null]));
   const fband = (pol, color) => ({color, points: fhours.filter(h => h[pol])
     .map(h => [Date.parse(h.time), h[pol].lo, h[pol].hi])});
   const specs = [
@@ -190,9 +192,11 @@ async function charts(box, d) {
   ];
   if (fc) {
     specs[0].series.push({label: t('chartForecast', 'PM2.5'),
-      color: '#1F5FBF', dash: [6, 3], width: 1.5, points: fpts('pm25')});
+      color: '#1F5FBF', dash: [6, 3], width: 1.5, points: fpts('pm25',
+        'pm25_1h')});
     specs[1].series.push({label: t('chartForecast', 'O3'),
-      color: '#00796B', dash: [6, 3], width: 1.5, points: fpts('o3')});
+      color: '#00796B', dash: [6, 3], width: 1.5, points: fpts('o3',
+        'o3_1h')});
   }
   const parts = [];
   specs.forEach(spec => {
