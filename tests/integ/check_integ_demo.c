@@ -139,7 +139,7 @@ START_TEST(eight_days_warm_every_feature)
 	end = h_ms() + 120 * 1000LL;
 	for (int r = 0; r < ROWS; r++) {
 		for (int c = 0; c < COLS; c++) {
-			char id[16];
+			char id[32];
 			json_t *hours, *days;
 			const char *origin;
 
