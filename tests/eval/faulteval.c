@@ -50,6 +50,7 @@ struct episode {
 	double a;       /* value held, factor, offset or ramp height */
 	int detected;   /* hour of the first matching raise, or -1 */
 	int fed;        /* faulty readings fed (missing hours feed none) */
+	double lo, hi;  /* the clean values it replaced: range */
 };
 
 static double data[STATIONS][HOURS]; /* NAN when missing */
@@ -273,7 +274,10 @@ run(bool inject, struct tally *t)
 				rng = save;
 			}
 			if (inject && (e = episode_at(s, h, 0)) != NULL) {
-				e->fed++;
+				if (e->fed++ == 0 || x < e->lo)
+					e->lo = x;
+				if (e->fed == 1 || x > e->hi)
+					e->hi = x;
 				switch (e->type) {
 				case INJ_STUCK:
 					if (e->a < 0)
@@ -397,16 +401,21 @@ main(int argc, char **argv)
 				if (eps[k].type == (enum inj)i &&
 				    eps[k].detected < 0 &&
 				    atoi(getenv("FE_MISSED")) == i)
-					printf("missed %s s%d h%d a=%.2f "
-					       "x=%.0f prev=%.0f next=%.0f\n",
+					printf(
+					    "missed %s s%d h%d len %d fed %d "
+					    "a=%.2f x=%.0f prev=%.0f "
+					    "next=%.0f window %.0f-%.0f\n",
 					    inj_names[i], eps[k].sensor,
-					    eps[k].start, eps[k].a,
+					    eps[k].start,
+					    eps[k].end - eps[k].start,
+					    eps[k].fed, eps[k].a,
 					    data[eps[k].sensor / 2]
 						[eps[k].start],
 					    data[eps[k].sensor / 2]
 						[eps[k].start - 1],
 					    data[eps[k].sensor / 2]
-						[eps[k].start + 1]);
+						[eps[k].start + 1],
+					    eps[k].lo, eps[k].hi);
 		qsort(delays, (size_t)nd, sizeof(int), cmp_int);
 		printf("| %s | %d | %d | %.3f | %.3f | %d |\n", inj_names[i], n,
 		    hit, n ? (double)hit / n : 0,
