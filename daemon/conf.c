@@ -398,7 +398,7 @@ static const struct opt opts[] = {
 	NULL,
 	"Seconds a sensor must repeat one value, while its neighbours move, "
 	"before it is flagged stuck."},
-    {"faults", "spike_z", T_DBL, C(fault_spike_z), 0, 2, 100, "5", NULL, NULL,
+    {"faults", "spike_z", T_DBL, C(fault_spike_z), 0, 2, 100, "4.5", NULL, NULL,
 	"Robust z-score of a reading's step, against the sensor's own "
 	"steps and against its neighbours', above which a reading that "
 	"comes back is a spike."},

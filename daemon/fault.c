@@ -13,16 +13,20 @@
 #define TAU_SIB 3.0     /* smoothing of the siblings' log ratio, hours */
 #define SPREAD_MIN 0.05 /* log units */
 #define SPREAD_INIT 0.3
-#define CUSUM_K 1.5       /* allowance, in spreads */
-#define E_MAX 3.0         /* largest step of the CUSUM, in spreads */
-#define JUMP_MIN 0.02     /* smallest usual step, log units */
-#define REP_ALPHA 0.02    /* learning of the repeat probability */
-#define STUCK_P 2e-3      /* a run this unlikely from the sensor's history */
-#define STUCK_CHANGES 20  /* changes seen before a run can be judged */
-#define STUCK_MOVED 0.15  /* neighbours' median range during a run, log */
-#define CALM_CLEAR 3      /* good readings that clear a spike or stuck flag */
-#define AWAY_Z 2.0        /* |z| against the neighbours of the odd sibling */
-#define SPIKE_PLACE_Z 2.5 /* a spike also leaves its usual place, z */
+#define CUSUM_K 1.5        /* allowance, in spreads */
+#define E_MAX 3.0          /* largest step of the CUSUM, in spreads */
+#define JUMP_MIN 0.02      /* smallest usual step, log units */
+#define REP_ALPHA 0.02     /* learning of the repeat probability */
+#define STUCK_P 2e-3       /* a run this unlikely from the sensor's history */
+#define STUCK_P_ALONE 1e-8 /* ... this unlikely: stuck, neighbours or not */
+#define PREP_MIN 1e-3      /* least repeat probability assumed */
+#define LEVEL_BINS 4       /* levels of the repeat probability */
+#define SOLO_Z (4.0 / 3)   /* spike_z factor of a sensor alone in its cell */
+#define STUCK_CHANGES 20   /* changes seen before a run can be judged */
+#define STUCK_MOVED 0.15   /* neighbours' median range during a run, log */
+#define CALM_CLEAR 3       /* good readings that clear a spike or stuck flag */
+#define AWAY_Z 2.0         /* |z| against the neighbours of the odd sibling */
+#define SPIKE_PLACE_Z 2.5  /* a spike also leaves its usual place, z */
 
 /* One sensor, one pollutant. */
 struct fp {
@@ -35,12 +39,12 @@ struct fp {
 	float rp;       /* residual of the previous accepted reading */
 	float dr;       /* mean |step| of the residual */
 	float dy;       /* mean |step| of y */
-	float prep;     /* probability that a value repeats */
-	float rb, rs;   /* residual against the neighbours: baseline, spread */
-	float cp, cm;   /* CUSUM of the residual, up and down */
-	float db, dd;   /* log ratio to the siblings: baseline, smoothed */
-	float warm;     /* hour-equivalents of residuals learned */
-	float dwarm;    /* ... of sibling ratios learned */
+	float prep[LEVEL_BINS]; /* probability that a value repeats, by level */
+	float rb, rs; /* residual against the neighbours: baseline, spread */
+	float cp, cm; /* CUSUM of the residual, up and down */
+	float db, dd; /* log ratio to the siblings: baseline, smoothed */
+	float warm;   /* hour-equivalents of residuals learned */
+	float dwarm;  /* ... of sibling ratios learned */
 	float run_lo, run_hi; /* neighbours' median during the run */
 	float peak;           /* highest y of a suspected spike */
 	uint16_t run_n;
@@ -88,6 +92,7 @@ static const char *const kind_names[FAULT_KIND_COUNT] = {
     "stuck", "spike", "bias", "disagree"};
 
 static double median(double *v, uint32_t n);
+static int level_bin(int p, double x);
 
 /* fmax, fmin without the libm call (no NaN reaches them). */
 static inline double
@@ -137,7 +142,7 @@ fault_defaults(struct fault_conf *c)
 	c->enabled = true;
 	c->stuck_secs = 10800;
 	c->fresh = 5400;
-	c->spike_z = 5.0;
+	c->spike_z = 4.5;
 	c->bias_h = 24.0;
 	c->disagree = 0.4;
 	c->exclude = FAULT_BIT(FAULT_STUCK) | FAULT_BIT(FAULT_SPIKE) |
@@ -236,6 +241,16 @@ median(double *v, uint32_t n)
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The level bin of value x of pollutant p: below c, 3.5c, 10c, above
+ * (PM2.5: 10, 35, 100 ug/m3). */
+static int
+level_bin(int p, double x)
+{
+	double c = log_c[p];
+
+	return x < c ? 0 : x < 3.5 * c ? 1 : x < 10 * c ? 2 : 3;
+}
+
 /* Clears kind k's flag, or raises it, on q. */
 static void
 set_flag(struct fp *q, enum fault_kind k, bool on)
@@ -268,6 +283,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	/* WIN_NO_HOUR is INT64_MIN: never fresh. */
 	int64_t lo = t - cf->fresh, hi = t + cf->fresh;
 	bool rep;
+	double pb;
 
 	/* The neighbours' levels and the siblings' newest values, fresh. */
 	for (uint32_t k = 0; k < cell->nnb; k++) {
@@ -329,7 +345,8 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		q->y = (float)y;
 		q->dy = 0.1f;
 		q->dr = 0.1f;
-		q->prep = 0.5f;
+		for (int k = 0; k < LEVEL_BINS; k++)
+			q->prep[k] = 0.5f;
 		q->rs = (float)SPREAD_INIT;
 		q->run_t0 = t;
 		q->run_n = 1;
@@ -341,8 +358,14 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	q->yr = (float)y;
 	/* Stuck: a run of equal values. */
 	rep = (float)x == q->last;
-	if (q->run_n <= 3)
-		q->prep += (float)(REP_ALPHA * ((rep ? 1.0 : 0.0) - q->prep));
+	{
+		int b = level_bin(p, q->last);
+
+		if (q->run_n <= 3)
+			q->prep[b] += (float)(REP_ALPHA *
+			    ((rep ? 1.0 : 0.0) - q->prep[b]));
+		pb = q->prep[b];
+	}
 	if (rep) {
 		if (q->run_n < UINT16_MAX)
 			q->run_n++;
@@ -370,13 +393,21 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		if (q->calm >= CALM_CLEAR - 1)
 			set_flag(q, FAULT_STUCK, false);
 	} else if (rep && t - q->run_t0 >= cf->stuck_secs &&
-	    q->changes >= STUCK_CHANGES &&
-	    /* At its floor before the run, a sensor may well repeat. */
-	    !(x <= q->lo + 0.2 * log_c[p] && q->lo_t < q->run_t0) &&
-	    pow(dmax(q->prep, 0.01), q->run_n - 1) < STUCK_P &&
-	    (q->run_nb < 2 || q->run_hi - q->run_lo > STUCK_MOVED)) {
-		set_flag(q, FAULT_STUCK, true);
-		q->calm = 0;
+	    q->changes >= STUCK_CHANGES) {
+		/* How likely such a run is, from the sensor's repeats at this
+		 * level (a clean-air minimum repeats far more often than a
+		 * value of a haze). */
+		double pr = pow(dmax(pb, PREP_MIN), q->run_n - 1);
+		/* At its floor before the run, a sensor may well repeat. */
+		bool floor = x <= q->lo + 0.2 * log_c[p] && q->lo_t < q->run_t0;
+		bool moved =
+		    q->run_nb < 2 || q->run_hi - q->run_lo > STUCK_MOVED;
+
+		/* A run this unlikely is stuck however still the air. */
+		if (pr < STUCK_P && ((!floor && moved) || pr < STUCK_P_ALONE)) {
+			set_flag(q, FAULT_STUCK, true);
+			q->calm = 0;
+		}
 	}
 	q->last = (float)x;
 
@@ -398,10 +429,14 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		    ? (r - q->rp) / dmax(q->dr, JUMP_MIN)
 		    : 0;
 
+		/* Alone in its cell, no sibling can second a jump of the
+		 * air: a higher bar. */
+		double sz =
+		    cell->nsens < 2 ? SOLO_Z * cf->spike_z : cf->spike_z;
+
 		if (n >= 2)
-			high = q->warm >= WARM_H && q->rp_ok &&
-			    zr > cf->spike_z && zj > cf->spike_z &&
-			    z > SPIKE_PLACE_Z;
+			high = q->warm >= WARM_H && q->rp_ok && zr > sz &&
+			    zj > sz && z > SPIKE_PLACE_Z;
 		else
 			high = zj > 2 * cf->spike_z;
 		if (high && q->spikes < FAULT_SPIKE_RUN) {

@@ -4,11 +4,15 @@
  *
  * Per sensor and pollutant it keeps a few numbers and flags four faults:
  *   stuck     the same value repeated for at least stuck_secs, while the
- *             sensor's own history makes such a run unlikely and, when the
- *             neighbours report, while their median moved;
+ *             sensor's own history at that level (its repeat probability
+ *             is learned in four level bins) makes such a run unlikely
+ *             and, when the neighbours report, their median moved and the
+ *             value is not the sensor's floor; a run far less likely
+ *             still (1e-8) is stuck whatever the neighbours did;
  *   spike     an upward reading whose step is large against the sensor's
  *             usual steps and, when the neighbours report, against theirs
- *             (the step of its residual) and leaves its usual place,
+ *             (the step of its residual; spike_z, 4/3 spike_z for a sensor
+ *             alone in its cell) and leaves its usual place,
  *             raised when the next reading comes back (at most
  *             FAULT_SPIKE_RUN in a row: a longer excursion is a level)
  *             and no other sensor of the cell without a flag rose with it

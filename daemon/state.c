@@ -792,7 +792,7 @@ struct image_head {
 	uint64_t fault_len; /* the detector's image, after the engine's */
 };
 
-static const char image_magic[8] = "AQSTAT3";
+static const char image_magic[8] = "AQSTAT4";
 
 /* Per sensor: last, seen, interval (int64), has (uint32) and 4 bytes of 0,
  * raw and value (double[POL_COUNT]): a multiple of 8, so that the engine's

@@ -32,10 +32,14 @@ struct fault_run {
 
 static double data[HOURS_MAX][CELLS];
 static int hours;
+static double spike_factor = 6; /* (x + 10) k - 10 */
 
 static void load(void);
 static double value(int s, int h, struct fault_run *fr);
 static struct fault *detector(void);
+static struct fault *detector_with(bool sibling);
+static struct fault *synthetic(int cells);
+static double smallest_spike(bool sibling);
 static uint32_t feed(struct fault *f, int h, struct fault_run *fr,
     uint32_t flags[SENSORS], uint32_t *left_out);
 static Suite *fault_suite(void);
@@ -86,7 +90,7 @@ value(int s, int h, struct fault_run *fr)
 			fr->held = x;
 		return fr->held;
 	case SPIKE:
-		return (x + 10) * 6 - 10;
+		return (x + 10) * spike_factor - 10;
 	case OFFSET:
 		return x + 80;
 	case DOUBLE:
@@ -98,6 +102,13 @@ value(int s, int h, struct fault_run *fr)
 
 static struct fault *
 detector(void)
+{
+	return detector_with(true);
+}
+
+/* The six stations; the second sensor of cell 0 placed or not. */
+static struct fault *
+detector_with(bool sibling)
 {
 	struct fault_conf fc;
 	struct fault *f;
@@ -113,7 +124,8 @@ detector(void)
 		fault_set_neighbours(f, c, nb, n);
 		fault_add_sensor(f, c, c);
 	}
-	fault_add_sensor(f, CELLS, 0);
+	if (sibling)
+		fault_add_sensor(f, CELLS, 0);
 	return f;
 }
 
@@ -373,6 +385,151 @@ START_TEST(constant_alone_is_not_stuck)
 }
 END_TEST
 
+/* Six cells of synthetic air, neighbours of one another, one sensor each
+ * (cell c's sensor is c). */
+static struct fault *
+synthetic(int cells)
+{
+	struct fault_conf fc;
+	struct fault *f;
+
+	fault_defaults(&fc);
+	ck_assert_ptr_nonnull(
+	    f = fault_new((uint32_t)cells, (uint32_t)cells, &fc));
+	for (uint32_t c = 0; c < (uint32_t)cells; c++) {
+		uint32_t nb[CELLS], n = 0;
+
+		for (uint32_t o = 0; o < (uint32_t)cells; o++)
+			if (o != c)
+				nb[n++] = o;
+		fault_set_neighbours(f, c, nb, n);
+		fault_add_sensor(f, c, c);
+	}
+	return f;
+}
+
+/* A sensor that never repeats a value (float readings) stuck while the
+ * air is still (its neighbours within 10%): the neighbours cannot tell,
+ * but four equal readings of such a sensor are no chance; it is flagged
+ * once the run is unlikely enough (its repeat probability is learned, so
+ * a few hours after it lasts stuck = 3 h), and nothing else is. */
+START_TEST(stuck_in_still_air)
+{
+	struct fault *f = synthetic(CELLS);
+	int raised = -1;
+
+	for (int h = 0; h < 700; h++)
+		for (int c = 0; c < CELLS; c++) {
+			struct reading r = {.ts = T0 + (int64_t)h * 3600,
+			    .period = 3600,
+			    .has = 1u << POL_PM25};
+			/* Moving air, then still from hour 500. */
+			double x = h < 500 || h >= 530
+			    ? 60 + 40 * sin(h * 0.21 + c) + 7 * sin(h * 1.3 * c)
+			    : 60 + 2 * sin(h * 1.7 + c);
+
+			if (c == 0 && h >= 510 && h < 520)
+				x = 60 + 2 * sin(510 * 1.7);
+			r.v[POL_PM25] = x;
+			(void)fault_observe(f, (uint32_t)c, &r);
+			if (c != 0)
+				ck_assert_uint_eq(
+				    fault_flags(f, (uint32_t)c), 0);
+			else if (raised < 0 &&
+			    (fault_flags(f, 0) & FAULT_BIT(FAULT_STUCK)))
+				raised = h;
+		}
+	/* Not before the run lasts 3 h, and within it. */
+	ck_assert_int_ge(raised, 513);
+	ck_assert_int_lt(raised, 520);
+	ck_assert_uint_eq(fault_flags(f, 0), 0); /* cleared after */
+	fault_free(f);
+}
+END_TEST
+
+/*
+ * A sensor of whole ug/m3 that repeats its clean-air values often (3 or 4
+ * for hours) but never a value of a haze: stuck in a haze while the
+ * neighbours move, it is flagged after 3 h, as a sensor that never
+ * repeats would be; its repeats at the floor do not excuse a run at
+ * 150.  (With one repeat probability for all levels they would.)
+ */
+START_TEST(floor_repeats_do_not_excuse_a_haze_run)
+{
+	struct fault *f = synthetic(CELLS);
+	int raised = -1;
+
+	for (int h = 0; h < 1200; h++)
+		for (int c = 0; c < CELLS; c++) {
+			struct reading r = {.ts = T0 + (int64_t)h * 3600,
+			    .period = 3600,
+			    .has = 1u << POL_PM25};
+			bool calm = (h / 24) % 2 == 0;
+			double x = calm ? 3 + ((h + c) / 5) % 2
+					: 150 + 60 * sin(h * 0.37 + 0.1 * c);
+
+			if (c == 0 && h >= 1177 && h < 1184)
+				x = 150 + 60 * sin(1177 * 0.37);
+			/* Whole ug/m3 at sensor 0 only. */
+			r.v[POL_PM25] = c == 0 ? round(x) : x;
+			(void)fault_observe(f, (uint32_t)c, &r);
+			if (c == 0 && h < 1177)
+				ck_assert_uint_eq(fault_flags(f, 0), 0);
+			if (c == 0 && raised < 0 &&
+			    (fault_flags(f, 0) & FAULT_BIT(FAULT_STUCK)))
+				raised = h;
+		}
+	ck_assert_int_ge(raised, 1180);
+	ck_assert_int_lt(raised, 1184);
+	fault_free(f);
+}
+END_TEST
+
+/* The smallest spike factor (x + 10) k - 10, k in steps of 0.25, that
+ * flags sensor 0 at hour 900 of the fixture, with or without its second
+ * sensor in the cell. */
+static double
+smallest_spike(bool sibling)
+{
+	struct fault_run fr = {0, SPIKE, 900, 901, 0};
+	double k;
+
+	for (spike_factor = 1.5; spike_factor < 12; spike_factor += 0.25) {
+		struct fault *f = detector_with(sibling);
+		uint32_t flags[SENSORS] = {0}, spiked = 0;
+
+		for (int h = 0; h < 910; h++) {
+			feed(f, h, &fr, flags, NULL);
+			if (h >= 900)
+				spiked |= flags[0] & FAULT_BIT(FAULT_SPIKE);
+		}
+		fault_free(f);
+		if (spiked)
+			break;
+	}
+	/* Cleared for the other tests. */
+	k = spike_factor;
+	spike_factor = 6;
+	return k;
+}
+
+/* A sensor alone in its cell is held to 4/3 of spike_z: no sibling can
+ * second a jump of its air, and a station's own one-hour jumps would be
+ * taken for spikes.  The same sensor, the same reading: with its sibling
+ * a smaller step is a spike than without it. */
+START_TEST(alone_a_spike_needs_a_larger_step)
+{
+	double paired, alone;
+
+	load();
+	paired = smallest_spike(true);
+	alone = smallest_spike(false);
+	ck_assert_double_lt(paired, 12);
+	ck_assert_double_lt(alone, 12);
+	ck_assert_double_gt(alone, paired);
+}
+END_TEST
+
 START_TEST(kind_names)
 {
 	for (int k = 0; k < FAULT_KIND_COUNT; k++)
@@ -397,6 +554,9 @@ fault_suite(void)
 	tcase_add_test(tc, haze_onset_is_not_held);
 	tcase_add_test(tc, jump_seen_by_both_sensors_is_no_spike);
 	tcase_add_test(tc, constant_alone_is_not_stuck);
+	tcase_add_test(tc, stuck_in_still_air);
+	tcase_add_test(tc, floor_repeats_do_not_excuse_a_haze_run);
+	tcase_add_test(tc, alone_a_spike_needs_a_larger_step);
 	tcase_add_test(tc, kind_names);
 	suite_add_tcase(s, tc);
 	return s;
