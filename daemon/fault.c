@@ -285,8 +285,10 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	bool rep;
 	double pb;
 
-	/* The neighbours' levels and the siblings' newest values, fresh. */
-	for (uint32_t k = 0; k < cell->nnb; k++) {
+	/* The neighbours' levels and the siblings' newest values, fresh; the
+	 * neighbours only for a pollutant the sensor has sent before (its
+	 * first value only starts its history). */
+	for (uint32_t k = 0; q->seen && k < cell->nnb; k++) {
 		const struct fcell *o = &f->c[cell->nb[k]];
 		int64_t ot = o->ts[p];
 
@@ -331,12 +333,6 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	}
 	if (nsib > 0)
 		yb = nsib == 1 ? sib[0] : median(sib, nsib);
-	/* A sibling that reads as this sensor does: what sets the cell apart
-	 * from its neighbours is the place, not the sensor. */
-	agree = nnear > 0 &&
-	    fabs(y - (nnear == 1 ? near[0] : median(near, nnear)) - q->db) <
-		cf->disagree / 2;
-
 	if (!q->seen) {
 		memset(q, 0, sizeof(*q));
 		q->yr = (float)y;
@@ -355,6 +351,11 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		return 0;
 	}
 
+	/* A sibling that reads as this sensor does: what sets the cell apart
+	 * from its neighbours is the place, not the sensor. */
+	agree = nnear > 0 &&
+	    fabs(y - (nnear == 1 ? near[0] : median(near, nnear)) - q->db) <
+		cf->disagree / 2;
 	q->yr = (float)y;
 	/* Stuck: a run of equal values. */
 	rep = (float)x == q->last;
