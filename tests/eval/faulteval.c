@@ -350,6 +350,42 @@ run(bool inject, struct tally *t)
 	return 0;
 }
 
+/*
+ * Stuck faults that a detector could see at all: at least four readings
+ * fed (a run of stuck = 3 h), and the clean values they replaced not all
+ * within the data's resolution (1 ug/m3) of the value held.  The others
+ * changed nothing a reader of the sensor could tell (a station already
+ * flat at its floor) or were too short to be a run.  Printed beside the
+ * table, which counts every fault fed.
+ */
+static void
+stuck_seen(void)
+{
+	int n = 0, hit = 0, flat = 0, brief = 0;
+
+	for (int k = 0; k < neps; k++) {
+		const struct episode *e = &eps[k];
+
+		if (e->type != INJ_STUCK || e->fed == 0 ||
+		    e->start < score_from || e->start >= score_to)
+			continue;
+		if (e->fed < 4) {
+			brief++;
+			continue;
+		}
+		if (fabs(e->lo - e->a) <= 1 && fabs(e->hi - e->a) <= 1) {
+			flat++;
+			continue;
+		}
+		n++;
+		hit += e->detected >= 0;
+	}
+	printf("\nStuck faults that could be seen: %d (left aside: %d of under "
+	       "4 readings, %d on values already within 1 ug/m3 of the one "
+	       "held); detected %d, recall %.3f\n",
+	    n, brief, flat, hit, n ? (double)hit / n : 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -422,6 +458,7 @@ main(int argc, char **argv)
 		    good + bad ? (double)good / (double)(good + bad) : 0,
 		    nd ? delays[nd / 2] : -1);
 	}
+	stuck_seen();
 	printf("\nRaised during a fault of another kind (not counted above):");
 	for (int k = 0; k < FAULT_KIND_COUNT; k++)
 		printf(" %s %ld", fault_kind_name((enum fault_kind)k),
