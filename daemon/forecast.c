@@ -19,21 +19,44 @@
  *            the weather is given)
  *   26..29   neighbours' mean minus the cell's value, and its change over
  *            3 hours, for PM2.5 and O3 (0 until given)
+ *   30..31   day of year: sin, cos of one cycle a year
+ *   32..34   PM2.5 level terms: the 24-hour mean squared, the last value
+ *            squared, the last value times O3's (the response to the
+ *            level is not linear: episodes build and clear faster)
+ *   35..38   weather times level: dew-point depression and dew point
+ *            times PM2.5 (humid stagnant air accumulates), wind speed times
+ *            PM2.5, the north-westerly wind component (it clears the
+ *            city); 0 until the weather is given
  */
-#define NX 30
+#define NX 39
 #define X_NB 26
 #define X_POL 1
 #define X_HOD 11
 #define X_WX 15
+#define X_DOY 30
+#define X_LVL 32
+#define X_WL 35
 #define RING (FC_H + 1) /* hours of features and gains kept */
 #define LAGS 25         /* hours of values kept for the lags */
 
 #define LAMBDA 0.9998   /* forgetting: about 5,000 hours of memory */
 #define P_INIT 10.0     /* initial inverse covariance (times I) */
 #define P_TRACE_MAX 1e6 /* no forgetting beyond: bounds an idle P */
-#define Q_STEP 0.02     /* quantile step, times the mean |residual| */
+#define Q_STEP 0.02     /* quantile step at 1 h, times the mean |residual| */
+#define B_STEP 0.05     /* step of the quantiles' slopes, relative */
+#define MU_STEP 0.001   /* running mean and variance of the forecast */
+#define C_STEP 0.002    /* climatology median step, times its mean |dev| */
+#define W_STEP 0.01     /* climatology weight step */
+#define W_HMIN 36       /* climatology blend from this horizon on */
+#define WX_STALE 6      /* hours a weather observation stands for */
 
-enum { Q10, Q50, Q90, NQ, QABS = NQ };
+/*
+ * Per pollutant and horizon, the output stage: quantiles q of the residual
+ * as a + b (f - mu) of the regression's forecast f (a and b by online
+ * quantile regression), the mean |residual|, mu and the variance of f, and
+ * the weight of the climatology in the median.
+ */
+enum { Q10, Q50, Q90, NQ, QABS = NQ, QB, QMU = QB + NQ, QVAR, QW, QN };
 static const double q_tau[NQ] = {0.1, 0.5, 0.9};
 
 struct fc_model {
@@ -45,22 +68,32 @@ struct fc_model {
 	double wx[LAGS][4];                 /* temp, dewp, pres, valid flag */
 	double carry[2 * FC_POL_COUNT];     /* last value seen */
 	double wcarry[6];                   /* last weather seen */
-	bool wseen;
+	int64_t wseen; /* last hour with temperature, dew point, pressure */
 	/* RLS: shared inverse covariance, features and gains by hour. */
 	double p[NX][NX];
 	float x[RING][NX];
 	float k[RING][NX];
 	int64_t xhour[RING]; /* hour of each slot, or INT64_MIN */
 	float w[FC_POL_COUNT][FC_H][NX];
-	float q[FC_POL_COUNT][FC_H][NQ + 1];
+	float q[FC_POL_COUNT][FC_H][QN];
+	/* Climatology: hour-of-day median of each pollutant, transformed,
+	 * by a slow online quantile tracker, and its mean |deviation|. */
+	float clim[FC_POL_COUNT][24];
+	float cdev[FC_POL_COUNT];
+	uint32_t cseen[FC_POL_COUNT]; /* bit hod: clim[p][hod] is set */
+	int hod;                      /* local hour of day of the last hour */
 };
 
 static int slot(int64_t, int);
 static double tr_fwd(double);
 static double tr_inv(double);
+static void out_learn(float *, double, double, double);
+static double out_median(const float *, double);
+static void blend_learn(float *, double, double, double);
 static double mean_back(const struct fc_model *, int, int, double);
 static void features(const struct fc_model *, int64_t, int, double *);
-static void learn(struct fc_model *, int64_t);
+static void learn(struct fc_model *, int64_t, int);
+static void clim_update(struct fc_model *, int64_t, int);
 static void push(struct fc_model *, int64_t, int, const struct fc_obs *);
 
 struct fc_model *
@@ -71,6 +104,7 @@ fc_new(void)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->last = INT64_MIN;
+	m->wseen = INT64_MIN;
 	for (int p = 0; p < FC_POL_COUNT; p++)
 		m->seen[p] = INT64_MIN;
 	for (int p = 0; p < 2 * FC_POL_COUNT; p++)
@@ -175,12 +209,20 @@ features(const struct fc_model *m, int64_t hour, int hod, double *x)
 	x[X_HOD + 3] = cos(2 * a);
 	for (int i = X_WX; i < NX; i++)
 		x[i] = 0;
-	if (m->wseen) {
+	/* Hours since the epoch over the mean Gregorian year. */
+	a = tau * fmod((double)hour / (24 * 365.2425), 1.0);
+	x[X_DOY + 0] = sin(a);
+	x[X_DOY + 1] = cos(a);
+	x[X_LVL + 0] = x[X_POL + 3] * x[X_POL + 3] / 20.0;
+	x[X_LVL + 1] = x[X_POL] * x[X_POL] / 20.0;
+	x[X_LVL + 2] = x[X_POL] * x[X_POL + 5] / 20.0;
+	/* Weather older than WX_STALE hours is taken as absent: features 0. */
+	if (m->wseen != INT64_MIN && hour - m->wseen < WX_STALE) {
 		const double *c = m->wcarry; /* wspd, wdir, temp, dewp, pres,
 						rain */
 		const double *w3 = m->wx[slot(hour - 3, LAGS)];
 		const double *w24 = m->wx[slot(hour - 24, LAGS)];
-		double d = c[1] * tau / 360.0;
+		double d = c[1] * tau / 360.0, nw;
 
 		x[X_WX + 0] = c[0] / 3.0;
 		/* Towards where the wind blows: u east, v north. */
@@ -194,6 +236,12 @@ features(const struct fc_model *m, int64_t hour, int hod, double *x)
 		x[X_WX + 8] = w24[3] != 0 ? (c[2] - w24[0]) / 5.0 : 0;
 		x[X_WX + 9] = x[X_WX + 1] * x[X_POL] / 10.0;
 		x[X_WX + 10] = x[X_WX + 2] * x[X_POL] / 10.0;
+		/* From the north-west (315 degrees) only; 0 otherwise. */
+		nw = c[0] * cos(d - tau * 315.0 / 360.0);
+		x[X_WL + 0] = (c[2] - c[3]) * x[X_POL] / 100.0;
+		x[X_WL + 1] = c[3] * x[X_POL] / 100.0;
+		x[X_WL + 2] = c[0] * x[X_POL] / 30.0;
+		x[X_WL + 3] = nw > 0 ? nw / 3.0 : 0;
 	}
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		double now = m->lag[slot(hour, LAGS)][FC_POL_COUNT + p];
@@ -213,7 +261,7 @@ features(const struct fc_model *m, int64_t hour, int hod, double *x)
 /* The targets of hour `hour` arrived: update each horizon's model with the
  * features of the hour it forecast from. */
 static void
-learn(struct fc_model *m, int64_t hour)
+learn(struct fc_model *m, int64_t hour, int hod)
 {
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		double y = m->lag[slot(hour, LAGS)][p];
@@ -221,6 +269,9 @@ learn(struct fc_model *m, int64_t hour)
 		if (isnan(y))
 			continue;
 		for (int h = 1; h <= FC_H; h++) {
+			/* Slower at long horizons, whose residuals arrive late
+			 * and are strongly correlated. */
+			double qs = Q_STEP / sqrt(h);
 			int s = slot(hour - h, RING);
 			const float *x = m->x[s], *k = m->k[s];
 			float *w = m->w[p][h - 1], *q = m->q[p][h - 1];
@@ -232,12 +283,73 @@ learn(struct fc_model *m, int64_t hour)
 				f += (double)w[i] * x[i];
 			e = y - f;
 			q[QABS] += (float)(0.01 * (fabs(e) - q[QABS]));
-			for (int j = 0; j < NQ; j++)
-				q[j] += (float)(Q_STEP * q[QABS] *
-				    (q_tau[j] - (e < q[j] ? 1.0 : 0.0)));
+			out_learn(q, f, e, qs);
+			if (p == FC_PM25 && h >= W_HMIN &&
+			    (m->cseen[p] >> hod & 1))
+				blend_learn(q, f, y, m->clim[p][hod]);
+			q[QMU] += (float)(MU_STEP * (f - q[QMU]));
+			q[QVAR] += (float)(MU_STEP *
+			    ((f - q[QMU]) * (f - q[QMU]) - q[QVAR]));
 			for (int i = 0; i < NX; i++)
 				w[i] += (float)(k[i] * e);
 		}
+	}
+}
+
+/* One step of online quantile regression of the residual e on the
+ * centred forecast f - mu: q[j] + q[QB + j] (f - mu), each quantile. */
+static void
+out_learn(float *q, double f, double e, double qs)
+{
+	double g = f - q[QMU];
+	double iv = q[QVAR] > 0 ? 1.0 / q[QVAR] : 0;
+
+	for (int j = 0; j < NQ; j++) {
+		double st = qs * q[QABS] *
+		    (q_tau[j] - (e < q[j] + q[QB + j] * g ? 1.0 : 0.0));
+		q[j] += (float)st;
+		q[QB + j] += (float)(B_STEP * st * g * iv);
+	}
+}
+
+/* The median before the climatology blend, in transformed units. */
+static double
+out_median(const float *q, double f)
+{
+	return f + q[Q50] + q[QB + Q50] * (f - q[QMU]);
+}
+
+/* A sign-gradient step of the climatology weight, kept in [0, 1], on the
+ * absolute error of the blended median against the target y. */
+static void
+blend_learn(float *q, double f, double y, double c)
+{
+	double z = out_median(q, f), d = c - z, w;
+
+	w = q[QW] +
+	    W_STEP * (y > z + q[QW] * d ? 1 : -1) * d / (fabs(d) + q[QABS]);
+	q[QW] = (float)(w < 0 ? 0 : w > 1 ? 1 : w);
+}
+
+/* The hour-of-day climatology learns the hour's values, after the models
+ * (so the weight learns from a climatology that had not seen them). */
+static void
+clim_update(struct fc_model *m, int64_t hour, int hod)
+{
+	for (int p = 0; p < FC_POL_COUNT; p++) {
+		double y = m->lag[slot(hour, LAGS)][p], e;
+		float *c = &m->clim[p][hod];
+
+		if (isnan(y))
+			continue;
+		if (!(m->cseen[p] >> hod & 1)) {
+			*c = (float)y;
+			m->cseen[p] |= UINT32_C(1) << hod;
+			continue;
+		}
+		e = y - *c;
+		*c += (float)(C_STEP * m->cdev[p] * (e < 0 ? -0.5 : 0.5));
+		m->cdev[p] += (float)(0.001 * (fabs(e) - m->cdev[p]));
 	}
 }
 
@@ -248,7 +360,6 @@ push(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 	int s = slot(hour, LAGS);
 	bool any = false;
 
-	(void)hod;
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		double v = o != NULL ? o->v[p] : NAN;
 
@@ -282,7 +393,7 @@ push(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 		m->wcarry[2] = o->temp;
 		m->wcarry[3] = o->dewp;
 		m->wcarry[4] = o->pres;
-		m->wseen = true;
+		m->wseen = hour;
 	}
 	if (o != NULL && !isnan(o->wspd) && !isnan(o->wdir)) {
 		m->wcarry[0] = o->wspd;
@@ -291,6 +402,7 @@ push(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 	if (o != NULL && !isnan(o->rain))
 		m->wcarry[5] = o->rain;
 	m->last = hour;
+	m->hod = hod;
 }
 
 int
@@ -324,7 +436,8 @@ fc_hour(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 		}
 	}
 	push(m, hour, hod, o);
-	learn(m, hour);
+	learn(m, hour, hod);
+	clim_update(m, hour, hod);
 
 	/* RLS gain of this hour's features; P <- (P - k x'P) / lambda. */
 	features(m, hour, hod, x);
@@ -367,13 +480,18 @@ fc_predict(const struct fc_model *m, enum fc_pol p, struct fc_point out[FC_H])
 	x = m->x[s];
 	for (int h = 0; h < FC_H; h++) {
 		const float *w = m->w[p][h], *q = m->q[p][h];
-		double f = 0;
+		int th = (m->hod + h + 1) % 24; /* the target's hour of day */
+		double f = 0, g, sh = 0;
 
 		for (int i = 0; i < NX; i++)
 			f += (double)w[i] * x[i];
-		out[h].mid = fmax(0, tr_inv(f + q[Q50]));
-		out[h].lo = fmax(0, tr_inv(f + q[Q10]));
-		out[h].hi = fmax(0, tr_inv(f + q[Q90]));
+		g = f - q[QMU];
+		/* The climatology blend shifts the interval with the median. */
+		if (q[QW] > 0 && (m->cseen[p] >> th & 1))
+			sh = q[QW] * (m->clim[p][th] - out_median(q, f));
+		out[h].mid = fmax(0, tr_inv(sh + out_median(q, f)));
+		out[h].lo = fmax(0, tr_inv(sh + f + q[Q10] + q[QB + Q10] * g));
+		out[h].hi = fmax(0, tr_inv(sh + f + q[Q90] + q[QB + Q90] * g));
 		if (out[h].lo > out[h].mid)
 			out[h].lo = out[h].mid;
 		if (out[h].hi < out[h].mid)

@@ -4,16 +4,27 @@
  *
  * The model works on 2 (sqrt(1 + x) - 1).  One feature vector per hour
  * (recent levels and means of both pollutants, the value 24 hours before,
- * the hour of day as two harmonics, the neighbouring cells' mean and the
- * weather when they are given) feeds FC_H
- * linear models per pollutant, one per horizon, fitted by recursive least
+ * the hour of day and the day of year as harmonics, squares and products
+ * of the PM2.5 level, the neighbouring cells' mean, and the weather and
+ * its products with the level when they are given) feeds FC_H linear
+ * models per pollutant, one per horizon, fitted by recursive least
  * squares with exponential forgetting.  All horizons see the same inputs,
  * only delayed, so they share one inverse-covariance matrix: its gain
  * vector is computed once an hour and kept FC_H hours, and the model of
  * horizon h uses the gain of the hour it forecast from (exact RLS, about
- * FC_NX^2 + 2 FC_H FC_NX multiply-adds an hour).  Per horizon, online
- * quantiles (0.1, 0.5, 0.9) of the out-of-sample residuals give the median
- * correction and the interval.
+ * n^2 + 2 FC_H n multiply-adds an hour, n = 39 inputs).  Per horizon, an
+ * online quantile regression (0.1, 0.5, 0.9) of the out-of-sample residuals on
+ * the forecast gives the median and the interval; its step shrinks as
+ * 1 / sqrt(h).  From 36 hours on, the PM2.5 median is blended with the
+ * model's own slow hour-of-day median, with a weight learnt online from
+ * the out-of-sample absolute errors.  Weather fields are optional, each
+ * may be NaN, and weather older than 6 hours counts as absent.
+ *
+ * Skill (aqgrid-eval on the Beijing data, scored 2016-03 to 2017-02, MAE
+ * over the better of persistence and the hour-of-day median): PM2.5 0.914,
+ * 0.867, 0.851, 0.865, 0.887 at 1, 3, 6, 12, 24 h with weather, 0.920,
+ * 0.886, 0.884, 0.903, 0.921 without (the daemon today); about 1.0 at 48
+ * and 72 h.  80% intervals cover 80-84%.
  *
  * Hours are fed in order, one call per hour; missing values are NaN.  A
  * gap of skipped hours is filled with missing hours (a gap longer than
