@@ -613,6 +613,7 @@ put_rows(struct state *st, const struct conf *conf, uint32_t cell,
 		if (win_cell_hour(st->w, cell, hr, &wh) != AQ_OK)
 			continue;
 		h.hour = tz_hour_end(z, hr);
+		h.wx = wh.wx;
 		fill_row(conf, z, hr, 0, &wh.in, wh.n, AQI_HOURLY, &h);
 		/* A full queue counts the row as dropped (store_stats). */
 		(void)store_put_hour(st->store, &h);

@@ -7,14 +7,16 @@
  * state_publish(), each under that cell's own lock, so a reader waits at
  * most for one copy and never sees a half-updated cell.  A view holds the
  * latest complete hour (the hour before the cell's newest reading, in
- * event time) and the latest complete day.  Sensors' last-seen times and
- * all counters are atomics, readable at any time.
+ * event time) with its weather (the means of what the cell's sensors
+ * reported that hour, wx.h) and the latest complete day.  Sensors' last-seen
+ * times and all counters are atomics, readable at any time.
  *
  * With a store (state_set_store), state_publish() also queues the hourly
  * and daily rows of every hour that became complete or changed (a late
- * reading) since the last call, and state_image_*() save and restore
- * everything the ingest thread knows, so a restarted daemon serves what it
- * would have served without the restart.
+ * reading) since the last call (hourly rows with the hour's weather), and
+ * state_image_*() save and restore everything the ingest thread knows
+ * (the weather sums of hours still open too), so a restarted daemon serves
+ * what it would have served without the restart.
  *
  * The state owns its configuration, swapped whole on reload
  * (state_set_conf); readers take it with state_conf() and may keep using
@@ -72,7 +74,7 @@ struct cell_view {
 	int64_t newest;        /* newest reading, Unix s; WIN_NO_HOUR */
 	int64_t hour;          /* latest complete hour index; WIN_NO_HOUR */
 	int64_t hour_end;      /* its end (the hour's label), Unix s */
-	struct win_hour stats; /* at that hour */
+	struct win_hour stats; /* at that hour, with its weather (stats.wx) */
 	struct aqi_result aqi; /* real-time report of that hour */
 	uint32_t exceeds;      /* IND_BIT()s over their limit */
 	int32_t day;           /* latest complete local day, or 0 */

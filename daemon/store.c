@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +17,11 @@
 
 /* Indicators with a column: the annual ones are not per-hour statistics. */
 #define NCOLS IND_AQI_COUNT
+/* The hourly rows' weather columns (struct wx_hour's fields, in order). */
+#define WX_COLS ", temp, rh, pres, rain, wspd, wdir"
+#define WX_DECL                                                                \
+	", temp REAL, rh REAL, pres REAL, rain REAL, wspd REAL, wdir REAL"
+#define NWX 6
 #define BUSY_MS 5000
 #define SQL_MAX 2048
 #define PATH_BUF 4200
@@ -87,6 +93,8 @@ static int read_stats(sqlite3_stmt *st, int first, int *aqi, int *level,
     uint32_t *primary, uint32_t *exceeds, uint32_t *has, int64_t *v,
     uint8_t *n);
 static int apply_pages(sqlite3 *db, int pages);
+static void wx_columns(sqlite3_stmt *st, int first, struct wx_hour *out);
+static double wx_get(const struct wx_hour *w, int k);
 static void deadline_after(struct timespec *ts, uint32_t ms);
 static int enqueue(struct store *s, const struct rec *r);
 static bool cell_ok(const char *cell);
@@ -235,6 +243,7 @@ hour_row(sqlite3_stmt *st, void *out, uint32_t i, const char *cell)
 	memset(h, 0, sizeof(*h));
 	strcpy(h->cell, cell); /* cell_ok() bounded it */
 	h->hour = sqlite3_column_int64(st, 0);
+	wx_columns(st, 5 + 2 * NCOLS, &h->wx);
 	return read_stats(st, 1, &h->aqi, &h->level, &h->primary, &h->exceeds,
 	    &h->has, h->v, h->n);
 }
@@ -735,6 +744,27 @@ create_schema(sqlite3 *db, char *msg, size_t msglen)
 		rc = AQ_OK;
 		goto out;
 	}
+	if (version == 2) {
+		/* Version 3 added the hourly rows' weather: rows written
+		 * before have none (NULL). */
+		snprintf(sql, sizeof(sql),
+		    "BEGIN IMMEDIATE;"
+		    "ALTER TABLE hourly ADD COLUMN temp REAL;"
+		    "ALTER TABLE hourly ADD COLUMN rh REAL;"
+		    "ALTER TABLE hourly ADD COLUMN pres REAL;"
+		    "ALTER TABLE hourly ADD COLUMN rain REAL;"
+		    "ALTER TABLE hourly ADD COLUMN wspd REAL;"
+		    "ALTER TABLE hourly ADD COLUMN wdir REAL;"
+		    "PRAGMA user_version=%d;"
+		    "COMMIT;",
+		    STORE_SCHEMA_VERSION);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+		rc = AQ_OK;
+		goto out;
+	}
 	if (version != 0) {
 		snprintf(msg, msglen,
 		    "schema version %d is not %d (a newer aqgridd's?)", version,
@@ -747,8 +777,8 @@ create_schema(sqlite3 *db, char *msg, size_t msglen)
 	    "BEGIN IMMEDIATE;"
 	    "CREATE TABLE IF NOT EXISTS hourly(cell TEXT NOT NULL,"
 	    " hour INTEGER NOT NULL, aqi INTEGER, level INTEGER,"
-	    " primary_bits INTEGER NOT NULL, exceeds_bits INTEGER NOT NULL%s,"
-	    " PRIMARY KEY(cell, hour)) WITHOUT ROWID;"
+	    " primary_bits INTEGER NOT NULL, exceeds_bits INTEGER NOT "
+	    "NULL%s" WX_DECL ", PRIMARY KEY(cell, hour)) WITHOUT ROWID;"
 	    "CREATE TABLE IF NOT EXISTS daily(cell TEXT NOT NULL,"
 	    " date INTEGER NOT NULL, aqi INTEGER, level INTEGER,"
 	    " primary_bits INTEGER NOT NULL, exceeds_bits INTEGER NOT NULL%s,"
@@ -815,14 +845,15 @@ prepare_all(struct store *s, char *msg, size_t msglen)
 		    (size_t)snprintf(marks + off, sizeof(marks) - off, ", ?");
 	snprintf(sql[0], sizeof(sql[0]),
 	    "INSERT OR REPLACE INTO hourly(cell, hour, aqi, level,"
-	    " primary_bits, exceeds_bits%s) VALUES(?, ?, ?, ?, ?, ?%s)",
+	    " primary_bits, exceeds_bits%s" WX_COLS
+	    ") VALUES(?, ?, ?, ?, ?, ?%s, ?, ?, ?, ?, ?, ?)",
 	    cols, marks);
 	snprintf(sql[1], sizeof(sql[1]),
 	    "INSERT OR REPLACE INTO daily(cell, date, aqi, level,"
 	    " primary_bits, exceeds_bits%s) VALUES(?, ?, ?, ?, ?, ?%s)",
 	    cols, marks);
 	snprintf(sql[2], sizeof(sql[2]),
-	    "SELECT hour, aqi, level, primary_bits, exceeds_bits%s"
+	    "SELECT hour, aqi, level, primary_bits, exceeds_bits%s" WX_COLS
 	    " FROM hourly WHERE cell = ?1 AND hour >= ?2 AND hour <= ?3"
 	    " AND hour > ?4 ORDER BY hour LIMIT ?5",
 	    cols);
@@ -1113,7 +1144,42 @@ bind_rec(sqlite3_stmt *st, const struct rec *r)
 		if (src == SQLITE_OK)
 			src = sqlite3_bind_int(st, 7 + NCOLS + i, cnt[i]);
 	}
+	for (int k = 0; k < NWX && r->kind == REC_HOUR && src == SQLITE_OK;
+	     k++) {
+		double x = wx_get(&r->u.h.wx, k);
+
+		src = isnan(x) ? sqlite3_bind_null(st, 7 + 2 * NCOLS + k)
+			       : sqlite3_bind_double(st, 7 + 2 * NCOLS + k, x);
+	}
 	return src;
+}
+
+/* Field k of a weather, in the order of WX_COLS. */
+static double
+wx_get(const struct wx_hour *w, int k)
+{
+	const double f[NWX] = {
+	    w->temp, w->rh, w->pres, w->rain, w->wspd, w->wdir};
+
+	return f[k];
+}
+
+/* The weather columns from column first on (NULL: NaN). */
+static void
+wx_columns(sqlite3_stmt *st, int first, struct wx_hour *out)
+{
+	double f[NWX];
+
+	for (int k = 0; k < NWX; k++)
+		f[k] = sqlite3_column_type(st, first + k) == SQLITE_NULL
+		    ? NAN
+		    : sqlite3_column_double(st, first + k);
+	out->temp = f[0];
+	out->rh = f[1];
+	out->pres = f[2];
+	out->rain = f[3];
+	out->wspd = f[4];
+	out->wdir = f[5];
 }
 
 /* Reads aqi, level, primary, exceeds, the values and the counts from

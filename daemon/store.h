@@ -4,10 +4,13 @@
  * corrupts the file).  Tables: hourly (cell, hour end), daily (cell, local
  * date yyyymmdd), both WITHOUT ROWID with one REAL column per non-annual
  * indicator (pol.h; NULL when absent) and one n_<indicator> count each,
+ * the hourly rows also the hour's weather (temp, rh, pres, rain, wspd,
+ * wdir; wx.h; NULL when absent),
  * rec (namespace, key, blob) for durable records such as alert state,
  * silences and the notification outbox, and log (namespace, id, blob), an
  * append-only log read by cursor.  PRAGMA user_version numbers the schema;
- * a file with a newer one is refused, never changed.
+ * a file with a newer one is refused, never changed; one of version 2 gets
+ * the weather columns (ALTER TABLE) at store_open().
  *
  * Hourly and daily rows are written asynchronously: store_put_hour() and
  * store_put_day() copy the row into a queue
@@ -44,8 +47,9 @@
 #include "daemon/err.h"
 #include "daemon/pol.h"
 #include "daemon/win.h"
+#include "daemon/wx.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_KEY_MAX 128           /* rec namespace or key, with the NUL */
 #define STORE_VALUE_MAX 1048576     /* bytes per rec or log value */
 #define STORE_ERROR_MAX 160         /* store_stats error text */
@@ -54,7 +58,8 @@
 
 /* A cell's statistics at one hour (hour: the hour's end, Unix s).  Only
  * indicators before IND_AQI_COUNT are stored; v[i] counts when has has
- * IND_BIT(i).  level is 0 when aqi is -1 (NA). */
+ * IND_BIT(i).  level is 0 when aqi is -1 (NA).  wx: the hour's weather
+ * (wx.h; NaN fields are NULL), read back as the same doubles. */
 struct store_hour {
 	char cell[WIN_CELL_ID_MAX];
 	int64_t hour;
@@ -64,6 +69,7 @@ struct store_hour {
 	uint32_t has;
 	int64_t v[IND_COUNT]; /* fix values (fix.h) */
 	uint8_t n[IND_COUNT]; /* valid hours behind each */
+	struct wx_hour wx;
 };
 
 /* The same for one local day (yyyymmdd); v[] the daily statistics. */

@@ -41,6 +41,8 @@ struct cell {
 	uint32_t first_sensor;
 	/* Cell-hour values in 0.001 unit, ring indexed by hour. */
 	int32_t val[WIN_HOURS][POL_COUNT];
+	/* Cell-hour weather, the same ring. */
+	struct wx_packed wx[WIN_HOURS];
 };
 
 /* Open-addressing index from id to position + 1 (0: empty). */
@@ -58,6 +60,9 @@ struct win {
 	struct cell *cells;
 	struct sensor *sensors;
 	struct slot *slots;
+	/* Weather sums of the hours readings may still reach: nslots per
+	 * cell, slot hour % nslots. */
+	struct wx_acc *wxacc;
 	struct index cell_ix, sensor_ix;
 };
 
@@ -83,6 +88,8 @@ static int32_t cell_get(const struct cell *c, int64_t hour, enum pol p);
 static void cell_advance(struct cell *c, int64_t hour);
 static void cell_recompute(
     struct win *w, struct cell *c, int64_t hour, uint32_t has);
+static void cell_weather(struct win *w, uint32_t cell, int64_t hour,
+    const struct reading *r, int32_t secs);
 static uint64_t minute_mask(int64_t from, int64_t to);
 static int mean_of(const struct cell *c, int64_t first, int64_t last,
     enum pol p, int need, int64_t *out, uint8_t *n);
@@ -171,7 +178,10 @@ win_new(const struct win_conf *conf)
 	w->sensors = calloc(conf->sensors_max + 1, sizeof(*w->sensors));
 	w->slots = calloc(
 	    (size_t)(conf->sensors_max + 1) * w->nslots, sizeof(*w->slots));
+	w->wxacc =
+	    calloc((size_t)conf->cells_max * w->nslots, sizeof(*w->wxacc));
 	if (w->cells == NULL || w->sensors == NULL || w->slots == NULL ||
+	    w->wxacc == NULL ||
 	    index_init(&w->cell_ix, conf->cells_max) != AQ_OK ||
 	    index_init(&w->sensor_ix, conf->sensors_max) != AQ_OK)
 		goto fail;
@@ -188,6 +198,7 @@ win_free(struct win *w)
 		return;
 	free(w->cell_ix.tab);
 	free(w->sensor_ix.tab);
+	free(w->wxacc);
 	free(w->slots);
 	free(w->sensors);
 	free(w->cells);
@@ -214,9 +225,14 @@ win_add_cell(struct win *w, const char *id, uint32_t *out)
 	c->newest_ts = WIN_NO_HOUR;
 	c->newest_hour = WIN_NO_HOUR;
 	c->first_sensor = NONE;
-	for (int h = 0; h < WIN_HOURS; h++)
+	for (int h = 0; h < WIN_HOURS; h++) {
 		for (int p = 0; p < POL_COUNT; p++)
 			c->val[h][p] = VAL_NONE;
+		wx_packed_clear(&c->wx[h]);
+	}
+	for (uint32_t k = 0; k < w->nslots; k++)
+		wx_acc_init(
+		    &w->wxacc[(size_t)w->ncells * w->nslots + k], WX_NO_HOUR);
 	index_put(&w->cell_ix, id, w->ncells);
 	*out = w->ncells++;
 	return AQ_OK;
@@ -355,9 +371,11 @@ cell_advance(struct cell *c, int64_t hour)
 	    ? hour - WIN_HOURS + 1
 	    : c->newest_hour + 1;
 
-	for (int64_t h = from; h <= hour; h++)
+	for (int64_t h = from; h <= hour; h++) {
 		for (int p = 0; p < POL_COUNT; p++)
 			c->val[ring(h)][p] = VAL_NONE;
+		wx_packed_clear(&c->wx[ring(h)]);
+	}
 	c->newest_hour = hour;
 }
 
@@ -447,7 +465,28 @@ win_update(struct win *w, uint32_t sensor, const struct reading *r)
 	if (r->ts > s->last_ts)
 		s->last_ts = r->ts;
 	cell_recompute(w, c, hour, r->has);
+	if (r->wx_has != 0)
+		cell_weather(w, s->cell, hour, r, (int32_t)(end - off));
 	return AQ_OK;
+}
+
+/* Adds a reading's weather (secs seconds of hour) to its cell-hour's sums
+ * and keeps the hour's values.  As for the sensors' slots, a sum slot
+ * holding another hour holds an older, frozen one. */
+static void
+cell_weather(struct win *w, uint32_t cell, int64_t hour,
+    const struct reading *r, int32_t secs)
+{
+	struct wx_acc *a = &w->wxacc[(size_t)cell * w->nslots +
+	    (size_t)(((hour % w->nslots) + w->nslots) % w->nslots)];
+
+	if (a->hour != (int32_t)hour) {
+		if (a->hour != WX_NO_HOUR && a->hour > (int32_t)hour)
+			return;
+		wx_acc_init(a, (int32_t)hour);
+	}
+	wx_acc_add(a, r->wx_has, r->wx, secs, r->period);
+	wx_acc_pack(a, &w->cells[cell].wx[ring(hour)]);
 }
 
 /* Mean of the valid hours first..last in fix, valid with >= need hours. */
@@ -494,6 +533,7 @@ win_cell_hour(struct win *w, uint32_t cell, int64_t hour, struct win_hour *out)
 		return AQ_ERR_RANGE;
 	memset(out, 0, sizeof(*out));
 	out->hour = hour;
+	wx_unpack(&c->wx[ring(hour)], &out->wx);
 	for (int p = 0; p < POL_COUNT; p++) {
 		const int *ind = pol_inds[p];
 		int32_t v = cell_get(c, hour, (enum pol)p);
@@ -604,10 +644,11 @@ win_cell_day(
 }
 
 size_t
-win_cell_bytes(void)
+win_cell_bytes(const struct win *w)
 {
-	/* The cell and its two index entries. */
-	return sizeof(struct cell) + 2 * sizeof(uint32_t);
+	/* The cell, its weather sums and its two index entries. */
+	return sizeof(struct cell) + w->nslots * sizeof(struct wx_acc) +
+	    2 * sizeof(uint32_t);
 }
 
 size_t
@@ -623,20 +664,21 @@ struct image_head {
 	uint32_t cell_size, sensor_size, slot_size;
 	uint32_t ncells, nsensors, nslots;
 	int32_t lateness;
-	uint32_t reserved; /* 0; keeps what follows 8-aligned */
+	uint32_t wxacc_size; /* sizeof(struct wx_acc); keeps 8-alignment */
 	char tz[TZ_NAME_MAX];
 };
 
 /* The cells are read in place: they must be aligned as the engine's. */
 _Static_assert(sizeof(struct image_head) % 8 == 0, "image head alignment");
 
-static const char image_magic[8] = "AQWIN02";
+static const char image_magic[8] = "AQWIN03";
 
 size_t
 win_image_size(const struct win *w)
 {
 	return sizeof(struct image_head) +
 	    (size_t)w->ncells * sizeof(struct cell) +
+	    (size_t)w->ncells * w->nslots * sizeof(struct wx_acc) +
 	    (size_t)w->sensors_max * sizeof(struct sensor) +
 	    (size_t)w->sensors_max * w->nslots * sizeof(struct slot);
 }
@@ -653,6 +695,7 @@ win_image_save(const struct win *w, void *buf)
 	h.cell_size = sizeof(struct cell);
 	h.sensor_size = sizeof(struct sensor);
 	h.slot_size = sizeof(struct slot);
+	h.wxacc_size = sizeof(struct wx_acc);
 	h.ncells = w->ncells;
 	h.nsensors = w->nsensors;
 	h.nslots = w->nslots;
@@ -668,6 +711,9 @@ win_image_save(const struct win *w, void *buf)
 	p += n;
 	n = (size_t)w->nsensors * w->nslots * sizeof(struct slot);
 	memcpy(p, w->slots, n);
+	p += n;
+	n = (size_t)w->ncells * w->nslots * sizeof(struct wx_acc);
+	memcpy(p, w->wxacc, n);
 	p += n;
 	return (size_t)(p - (unsigned char *)buf);
 }
@@ -690,7 +736,8 @@ win_image_load(
 	if (memcmp(h.magic, image_magic, sizeof(h.magic)) != 0 ||
 	    h.cell_size != sizeof(struct cell) ||
 	    h.sensor_size != sizeof(struct sensor) ||
-	    h.slot_size != sizeof(struct slot)) {
+	    h.slot_size != sizeof(struct slot) ||
+	    h.wxacc_size != sizeof(struct wx_acc)) {
 		snprintf(msg, msglen, "engine image of another layout");
 		return AQ_ERR_INVAL;
 	}
@@ -708,7 +755,8 @@ win_image_load(
 	}
 	need = sizeof(h) + (size_t)h.ncells * sizeof(struct cell) +
 	    (size_t)h.nsensors * sizeof(struct sensor) +
-	    (size_t)h.nsensors * h.nslots * sizeof(struct slot);
+	    (size_t)h.nsensors * h.nslots * sizeof(struct slot) +
+	    (size_t)h.ncells * h.nslots * sizeof(struct wx_acc);
 	if (len != need) {
 		snprintf(msg, msglen, "engine image truncated");
 		return AQ_ERR_INVAL;
@@ -749,6 +797,10 @@ win_image_load(
 	memcpy(w->sensors, sensors, (size_t)h.nsensors * sizeof(struct sensor));
 	memcpy(w->slots, sensors + h.nsensors,
 	    (size_t)h.nsensors * h.nslots * sizeof(struct slot));
+	memcpy(w->wxacc,
+	    (const unsigned char *)(sensors + h.nsensors) +
+		(size_t)h.nsensors * h.nslots * sizeof(struct slot),
+	    (size_t)h.ncells * h.nslots * sizeof(struct wx_acc));
 	memset(w->sensor_ix.tab, 0,
 	    ((size_t)w->sensor_ix.mask + 1) * sizeof(*w->sensor_ix.tab));
 	for (uint32_t k = 0; k < h.nsensors; k++)

@@ -13,6 +13,11 @@
  * fewer when the maximum exceeds the O3 8-hour limit).  An invalid
  * statistic is absent from the result, never a zero.
  *
+ * The weather fields a reading carries go to its cell-hour's weather
+ * (wx.h) with the same hour boundaries and clipping as its pollutants; the
+ * cell keeps each of its WIN_HOURS hours' weather, and the sums of the
+ * hours readings may still reach.
+ *
  * A reading more than `lateness` seconds older than the newest one of its
  * cell is refused (AQ_ERR_STALE); one with the same sensor and timestamp as
  * an earlier one changes nothing (AQ_ERR_DUP).
@@ -32,6 +37,7 @@
 #include "daemon/limits.h"
 #include "daemon/pol.h"
 #include "daemon/tz.h"
+#include "daemon/wx.h"
 
 #define WIN_HOURS 48           /* hourly values kept per cell */
 #define WIN_LATENESS_MAX 21600 /* seconds */
@@ -49,21 +55,27 @@ struct win_conf {
 	struct limits_opts limits; /* for the MDA8 validity clause */
 };
 
-/* One sensor's values at one time, in canonical units (pol.h). */
+/* One sensor's values at one time, in canonical units (pol.h), and the
+ * weather it reported (wx.h: rain in mm over the period; a field out of
+ * its plausible range is ignored, never refused). */
 struct reading {
 	int64_t ts;     /* start of the averaging period, Unix seconds */
 	int32_t period; /* seconds, >= 1 */
 	uint32_t has;   /* 1u << POL_x for each value present */
 	double v[POL_COUNT];
+	uint32_t wx_has; /* 1u << WX_x for each field present */
+	double wx[WX_COUNT];
 };
 
 /* Statistics of one cell at one hour.  in.v[] holds indicators pm25_1h,
  * pm25_24h, pm10_*, so2_*, no2_*, co_1h, co_8h, co_24h (moving means),
- * o3_1h, o3_8h (moving); n[] counts the valid hours behind each. */
+ * o3_1h, o3_8h (moving); n[] counts the valid hours behind each; wx is
+ * the hour's weather (NaN fields: none reported). */
 struct win_hour {
 	int64_t hour;
 	struct aqi_input in;
 	uint8_t n[IND_COUNT];
+	struct wx_hour wx;
 };
 
 /* Statistics of one cell over one local day.  in.v[]: *_24h the daily
@@ -139,8 +151,9 @@ size_t win_image_save(const struct win *w, void *buf);
 int win_image_load(struct win *w, const void *buf, size_t len, char *msg,
     size_t msglen) AQ_MUSTCHECK;
 
-/* Bytes held per cell and per sensor, for the benchmark and metrics. */
-size_t win_cell_bytes(void);
+/* Bytes held per cell (with its weather sums) and per sensor, for the
+ * benchmark and metrics. */
+size_t win_cell_bytes(const struct win *w);
 size_t win_sensor_bytes(const struct win *w);
 
 #endif

@@ -379,6 +379,8 @@ static const struct {
     {"wd", true, MET_WD},
     {"pres", true, MET_PRES},
     {"pressure", true, MET_PRES},
+    {"rain", true, MET_RAIN},
+    {"precipitation", true, MET_RAIN},
     {"tsp", true, MET_TSP},
 };
 
@@ -403,7 +405,7 @@ static const struct {
     {"ppb", UNIT_PPB, 1},
 };
 
-/* SenML units of the weather fields, into degC, %, m/s, degrees and hPa,
+/* SenML units of the weather fields, into degC, %, m/s, degrees, hPa and mm,
  * and of TSP, into ug/m3:
  * value * scale + offset.  "/" is RFC 8428's ratio (0 ... 1). */
 static const struct {
@@ -422,6 +424,7 @@ static const struct {
     {"rad", MET_WD, 57.29577951308232, 0},
     {"Pa", MET_PRES, 0.01, 0},
     {"hPa", MET_PRES, 1, 0},
+    {"mm", MET_RAIN, 1, 0},
     {"ug/m3", MET_TSP, 1, 0},
     {"mg/m3", MET_TSP, 1000, 0},
     {"kg/m3", MET_TSP, 1e9, 0},
@@ -1321,7 +1324,9 @@ native_key_bytes(const unsigned char *s, size_t len)
 		    : IS("pres")   ? NF_MET + MET_PRES
 				   : -1;
 	case 'r':
-		return IS("rh") ? NF_MET + MET_RH : -1;
+		return IS("rh")  ? NF_MET + MET_RH
+		    : IS("rain") ? NF_MET + MET_RAIN
+				 : -1;
 	case 's':
 		return IS("sensor") ? NF_SENSOR
 		    : IS("so2")     ? NF_POL + POL_SO2

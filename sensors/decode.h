@@ -41,11 +41,22 @@ enum decoder {
 	DECODER_COUNT
 };
 
-/* Weather fields a sensor may report with its readings, and MET_TSP: the
- * total suspended particulates (ug/m3) of a dust site's monitor, carried
- * the same way because it is no pollutant of the grid (pol.h): only the
- * dust sites (alerts/site.h) use it.  A reading still needs a pollutant. */
-enum met { MET_TEMP, MET_RH, MET_WS, MET_WD, MET_PRES, MET_TSP, MET_COUNT };
+/* Weather fields a sensor may report with its readings (degC, %, m/s,
+ * degrees it blows from, hPa, and rain: mm over the reading's period), and
+ * MET_TSP: the total suspended particulates (ug/m3) of a dust site's
+ * monitor, carried the same way because it is no pollutant of the grid
+ * (pol.h): only the dust sites (alerts/site.h) use it.  A reading still
+ * needs a pollutant. */
+enum met {
+	MET_TEMP,
+	MET_RH,
+	MET_WS,
+	MET_WD,
+	MET_PRES,
+	MET_RAIN,
+	MET_TSP,
+	MET_COUNT
+};
 
 struct decoded {
 	char sensor[WIN_SENSOR_ID_MAX];

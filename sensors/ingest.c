@@ -224,6 +224,19 @@ registry_refuses(const struct conf *c, const struct decoded *d, int64_t sidx,
 	return false;
 }
 
+/* The decoders' weather fields that the engine keeps per cell-hour. */
+static const struct {
+	enum met met;
+	enum wx_field wx;
+} met_wx[] = {
+    {MET_TEMP, WX_TEMP},
+    {MET_RH, WX_RH},
+    {MET_PRES, WX_PRES},
+    {MET_RAIN, WX_RAIN},
+    {MET_WS, WX_WS},
+    {MET_WD, WX_WD},
+};
+
 int
 ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
     const char *topic, const void *payload, size_t len, int64_t now)
@@ -315,6 +328,12 @@ ingest_apply(struct state *st, const struct qc_conf *qc, int decoder,
 				    d->v[p] * c->sensors[sensor].slope[p] +
 					c->sensors[sensor].intercept[p]);
 		}
+		/* The weather goes to the cell-hour with the pollutants. */
+		for (size_t k = 0; k < sizeof(met_wx) / sizeof(met_wx[0]); k++)
+			if (d->met_has & (1u << met_wx[k].met)) {
+				r.wx_has |= 1u << met_wx[k].wx;
+				r.wx[met_wx[k].wx] = d->met[met_wx[k].met];
+			}
 		prev = win_cell_newest_hour(w, win_sensor_cell(w, sensor));
 		if ((d->met_has & (1u << MET_WS)) &&
 		    (d->met_has & (1u << MET_WD)))

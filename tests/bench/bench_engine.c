@@ -184,7 +184,7 @@ main(int argc, char **argv)
 	printf("engine: %zu bytes per cell, %zu bytes per sensor "
 	       "(lateness 2 h); RSS for %d cells + %d sensors after 25 h: "
 	       "%ld KiB (%ld readings)\n",
-	    win_cell_bytes(), win_sensor_bytes(w), CELLS, SENSORS,
+	    win_cell_bytes(w), win_sensor_bytes(w), CELLS, SENSORS,
 	    after - before, n);
 	win_free(w);
 	return 0;

@@ -280,7 +280,8 @@ START_TEST(native_typical)
 	    "\"cell\":\"r012c034\",\"lat\":39.9,\"lon\":116.4,\"pm25\":35.2,"
 	    "\"pm10\":61,\"o3\":88,\"no2\":21,\"so2\":5,\"co\":0.6,"
 	    "\"temp\":12.5,\"rh\":80,\"ws\":1.2,\"wd\":270,\"pres\":1013,"
-	    "\"tsp\":140.5,\"units\":{\"o3\":\"ppb\"},\"firmware\":\"2.1\"}";
+	    "\"rain\":0.4,\"tsp\":140.5,\"units\":{\"o3\":\"ppb\"},"
+	    "\"firmware\":\"2.1\"}";
 	const struct decoded *r = &res.r[0];
 	enum reason why;
 
@@ -307,6 +308,7 @@ START_TEST(native_typical)
 	ck_assert_double_eq_tol(r->met[MET_WS], 1.2, EPS);
 	ck_assert_double_eq_tol(r->met[MET_WD], 270, EPS);
 	ck_assert_double_eq_tol(r->met[MET_PRES], 1013, EPS);
+	ck_assert_double_eq_tol(r->met[MET_RAIN], 0.4, EPS);
 	ck_assert_double_eq_tol(r->met[MET_TSP], 140.5, EPS);
 	for (int i = 0; i < REASON_COUNT; i++)
 		ck_assert_uint_eq(res.dropped[i], 0);
@@ -514,6 +516,7 @@ START_TEST(senml_units)
 	    "{\"n\":\"ws\",\"u\":\"km/h\",\"v\":36},"
 	    "{\"n\":\"wd\",\"u\":\"deg\",\"v\":270},"
 	    "{\"n\":\"pressure\",\"u\":\"Pa\",\"v\":101325},"
+	    "{\"n\":\"precipitation\",\"u\":\"mm\",\"v\":1.5},"
 	    "{\"n\":\"tsp\",\"u\":\"mg/m3\",\"v\":0.145}]";
 	const struct decoded *r = &res.r[0];
 	enum reason why;
@@ -532,6 +535,7 @@ START_TEST(senml_units)
 	ck_assert_double_eq_tol(r->met[MET_WS], 10, 1e-9);
 	ck_assert_double_eq_tol(r->met[MET_WD], 270, EPS);
 	ck_assert_double_eq_tol(r->met[MET_PRES], 1013.25, 1e-9);
+	ck_assert_double_eq_tol(r->met[MET_RAIN], 1.5, EPS);
 	/* A dust monitor's TSP, mg/m3 into ug/m3. */
 	ck_assert(r->met_has & (1u << MET_TSP));
 	ck_assert_double_eq_tol(r->met[MET_TSP], 145, 1e-9);

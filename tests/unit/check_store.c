@@ -4,6 +4,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static void make_hour(
     struct store_hour *h, const char *cell, int64_t hour, int seed);
 static void assert_hour_eq(
     const struct store_hour *a, const struct store_hour *b);
+static void assert_same(double a, double b);
 static int count_rows(const char *table);
 static bool corrupt_file_exists(void);
 static void wait_drained(struct store *s);
@@ -91,6 +93,24 @@ make_hour(struct store_hour *h, const char *cell, int64_t hour, int seed)
 		    (FIX_ONE / 1000);
 		h->n[i] = (uint8_t)((seed + i) % 25);
 	}
+	/* The weather as the engine keeps it (wx.h), a field absent now and
+	 * then. */
+	h->wx.temp = seed % 7 == 0 ? NAN : -12.34 + seed % 50;
+	h->wx.rh = 40.01 + seed % 60;
+	h->wx.pres = seed % 3 == 0 ? NAN : 990.1 + seed % 30;
+	h->wx.rain = seed % 4 == 0 ? NAN : (seed % 9) * 0.13;
+	h->wx.wspd = (seed % 12) * 0.37;
+	h->wx.wdir = seed % 5 == 0 ? NAN : (seed * 22.5 - (seed / 16) * 360);
+}
+
+/* Equal doubles, or both NaN. */
+static void
+assert_same(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		ck_assert(isnan(a) && isnan(b));
+	else
+		ck_assert(a == b);
 }
 
 static void
@@ -108,6 +128,12 @@ assert_hour_eq(const struct store_hour *a, const struct store_hour *b)
 			ck_assert_int_eq(a->v[i], b->v[i]);
 		ck_assert_uint_eq(a->n[i], b->n[i]);
 	}
+	assert_same(a->wx.temp, b->wx.temp);
+	assert_same(a->wx.rh, b->wx.rh);
+	assert_same(a->wx.pres, b->wx.pres);
+	assert_same(a->wx.rain, b->wx.rain);
+	assert_same(a->wx.wspd, b->wx.wspd);
+	assert_same(a->wx.wdir, b->wx.wdir);
 }
 
 static void
@@ -222,6 +248,43 @@ START_TEST(schema_and_reopen)
 	ck_assert_ptr_nonnull(strstr(msg, "99"));
 	ck_assert(!corrupt_file_exists());
 	ck_assert_int_eq(count_rows("hourly"), 3);
+}
+END_TEST
+
+/* A file of schema 2 (no weather columns) gets them: its rows read with no
+ * weather, new rows keep theirs. */
+START_TEST(schema_2_gains_weather)
+{
+	struct store *s = open_ok(16);
+	struct store_hour h, out[4];
+	sqlite3 *db;
+	uint32_t n = 0;
+
+	put_hours(s, "r001c001", 3600, 2);
+	store_close(s);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+			     "ALTER TABLE hourly DROP COLUMN temp;"
+			     "ALTER TABLE hourly DROP COLUMN rh;"
+			     "ALTER TABLE hourly DROP COLUMN pres;"
+			     "ALTER TABLE hourly DROP COLUMN rain;"
+			     "ALTER TABLE hourly DROP COLUMN wspd;"
+			     "ALTER TABLE hourly DROP COLUMN wdir;"
+			     "PRAGMA user_version=2;",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	s = open_ok(16);
+	make_hour(&h, "r001c001", 3 * 3600, 11);
+	ck_assert_int_eq(store_put_hour(s, &h), AQ_OK);
+	ck_assert_int_eq(store_flush(s), AQ_OK);
+	ck_assert_int_eq(
+	    store_history(s, "r001c001", 0, INT64_MAX, INT64_MIN, 4, out, &n),
+	    AQ_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(isnan(out[0].wx.temp) && isnan(out[1].wx.wdir));
+	assert_hour_eq(&out[2], &h);
+	store_close(s);
 }
 END_TEST
 
@@ -742,6 +805,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, schema_and_reopen);
+	tcase_add_test(tc, schema_2_gains_weather);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, fix_double_exact);
 	tcase_add_test(tc, replace_same_key);

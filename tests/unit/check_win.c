@@ -21,6 +21,9 @@ static void feed_hours(
     uint32_t sensor, int32_t date, int from, int to, enum pol p, double v);
 static int64_t hour_of(int32_t date, int label);
 static int64_t fx(const char *s);
+static int feed_wx(uint32_t sensor, int64_t ts, int32_t period, uint32_t has,
+    const double v[WX_COUNT]);
+static struct wx_hour wx_at(int label);
 
 static void
 setup(void)
@@ -87,6 +90,175 @@ fx(const char *s)
 	ck_assert_int_eq(fix_parse(s, NULL, &v), AQ_OK);
 	return v;
 }
+
+/* A reading with CO and the weather fields has (1u << WX_x) of v. */
+static int
+feed_wx(uint32_t sensor, int64_t ts, int32_t period, uint32_t has,
+    const double v[WX_COUNT])
+{
+	struct reading r = {.ts = ts, .period = period, .has = 1u << POL_CO};
+
+	r.v[POL_CO] = 0.5;
+	r.wx_has = has;
+	for (int f = 0; f < WX_COUNT; f++)
+		r.wx[f] = v[f];
+	return win_update(w, sensor, &r);
+}
+
+/* The cell's weather of the hour labelled label:00 of DAY. */
+static struct wx_hour
+wx_at(int label)
+{
+	struct win_hour st;
+
+	ck_assert_int_eq(
+	    win_cell_hour(w, cell, hour_of(DAY, label), &st), AQ_OK);
+	return st.wx;
+}
+
+#define WIND ((1u << WX_WS) | (1u << WX_WD))
+
+/* The hour's wind: the direction of the vector mean (across north it is
+ * north, not the arithmetic 180), the speed a scalar mean. */
+START_TEST(weather_vector_mean_wind)
+{
+	double a[WX_COUNT] = {0}, b[WX_COUNT] = {0};
+	struct wx_hour x;
+
+	a[WX_WS] = b[WX_WS] = 3;
+	a[WX_WD] = 350;
+	b[WX_WD] = 10;
+	ck_assert_int_eq(feed_wx(s1, at(DAY, 9, 0), 3600, WIND, a), AQ_OK);
+	ck_assert_int_eq(feed_wx(s2, at(DAY, 9, 0), 3600, WIND, b), AQ_OK);
+	/* Opposite winds, 2 m/s from the east, 4 from the west. */
+	a[WX_WS] = 2;
+	a[WX_WD] = 90;
+	b[WX_WS] = 4;
+	b[WX_WD] = 270;
+	ck_assert_int_eq(feed_wx(s1, at(DAY, 10, 0), 3600, WIND, a), AQ_OK);
+	ck_assert_int_eq(feed_wx(s2, at(DAY, 10, 0), 3600, WIND, b), AQ_OK);
+	/* Calm: speed 0, direction 0. */
+	a[WX_WS] = 0;
+	ck_assert_int_eq(feed_wx(s1, at(DAY, 11, 0), 3600, WIND, a), AQ_OK);
+	ck_assert_int_eq(feed(s1, at(DAY, 12, 0), 60, POL_PM25, 1), AQ_OK);
+
+	x = wx_at(10);
+	ck_assert_double_eq_tol(x.wdir, 0, 1e-9);
+	ck_assert_double_eq_tol(x.wspd, 3, 1e-9);
+	x = wx_at(11);
+	ck_assert_double_eq_tol(x.wdir, 270, 1e-9);
+	ck_assert_double_eq_tol(x.wspd, 3, 1e-9);
+	x = wx_at(12);
+	ck_assert_double_eq_tol(x.wspd, 0, 1e-9);
+	ck_assert_double_eq_tol(x.wdir, 0, 1e-9);
+	/* A wind of 10 m/s from 30 degrees with one of 1 m/s from 120: the
+	 * speed-weighted direction, by its components. */
+	{
+		struct win_hour st;
+		double u = 10 * sin(30 / 57.29577951308232) +
+		    1 * sin(120 / 57.29577951308232);
+		double v = 10 * cos(30 / 57.29577951308232) +
+		    1 * cos(120 / 57.29577951308232);
+
+		a[WX_WS] = 10;
+		a[WX_WD] = 30;
+		b[WX_WS] = 1;
+		b[WX_WD] = 120;
+		ck_assert_int_eq(
+		    feed_wx(s2, at(DAY, 12, 0), 1800, WIND, a), AQ_OK);
+		ck_assert_int_eq(
+		    feed_wx(s2, at(DAY, 12, 30), 1800, WIND, b), AQ_OK);
+		ck_assert_int_eq(
+		    feed(s1, at(DAY, 13, 0), 60, POL_PM25, 1), AQ_OK);
+		ck_assert_int_eq(
+		    win_cell_hour(w, cell, hour_of(DAY, 13), &st), AQ_OK);
+		ck_assert_double_eq_tol(
+		    st.wx.wdir, atan2(u, v) * 57.29577951308232, 0.05);
+		ck_assert_double_eq_tol(st.wx.wspd, 5.5, 1e-9);
+	}
+}
+END_TEST
+
+/* Each field is the mean of the readings that had it; one no reading had
+ * is absent, as is a direction without a speed, and an implausible value
+ * is left out. */
+START_TEST(weather_missing_fields)
+{
+	double a[WX_COUNT] = {0}, b[WX_COUNT] = {0};
+	struct wx_hour x;
+
+	a[WX_TEMP] = 12.5;
+	a[WX_WD] = 200;   /* no speed: no direction */
+	b[WX_TEMP] = 250; /* not plausible: ignored */
+	b[WX_RH] = 64;
+	b[WX_PRES] = 1012.3;
+	b[WX_WS] = 1.5; /* a speed without direction counts */
+	ck_assert_int_eq(feed_wx(s1, at(DAY, 9, 0), 3600,
+			     (1u << WX_TEMP) | (1u << WX_WD), a),
+	    AQ_OK);
+	ck_assert_int_eq(feed_wx(s2, at(DAY, 9, 0), 3600,
+			     (1u << WX_TEMP) | (1u << WX_RH) | (1u << WX_PRES) |
+				 (1u << WX_WS),
+			     b),
+	    AQ_OK);
+	/* The next hour: pollutants only. */
+	ck_assert_int_eq(feed(s1, at(DAY, 10, 0), 3600, POL_PM25, 1), AQ_OK);
+	ck_assert_int_eq(feed(s1, at(DAY, 11, 0), 60, POL_PM25, 1), AQ_OK);
+	x = wx_at(10);
+	ck_assert_double_eq_tol(x.temp, 12.5, 1e-9);
+	ck_assert_double_eq_tol(x.rh, 64, 1e-9);
+	ck_assert_double_eq_tol(x.pres, 1012.3, 1e-9);
+	ck_assert_double_eq_tol(x.wspd, 1.5, 1e-9);
+	ck_assert(isnan(x.wdir));
+	ck_assert(isnan(x.rain));
+	x = wx_at(11);
+	ck_assert(isnan(x.temp) && isnan(x.rh) && isnan(x.pres) &&
+	    isnan(x.rain) && isnan(x.wspd) && isnan(x.wdir));
+}
+END_TEST
+
+/* A reading's weather goes to its own hour, clipped as its pollutants,
+ * weighted by the seconds it covers; rain is spread over the period; a
+ * late reading changes its hour; a duplicate changes nothing. */
+START_TEST(weather_hour_boundaries)
+{
+	double a[WX_COUNT] = {0}, b[WX_COUNT] = {0};
+	const uint32_t tr = (1u << WX_TEMP) | (1u << WX_RAIN);
+	struct wx_hour x;
+
+	/* 13:00-14:00 at 10 degC, 13:45-14:00 at 20: (10 * 60 + 20 * 15) /
+	 * 75 minutes.  The second reading's period runs past 14:00 and
+	 * its rain, 4 mm over 30 minutes, half of it in the hour: a rate of
+	 * 8 mm/h over its 15 minutes; the first's 1 mm, 1 mm/h. */
+	a[WX_TEMP] = 10;
+	a[WX_RAIN] = 1;
+	b[WX_TEMP] = 20;
+	b[WX_RAIN] = 4;
+	ck_assert_int_eq(feed_wx(s1, at(DAY, 13, 0), 3600, tr, a), AQ_OK);
+	ck_assert_int_eq(feed_wx(s2, at(DAY, 13, 45), 1800, tr, b), AQ_OK);
+	/* 14:00 belongs to the next hour. */
+	a[WX_TEMP] = -5;
+	ck_assert_int_eq(
+	    feed_wx(s1, at(DAY, 14, 0), 60, 1u << WX_TEMP, a), AQ_OK);
+	ck_assert_int_eq(feed(s1, at(DAY, 15, 0), 60, POL_PM25, 1), AQ_OK);
+	x = wx_at(14);
+	ck_assert_double_eq_tol(x.temp, (10.0 * 60 + 20 * 15) / 75, 0.005);
+	ck_assert_double_eq_tol(x.rain, (1.0 * 60 + 8 * 15) / 75, 0.005);
+	ck_assert_double_eq_tol(wx_at(15).temp, -5, 1e-9);
+	/* The same reading again: a duplicate, nothing counted. */
+	b[WX_TEMP] = 40;
+	ck_assert_int_eq(feed_wx(s2, at(DAY, 13, 45), 1800, tr, b), AQ_ERR_DUP);
+	ck_assert_double_eq_tol(
+	    wx_at(14).temp, (10.0 * 60 + 20 * 15) / 75, 0.005);
+	/* A late one (within the lateness) joins its hour: s2 13:00-13:15
+	 * at 40 degC. */
+	ck_assert_int_eq(
+	    feed_wx(s2, at(DAY, 13, 0), 900, 1u << WX_TEMP, b), AQ_OK);
+	ck_assert_double_eq_tol(
+	    wx_at(14).temp, (10.0 * 60 + 20 * 15 + 40 * 15) / 90, 0.005);
+	ck_assert_double_eq_tol(wx_at(15).temp, -5, 1e-9);
+}
+END_TEST
 
 START_TEST(coverage_45_minutes)
 {
@@ -245,10 +417,16 @@ START_TEST(image_resumes_exactly)
 	uint32_t c2, s3;
 	void *buf;
 
-	/* A late sensor found at run time, an open hour, a duplicate. */
+	double t[WX_COUNT] = {0};
+
+	/* A late sensor found at run time, an open hour (with weather), a
+	 * duplicate. */
 	ck_assert_int_eq(win_add_sensor(w, "found", cell, &s3), AQ_OK);
 	feed_hours(s1, DAY, 1, 20, POL_PM25, 40);
 	ck_assert_int_eq(feed(s3, at(DAY, 20, 0), 1800, POL_PM25, 80), AQ_OK);
+	t[WX_TEMP] = 8;
+	ck_assert_int_eq(
+	    feed_wx(s1, at(DAY, 20, 0), 1800, 1u << WX_TEMP, t), AQ_OK);
 	ck_assert_ptr_nonnull(buf = malloc(win_image_size(w)));
 	len = win_image_save(w, buf);
 	ck_assert_uint_le(len, win_image_size(w));
@@ -274,8 +452,22 @@ START_TEST(image_resumes_exactly)
 		ck_assert_int_eq(win_update(v, 2, &r), AQ_OK);
 	}
 	ck_assert_int_eq(feed(2, at(DAY, 20, 30), 1800, POL_PM25, 20), AQ_OK);
+	/* The open hour's weather sums went on too: 8 then 12 degC. */
+	{
+		struct reading r = {.ts = at(DAY, 20, 30),
+		    .period = 1800,
+		    .has = 1u << POL_CO,
+		    .wx_has = 1u << WX_TEMP};
+
+		r.v[POL_CO] = 0.5;
+		r.wx[WX_TEMP] = 12;
+		ck_assert_int_eq(win_update(v, s1, &r), AQ_OK);
+		ck_assert_int_eq(win_update(w, s1, &r), AQ_OK);
+	}
 	ck_assert_int_eq(win_cell_hour(w, cell, hour_of(DAY, 21), &a), AQ_OK);
 	ck_assert_int_eq(win_cell_hour(v, c2, hour_of(DAY, 21), &b), AQ_OK);
+	ck_assert_double_eq_tol(a.wx.temp, 10, 1e-9);
+	ck_assert_double_eq_tol(b.wx.temp, a.wx.temp, 1e-12);
 	ck_assert_int_eq(a.in.v[IND_PM25_1H], fx("50"));
 	ck_assert_int_eq(b.in.v[IND_PM25_1H], a.in.v[IND_PM25_1H]);
 	ck_assert_int_eq(b.in.v[IND_PM25_24H], a.in.v[IND_PM25_24H]);
@@ -517,7 +709,9 @@ START_TEST(ids_and_capacity)
 	ck_assert_int_eq(win_find_sensor(w, "s2"), s2);
 	ck_assert_str_eq(win_sensor_id(w, s2), "s2");
 	ck_assert_uint_eq(win_sensor_cell(w, s2), cell);
-	ck_assert_uint_le(win_cell_bytes(), 2048);
+	/* The cell's hours and their weather, and the weather sums of the
+	 * hours still open (3 with a lateness of 2 hours). */
+	ck_assert_uint_le(win_cell_bytes(w), 2304);
 }
 END_TEST
 
@@ -549,6 +743,9 @@ win_suite(void)
 	tcase_add_test(tc, daily_means_and_maxima);
 	tcase_add_test(tc, ids_and_capacity);
 	tcase_add_test(tc, image_resumes_exactly);
+	tcase_add_test(tc, weather_vector_mean_wind);
+	tcase_add_test(tc, weather_missing_fields);
+	tcase_add_test(tc, weather_hour_boundaries);
 	suite_add_tcase(s, tc);
 	return s;
 }

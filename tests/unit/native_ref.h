@@ -112,6 +112,7 @@ static const char *const ref_native_keys[REF_NF_COUNT] = {
     [REF_NF_MET + MET_WS] = "ws",
     [REF_NF_MET + MET_WD] = "wd",
     [REF_NF_MET + MET_PRES] = "pres",
+    [REF_NF_MET + MET_RAIN] = "rain",
     [REF_NF_MET + MET_TSP] = "tsp",
 };
 
