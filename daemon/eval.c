@@ -8,8 +8,12 @@
  * median of the data before the scoring start.  Pairs whose origin or
  * target value is missing are skipped for every method alike.
  *
- * usage: aqgrid-eval [-nw] [-s YYYY-MM-DD] [-e YYYY-MM-DD] DIR
- *   -w  ignore the weather columns (what the daemon sees today)
+ * usage: aqgrid-eval [-dnw] [-s YYYY-MM-DD] [-e YYYY-MM-DD] DIR
+ *   -d  the daemon's path: the weather as sensors report it (relative
+ *       humidity from TEMP and DEWP to 0.1 %, as aqgrid-sim's replay sends
+ *       it), through the engine's cell-hour weather (wx.h: its rounding,
+ *       the dew point back from the humidity)
+ *   -w  ignore the weather columns (a daemon whose sensors report none)
  *   -n  no neighbours: do not give each station the others' hourly mean
  */
 #include <dirent.h>
@@ -22,6 +26,7 @@
 
 #include "daemon/aqi.h"
 #include "daemon/forecast.h"
+#include "daemon/wx.h"
 
 #define ROWS_MAX 40000
 #define STATIONS_MAX 16
@@ -50,6 +55,7 @@ static int load(const char *, struct station *);
 static int cmp_double(const void *, const void *);
 static double median(double *, int);
 static int parse_day(const char *, int64_t *);
+static void daemon_weather(struct fc_obs *);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 static int64_t
@@ -181,6 +187,37 @@ parse_day(const char *s, int64_t *hour)
 	return 0;
 }
 
+/*
+ * The row's weather as the daemon's model gets it: one reading of the hour
+ * (period 3600) with what a sensor sends -- TEMP, the relative humidity
+ * from TEMP and DEWP to 0.1 %, PRES, RAIN, WSPM and wd -- through the
+ * engine's cell-hour weather and wx_fc_obs(), as fcgrid feeds the model.
+ */
+static void
+daemon_weather(struct fc_obs *o)
+{
+	double v[WX_COUNT];
+	uint32_t has = 0;
+	struct wx_acc a;
+	struct wx_packed pk;
+	struct wx_hour w;
+
+	v[WX_TEMP] = o->temp;
+	v[WX_RH] = round(wx_rh(o->temp, o->dewp) * 10) / 10;
+	v[WX_PRES] = o->pres;
+	v[WX_RAIN] = o->rain;
+	v[WX_WS] = o->wspd;
+	v[WX_WD] = o->wdir;
+	for (int f = 0; f < WX_COUNT; f++)
+		if (!isnan(v[f]))
+			has |= 1u << f;
+	wx_acc_init(&a, 0);
+	wx_acc_add(&a, has, v, 3600, 3600);
+	wx_acc_pack(&a, &pk);
+	wx_unpack(&pk, &w);
+	wx_fc_obs(&w, o);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -193,7 +230,7 @@ main(int argc, char **argv)
 	long heavy_obs = 0, heavy_hit = 0, heavy_fa = 0;
 	static double tmp[ROWS_MAX];
 	int64_t start, end;
-	bool noweather = false, nonb = false;
+	bool noweather = false, nonb = false, daemon = false;
 	const char *dir;
 	int ns = 0, c;
 	DIR *d;
@@ -202,8 +239,11 @@ main(int argc, char **argv)
 	if (parse_day("2016-03-01", &start) != 0 ||
 	    parse_day("2017-03-01", &end) != 0)
 		return 2;
-	while ((c = getopt(argc, argv, "wns:e:")) != -1) {
+	while ((c = getopt(argc, argv, "dwns:e:")) != -1) {
 		switch (c) {
+		case 'd':
+			daemon = true;
+			break;
 		case 'w':
 			noweather = true;
 			break;
@@ -275,6 +315,8 @@ main(int argc, char **argv)
 				fc_obs_clear(&o);
 				o.v[0] = a;
 				o.v[1] = b;
+			} else if (daemon) {
+				daemon_weather(&o);
 			}
 			/* The other stations' mean of the same hour. */
 			for (int p = 0; p < FC_POL_COUNT && !nonb; p++) {
@@ -382,7 +424,10 @@ main(int argc, char **argv)
 
 	printf("aqgrid-eval: %d stations, %s, %s, scored from the hour ending "
 	       "at the start day's 00:00 on, no look-ahead\n",
-	    ns, noweather ? "pollutants only (-w)" : "with weather",
+	    ns,
+	    noweather    ? "pollutants only (-w)"
+		: daemon ? "weather as the daemon gets it (-d)"
+			 : "with weather",
 	    nonb ? "no neighbours (-n)" : "with the other stations' mean");
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		printf("\n%s MAE (ug/m3)\n", p == 0 ? "PM2.5" : "O3");
@@ -422,7 +467,7 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr,
-	    "usage: aqgrid-eval [-nw] [-s YYYY-MM-DD] "
+	    "usage: aqgrid-eval [-dnw] [-s YYYY-MM-DD] "
 	    "[-e YYYY-MM-DD] DIR\n");
 	return 2;
 }

@@ -47,6 +47,7 @@ struct fcgrid {
 		int32_t grp;
 		int64_t hour;
 		double v[FC_POL_COUNT];
+		struct wx_hour wx;
 	} * pend;
 	uint32_t npend, pendmax, pendcap;
 	struct gsum {
@@ -63,7 +64,7 @@ static double value_at(
 static void derive(const struct fcgrid *, const struct fcgrid_cell *,
     struct fcgrid_forecast *);
 static int learn(struct fcgrid *, struct fcgrid_cell *, int64_t, double, double,
-    const double *);
+    const double *, const struct wx_hour *);
 static int pend_cmp(const void *, const void *);
 
 struct fcgrid *
@@ -200,8 +201,8 @@ derive(const struct fcgrid *g, const struct fcgrid_cell *c,
 }
 
 int
-fcgrid_hour(
-    struct fcgrid *g, uint32_t cell, int64_t hour, double pm25, double o3)
+fcgrid_hour(struct fcgrid *g, uint32_t cell, int64_t hour, double pm25,
+    double o3, const struct wx_hour *wx)
 {
 	struct fcgrid_cell *c;
 	struct pend *q;
@@ -232,7 +233,7 @@ fcgrid_hour(
 		return AQ_ERR_STALE;
 	if (g->group == NULL) {
 		double nb[FC_POL_COUNT] = {NAN, NAN};
-		int rc = learn(g, c, hour, pm25, o3, nb);
+		int rc = learn(g, c, hour, pm25, o3, nb, wx);
 
 		if (rc == AQ_OK)
 			c->last_given = hour;
@@ -255,7 +256,7 @@ fcgrid_hour(
 	if (g->npend == g->pendcap)
 		fcgrid_flush(g);
 	if (g->pendcap == 0) /* no memory for even one: learn alone */
-		return learn(g, c, hour, pm25, o3, (double[]){NAN, NAN});
+		return learn(g, c, hour, pm25, o3, (double[]){NAN, NAN}, wx);
 	q = &g->pend[g->npend];
 	q->cell = cell;
 	q->seq = g->npend++;
@@ -263,13 +264,17 @@ fcgrid_hour(
 	q->hour = hour;
 	q->v[FC_PM25] = pm25;
 	q->v[FC_O3] = o3;
+	if (wx != NULL)
+		q->wx = *wx;
+	else
+		wx_clear(&q->wx);
 	return AQ_OK;
 }
 
 /* Feeds the cell's model and recomputes its forecast. */
 static int
 learn(struct fcgrid *g, struct fcgrid_cell *c, int64_t hour, double pm25,
-    double o3, const double *nb)
+    double o3, const double *nb, const struct wx_hour *wx)
 {
 	struct fc_obs o;
 	struct fcgrid_forecast *f = &g->tmp;
@@ -281,6 +286,7 @@ learn(struct fcgrid *g, struct fcgrid_cell *c, int64_t hour, double pm25,
 	o.v[FC_O3] = o3;
 	o.nb[FC_PM25] = nb[FC_PM25];
 	o.nb[FC_O3] = nb[FC_O3];
+	wx_fc_obs(wx, &o);
 	if ((rc = fc_hour(c->m, hour, hod_of(g, hour), &o)) != AQ_OK)
 		return rc;
 	c->past[slot(hour)][FC_PM25] = pm25;
@@ -423,7 +429,8 @@ fcgrid_flush(struct fcgrid *g)
 				nb[p] = n > 0 ? sum / n : NAN;
 			}
 		}
-		rc = learn(g, c, q->hour, q->v[FC_PM25], q->v[FC_O3], nb);
+		rc = learn(
+		    g, c, q->hour, q->v[FC_PM25], q->v[FC_O3], nb, &q->wx);
 		if (rc != AQ_OK && rc != AQ_ERR_STALE)
 			ret = rc;
 	}

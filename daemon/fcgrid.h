@@ -24,6 +24,7 @@
 #include "daemon/forecast.h"
 #include "daemon/store.h"
 #include "daemon/tz.h"
+#include "daemon/wx.h"
 
 #define FCGRID_DAYS 4      /* today and up to three days after */
 #define FCGRID_EXT_DAYS 10 /* days of an external forecast kept */
@@ -75,13 +76,15 @@ void fcgrid_free(struct fcgrid *g);
 
 /*
  * Feeds a cell's complete hour (hour index, tz.h) with its hourly PM2.5
- * and O3 in ug/m3 (NaN: none).  Hours not after the cell's last one are
- * ignored (AQ_ERR_STALE); AQ_ERR_NOMEM when the cell's model cannot be
+ * and O3 in ug/m3 (NaN: none) and its weather (wx.h, borrowed; NULL:
+ * none), which the model gets as fc_obs's (the dew point from the
+ * temperature and humidity, wx_fc_obs).  Hours not after the cell's last one
+ * are ignored (AQ_ERR_STALE); AQ_ERR_NOMEM when the cell's model cannot be
  * allocated; AQ_ERR_FULL when models_max cells have one; AQ_ERR_RANGE for
  * a cell past the grid.
  */
 int fcgrid_hour(struct fcgrid *g, uint32_t cell, int64_t hour, double pm25,
-    double o3) AQ_MUSTCHECK;
+    double o3, const struct wx_hour *wx) AQ_MUSTCHECK;
 
 /*
  * The neighbours' mean (fc_obs.nb): group[k] >= 0 puts cell k in a group

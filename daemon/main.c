@@ -230,7 +230,8 @@ watch_store(struct store *s, bool *degraded)
 	*degraded = ss.degraded;
 }
 
-/* Every published view feeds the cell's forecast, goes through the alert
+/* Every published view feeds the cell's forecast (with the hour's weather
+ * its sensors reported), goes through the alert
  * rules, and to MQTT; each hour's PM2.5 of a cell goes to the hotspots,
  * judged at the end of a publication (NULL). */
 static void
@@ -240,7 +241,7 @@ on_view(void *ctx, const struct cell_view *v)
 
 	if (v != NULL && h->fc != NULL && v->hour != WIN_NO_HOUR &&
 	    fcgrid_hour(h->fc, v->cell, v->hour, view_value(v, IND_PM25_1H),
-		view_value(v, IND_O3_1H)) == AQ_ERR_NOMEM)
+		view_value(v, IND_O3_1H), &v->stats.wx) == AQ_ERR_NOMEM)
 		log_warnx("forecast: no memory for cell %u's model", v->cell);
 	/* The publication's hours learn with the neighbours' values of the
 	 * same hour that are known by now. */
@@ -286,7 +287,8 @@ forecast_groups(const struct conf *c, struct fcgrid *g)
 
 /*
  * The models learn from the store's hourly rows of the last
- * FORECAST_TRAIN_HOURS at start-up (nothing of them is saved): the views
+ * FORECAST_TRAIN_HOURS at start-up (nothing of them is saved), with the
+ * weather the rows keep, as the live views gave it: the views
  * that follow (the image's, the journal's, live ones) continue from the
  * newest row.  Every cell's rows of a day go in before that day is
  * learned, so each hour learns with all its neighbours, as a publication
@@ -330,8 +332,8 @@ forecast_train(struct state *st, struct fcgrid *g)
 					    : NAN;
 
 					if (fcgrid_hour(g, k,
-						tz_hour(z, r->hour - 1), pm,
-						o3) == AQ_OK)
+						tz_hour(z, r->hour - 1), pm, o3,
+						&r->wx) == AQ_OK)
 						fed++;
 					after = r->hour;
 				}

@@ -1,6 +1,7 @@
 /* publish: results and alerts back to MQTT (see publish.h). */
 #include "sensors/publish.h"
 
+#include <math.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -113,6 +114,7 @@ static bool send(struct publish *p, const char *topic, const char *payload,
     size_t len, bool retain, int kind);
 static void cell_text(
     struct publish *p, const struct cell_view *v, struct text *t);
+static void cell_weather(struct text *t, const struct wx_hour *w);
 static void publish_cell(struct publish *p, uint32_t cell);
 static void publish_area(struct publish *p, uint32_t area);
 static void publish_discovery(struct publish *p);
@@ -316,6 +318,29 @@ cell_text(struct publish *p, const struct cell_view *v, struct text *t)
 		pol_convert(POL_CO, x, UNIT_MGM3, UNIT_PPM, false, &ppm) ==
 		    AQ_OK,
 	    fix_round_half_even(ppm, fix_step(3)));
+	cell_weather(t, &v->stats.wx);
+	put(t, "}");
+}
+
+/* The hour's weather as the engine keeps it (wx.h), null when absent. */
+static void
+cell_weather(struct text *t, const struct wx_hour *w)
+{
+	const struct {
+		const char *key;
+		double v;
+		int decimals;
+	} f[] = {{"temp", w->temp, 2}, {"rh", w->rh, 2}, {"pres", w->pres, 1},
+	    {"rain", w->rain, 2}, {"ws", w->wspd, 2}, {"wd", w->wdir, 1}};
+
+	put(t, ",\"weather\":{");
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+		put(t, "%s\"%s\":", k > 0 ? "," : "", f[k].key);
+		if (isnan(f[k].v))
+			put(t, "null");
+		else
+			put(t, "%.*f", f[k].decimals, f[k].v);
+	}
 	put(t, "}");
 }
 

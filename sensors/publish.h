@@ -7,7 +7,8 @@
  * thread with its reconnects -- and one worker thread that formats and
  * publishes.  Topics, under [publish] topic_prefix (PREFIX):
  *   PREFIX/cells/ID   a cell's latest complete hour: AQI, level, primary
- *                     pollutants, hourly concentrations (JSON, retained)
+ *                     pollutants, hourly concentrations and weather
+ *                     (JSON, retained)
  *   PREFIX/areas/ID   an area's worst cell, AQI, level, mean hourly
  *                     concentrations (JSON, retained)
  *   PREFIX/alerts     each alert notice, as the event feed has it (JSON,

@@ -7,6 +7,7 @@
  */
 #include "daemon/forecast.h"
 #include "daemon/fcgrid.h"
+#include "daemon/wx.h"
 
 #include <check.h>
 #include <math.h>
@@ -298,18 +299,37 @@ cell_value(int k, int i, int p)
 	return rows[j].o.v[p] * (1.0 + 0.1 * k);
 }
 
+/* Cell k's weather at row i: the station's, with a wind turning per
+ * cell and hour; none at all now and then, no pressure at other times. */
+static void
+cell_wx(int k, int i, struct wx_hour *w)
+{
+	int j = i - 2 * k;
+
+	wx_clear(w);
+	if (j < 0 || (i + k) % 11 == 0)
+		return;
+	w->temp = rows[j].o.temp;
+	w->rh = wx_rh(rows[j].o.temp, rows[j].o.dewp);
+	w->pres = (i + k) % 13 == 0 ? NAN : rows[j].o.pres;
+	w->rain = rows[j].o.rain;
+	w->wspd = rows[j].o.wspd;
+	w->wdir = fmod(45.0 * k + 7.5 * i, 360);
+}
+
 /*
  * The grid's models get what aqgrid-eval gives (the other cells' mean of
- * the same hour, over the cells of the group), whether a publication
- * holds one hour of every cell or several hours cell by cell; a cell of
- * no group gets none.
+ * the same hour, over the cells of the group, and the hour's weather with
+ * the dew point from the humidity), whether a publication holds one hour
+ * of every cell or several hours cell by cell; a cell of no group gets no
+ * neighbours; a grid given no weather forecasts otherwise.
  */
 START_TEST(grid_neighbours_as_eval)
 {
 	enum { NC = 4, NG = 3, BURST = 5 };
 	const int32_t grp[NC] = {0, 0, 0, -1};
 	struct tz z;
-	struct fcgrid *g1, *g2, *g0;
+	struct fcgrid *g1, *g2, *g0, *gn;
 	struct fc_model *ref[NC];
 	int64_t base = 500000;
 	int n = 1200;
@@ -319,6 +339,8 @@ START_TEST(grid_neighbours_as_eval)
 	ck_assert_ptr_nonnull(g1 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
 	ck_assert_ptr_nonnull(g2 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
 	ck_assert_ptr_nonnull(g0 = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
+	ck_assert_ptr_nonnull(gn = fcgrid_new(NC, 1, NC, &z, AQI_HJ633_2026));
+	ck_assert_int_eq(fcgrid_set_groups(gn, grp), AQ_OK);
 	ck_assert_int_eq(fcgrid_set_groups(g1, grp), AQ_OK);
 	ck_assert_int_eq(fcgrid_set_groups(g2, grp), AQ_OK);
 	ck_assert_int_eq(fcgrid_set_groups(g1, grp), AQ_ERR_INVAL);
@@ -329,8 +351,18 @@ START_TEST(grid_neighbours_as_eval)
 
 		for (int k = 0; k < NC; k++) {
 			struct fc_obs o;
+			struct wx_hour wx;
 
 			fc_obs_clear(&o);
+			cell_wx(k, i, &wx);
+			/* As eval feeds it: temperature, dew point, pressure,
+			 * rain, wind. */
+			o.temp = wx.temp;
+			o.dewp = wx_dewpoint(wx.temp, wx.rh);
+			o.pres = wx.pres;
+			o.rain = wx.rain;
+			o.wspd = wx.wspd;
+			o.wdir = wx.wdir;
 			for (int p = 0; p < FC_POL_COUNT; p++) {
 				double sum = 0;
 				int cnt = 0;
@@ -351,35 +383,44 @@ START_TEST(grid_neighbours_as_eval)
 				    fc_hour(ref[k], h, (int)((h + 1) % 24), &o),
 				    AQ_OK);
 			ck_assert_int_eq(fcgrid_hour(g1, (uint32_t)k, h,
-					     o.v[FC_PM25], o.v[FC_O3]),
+					     o.v[FC_PM25], o.v[FC_O3], &wx),
 			    AQ_OK);
 			ck_assert_int_eq(fcgrid_hour(g0, (uint32_t)k, h,
-					     o.v[FC_PM25], o.v[FC_O3]),
+					     o.v[FC_PM25], o.v[FC_O3], &wx),
+			    AQ_OK);
+			ck_assert_int_eq(fcgrid_hour(gn, (uint32_t)k, h,
+					     o.v[FC_PM25], o.v[FC_O3], NULL),
 			    AQ_OK);
 		}
 		ck_assert_int_eq(fcgrid_flush(g1), AQ_OK);
+		ck_assert_int_eq(fcgrid_flush(gn), AQ_OK);
 		/* g2: BURST hours a publication, cell by cell. */
 		if (i % BURST == BURST - 1 || i == n - 1) {
 			for (int k = 0; k < NC; k++)
-				for (int j = i - i % BURST; j <= i; j++)
+				for (int j = i - i % BURST; j <= i; j++) {
+					struct wx_hour wx;
+
+					cell_wx(k, j, &wx);
 					ck_assert_int_eq(
 					    fcgrid_hour(g2, (uint32_t)k,
 						base + j, cell_value(k, j, 0),
-						cell_value(k, j, 1)),
+						cell_value(k, j, 1), &wx),
 					    AQ_OK);
+				}
 			ck_assert_int_eq(fcgrid_flush(g2), AQ_OK);
 		}
 	}
-	ck_assert_int_eq(fcgrid_hour(g1, 0, base, 1, 1), AQ_ERR_STALE);
+	ck_assert_int_eq(fcgrid_hour(g1, 0, base, 1, 1, NULL), AQ_ERR_STALE);
 	for (int k = 0; k < NC; k++) {
-		struct fcgrid_forecast f1, f2, f0;
+		struct fcgrid_forecast f1, f2, f0, fn;
 		struct fc_point want[FC_H];
-		double d0 = 0;
+		double d0 = 0, dn = 0;
 
 		ck_assert(fc_predict(ref[k], FC_PM25, want));
 		ck_assert_int_eq(fcgrid_get(g1, (uint32_t)k, &f1), AQ_OK);
 		ck_assert_int_eq(fcgrid_get(g2, (uint32_t)k, &f2), AQ_OK);
 		ck_assert_int_eq(fcgrid_get(g0, (uint32_t)k, &f0), AQ_OK);
+		ck_assert_int_eq(fcgrid_get(gn, (uint32_t)k, &fn), AQ_OK);
 		ck_assert(f1.has[FC_PM25] && f2.has[FC_PM25]);
 		for (int h = 0; h < FC_H; h++) {
 			/* Equal but for rounding: the grid takes a cell's
@@ -394,7 +435,10 @@ START_TEST(grid_neighbours_as_eval)
 			ck_assert_double_eq_tol(
 			    f2.h[FC_PM25][h].mid, want[h].mid, tol);
 			d0 += fabs(f0.h[FC_PM25][h].mid - want[h].mid);
+			dn += fabs(fn.h[FC_PM25][h].mid - want[h].mid);
 		}
+		/* The weather reaches the model. */
+		ck_assert_double_gt(dn, 1e-3);
 		/* Without groups, no neighbours: a grouped cell's forecast
 		 * differs, the ungrouped one's does not. */
 		if (k < NG)
@@ -404,6 +448,7 @@ START_TEST(grid_neighbours_as_eval)
 		fc_free(ref[k]);
 	}
 	fcgrid_free(g0);
+	fcgrid_free(gn);
 	fcgrid_free(g1);
 	fcgrid_free(g2);
 }
