@@ -290,6 +290,7 @@ enum field {
 	F_WS,
 	F_WD,
 	F_PRES,
+	F_RAIN,
 	F_COUNT
 };
 
@@ -310,6 +311,7 @@ static const struct {
     [F_WS] = {"ws", 1},
     [F_WD] = {"wd", 0},
     [F_PRES] = {"pres", 0},
+    [F_RAIN] = {"rain", 1},
 };
 
 /* Columns of the Beijing CSV that the replay reads. */
@@ -329,6 +331,7 @@ enum col {
 	C_DEWP,
 	C_WD,
 	C_WSPM,
+	C_RAIN,
 	C_STATION,
 	C_COUNT
 };
@@ -349,6 +352,7 @@ static const char *const col_names[C_COUNT] = {
     [C_DEWP] = "DEWP",
     [C_WD] = "wd",
     [C_WSPM] = "WSPM",
+    [C_RAIN] = "RAIN",
     [C_STATION] = "station",
 };
 
@@ -371,6 +375,7 @@ static const struct {
     {C_TEMP, F_TEMP, 1},
     {C_WSPM, F_WS, 1},
     {C_PRES, F_PRES, 1},
+    {C_RAIN, F_RAIN, 1},
 };
 #define NCSV_VALUES (sizeof(csv_values) / sizeof(csv_values[0]))
 
@@ -595,7 +600,8 @@ static const char *const help_lines[] = {
     "  station is sensor st-STATION (lower case), each row one reading with",
     "  period 3600 whose ts is hour H of the row's date in UTC+8, taken as",
     "  the start of the hour.  NA fields are left out; CO becomes mg/m3; rh",
-    "  comes from TEMP and DEWP, wd from the compass point.",
+    "  comes from TEMP and DEWP (to 0.1 %), wd from the compass point, rain",
+    "  (mm in the hour) from RAIN.",
     "  --cell STATION=CELL    put STATION in CELL (repeatable); otherwise the",
     "                         k-th FILE's station goes in r000c<k>, from 000",
     "  --from DATE, --to DATE only the local dates in this range (YYYY-MM-DD,",
@@ -2033,6 +2039,7 @@ synth_field(const struct synth *s, uint32_t j, int64_t t, double v[F_COUNT])
 	v[F_RH] = fmin(fmax(v[F_RH], 5), 100);
 	v[F_WS] = fmax(v[F_WS], 0.1);
 	v[F_WD] = fmod(fmod(v[F_WD], 360) + 360, 360);
+	v[F_RAIN] = 0;
 }
 
 static int
@@ -2051,7 +2058,8 @@ synth_send(const struct synth *s, struct pub *p, uint32_t j, int64_t ts,
 		/* 359.6 rounds to 360, which is north again. */
 		if (f == F_WD && strcmp(val[f], "360") == 0)
 			snprintf(val[f], sizeof(val[f]), "0");
-		has[f] = true;
+		/* The synthetic grid has no rain gauges. */
+		has[f] = f != F_RAIN;
 	}
 	return publish_reading(p, s->o, cell, sensor, ts, period, has, val);
 }
@@ -2462,7 +2470,7 @@ csv_row_values(struct csv_src *s, char **f)
 			17.625 * tc / (243.04 + tc));
 
 		format_num(
-		    fmin(rh, 100), 0, s->val[F_RH], sizeof(s->val[F_RH]));
+		    fmin(rh, 100), 1, s->val[F_RH], sizeof(s->val[F_RH]));
 		s->has[F_RH] = true;
 	}
 	if (s->col[C_WD] >= 0 && strcmp((text = f[s->col[C_WD]]), "NA") != 0) {

@@ -784,7 +784,8 @@ START_TEST(replay_excerpt)
 	check_value(m, "pres", 1013.1);
 	check_value(m, "ws", 3.3);
 	check_value(m, "wd", 292.5); /* WNW */
-	check_value(m, "rh", 15);    /* TEMP 4.6, DEWP -19.9 */
+	check_value(m, "rh", 15);    /* TEMP 4.6, DEWP -19.9: 14.97 */
+	check_value(m, "rain", 0);
 	/* Row 7315: CO is NA, O3 an imputed 23.562. */
 	m = find_reading(&s, "st-dongsi", EXCERPT_T0 + 18 * 3600);
 	check_absent(m, "co");

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <regex.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,9 @@ static void env_stop(struct env *e);
 static void reading(
     struct env *e, const char *sensor, const char *cell, int64_t ts, int pm);
 static bool messages_wait(struct env *e, int secs);
+static void reading_wx(struct env *e, const char *sensor, int64_t ts,
+    int period, const char *weather);
+static double wx_num(json_t *cell, const char *key);
 static json_t *api(const struct h_daemon *d, const char *path);
 static char *metrics(const struct h_daemon *d);
 static bool has_metric(const char *text, const char *name);
@@ -590,6 +595,131 @@ START_TEST(republishes_after_broker_restart)
 }
 END_TEST
 
+/* A reading of r000c001 with PM2.5 40 and the weather fields given as
+ * JSON members (",\"temp\":10,..."); waits until the daemon counted it. */
+static void
+reading_wx(struct env *e, const char *sensor, int64_t ts, int period,
+    const char *weather)
+{
+	char topic[64];
+
+	snprintf(topic, sizeof(topic), "aq/in/%s", sensor);
+	h_publishf(e->pub, topic,
+	    "{\"ts\":%lld,\"period\":%d,\"cell\":\"r000c001\","
+	    "\"pm25\":40%s}",
+	    (long long)ts, period, weather);
+	e->sent++;
+	ck_assert(messages_wait(e, WAIT_S));
+}
+
+/* A member of a cell message's weather (NaN: null). */
+static double
+wx_num(json_t *cell, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(cell, "weather"), key);
+
+	ck_assert_msg(v != NULL, "no weather.%s", key);
+	return json_is_null(v) ? NAN : json_number_value(v);
+}
+
+/* a3. A cell's published hour carries the weather its two sensors
+ * reported (means, the wind's direction as a vector mean across north);
+ * after a restart the daemon publishes it again from its image, an hour
+ * still open then goes on with the sums it had, and the store's hourly
+ * rows keep the weather the restart's forecast training reads. */
+START_TEST(cell_weather_survives_restart)
+{
+	struct env e;
+	struct sub *s;
+	int64_t h = h_hour_start(6);
+	json_t *cell;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char path[256], hour_text[32];
+
+	env_start(&e, "pub-wx", "[publish]\nenabled = yes\n");
+	reading_wx(&e, "s1", h, 3600,
+	    ",\"temp\":10,\"rh\":60,\"pres\":1010,\"rain\":0.6,"
+	    "\"ws\":3,\"wd\":350");
+	reading_wx(&e, "s2", h, 3600,
+	    ",\"temp\":12.5,\"rh\":70,\"pres\":1012,\"ws\":5,\"wd\":10");
+	/* The next hour, still open at the restart: s1's first half. */
+	reading_wx(&e, "s1", h + 3600, 1800, ",\"temp\":20");
+	s = sub_start(e.mqtt, "wx");
+	cell = sub_wait(s, "aq/out/cells/r000c001", "\"temp\":11.25", WAIT_S);
+	ck_assert_ptr_nonnull(cell);
+	ck_assert_double_eq_tol(wx_num(cell, "temp"), 11.25, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "rh"), 65, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "pres"), 1011, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "rain"), 0.6, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "ws"), 4, 1e-9);
+	/* 3 m/s from 350 and 5 from 10: a little east of north. */
+	{
+		double u = 3 * sin(-10 / 57.29577951308232) +
+		    5 * sin(10 / 57.29577951308232);
+		double v = 3 * cos(10 / 57.29577951308232) +
+		    5 * cos(10 / 57.29577951308232);
+
+		ck_assert_double_eq_tol(
+		    wx_num(cell, "wd"), atan2(u, v) * 57.29577951308232, 0.05);
+	}
+	snprintf(hour_text, sizeof(hour_text), "%s",
+	    json_string_value(json_object_get(cell, "hour")));
+	json_decref(cell);
+	sub_stop(s);
+
+	/* Restart; the retained message goes, so what comes is the new
+	 * daemon's. */
+	ck_assert_int_eq(h_stop(&e.d.proc, SIGTERM, 30), 0);
+	h_publish(e.pub, "aq/out/cells/r000c001", "", 0, true);
+	h_daemon_start(&e.d, "pub-wx2.log");
+	e.sent = 0;
+	s = sub_start(e.mqtt, "wx2");
+	cell = sub_wait(s, "aq/out/cells/r000c001", "\"temp\":11.25", WAIT_S);
+	ck_assert_ptr_nonnull(cell);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(cell, "hour")), hour_text);
+	ck_assert_double_eq_tol(wx_num(cell, "rh"), 65, 1e-9);
+	json_decref(cell);
+	/* The open hour's second half, from s2, then the hour after. */
+	reading_wx(&e, "s2", h + 5400, 1800, ",\"temp\":30");
+	reading_wx(&e, "s1", h + 7200, 60, "");
+	cell = sub_wait(s, "aq/out/cells/r000c001", "\"temp\":25.00", WAIT_S);
+	ck_assert_ptr_nonnull(cell);
+	ck_assert(isnan(wx_num(cell, "rh")));
+	ck_assert(isnan(wx_num(cell, "ws")) && isnan(wx_num(cell, "wd")));
+	json_decref(cell);
+	sub_stop(s);
+	ck_assert_int_eq(h_stop(&e.d.proc, SIGTERM, 30), 0);
+
+	/* The store's rows of both hours. */
+	snprintf(path, sizeof(path), "%s/pub-wx-store/aqgrid.db", h_tmpdir());
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db,
+		"SELECT hour, temp, rh, pres, rain, wspd, wdir "
+		"FROM hourly WHERE cell = 'r000c001' AND hour >= ? "
+		"ORDER BY hour",
+		-1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, h + 3600);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int64(st, 0), h + 3600);
+	ck_assert_double_eq_tol(sqlite3_column_double(st, 1), 11.25, 1e-9);
+	ck_assert_double_eq_tol(sqlite3_column_double(st, 2), 65, 1e-9);
+	ck_assert_double_eq_tol(sqlite3_column_double(st, 4), 0.6, 1e-9);
+	ck_assert_double_eq_tol(sqlite3_column_double(st, 5), 4, 1e-9);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int64(st, 0), h + 7200);
+	ck_assert_double_eq_tol(sqlite3_column_double(st, 1), 25, 1e-9);
+	ck_assert_int_eq(sqlite3_column_type(st, 2), SQLITE_NULL);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	h_mqtt_close(e.pub);
+	h_stop(&e.broker, SIGTERM, 5);
+}
+END_TEST
+
 /* b. Off by default: the same readings and alert publish nothing. */
 START_TEST(publishes_nothing_when_off)
 {
@@ -778,6 +908,7 @@ suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, publishes_cells_areas_discovery_alerts);
 	tcase_add_test(tc, republishes_after_broker_restart);
+	tcase_add_test(tc, cell_weather_survives_restart);
 	tcase_add_test(tc, publishes_nothing_when_off);
 	tcase_add_test(tc, json_logs);
 	tcase_add_test(tc, grafana_dashboard_metrics_exist);
