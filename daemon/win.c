@@ -670,6 +670,8 @@ struct image_head {
 
 /* The cells are read in place: they must be aligned as the engine's. */
 _Static_assert(sizeof(struct image_head) % 8 == 0, "image head alignment");
+/* The weather sums follow the slots: they must keep the alignment. */
+_Static_assert(sizeof(struct wx_acc) % 8 == 0, "weather sums alignment");
 
 static const char image_magic[8] = "AQWIN03";
 

@@ -43,11 +43,11 @@ void
 wx_acc_init(struct wx_acc *a, int32_t hour)
 {
 	a->hour = hour;
-	a->u = 0;
-	for (int f = 0; f < WX_COUNT; f++) {
+	a->u = a->v = 0;
+	for (int f = 0; f < WX_COUNT; f++)
 		a->w[f] = 0;
+	for (int f = 0; f <= WX_WS; f++)
 		a->sum[f] = 0;
-	}
 }
 
 /* Whether field f's reading value v is plausible. */
@@ -95,8 +95,8 @@ wx_acc_add(struct wx_acc *a, uint32_t has, const double v[WX_COUNT],
 	if ((has & (1u << WX_WS)) && (has & (1u << WX_WD)) &&
 	    ok(WX_WS, v[WX_WS]) && ok(WX_WD, v[WX_WD])) {
 		/* The vector the wind blows from, speed-weighted. */
-		a->u += v[WX_WS] * sin(RAD(v[WX_WD])) * sec;
-		a->sum[WX_WD] += v[WX_WS] * cos(RAD(v[WX_WD])) * sec;
+		a->u += (float)(v[WX_WS] * sin(RAD(v[WX_WD])) * sec);
+		a->v += (float)(v[WX_WS] * cos(RAD(v[WX_WD])) * sec);
 		a->w[WX_WD] += (uint32_t)secs;
 	}
 }
@@ -125,8 +125,8 @@ wx_acc_pack(const struct wx_acc *a, struct wx_packed *out)
 			continue;
 		if (f == WX_WD) {
 			v = 0;
-			if (a->u != 0 || a->sum[WX_WD] != 0)
-				v = DEG(atan2(a->u, a->sum[WX_WD]));
+			if (a->u != 0 || a->v != 0)
+				v = DEG(atan2(a->u, a->v));
 			if (v < 0)
 				v += 360;
 			out->v[f] = pack(f, v);

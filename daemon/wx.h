@@ -55,12 +55,14 @@ struct wx_hour {
 	double wdir; /* degrees the wind blows from, 0 = north; [0, 360) */
 };
 
-/* The sums of one cell-hour while readings may still reach it. */
+/* The sums of one cell-hour while readings may still reach it (80
+ * bytes; the wind's vector in float, ample for a direction kept to 0.1
+ * degree). */
 struct wx_acc {
-	int32_t hour;         /* hour index (tz.h), WX_NO_HOUR: unused */
-	uint32_t w[WX_COUNT]; /* seconds weighing each field's sum */
-	double sum[WX_COUNT]; /* WX_WD: the sum of the wind's v (north) */
-	double u;             /* the sum of the wind's u (east) */
+	int32_t hour;          /* hour index (tz.h), WX_NO_HOUR: unused */
+	uint32_t w[WX_COUNT];  /* seconds weighing each field's sum */
+	float u, v;            /* the wind's vector sums, east and north */
+	double sum[WX_WS + 1]; /* temp, rh, pres, rain, ws */
 };
 #define WX_NO_HOUR INT32_MIN
 

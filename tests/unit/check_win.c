@@ -711,7 +711,7 @@ START_TEST(ids_and_capacity)
 	ck_assert_uint_eq(win_sensor_cell(w, s2), cell);
 	/* The cell's hours and their weather, and the weather sums of the
 	 * hours still open (3 with a lateness of 2 hours). */
-	ck_assert_uint_le(win_cell_bytes(w), 2304);
+	ck_assert_uint_le(win_cell_bytes(w), 2048);
 }
 END_TEST
 
