@@ -8,10 +8,11 @@
  * byte ring and returns; when the ring stays full for 100 ms the message
  * is counted as lost (reason queue_full), never dropped silently.
  * One worker thread takes messages from the ring in order: decode, quality
- * control, placement in a cell, calibration, engine update, and publication
- * of the cell views it changed.  Other producers (the HJ 212 listener)
- * put messages on the same ring with ingest_submit().  All counting goes
- * to state.h's counters.
+ * control, placement in a cell, calibration, engine update (the pollutants
+ * and the weather fields the reading carries, to its cell-hour), and
+ * publication of the cell views it changed.  Other producers (the HJ 212
+ * listener) put messages on the same ring with ingest_submit().  All
+ * counting goes to state.h's counters.
  *
  * With a store folder ([store] dir), every message is also written to a
  * journal (journal.h) before the broker gets its PUBACK or a data logger
