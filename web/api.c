@@ -561,8 +561,8 @@ static const struct route_def routes[R_COUNT] = {
 	"paged.",
 	cells_params, cells_resps, NULL},
     [R_CELL] = {api_cell, "getCell", "cells",
-	"One cell: AQI, IAQIs, concentrations, exceedances, the latest "
-	"complete day and sensors.",
+	"One cell: AQI, IAQIs, concentrations, weather, exceedances, the "
+	"latest complete day and sensors.",
 	cell_params, cell_resps, NULL},
     [R_AREAS] = {api_areas, "listAreas", "areas",
 	"Areas with their worst cell, means and level counts.", no_params,
@@ -806,7 +806,16 @@ static const struct schema_def schemas[] = {
 	"status:ok|no_data|offline aqi:#Aqi "
 	"concentrations:#Concentrations units:{string} "
 	"valid_hours:#ValidHours exceeds:[string] day:#Day? "
-	"sensors:[#SensorState] sensors_total:integer limits:{number}"},
+	"sensors:[#SensorState] sensors_total:integer limits:{number} "
+	"weather:#Weather"},
+    {"Weather",
+	"The hour's weather as the cell's sensors reported it: means of "
+	"temperature (degC), relative humidity (%), pressure (hPa) and wind "
+	"speed (m/s), the direction of the vector mean of the wind (degrees "
+	"it blows from), rain (mm in the hour); null when no sensor reported "
+	"it.",
+	"temp:number? rh:number? pres:number? rain:number? ws:number? "
+	"wd:number?"},
     {"Worst", "The area's cell with the highest AQI.",
 	"cell:string aqi:integer level:integer color:string"},
     {"AreaMean", "Means of the cells' hourly values.",

@@ -3,6 +3,7 @@
  */
 #include "web/api_cells.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct summary {
 };
 
 static json_t *limits_json(struct req *r, const struct cell_view *v);
+static json_t *weather_json(const struct wx_hour *w);
 static json_t *sensor_values_json(const double *v, uint32_t has);
 static int summarize(struct req *r, uint32_t cell, struct summary *s);
 static enum cell_status view_status(struct req *r, const struct cell_view *v);
@@ -661,11 +663,32 @@ api_cell(struct req *r)
 	    json_object_set_new(o, "day", day_json(r, &v)) ||
 	    json_object_set_new(o, "sensors", sensors_json(r, &v)) ||
 	    json_object_set_new(o, "sensors_total", json_integer(v.nsensors)) ||
-	    json_object_set_new(o, "limits", limits_json(r, &v)))
+	    json_object_set_new(o, "limits", limits_json(r, &v)) ||
+	    json_object_set_new(o, "weather", weather_json(&v.stats.wx)))
 		goto out;
 	rc = AQ_OK;
 out:
 	return rc;
+}
+
+/* The hour's weather (wx.h); null members where absent. */
+static json_t *
+weather_json(const struct wx_hour *w)
+{
+	const struct {
+		const char *key;
+		double v;
+	} f[] = {{"temp", w->temp}, {"rh", w->rh}, {"pres", w->pres},
+	    {"rain", w->rain}, {"ws", w->wspd}, {"wd", w->wdir}};
+	json_t *o = json_object();
+
+	for (size_t k = 0; o != NULL && k < sizeof(f) / sizeof(f[0]); k++)
+		if (json_object_set_new(o, f[k].key,
+			isnan(f[k].v) ? json_null() : json_real(f[k].v))) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
 }
 
 /*

@@ -681,6 +681,13 @@ START_TEST(cell_weather_survives_restart)
 	    json_string_value(json_object_get(cell, "hour")), hour_text);
 	ck_assert_double_eq_tol(wx_num(cell, "rh"), 65, 1e-9);
 	json_decref(cell);
+	/* The API's cell answer shows the same. */
+	cell = api(&e.d, "/api/v1/cells/r000c001");
+	ck_assert_double_eq_tol(wx_num(cell, "temp"), 11.25, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "pres"), 1011, 1e-9);
+	ck_assert_double_eq_tol(wx_num(cell, "ws"), 4, 1e-9);
+	ck_assert(!isnan(wx_num(cell, "wd")));
+	json_decref(cell);
 	/* The open hour's second half, from s2, then the hour after. */
 	reading_wx(&e, "s2", h + 5400, 1800, ",\"temp\":30");
 	reading_wx(&e, "s1", h + 7200, 60, "");

@@ -743,6 +743,10 @@ START_TEST(cell_detail)
 	assert_str(j, "sensors.0.last", iso(t_last, want));
 	assert_str(j, "sensors.0.status", "ok");
 	assert_int(j, "sensors_total", 1);
+	/* Its sensor reports no weather: every field null. */
+	ck_assert_uint_eq(json_object_size(at(j, "weather")), 6);
+	assert_null(j, "weather.temp");
+	assert_null(j, "weather.wd");
 	json_decref(j);
 }
 END_TEST
