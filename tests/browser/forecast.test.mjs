@@ -120,7 +120,8 @@ async function main() {
     const sim = start([bin('AQGRID_SIM', 'build/aqgrid-sim'), '-p',
       String(b.port), '-q', '1', '-t', 'aq/demo', 'synth', '--rows',
       String(ROWS), '--cols', String(COLS), '--backfill', String(BACKFILL_H),
-      '--no-live', '--dust-sites', '1'], path.join(dir, 'sim.log'));
+      '--no-live', '--dust-sites', '1', '--sources', '1'],
+      path.join(dir, 'sim.log'));
     eq(await sim.exited, 0, 'aqgrid-sim exit status');
     await until(async () => {
       const j = await api(d, '/api/v1/cells?limit=100');

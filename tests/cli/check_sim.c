@@ -990,6 +990,58 @@ START_TEST(synth_seeded_faults)
 }
 END_TEST
 
+/*
+ * --sources 1 adds PM2.5 (and PM10 with it) to one cell, (R / 3, 2C / 3),
+ * and changes nothing else.
+ */
+START_TEST(synth_sources)
+{
+	const char *args[] = {"synth", "--rows", "3", "--cols", "6",
+	    "--backfill", "1", "--no-live", "--start",
+	    "2026-01-10T00:00:00+08:00", "--fault-free", NULL, NULL, NULL};
+	struct sub a;
+	struct run r;
+	int in_cell = 0;
+
+	sub_start(&a, NULL, true);
+	run_sim(&r, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	args[11] = "--sources";
+	args[12] = "1";
+	run_sim(&r, args);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	sub_sync(&a);
+	ck_assert_int_eq(a.n, 2 * 12 * 18);
+	for (int k = 0; k < a.n / 2; k++) {
+		json_t *p = msg_json(&a.m[k]), *q = msg_json(&a.m[k + a.n / 2]);
+		const char *cell =
+		    json_string_value(json_object_get(p, "cell"));
+
+		ck_assert_str_eq(a.m[k].topic, a.m[k + a.n / 2].topic);
+		if (strcmp(cell, "r001c004") == 0) {
+			double d =
+			    json_number_value(json_object_get(q, "pm25")) -
+			    json_number_value(json_object_get(p, "pm25"));
+
+			in_cell++;
+			/* 50 to 90, 0.8 to 1.2 times by the hour, through
+			 * the sensor's calibration and noise. */
+			ck_assert_msg(d > 25 && d < 150, "pm25 + %g", d);
+			ck_assert(
+			    json_number_value(json_object_get(q, "pm10")) >
+			    json_number_value(json_object_get(p, "pm10")));
+		} else {
+			ck_assert_str_eq(
+			    a.m[k].payload, a.m[k + a.n / 2].payload);
+		}
+		json_decref(p);
+		json_decref(q);
+	}
+	ck_assert_int_eq(in_cell, 12);
+	sub_stop(&a);
+}
+END_TEST
+
 START_TEST(count_stops)
 {
 	static const char *const backfill[] = {"synth", "--rows", "3", "--cols",
@@ -1822,6 +1874,7 @@ sim_suite(void)
 	tcase_add_test(tc, replay_options);
 	tcase_add_test(tc, synth_backfill);
 	tcase_add_test(tc, synth_seeded_faults);
+	tcase_add_test(tc, synth_sources);
 	tcase_add_test(tc, count_stops);
 	tcase_add_test(tc, sigterm_stops);
 	tcase_add_loop_test(

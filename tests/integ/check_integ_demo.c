@@ -1,11 +1,12 @@
 /*
  * check_integ_demo: what `make demo` promises a first-time user, on a grid
  * smaller than the demo's.  aqgrid-sim back-fills 8 days as etc/demo.sh
- * has it (faults injected, a dust site) through a real mosquitto into the
- * built aqgridd; then every cell has an AQI and a forecast of 72 hours
- * whose daily cycle is the simulator's (ozone by day, not by night), every
- * area a warning level from the model, and /api/v1/indicators complete
- * days of data.
+ * has it (faults injected, a dust site, a local source) through a real
+ * mosquitto into the built aqgridd; then every cell has an AQI and a
+ * forecast of 72 hours whose daily cycle is the simulator's (ozone by day,
+ * not by night), every area a warning level from the model,
+ * /api/v1/indicators complete days of data, and the source's cell is the
+ * first hotspot.
  */
 #include <check.h>
 #include <jansson.h>
@@ -119,7 +120,7 @@ START_TEST(eight_days_warm_every_feature)
 	const char *argv[] = {h_bin("AQGRID_SIM", "build/aqgrid-sim"), "-p",
 	    portarg, "-q", "1", "-t", "aq/demo", "synth", "--rows", rows,
 	    "--cols", cols, "--backfill", bf, "--no-live", "--dust-sites", "1",
-	    NULL};
+	    "--sources", "1", NULL};
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port);
@@ -253,6 +254,29 @@ START_TEST(eight_days_warm_every_feature)
 		    json_array_size(json_object_get(j, "days")), 2);
 		json_decref(j);
 	}
+
+	/* The simulator's source, in cell (ROWS / 3, 2 COLS / 3), stands out
+	 * of its neighbours whatever the wind, day and night. */
+	j = h_json(&d, "/api/v1/hotspots", &code);
+	ck_assert_int_eq(code, 200);
+	x = json_array_get(json_object_get(j, "results"), 0);
+	ck_assert_msg(x != NULL, "no hotspot");
+	{
+		char want[32];
+		const char *src =
+		    json_string_value(json_object_get(x, "source"));
+
+		snprintf(
+		    want, sizeof(want), "r%03dc%03d", ROWS / 3, 2 * COLS / 3);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(x, "cell")), want);
+		ck_assert(num(x, "excess") > 0);
+		ck_assert_int_ge(
+		    json_integer_value(json_object_get(x, "hours")), 3);
+		ck_assert_ptr_nonnull(src);
+		ck_assert_str_ne(src, "no_wind");
+	}
+	json_decref(j);
 
 	/* The plan's indicators: the seven whole days before today (and
 	 * the first, partial one when it has 20 hours), once the store has
