@@ -296,20 +296,26 @@ START_TEST(relearns_after_restart)
 	int64_t h0 = h_hour_start(n), at = 0;
 	json_t *j;
 	long code;
-	char origin[64];
+	char origin[64], *before = NULL, *after = NULL;
 	double value = 0;
 
 	h_broker_start(&broker, &port);
 	write_conf(&d, port);
 	h_daemon_start(&d, "fc-restart.log");
 	m = h_mqtt(port, "pub-fc");
+	/* With the weather a sensor reports, which the models learn from
+	 * live and, after the restart, from the store's rows. */
 	for (int k = 0; k <= n; k++)
 		h_publishf(m, "aq/fc/r000c001/s-1",
 		    "{\"ts\":%lld,\"period\":%d,\"cell\":\"r000c001\","
-		    "\"pm25\":%.1f,\"o3\":%.1f}",
+		    "\"pm25\":%.1f,\"o3\":%.1f,\"temp\":%.1f,\"rh\":%.1f,"
+		    "\"pres\":%.1f,\"rain\":%.1f,\"ws\":%.1f,\"wd\":%d}",
 		    (long long)(h0 + k * 3600), k < n ? 3600 : 60,
 		    50 + 30 * sin(k / 6.0) + k % 5,
-		    60 + 40 * sin(k * 6.2832 / 24));
+		    60 + 40 * sin(k * 6.2832 / 24),
+		    5 + 6 * sin(k * 6.2832 / 24), 40 + 30 * sin(k / 9.0),
+		    1010 + 8 * sin(k / 30.0), k % 17 == 0 ? 1.5 : 0.0,
+		    1 + (k % 7) * 0.6, (k * 37) % 360);
 	ck_assert(h_status_wait(&d, "readings.accepted", n + 1, 30));
 	/* Ready comes at hour 168: wait for the last complete hour (the
 	 * hour before the current one, which ends at h0 + n hours). */
@@ -343,6 +349,10 @@ START_TEST(relearns_after_restart)
 	    "rule fc_pm did not fire");
 	ck_assert(value > 40 && value < 150);
 	h_mqtt_close(m);
+	j = h_json(&d, "/api/v1/cells/r000c001/forecast", &code);
+	ck_assert_ptr_nonnull(
+	    before = json_dumps(json_object_get(j, "hours"), JSON_COMPACT));
+	json_decref(j);
 
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_daemon_start(&d, "fc-restart2.log");
@@ -353,6 +363,15 @@ START_TEST(relearns_after_restart)
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(j, "origin")), origin);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "hours")), 72);
+	/* The relearnt model is the live one: the same weather came back
+	 * from the store's rows, so the same forecast to the last digit. */
+	ck_assert_ptr_nonnull(
+	    after = json_dumps(json_object_get(j, "hours"), JSON_COMPACT));
+	ck_assert_msg(strcmp(after, before) == 0,
+	    "the relearnt forecast differs: %.200s ... against %.200s ...",
+	    after, before);
+	free(after);
+	free(before);
 	json_decref(j);
 	ck_assert_int_eq(h_stop(&d.proc, SIGTERM, 30), 0);
 	h_stop(&broker, SIGTERM, 5);
