@@ -91,7 +91,7 @@ function drawn(page) {
       const g = cv.getContext('2d');
       const column = (x, y0, y1) => {
         const a = Math.round(y0 * dpr) + 1, b = Math.round(y1 * dpr) - 1;
-        const n = {blank: 0, band: 0};
+        const n = {blank: 0, band: 0, px: Math.max(0, b - a + 1)};
         if (b < a) return n;
         const d = g.getImageData(Math.round(x * dpr), a, 1, b - a + 1).data;
         for (let i = 0; i < d.length; i += 4) {
@@ -100,10 +100,24 @@ function drawn(page) {
         }
         return n;
       };
+      /* The column sampled is the device pixel nearest the point, not
+       * the point: where the band's edge is steep (a spike of the
+       * interval) it is lower there, so the column runs between the
+       * edges as they are at the sampled x, on the segment toward it. */
+      const at = (b, k) => {
+        const x = b[k][0], xs = Math.round(x * dpr) / dpr;
+        const j = xs < x ? k - 1 : k + 1;
+        if (j < 0 || j >= b.length || b[j][0] === x)
+          return column(x, b[k][1], b[k][2]);
+        const f = (xs - x) / (b[j][0] - x);
+        const hi = b[k][1] + f * (b[j][1] - b[k][1]);
+        const lo = b[k][2] + f * (b[j][2] - b[k][2]);
+        return column(x, Math.max(hi, b[k][1]), Math.min(lo, b[k][2]));
+      };
       const bands = JSON.parse(cv.dataset.bands || '[]');
       return {forecast: cv.dataset.forecast || null,
         plot: JSON.parse(cv.dataset.plot || 'null'), bands,
-        inside: bands.map(b => b.map(p => column(p[0], p[1], p[2])))};
+        inside: bands.map(b => b.map((p, k) => at(b, k)))};
     });
   });
 }
@@ -172,7 +186,7 @@ async function main() {
         const want = fc.hours.slice(0, 24).filter(h => h[pol]);
         eq(band.length, want.length, pol + ': band points');
         assert(want.length === 24, pol + ': 24 forecast hours');
-        let tall = 0, shaded = 0;
+        let tall = 0, thick = 0, shaded = 0;
         band.forEach(([bx, yhi, ylo], k) => {
           const t = Date.parse(want[k].time);
           const wx = left + (t - from) / (end - from) * pw;
@@ -195,15 +209,20 @@ async function main() {
           if (ylo - yhi >= 2.5 && bx < left + pw - 1) {
             const n = c.inside[0][k];
             tall++;
-            shaded += n.band;
+            /* The median's line (2 CSS px, 4 device px, and its
+             * anti-aliasing) may cover a column of 5 pixels whole. */
+            if (n.px >= 6) {
+              thick++;
+              shaded += n.band;
+            }
             assert(n.blank === 0, pol + ' hour ' + k + ': ' + n.blank +
               ' blank pixels inside the band, ' + n.band + ' shaded');
           }
         });
         /* (Ozone's band is thin under its 1-hour limit's scale.) */
         assert(tall >= 1, pol + ': no hour with a band 2.5 px tall');
-        assert(shaded >= tall, pol + ': ' + shaded + ' band pixels in ' +
-          tall + ' hours');
+        assert(shaded >= thick, pol + ': ' + shaded + ' band pixels in ' +
+          thick + ' hours');
       });
       await page.screenshot({path: path.join(SHOTS, 'forecast-zh.png'),
         fullPage: true});
