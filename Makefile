@@ -41,7 +41,7 @@ CORE_SRCS = daemon/err.c daemon/fix.c daemon/pol.c daemon/aqi.c \
 	    daemon/conf.c daemon/state.c daemon/log.c daemon/store.c \
 	    daemon/journal.c daemon/fault.c daemon/sdnotify.c \
 	    daemon/forecast.c daemon/fcgrid.c daemon/hotspot.c \
-	    daemon/plan.c daemon/wx.c
+	    daemon/plan.c daemon/wx.c daemon/stats.c
 CORE_OBJS = $(CORE_SRCS:%.c=$(B)/%.o)
 CORE_LIB = $(B)/libaqcore.a
 # Payload decoding and quality control.

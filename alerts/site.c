@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "daemon/fix.h"
+#include "daemon/stats.h"
 
 #define NO_HOUR INT64_MIN
 #define BLOCK 9               /* a cell and its 8 neighbours */
@@ -121,7 +122,6 @@ static void load_one(struct load *l, const struct conf *c,
     const struct conf_section *s, struct site_def *d);
 static bool cond(bool has, double v, bool has_bg, double bg, double abs,
     double ex, double scale);
-static double median(double *v, uint32_t n);
 static bool bg_ready(const struct site_engine *e, const struct site_rt *rt,
     int64_t h, int64_t now);
 static bool bg_at(const struct site_engine *e, const struct site_rt *rt,
@@ -500,14 +500,6 @@ cmp_sensor(const void *a, const void *b)
 	    ((const struct sensor_ix *)b)->id);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct site_engine *
 site_engine_new(
     const struct conf *c, const struct tz *z, struct store *s, FILE *errs)
@@ -791,13 +783,6 @@ bg_ready(const struct site_engine *e, const struct site_rt *rt, int64_t h,
 	return now != 0 && quiet && now >= tz_hour_end(e->z, h) + e->r.bg_wait;
 }
 
-static double
-median(double *v, uint32_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The background at hour h (PM10, or PM2.5 with pm25): the median of
  * the block's valid values, or with background = cell the own cell's
  * value first. */
@@ -828,7 +813,7 @@ bg_at(const struct site_engine *e, const struct site_rt *rt, int64_t h,
 	}
 	if (n == 0)
 		return false;
-	*out = median(v, n);
+	*out = stats_median(v, n);
 	return true;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/stats.h"
+
 #define RING 4             /* hours of values kept per cell */
 #define ROSE_DECAY 0.99407 /* per hour: exp(-1 / 168), a week */
 #define LOCAL_RATIO 2.0    /* best sector within this of the median: local */
@@ -45,7 +47,6 @@ struct hotspots {
 	int64_t pub_hour;
 };
 
-static double median(double *v, uint32_t n);
 static void judge_cell(const struct hotspots *h, struct hcell *c, int64_t hour);
 static bool entry(const struct hotspots *h, uint32_t k, const struct hcell *c,
     int64_t oldest, struct hotspot *o);
@@ -166,21 +167,6 @@ hotspots_wind(
 	c->wn[s]++;
 }
 
-/* Median of v[0..n), n >= 1, sorting v. */
-static double
-median(double *v, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++) {
-		double x = v[i];
-		uint32_t j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* The wind at a cell over an hour, else its neighbours' (wind is wider
  * than a cell); false without any. */
 static bool
@@ -234,10 +220,10 @@ judge_cell(const struct hotspots *h, struct hcell *c, int64_t hour)
 	}
 	if (n < 2)
 		return;
-	bg = median(nbv, n);
+	bg = stats_median(nbv, n);
 	for (uint32_t j = 0; j < n; j++)
 		nbv[j] = fabs(nbv[j] - bg);
-	mad = 1.4826 * median(nbv, n);
+	mad = 1.4826 * stats_median(nbv, n);
 	ex = c->v[s] - bg;
 	thr = fmax(h->conf.abs_min, fmax(h->conf.rel_min * bg, 2 * mad));
 	c->at = hour;
@@ -293,7 +279,8 @@ source(const struct hcell *c, struct hotspot *out)
 	}
 	if (best < 0)
 		return;
-	if (k >= LOCAL_SECTORS && m[best] <= LOCAL_RATIO * median(sorted, k)) {
+	if (k >= LOCAL_SECTORS &&
+	    m[best] <= LOCAL_RATIO * stats_median(sorted, k)) {
 		out->source = HOTSPOT_LOCAL;
 		return;
 	}
