@@ -69,6 +69,10 @@ static void put_inds(struct buf *b, uint32_t bits);
 static void put_csv(struct buf *b, const char *s);
 static void put_csv_inds(struct buf *b, uint32_t bits);
 static void put_fix(struct buf *b, bool csv, bool has, int64_t v);
+static void put_values(struct buf *b, uint32_t inds, const char *vkey,
+    uint32_t has, const int64_t *v, const char *nkey, const uint32_t *n);
+static void put_csv_values(struct buf *b, uint32_t inds, uint32_t has,
+    const int64_t *v, const uint32_t *n);
 static void hist_head(struct req *r, const struct hist_q *q, bool daily,
     uint32_t n, const char *next, struct buf *b);
 static void hist_csv_head(const char *label, uint32_t inds, struct buf *b);
@@ -259,6 +263,54 @@ put_fix(struct buf *b, bool csv, bool has, int64_t v)
 		api_put_text(b, "null");
 }
 
+/*
+ * ,"vkey":{"ind":value,...},"nkey":{"ind":count,...} over the indicators
+ * in inds: v[i] (null unless has holds IND_BIT(i)) and n[i] (a cell-hour's
+ * valid hours, or the cells averaged into an area's mean).
+ */
+static void
+put_values(struct buf *b, uint32_t inds, const char *vkey, uint32_t has,
+    const int64_t *v, const char *nkey, const uint32_t *n)
+{
+	const char *const key[2] = {vkey, nkey};
+
+	for (int o = 0; o < 2; o++) {
+		bool first = true;
+
+		api_put(b, ",", 1);
+		put_key(b, key[o]);
+		api_put(b, "{", 1);
+		for (int i = 0; i < IND_AQI_COUNT; i++) {
+			if ((inds & IND_BIT(i)) == 0)
+				continue;
+			if (!first)
+				api_put(b, ",", 1);
+			put_key(b, ind_name((enum ind)i));
+			if (o == 0)
+				put_fix(b, false, has & IND_BIT(i), v[i]);
+			else
+				api_put_int(b, true, n[i]);
+			first = false;
+		}
+		api_put(b, "}", 1);
+	}
+}
+
+/* The same as CSV columns: ",value,count" for each indicator in inds. */
+static void
+put_csv_values(struct buf *b, uint32_t inds, uint32_t has, const int64_t *v,
+    const uint32_t *n)
+{
+	for (int i = 0; i < IND_AQI_COUNT; i++) {
+		if ((inds & IND_BIT(i)) == 0)
+			continue;
+		api_put(b, ",", 1);
+		put_fix(b, true, has & IND_BIT(i), v[i]);
+		api_put(b, ",", 1);
+		api_put_int(b, true, n[i]);
+	}
+}
+
 /* The head shared by the three routes' JSON: from, to, indicators, units,
  * count and next_cursor, then the results array opens. */
 static void
@@ -318,8 +370,11 @@ static void
 hist_row(const struct hist_q *q, const char *key, const char *label,
     const struct hist_row *h, struct buf *b)
 {
-	bool first = true, na = h->aqi < 0;
+	bool na = h->aqi < 0;
+	uint32_t n[IND_AQI_COUNT];
 
+	for (int i = 0; i < IND_AQI_COUNT; i++)
+		n[i] = h->n[i];
 	if (q->csv) {
 		api_put_text(b, label);
 		api_put(b, ",", 1);
@@ -332,14 +387,7 @@ hist_row(const struct hist_q *q, const char *key, const char *label,
 		put_csv_inds(b, na ? 0 : h->primary);
 		api_put(b, ",", 1);
 		put_csv_inds(b, h->exceeds);
-		for (int i = 0; i < IND_AQI_COUNT; i++) {
-			if ((q->inds & IND_BIT(i)) == 0)
-				continue;
-			api_put(b, ",", 1);
-			put_fix(b, true, h->has & IND_BIT(i), h->v[i]);
-			api_put(b, ",", 1);
-			api_put_int(b, true, h->n[i]);
-		}
+		put_csv_values(b, q->inds, h->has, h->v, n);
 		api_put_text(b, "\r\n");
 		return;
 	}
@@ -354,28 +402,9 @@ hist_row(const struct hist_q *q, const char *key, const char *label,
 	put_inds(b, na ? 0 : h->primary);
 	api_put_text(b, ",\"exceeds\":");
 	put_inds(b, h->exceeds);
-	api_put_text(b, ",\"concentrations\":{");
-	for (int i = 0; i < IND_AQI_COUNT; i++) {
-		if ((q->inds & IND_BIT(i)) == 0)
-			continue;
-		if (!first)
-			api_put(b, ",", 1);
-		put_key(b, ind_name((enum ind)i));
-		put_fix(b, false, h->has & IND_BIT(i), h->v[i]);
-		first = false;
-	}
-	api_put_text(b, "},\"valid_hours\":{");
-	first = true;
-	for (int i = 0; i < IND_AQI_COUNT; i++) {
-		if ((q->inds & IND_BIT(i)) == 0)
-			continue;
-		if (!first)
-			api_put(b, ",", 1);
-		put_key(b, ind_name((enum ind)i));
-		api_put_int(b, true, h->n[i]);
-		first = false;
-	}
-	api_put_text(b, "}}");
+	put_values(
+	    b, q->inds, "concentrations", h->has, h->v, "valid_hours", n);
+	api_put_text(b, "}");
 }
 
 /* Hands the finished page to send_answer(): JSON or CSV, with its next
@@ -651,8 +680,8 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 	int64_t sum[IND_AQI_COUNT] = {0}, mean[IND_AQI_COUNT] = {0};
 	uint32_t nmean[IND_AQI_COUNT] = {0}, levels[7] = {0}, nexc = 0;
 	enum aqi_std std = (enum aqi_std)r->conf->aqi_std;
+	uint32_t has = 0; /* IND_BIT()s with a mean */
 	char t[TZ_ISO_MAX], key[8];
-	bool first = true;
 
 	levels[0] = ncells - n;
 	for (uint32_t k = 0; k < n; k++) {
@@ -673,6 +702,7 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 				sum[i] += a->v[i];
 				nmean[i]++;
 			}
+		has |= a->has;
 	}
 	/* Kept to 0.001 unit, like the cell-hour values averaged. */
 	for (int i = 0; i < IND_AQI_COUNT; i++)
@@ -694,14 +724,7 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 		} else {
 			api_put_text(b, ",,");
 		}
-		for (int i = 0; i < IND_AQI_COUNT; i++) {
-			if ((q->inds & IND_BIT(i)) == 0)
-				continue;
-			api_put(b, ",", 1);
-			put_fix(b, true, nmean[i] > 0, mean[i]);
-			api_put(b, ",", 1);
-			api_put_int(b, true, nmean[i]);
-		}
+		put_csv_values(b, q->inds, has, mean, nmean);
 		for (int l = 1; l <= 7; l++) {
 			api_put(b, ",", 1);
 			api_put_int(b, true, levels[l % 7]);
@@ -729,28 +752,8 @@ area_hour(struct req *r, const struct hist_q *q, const struct area_row *rows,
 		api_put_str(b, aqi_color(std, worst->level));
 		api_put_text(b, "}");
 	}
-	api_put_text(b, ",\"mean\":{");
-	for (int i = 0; i < IND_AQI_COUNT; i++) {
-		if ((q->inds & IND_BIT(i)) == 0)
-			continue;
-		if (!first)
-			api_put(b, ",", 1);
-		put_key(b, ind_name((enum ind)i));
-		put_fix(b, false, nmean[i] > 0, mean[i]);
-		first = false;
-	}
-	api_put_text(b, "},\"mean_cells\":{");
-	first = true;
-	for (int i = 0; i < IND_AQI_COUNT; i++) {
-		if ((q->inds & IND_BIT(i)) == 0)
-			continue;
-		if (!first)
-			api_put(b, ",", 1);
-		put_key(b, ind_name((enum ind)i));
-		api_put_int(b, true, nmean[i]);
-		first = false;
-	}
-	api_put_text(b, "},\"levels\":{");
+	put_values(b, q->inds, "mean", has, mean, "mean_cells", nmean);
+	api_put_text(b, ",\"levels\":{");
 	for (int l = 1; l <= 6; l++) {
 		key[0] = (char)('0' + l);
 		key[1] = '\0';
