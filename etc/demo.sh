@@ -9,11 +9,12 @@
 # (daemon/forecast.h) and the areas' warning levels come from those
 # forecasts; the plan indicators count whole days (7 here); the hotspots'
 # pollution roses decay over a week.  --sources 1: a works in r007c008,
-# the hotspot (the plume drifts on too fast to stand out 3 hours).  The back-fill goes oldest first, as
-# the engine refuses a sensor's reading older than its newest by more than
-# the lateness: the map replays the week within seconds and reaches the
-# current hour, forecasts ready, in about 15 to 25 s on two cores
-# (README.md, "The demo"; tests/bench/demo_time.sh measures it).
+# the hotspot (the plume drifts on too fast to stand out 3 hours).  The
+# back-fill goes oldest first, as the engine refuses a sensor's reading
+# older than its newest by more than the lateness: the map replays the
+# week within seconds and reaches the current hour, forecasts ready, in 14
+# to 23 s on two cores (README.md, "What make demo shows, and when";
+# tests/bench/demo_time.sh measures it).
 set -u
 B=${B:-build}
 # DEMO_LISTEN: the dashboard's address; DEMO_BACKFILL: hours of history.
