@@ -8,7 +8,9 @@
  * median of the data before the scoring start.  Pairs whose origin or
  * target value is missing are skipped for every method alike.
  *
- * usage: aqgrid-eval [-dnw] [-s YYYY-MM-DD] [-e YYYY-MM-DD] DIR
+ * usage: aqgrid-eval [-bdnw] [-s YYYY-MM-DD] [-e YYYY-MM-DD] DIR
+ *   -b  no barometer: leave out the PRES column (micro-stations that report
+ *       temperature, humidity and wind only)
  *   -d  the daemon's path: the weather as sensors report it (relative
  *       humidity from TEMP and DEWP to 0.1 %, as aqgrid-sim's replay sends
  *       it), through the engine's cell-hour weather (wx.h: its rounding,
@@ -230,7 +232,7 @@ main(int argc, char **argv)
 	long heavy_obs = 0, heavy_hit = 0, heavy_fa = 0;
 	static double tmp[ROWS_MAX];
 	int64_t start, end;
-	bool noweather = false, nonb = false, daemon = false;
+	bool noweather = false, nonb = false, daemon = false, nopres = false;
 	const char *dir;
 	int ns = 0, c;
 	DIR *d;
@@ -239,8 +241,11 @@ main(int argc, char **argv)
 	if (parse_day("2016-03-01", &start) != 0 ||
 	    parse_day("2017-03-01", &end) != 0)
 		return 2;
-	while ((c = getopt(argc, argv, "dwns:e:")) != -1) {
+	while ((c = getopt(argc, argv, "bdwns:e:")) != -1) {
 		switch (c) {
+		case 'b':
+			nopres = true;
+			break;
 		case 'd':
 			daemon = true;
 			break;
@@ -318,6 +323,8 @@ main(int argc, char **argv)
 			} else if (daemon) {
 				daemon_weather(&o);
 			}
+			if (nopres)
+				o.pres = NAN;
 			/* The other stations' mean of the same hour. */
 			for (int p = 0; p < FC_POL_COUNT && !nonb; p++) {
 				double sum = 0;
@@ -422,12 +429,14 @@ main(int argc, char **argv)
 		fc_free(m);
 	}
 
-	printf("aqgrid-eval: %d stations, %s, %s, scored from the hour ending "
-	       "at the start day's 00:00 on, no look-ahead\n",
+	printf(
+	    "aqgrid-eval: %d stations, %s%s, %s, scored from the hour ending "
+	    "at the start day's 00:00 on, no look-ahead\n",
 	    ns,
 	    noweather    ? "pollutants only (-w)"
 		: daemon ? "weather as the daemon gets it (-d)"
 			 : "with weather",
+	    nopres && !noweather ? " without pressure (-b)" : "",
 	    nonb ? "no neighbours (-n)" : "with the other stations' mean");
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		printf("\n%s MAE (ug/m3)\n", p == 0 ? "PM2.5" : "O3");
@@ -467,7 +476,7 @@ main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr,
-	    "usage: aqgrid-eval [-dnw] [-s YYYY-MM-DD] "
+	    "usage: aqgrid-eval [-bdnw] [-s YYYY-MM-DD] "
 	    "[-e YYYY-MM-DD] DIR\n");
 	return 2;
 }

@@ -15,8 +15,9 @@
  *   11..14   hour of day: sin, cos of one and two cycles a day
  *   15..25   weather: wind speed, wind u and v, temperature, dew point,
  *            pressure change over 3 and 24 hours, rain, temperature change
- *            over 24 hours, wind u and v times the PM2.5 level (0 until
- *            the weather is given)
+ *            over 24 hours, wind u and v times the PM2.5 level; each group
+ *            (wind, temperature and dew point, pressure, rain) 0 while it
+ *            is not given, so a cell without a barometer still has the rest
  *   26..29   neighbours' mean minus the cell's value, and its change over
  *            3 hours, for PM2.5 and O3 (0 until given)
  *   30..31   day of year: sin, cos of one cycle a year
@@ -50,6 +51,9 @@
 #define W_HMIN 36       /* climatology blend from this horizon on */
 #define WX_STALE 6      /* hours a weather observation stands for */
 
+/* The weather's groups, each fresh or stale on its own. */
+enum { WG_WIND, WG_THERMO, WG_PRES, WG_RAIN, WG_COUNT };
+
 /*
  * Per pollutant and horizon, the output stage: quantiles q of the residual
  * as a + b (f - mu) of the regression's forecast f (a and b by online
@@ -65,10 +69,11 @@ struct fc_model {
 	int64_t seen[FC_POL_COUNT]; /* last hour with a value */
 	/* Lags: values of the last LAGS hours, slot hour % LAGS. */
 	double lag[LAGS][2 * FC_POL_COUNT]; /* own, then neighbours' */
-	double wx[LAGS][4];                 /* temp, dewp, pres, valid flag */
-	double carry[2 * FC_POL_COUNT];     /* last value seen */
-	double wcarry[6];                   /* last weather seen */
-	int64_t wseen; /* last hour with temperature, dew point, pressure */
+	double wx[LAGS][3];                 /* temp, dewp, pres */
+	unsigned char wbits[LAGS]; /* 1 << WG_THERMO, 1 << WG_PRES: given */
+	double carry[2 * FC_POL_COUNT]; /* last value seen */
+	double wcarry[6];               /* last weather seen */
+	int64_t wseen[WG_COUNT];        /* last hour each group was given */
 	/* RLS: shared inverse covariance, features and gains by hour. */
 	double p[NX][NX];
 	float x[RING][NX];
@@ -91,6 +96,7 @@ static void out_learn(float *, double, double, double);
 static double out_median(const float *, double);
 static void blend_learn(float *, double, double, double);
 static double mean_back(const struct fc_model *, int, int, double);
+static bool fresh(const struct fc_model *, int, int64_t);
 static void features(const struct fc_model *, int64_t, int, double *);
 static void learn(struct fc_model *, int64_t, int);
 static void clim_update(struct fc_model *, int64_t, int);
@@ -104,7 +110,8 @@ fc_new(void)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	m->last = INT64_MIN;
-	m->wseen = INT64_MIN;
+	for (int g = 0; g < WG_COUNT; g++)
+		m->wseen[g] = INT64_MIN;
 	for (int p = 0; p < FC_POL_COUNT; p++)
 		m->seen[p] = INT64_MIN;
 	for (int p = 0; p < 2 * FC_POL_COUNT; p++)
@@ -112,7 +119,7 @@ fc_new(void)
 	for (int i = 0; i < LAGS; i++) {
 		for (int p = 0; p < 2 * FC_POL_COUNT; p++)
 			m->lag[i][p] = NAN;
-		m->wx[i][3] = 0;
+		m->wbits[i] = 0;
 	}
 	for (int i = 0; i < NX; i++)
 		m->p[i][i] = P_INIT;
@@ -217,31 +224,41 @@ features(const struct fc_model *m, int64_t hour, int hod, double *x)
 	x[X_LVL + 1] = x[X_POL] * x[X_POL] / 20.0;
 	x[X_LVL + 2] = x[X_POL] * x[X_POL + 5] / 20.0;
 	/* Weather older than WX_STALE hours is taken as absent: features 0. */
-	if (m->wseen != INT64_MIN && hour - m->wseen < WX_STALE) {
+	{
 		const double *c = m->wcarry; /* wspd, wdir, temp, dewp, pres,
 						rain */
-		const double *w3 = m->wx[slot(hour - 3, LAGS)];
-		const double *w24 = m->wx[slot(hour - 24, LAGS)];
+		int s3 = slot(hour - 3, LAGS), s24 = slot(hour - 24, LAGS);
 		double d = c[1] * tau / 360.0, nw;
 
-		x[X_WX + 0] = c[0] / 3.0;
-		/* Towards where the wind blows: u east, v north. */
-		x[X_WX + 1] = -c[0] * sin(d) / 3.0;
-		x[X_WX + 2] = -c[0] * cos(d) / 3.0;
-		x[X_WX + 3] = c[2] / 10.0;
-		x[X_WX + 4] = c[3] / 10.0;
-		x[X_WX + 5] = w3[3] != 0 ? (c[4] - w3[2]) / 3.0 : 0;
-		x[X_WX + 6] = w24[3] != 0 ? (c[4] - w24[2]) / 5.0 : 0;
-		x[X_WX + 7] = log1p(c[5]);
-		x[X_WX + 8] = w24[3] != 0 ? (c[2] - w24[0]) / 5.0 : 0;
-		x[X_WX + 9] = x[X_WX + 1] * x[X_POL] / 10.0;
-		x[X_WX + 10] = x[X_WX + 2] * x[X_POL] / 10.0;
-		/* From the north-west (315 degrees) only; 0 otherwise. */
-		nw = c[0] * cos(d - tau * 315.0 / 360.0);
-		x[X_WL + 0] = (c[2] - c[3]) * x[X_POL] / 100.0;
-		x[X_WL + 1] = c[3] * x[X_POL] / 100.0;
-		x[X_WL + 2] = c[0] * x[X_POL] / 30.0;
-		x[X_WL + 3] = nw > 0 ? nw / 3.0 : 0;
+		if (fresh(m, WG_WIND, hour)) {
+			x[X_WX + 0] = c[0] / 3.0;
+			/* Towards where the wind blows: u east, v north. */
+			x[X_WX + 1] = -c[0] * sin(d) / 3.0;
+			x[X_WX + 2] = -c[0] * cos(d) / 3.0;
+			x[X_WX + 9] = x[X_WX + 1] * x[X_POL] / 10.0;
+			x[X_WX + 10] = x[X_WX + 2] * x[X_POL] / 10.0;
+			x[X_WL + 2] = c[0] * x[X_POL] / 30.0;
+			/* From the north-west (315 degrees) only; 0 otherwise.
+			 */
+			nw = c[0] * cos(d - tau * 315.0 / 360.0);
+			x[X_WL + 3] = nw > 0 ? nw / 3.0 : 0;
+		}
+		if (fresh(m, WG_THERMO, hour)) {
+			x[X_WX + 3] = c[2] / 10.0;
+			x[X_WX + 4] = c[3] / 10.0;
+			if (m->wbits[s24] >> WG_THERMO & 1)
+				x[X_WX + 8] = (c[2] - m->wx[s24][0]) / 5.0;
+			x[X_WL + 0] = (c[2] - c[3]) * x[X_POL] / 100.0;
+			x[X_WL + 1] = c[3] * x[X_POL] / 100.0;
+		}
+		if (fresh(m, WG_PRES, hour)) {
+			if (m->wbits[s3] >> WG_PRES & 1)
+				x[X_WX + 5] = (c[4] - m->wx[s3][2]) / 3.0;
+			if (m->wbits[s24] >> WG_PRES & 1)
+				x[X_WX + 6] = (c[4] - m->wx[s24][2]) / 5.0;
+		}
+		if (fresh(m, WG_RAIN, hour))
+			x[X_WX + 7] = log1p(c[5]);
 	}
 	for (int p = 0; p < FC_POL_COUNT; p++) {
 		double now = m->lag[slot(hour, LAGS)][FC_POL_COUNT + p];
@@ -256,6 +273,13 @@ features(const struct fc_model *m, int64_t hour, int hod, double *x)
 		x[X_NB + 2 * p] = now - x[X_POL + 5 * p];
 		x[X_NB + 2 * p + 1] = isnan(b3) ? 0 : now - b3;
 	}
+}
+
+/* Whether weather group g was given in the last WX_STALE hours. */
+static bool
+fresh(const struct fc_model *m, int g, int64_t hour)
+{
+	return m->wseen[g] != INT64_MIN && hour - m->wseen[g] < WX_STALE;
 }
 
 /* The targets of hour `hour` arrived: update each horizon's model with the
@@ -383,24 +407,30 @@ push(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 			m->carry[FC_POL_COUNT + p] = tr_fwd(v);
 		}
 	}
-	m->wx[s][3] = 0;
-	if (o != NULL && !isnan(o->temp) && !isnan(o->dewp) &&
-	    !isnan(o->pres)) {
-		m->wx[s][0] = o->temp;
-		m->wx[s][1] = o->dewp;
-		m->wx[s][2] = o->pres;
-		m->wx[s][3] = 1;
-		m->wcarry[2] = o->temp;
-		m->wcarry[3] = o->dewp;
-		m->wcarry[4] = o->pres;
-		m->wseen = hour;
+	m->wbits[s] = 0;
+	if (o == NULL)
+		goto out;
+	if (!isnan(o->temp) && !isnan(o->dewp)) {
+		m->wx[s][0] = m->wcarry[2] = o->temp;
+		m->wx[s][1] = m->wcarry[3] = o->dewp;
+		m->wbits[s] |= 1 << WG_THERMO;
+		m->wseen[WG_THERMO] = hour;
 	}
-	if (o != NULL && !isnan(o->wspd) && !isnan(o->wdir)) {
+	if (!isnan(o->pres)) {
+		m->wx[s][2] = m->wcarry[4] = o->pres;
+		m->wbits[s] |= 1 << WG_PRES;
+		m->wseen[WG_PRES] = hour;
+	}
+	if (!isnan(o->wspd) && !isnan(o->wdir)) {
 		m->wcarry[0] = o->wspd;
 		m->wcarry[1] = o->wdir;
+		m->wseen[WG_WIND] = hour;
 	}
-	if (o != NULL && !isnan(o->rain))
+	if (!isnan(o->rain)) {
 		m->wcarry[5] = o->rain;
+		m->wseen[WG_RAIN] = hour;
+	}
+out:
 	m->last = hour;
 	m->hod = hod;
 }
@@ -423,7 +453,7 @@ fc_hour(struct fc_model *m, int64_t hour, int hod, const struct fc_obs *o)
 			for (int i = 0; i < LAGS; i++) {
 				for (int p = 0; p < 2 * FC_POL_COUNT; p++)
 					m->lag[i][p] = NAN;
-				m->wx[i][3] = 0;
+				m->wbits[i] = 0;
 			}
 			m->last = hour - 1;
 		}
