@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/stats.h"
+
 #define NONE UINT32_MAX
 #define WARM_H 24.0    /* hour-equivalents of residuals before judging bias */
 #define TAU_BASE 168.0 /* learned baseline (residual, siblings), hours */
@@ -91,7 +93,6 @@ static const double log_c[POL_COUNT] = {10, 20, 5, 10, 0.3, 10};
 static const char *const kind_names[FAULT_KIND_COUNT] = {
     "stuck", "spike", "bias", "disagree"};
 
-static double median(double *v, uint32_t n);
 static int level_bin(int p, double x);
 
 /* fmax, fmin without the libm call (no NaN reaches them). */
@@ -225,22 +226,6 @@ fault_add_sensor(struct fault *f, uint32_t sensor, uint32_t cell)
 		c->sens[c->nsens++] = sensor;
 }
 
-/* Median of v[0..n) (n >= 1), sorting v: for the few values of a cell's
- * neighbours, an insertion sort costs less than a selection. */
-static double
-median(double *v, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++) {
-		double x = v[i];
-		uint32_t j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* The level bin of value x of pollutant p: below c, 3.5c, 10c, above
  * (PM2.5: 10, 35, 100 ug/m3). */
 static int
@@ -300,7 +285,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		/* The spread as a mean absolute deviation from the median
 		 * (scaled as the MAD would be for a normal spread): one sort
 		 * less, and the median already shrugs off the odd one. */
-		m = median(nbv, n);
+		m = stats_median(nbv, n);
 		for (uint32_t k = 0; k < n; k++)
 			mad += fabs(nbv[k] - m);
 		mad *= 1.2533 / n;
@@ -332,7 +317,7 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 		near[nnear++] = yo;
 	}
 	if (nsib > 0)
-		yb = nsib == 1 ? sib[0] : median(sib, nsib);
+		yb = nsib == 1 ? sib[0] : stats_median(sib, nsib);
 	if (!q->seen) {
 		memset(q, 0, sizeof(*q));
 		q->yr = (float)y;
@@ -354,8 +339,8 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 	/* A sibling that reads as this sensor does: what sets the cell apart
 	 * from its neighbours is the place, not the sensor. */
 	agree = nnear > 0 &&
-	    fabs(y - (nnear == 1 ? near[0] : median(near, nnear)) - q->db) <
-		cf->disagree / 2;
+	    fabs(y - (nnear == 1 ? near[0] : stats_median(near, nnear)) -
+		q->db) < cf->disagree / 2;
 	q->yr = (float)y;
 	/* Stuck: a run of equal values. */
 	rep = (float)x == q->last;
@@ -466,7 +451,8 @@ judge(struct fault *f, struct fsensor *s, int p, int64_t t, double x, double w)
 			if (sec + q->db > 0.5 * (y + q->y))
 				q->seconded = 1;
 			if (!q->seconded && nsame >= 2 &&
-			    (y - median(nsv, nsame) - q->rb) / sc > cf->spike_z)
+			    (y - stats_median(nsv, nsame) - q->rb) / sc >
+				cf->spike_z)
 				return cf->exclude & FAULT_BIT(FAULT_SPIKE);
 			return q->flags & cf->exclude & ~FAULT_BIT(FAULT_SPIKE);
 		}
