@@ -258,6 +258,22 @@ metric_head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A counter without labels: its head and its one sample. */
+static void
+metric_count(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	metric_head(f, name, "counter", help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A gauge without labels: its head and its one sample. */
+static void
+metric_gauge(FILE *f, const char *name, const char *help, long long v)
+{
+	metric_head(f, name, "gauge", help);
+	fprintf(f, "%s %lld\n", name, v);
+}
+
 /* Label values here are the program's own names: decoders, reasons,
  * route patterns.  None holds a quote, backslash or newline. */
 static int
@@ -274,12 +290,9 @@ metrics_text(struct req *r, FILE *f)
 	metric_head(
 	    f, "aqgrid_build_info", "gauge", "The running version; always 1.");
 	fprintf(f, "aqgrid_build_info{version=\"%s\"} 1\n", AQ_VERSION);
-	metric_head(f, "aqgrid_up", "gauge", "1 while the daemon serves.");
-	fprintf(f, "aqgrid_up 1\n");
-	metric_head(f, "aqgrid_start_time_seconds", "gauge",
-	    "When the daemon started, Unix seconds.");
-	fprintf(f, "aqgrid_start_time_seconds %lld\n",
-	    (long long)state_started(r->st));
+	metric_gauge(f, "aqgrid_up", "1 while the daemon serves.", 1);
+	metric_gauge(f, "aqgrid_start_time_seconds",
+	    "When the daemon started, Unix seconds.", state_started(r->st));
 	metric_head(f, "aqgrid_messages_total", "counter",
 	    "MQTT messages decoded, by decoder and result.");
 	for (int d = 0; d < nd; d++)
@@ -307,53 +320,39 @@ metrics_text(struct req *r, FILE *f)
 		    reason_name((enum reason)k),
 		    (unsigned long long)atomic_load_explicit(
 			&c->rejected[k], memory_order_relaxed));
-	metric_head(f, "aqgrid_mqtt_connected", "gauge",
-	    "1 while connected to the MQTT broker.");
-	fprintf(f, "aqgrid_mqtt_connected %d\n",
+	metric_gauge(f, "aqgrid_mqtt_connected",
+	    "1 while connected to the MQTT broker.",
 	    atomic_load_explicit(&c->mqtt_connected, memory_order_relaxed) !=
 		0);
-	metric_head(f, "aqgrid_mqtt_connects_total", "counter",
-	    "Successful connections to the MQTT broker.");
-	fprintf(f, "aqgrid_mqtt_connects_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&c->mqtt_connects, memory_order_relaxed));
-	metric_head(f, "aqgrid_mqtt_reconnects_total", "counter",
-	    "Connections after a lost one.");
-	fprintf(f, "aqgrid_mqtt_reconnects_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&c->mqtt_reconnects, memory_order_relaxed));
-	metric_head(f, "aqgrid_queue_depth", "gauge",
-	    "Messages waiting between MQTT and the engine.");
-	fprintf(f, "aqgrid_queue_depth %lld\n",
-	    (long long)atomic_load_explicit(
-		&c->queue_depth, memory_order_relaxed));
-	metric_head(f, "aqgrid_queue_capacity", "gauge",
-	    "Messages the ingest queue holds.");
-	fprintf(f, "aqgrid_queue_capacity %lld\n",
-	    (long long)atomic_load_explicit(
-		&c->queue_capacity, memory_order_relaxed));
+	metric_count(f, "aqgrid_mqtt_connects_total",
+	    "Successful connections to the MQTT broker.",
+	    atomic_load_explicit(&c->mqtt_connects, memory_order_relaxed));
+	metric_count(f, "aqgrid_mqtt_reconnects_total",
+	    "Connections after a lost one.",
+	    atomic_load_explicit(&c->mqtt_reconnects, memory_order_relaxed));
+	metric_gauge(f, "aqgrid_queue_depth",
+	    "Messages waiting between MQTT and the engine.",
+	    atomic_load_explicit(&c->queue_depth, memory_order_relaxed));
+	metric_gauge(f, "aqgrid_queue_capacity",
+	    "Messages the ingest queue holds.",
+	    atomic_load_explicit(&c->queue_capacity, memory_order_relaxed));
 	if (state_store(r->st) != NULL) {
 		struct store_stats ss;
 
 		store_stats(state_store(r->st), &ss);
-		metric_head(f, "aqgrid_store_degraded", "gauge",
-		    "1 while the history database cannot write.");
-		fprintf(f, "aqgrid_store_degraded %d\n", ss.degraded ? 1 : 0);
-		metric_head(f, "aqgrid_store_rows_committed_total", "counter",
-		    "Hourly and daily rows written to the database.");
-		fprintf(f, "aqgrid_store_rows_committed_total %llu\n",
-		    (unsigned long long)ss.committed);
-		metric_head(f, "aqgrid_store_rows_dropped_total", "counter",
-		    "Rows lost: the store's queue was full.");
-		fprintf(f, "aqgrid_store_rows_dropped_total %llu\n",
-		    (unsigned long long)ss.dropped);
-		metric_head(f, "aqgrid_store_commit_failures_total", "counter",
-		    "Database commits that failed (disk full, I/O errors).");
-		fprintf(f, "aqgrid_store_commit_failures_total %llu\n",
-		    (unsigned long long)ss.failed);
-		metric_head(f, "aqgrid_store_queue_rows", "gauge",
-		    "Rows waiting for the database writer.");
-		fprintf(f, "aqgrid_store_queue_rows %zu\n", ss.queued);
+		metric_gauge(f, "aqgrid_store_degraded",
+		    "1 while the history database cannot write.",
+		    ss.degraded ? 1 : 0);
+		metric_count(f, "aqgrid_store_rows_committed_total",
+		    "Hourly and daily rows written to the database.",
+		    ss.committed);
+		metric_count(f, "aqgrid_store_rows_dropped_total",
+		    "Rows lost: the store's queue was full.", ss.dropped);
+		metric_count(f, "aqgrid_store_commit_failures_total",
+		    "Database commits that failed (disk full, I/O errors).",
+		    ss.failed);
+		metric_gauge(f, "aqgrid_store_queue_rows",
+		    "Rows waiting for the database writer.", ss.queued);
 	}
 	for (uint32_t k = 0; k < ncells; k++)
 		if (state_view(r->st, k, &v) == AQ_OK)
@@ -363,8 +362,8 @@ metrics_text(struct req *r, FILE *f)
 	for (int l = 1; l <= 6; l++)
 		fprintf(f, "aqgrid_cells{level=\"%d\"} %u\n", l, levels[l]);
 	fprintf(f, "aqgrid_cells{level=\"unknown\"} %u\n", levels[0]);
-	metric_head(f, "aqgrid_sensors", "gauge", "Sensors known.");
-	fprintf(f, "aqgrid_sensors %u\n", state_nsensors(r->st));
+	metric_gauge(
+	    f, "aqgrid_sensors", "Sensors known.", state_nsensors(r->st));
 	{
 		uint32_t faulty[FAULT_KIND_COUNT] = {0};
 		const struct fault *fd = state_faults(r->st);
@@ -434,11 +433,9 @@ metrics_text(struct req *r, FILE *f)
 	    (unsigned long long)(ns % 1000000000u));
 	fprintf(f, "aqgrid_ingest_latency_seconds_count %llu\n",
 	    (unsigned long long)n);
-	metric_head(f, "aqgrid_view_publishes_total", "counter",
-	    "Cell views recomputed and published.");
-	fprintf(f, "aqgrid_view_publishes_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&c->publishes, memory_order_relaxed));
+	metric_count(f, "aqgrid_view_publishes_total",
+	    "Cell views recomputed and published.",
+	    atomic_load_explicit(&c->publishes, memory_order_relaxed));
 	metrics_hj212(c, f);
 	metrics_sse(r->a, f);
 	metrics_publish(r->conf, c, f);
@@ -462,14 +459,11 @@ metrics_alerts(struct api *a, FILE *f)
 	    "Open alerts by state (pending: waiting for their for time).");
 	fprintf(f, "aqgrid_alerts{state=\"firing\"} %u\n", as.firing);
 	fprintf(f, "aqgrid_alerts{state=\"pending\"} %u\n", as.pending);
-	metric_head(f, "aqgrid_alert_notices_total", "counter",
-	    "Notices the alert engine made (firing, repeat, resolved).");
-	fprintf(f, "aqgrid_alert_notices_total %llu\n",
-	    (unsigned long long)as.notices);
-	metric_head(f, "aqgrid_alert_store_failures_total", "counter",
-	    "Alert state writes the store refused.");
-	fprintf(f, "aqgrid_alert_store_failures_total %llu\n",
-	    (unsigned long long)as.store_failures);
+	metric_count(f, "aqgrid_alert_notices_total",
+	    "Notices the alert engine made (firing, repeat, resolved).",
+	    as.notices);
+	metric_count(f, "aqgrid_alert_store_failures_total",
+	    "Alert state writes the store refused.", as.store_failures);
 	metric_head(f, "aqgrid_notifications_total", "counter",
 	    "Notifications by receiver and result (sent: accepted by the "
 	    "receiver; failed: attempts that failed; dead: dead-lettered).");
@@ -497,10 +491,9 @@ metrics_alerts(struct api *a, FILE *f)
 		fprintf(f,
 		    "aqgrid_notifications_queued{receiver=\"%s\"} %llu\n",
 		    ns->r[k].id, (unsigned long long)ns->r[k].queued);
-	metric_head(f, "aqgrid_notices_refused_total", "counter",
-	    "Notices the outbox refused (full, or a store error).");
-	fprintf(f, "aqgrid_notices_refused_total %llu\n",
-	    (unsigned long long)ns->refused);
+	metric_count(f, "aqgrid_notices_refused_total",
+	    "Notices the outbox refused (full, or a store error).",
+	    ns->refused);
 	free(ns);
 }
 
@@ -510,12 +503,10 @@ metrics_publish(const struct conf *conf, struct counters *c, FILE *f)
 {
 	static const char *const kinds[] = {"cell", "area", "alert"};
 
-	metric_head(f, "aqgrid_publish_enabled", "gauge",
-	    "1 when [publish] enabled is on.");
-	fprintf(f, "aqgrid_publish_enabled %d\n", conf->pub_enabled ? 1 : 0);
-	metric_head(f, "aqgrid_publish_connected", "gauge",
-	    "1 while the publishing client is connected to the broker.");
-	fprintf(f, "aqgrid_publish_connected %d\n",
+	metric_gauge(f, "aqgrid_publish_enabled",
+	    "1 when [publish] enabled is on.", conf->pub_enabled ? 1 : 0);
+	metric_gauge(f, "aqgrid_publish_connected",
+	    "1 while the publishing client is connected to the broker.",
 	    atomic_load_explicit(&c->pub_connected, memory_order_relaxed));
 	metric_head(f, "aqgrid_publish_messages_total", "counter",
 	    "Messages published back to MQTT, by kind (discovery: Home "
@@ -528,11 +519,9 @@ metrics_publish(const struct conf *conf, struct counters *c, FILE *f)
 	fprintf(f, "aqgrid_publish_messages_total{kind=\"discovery\"} %llu\n",
 	    (unsigned long long)atomic_load_explicit(
 		&c->pub_discovery, memory_order_relaxed));
-	metric_head(f, "aqgrid_publish_dropped_total", "counter",
-	    "Messages not published: the broker away, or the queue full.");
-	fprintf(f, "aqgrid_publish_dropped_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&c->pub_dropped, memory_order_relaxed));
+	metric_count(f, "aqgrid_publish_dropped_total",
+	    "Messages not published: the broker away, or the queue full.",
+	    atomic_load_explicit(&c->pub_dropped, memory_order_relaxed));
 }
 
 /* The event streams: open now, refused (over sse_clients), cut off
@@ -546,19 +535,14 @@ metrics_sse(struct api *a, FILE *f)
 	api_sse_reap(a);
 	open = a->nsse;
 	pthread_mutex_unlock(&a->sse_mu);
-	metric_head(f, "aqgrid_sse_clients", "gauge",
-	    "Event streams (/api/v1/events) open.");
-	fprintf(f, "aqgrid_sse_clients %u\n", open);
-	metric_head(f, "aqgrid_sse_refused_total", "counter",
-	    "Event streams refused: sse_clients were open.");
-	fprintf(f, "aqgrid_sse_refused_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&a->sse_refused, memory_order_relaxed));
-	metric_head(f, "aqgrid_sse_cut_total", "counter",
-	    "Event streams ended because the client read too slowly.");
-	fprintf(f, "aqgrid_sse_cut_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&a->sse_cut, memory_order_relaxed));
+	metric_gauge(f, "aqgrid_sse_clients",
+	    "Event streams (/api/v1/events) open.", open);
+	metric_count(f, "aqgrid_sse_refused_total",
+	    "Event streams refused: sse_clients were open.",
+	    atomic_load_explicit(&a->sse_refused, memory_order_relaxed));
+	metric_count(f, "aqgrid_sse_cut_total",
+	    "Event streams ended because the client read too slowly.",
+	    atomic_load_explicit(&a->sse_cut, memory_order_relaxed));
 }
 
 static void
@@ -568,11 +552,9 @@ metrics_hj212(struct counters *c, FILE *f)
 	_Atomic uint64_t *const conn_counts[2] = {
 	    &c->hj212_accepted, &c->hj212_refused};
 
-	metric_head(f, "aqgrid_hj212_connections", "gauge",
-	    "HJ 212 data logger connections open.");
-	fprintf(f, "aqgrid_hj212_connections %lld\n",
-	    (long long)atomic_load_explicit(
-		&c->hj212_connections, memory_order_relaxed));
+	metric_gauge(f, "aqgrid_hj212_connections",
+	    "HJ 212 data logger connections open.",
+	    atomic_load_explicit(&c->hj212_connections, memory_order_relaxed));
 	metric_head(f, "aqgrid_hj212_connections_total", "counter",
 	    "HJ 212 connections accepted, or refused over the limit.");
 	for (int k = 0; k < 2; k++)
@@ -597,16 +579,13 @@ metrics_hj212(struct counters *c, FILE *f)
 		    state_hj212_frame_name((enum state_hj212_frame)k),
 		    (unsigned long long)atomic_load_explicit(
 			&c->hj212_frames[k], memory_order_relaxed));
-	metric_head(f, "aqgrid_hj212_garbage_bytes_total", "counter",
-	    "Bytes between HJ 212 frames that were not part of one.");
-	fprintf(f, "aqgrid_hj212_garbage_bytes_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
+	metric_count(f, "aqgrid_hj212_garbage_bytes_total",
+	    "Bytes between HJ 212 frames that were not part of one.",
+	    atomic_load_explicit(
 		&c->hj212_garbage_bytes, memory_order_relaxed));
-	metric_head(f, "aqgrid_hj212_acks_total", "counter",
-	    "HJ 212 data acknowledgements (CN 9014) sent.");
-	fprintf(f, "aqgrid_hj212_acks_total %llu\n",
-	    (unsigned long long)atomic_load_explicit(
-		&c->hj212_acks, memory_order_relaxed));
+	metric_count(f, "aqgrid_hj212_acks_total",
+	    "HJ 212 data acknowledgements (CN 9014) sent.",
+	    atomic_load_explicit(&c->hj212_acks, memory_order_relaxed));
 	metric_head(f, "aqgrid_hj212_flagged_total", "counter",
 	    "HJ 212 values left out for their flag, by flag letter.");
 	for (int k = 0; k < 26; k++) {
