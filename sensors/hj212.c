@@ -863,20 +863,23 @@ refuse(enum reason *why, enum reason r)
 	return AQ_ERR_INVAL;
 }
 
-/* 1 to max_digits decimal digits, and nothing else. */
+/* 1 to max_digits decimal digits, and nothing else; their value to *out
+ * unless out is NULL (a QN's 23 digits hold no long). */
 static bool
 digits(const char *p, size_t n, size_t max_digits, long *out)
 {
 	long v = 0;
 
-	if (n == 0 || n > max_digits)
+	if (n == 0 || n > max_digits || (out != NULL && n > 18))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (!is_digit((unsigned char)p[i]))
 			return false;
-		v = v * 10 + (p[i] - '0');
+		if (out != NULL)
+			v = v * 10 + (p[i] - '0');
 	}
-	*out = v;
+	if (out != NULL)
+		*out = v;
 	return true;
 }
 
@@ -915,7 +918,7 @@ parse_field(struct hj212_msg *m, int f, const char *v, size_t n)
 
 	switch (f) {
 	case F_QN:
-		if (!digits(v, n, HJ212_QN_MAX - 1, &x))
+		if (!digits(v, n, HJ212_QN_MAX - 1, NULL))
 			return AQ_ERR_INVAL;
 		return set_text(m->qn, sizeof(m->qn), v, n);
 	case F_ST:

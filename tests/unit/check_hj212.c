@@ -539,6 +539,13 @@ START_TEST(parse_fields)
 	    AQ_OK);
 	ck_assert_int_eq(m.edition, HJ212_2005);
 	ck_assert_int_eq(m.pnum, 1);
+	/* A QN of the most digits kept, beyond what a long holds (the fuzzer
+	 * found the parser multiplying them into one: signed overflow). */
+	ck_assert_int_eq(parse_str("QN=99999999999999999999999;CN=2011;MN=m;"
+				   "Flag=4;CP=&&&&",
+			     &m, &why),
+	    AQ_OK);
+	ck_assert_str_eq(m.qn, "99999999999999999999999");
 }
 END_TEST
 
