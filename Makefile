@@ -336,7 +336,7 @@ soak: $(PROGS)
 # are.
 FUZZ_SECONDS ?= 60
 FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 fuzz:
 	@for f in $(FUZZERS); do \
