@@ -186,7 +186,7 @@ async function main() {
         const want = fc.hours.slice(0, 24).filter(h => h[pol]);
         eq(band.length, want.length, pol + ': band points');
         assert(want.length === 24, pol + ': 24 forecast hours');
-        let tall = 0, thick = 0, shaded = 0;
+        let tall = 0, thick = 0, shaded = 0, holed = 0;
         band.forEach(([bx, yhi, ylo], k) => {
           const t = Date.parse(want[k].time);
           const wx = left + (t - from) / (end - from) * pw;
@@ -215,12 +215,19 @@ async function main() {
               thick++;
               shaded += n.band;
             }
-            assert(n.blank === 0, pol + ' hour ' + k + ': ' + n.blank +
+            /* At a sharp turn of the band's edge one pixel of the
+             * column may fall outside the polygon's anti-aliasing (seen
+             * once in ~20 CI runs); more than one is a hole. */
+            assert(n.blank <= 1, pol + ' hour ' + k + ': ' + n.blank +
               ' blank pixels inside the band, ' + n.band + ' shaded');
+            if (n.blank > 0)
+              holed++;
           }
         });
         /* (Ozone's band is thin under its 1-hour limit's scale.) */
         assert(tall >= 1, pol + ': no hour with a band 2.5 px tall');
+        assert(holed * 10 <= tall, pol + ': ' + holed + ' of ' + tall +
+          ' hours with a blank pixel inside the band');
         assert(shaded >= thick, pol + ': ' + shaded + ' band pixels in ' +
           thick + ' hours');
       });
