@@ -428,6 +428,15 @@ h_daemon_start_env(struct h_daemon *d, const char *log, const char *const env[])
 	    "aqgridd did not subscribe at the broker (see %s)", d->proc.log);
 }
 
+double
+h_num(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
 json_t *
 h_json(const struct h_daemon *d, const char *path, long *code)
 {

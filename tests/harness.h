@@ -85,6 +85,8 @@ void h_daemon_start_env(
 /* GET path from the daemon as JSON (owned); the status in *code if not
  * NULL. */
 json_t *h_json(const struct h_daemon *d, const char *path, long *code);
+/* The number under key of object o; fails the test when it is not one. */
+double h_num(json_t *o, const char *key);
 /* A number of /api/v1/status by dotted path ("readings.accepted");
  * booleans read as 0 or 1, absent as 0. */
 long long h_status(const struct h_daemon *d, const char *path);

@@ -24,7 +24,6 @@
 #define BACKFILL_H 192 /* etc/demo.sh's */
 
 static void write_conf(struct h_daemon *d, int mqtt_port);
-static double num(json_t *o, const char *key);
 static int local_hour(const char *iso);
 static json_t *forecast_ready(
     const struct h_daemon *d, const char *cell, long long end);
@@ -53,15 +52,6 @@ write_conf(struct h_daemon *d, int mqtt_port)
 	    "[store]\ndir = %s/demo-store-%d\n",
 	    mqtt_port, ROWS, COLS, h_tmpdir(), mqtt_port);
 	fclose(f);
-}
-
-static double
-num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_number(v), "%s is not a number", key);
-	return json_number_value(v);
 }
 
 /* The hour of day of "YYYY-MM-DDTHH:MM:SS+08:00". */
@@ -173,10 +163,14 @@ START_TEST(eight_days_warm_every_feature)
 				json_t *o3 = json_object_get(x, "o3");
 				int h;
 
-				ck_assert(num(pm, "lo") <= num(pm, "value"));
-				ck_assert(num(pm, "value") <= num(pm, "hi"));
-				ck_assert(num(o3, "lo") <= num(o3, "value"));
-				ck_assert(num(o3, "value") <= num(o3, "hi"));
+				ck_assert(
+				    h_num(pm, "lo") <= h_num(pm, "value"));
+				ck_assert(
+				    h_num(pm, "value") <= h_num(pm, "hi"));
+				ck_assert(
+				    h_num(o3, "lo") <= h_num(o3, "value"));
+				ck_assert(
+				    h_num(o3, "value") <= h_num(o3, "hi"));
 				if (k >= 24)
 					continue;
 				/* The simulator's cycle: ozone from the
@@ -185,12 +179,12 @@ START_TEST(eight_days_warm_every_feature)
 				h = local_hour(json_string_value(
 				    json_object_get(x, "time")));
 				if (h >= 13 && h <= 17) {
-					day_o3 += num(o3, "value");
-					day_pm += num(pm, "value");
+					day_o3 += h_num(o3, "value");
+					day_pm += h_num(pm, "value");
 					nday++;
 				} else if (h >= 1 && h <= 6) {
-					night_o3 += num(o3, "value");
-					night_pm += num(pm, "value");
+					night_o3 += h_num(o3, "value");
+					night_pm += h_num(pm, "value");
 					nnight++;
 				}
 			}
@@ -270,7 +264,7 @@ START_TEST(eight_days_warm_every_feature)
 		    want, sizeof(want), "r%03dc%03d", ROWS / 3, 2 * COLS / 3);
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(x, "cell")), want);
-		ck_assert(num(x, "excess") > 0);
+		ck_assert(h_num(x, "excess") > 0);
 		ck_assert_int_ge(
 		    json_integer_value(json_object_get(x, "hours")), 3);
 		ck_assert_ptr_nonnull(src);

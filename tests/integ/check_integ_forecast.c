@@ -26,7 +26,6 @@
 #define TOKEN "tok-forecast-0123456789"
 
 static void write_conf(struct h_daemon *d, int mqtt_port);
-static double num(json_t *o, const char *key);
 static void local_date(int days, char *buf, size_t len);
 static json_t *wait_ready(const struct h_daemon *d, const char *cell, int secs);
 static bool firing(const struct h_daemon *d, const char *rule, const char *cell,
@@ -63,15 +62,6 @@ write_conf(struct h_daemon *d, int mqtt_port)
 	    "when = forecast.pm25_24h.12h > 40\nseverity = warning\n",
 	    mqtt_port, tokens, h_tmpdir(), mqtt_port);
 	fclose(f);
-}
-
-static double
-num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_number(v), "%s is not a number", key);
-	return json_number_value(v);
 }
 
 /* The cell's forecast once ready (owned), waiting up to secs: views are
@@ -235,22 +225,22 @@ START_TEST(forecast_from_a_replay)
 		json_t *pm = json_object_get(h, "pm25");
 		json_t *o3 = json_object_get(h, "o3");
 
-		ck_assert(num(pm, "lo") <= num(pm, "value"));
-		ck_assert(num(pm, "value") <= num(pm, "hi"));
-		ck_assert(num(pm, "lo") >= 0);
-		ck_assert_msg(num(pm, "hi") < 1000, "k %zu: %g %g %g", k,
-		    num(pm, "lo"), num(pm, "value"), num(pm, "hi"));
-		ck_assert(num(o3, "lo") <= num(o3, "hi"));
+		ck_assert(h_num(pm, "lo") <= h_num(pm, "value"));
+		ck_assert(h_num(pm, "value") <= h_num(pm, "hi"));
+		ck_assert(h_num(pm, "lo") >= 0);
+		ck_assert_msg(h_num(pm, "hi") < 1000, "k %zu: %g %g %g", k,
+		    h_num(pm, "lo"), h_num(pm, "value"), h_num(pm, "hi"));
+		ck_assert(h_num(o3, "lo") <= h_num(o3, "hi"));
 		/* Observed hours fill the 24-hour mean at first. */
-		ck_assert(num(h, "pm25_24h") > 0);
-		ck_assert(num(h, "o3_8h") >= 0);
+		ck_assert(h_num(h, "pm25_24h") > 0);
+		ck_assert(h_num(h, "o3_8h") >= 0);
 		/* Further ahead, wider: the interval at 72 h is wider than
 		 * at 1 h (the residual quantiles per horizon). */
 		if (k == 71) {
 			json_t *p1 =
 			    json_object_get(json_array_get(hours, 0), "pm25");
-			ck_assert(num(pm, "hi") - num(pm, "lo") >
-			    num(p1, "hi") - num(p1, "lo"));
+			ck_assert(h_num(pm, "hi") - h_num(pm, "lo") >
+			    h_num(p1, "hi") - h_num(p1, "lo"));
 		}
 	}
 	/* 31 January (its last hour is forecast), 1 and 2 February; the
@@ -265,8 +255,8 @@ START_TEST(forecast_from_a_replay)
 	    "2015-02-02");
 	for (size_t k = 0; k < 3; k++) {
 		json_t *dd = json_array_get(days, k);
-		ck_assert(num(dd, "aqi") > 0);
-		ck_assert(num(dd, "level") >= 1 && num(dd, "level") <= 6);
+		ck_assert(h_num(dd, "aqi") > 0);
+		ck_assert(h_num(dd, "level") >= 1 && h_num(dd, "level") <= 6);
 	}
 	json_decref(j);
 
